@@ -1,0 +1,95 @@
+"""The two Quick start commands: ``python3 dev.py serve`` and ``python3 dev.py check``.
+
+Needs nothing but Python 3.11: it makes ``.venv``, installs typedasgi with its
+``dev`` extra and every first-party plugin (again only when a pyproject
+changed), then serves the example app or runs the whole check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".typedasgi-installed"
+
+
+def _plugin_dirs() -> list[Path]:
+    return sorted(p.parent for p in (ROOT / "plugins").glob("*/pyproject.toml"))
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    for path in [ROOT / "pyproject.toml", *(d / "pyproject.toml" for d in _plugin_dirs())]:
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _run(*args: str | Path) -> None:
+    print("+", " ".join(str(a) for a in args), flush=True)
+    subprocess.run([str(a) for a in args], cwd=ROOT, check=True)
+
+
+def setup() -> None:
+    """Create the virtual environment and install everything once."""
+    if not (BIN / "python").exists():
+        _run(sys.executable, "-m", "venv", VENV)
+    fingerprint = _fingerprint()
+    if STAMP.exists() and STAMP.read_text() == fingerprint:
+        return
+    pip = [BIN / "python", "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    _run(*pip, "-e", ".[dev]")
+    plugin_args: list[str | Path] = []
+    for plugin in _plugin_dirs():
+        plugin_args += ["-e", plugin]
+    if plugin_args:
+        _run(*pip, *plugin_args)
+    STAMP.write_text(fingerprint)
+
+
+def check() -> int:
+    """mypy --strict over the whole tree, basedpyright over src and the typing tests, then pytest."""
+    setup()
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    steps: list[list[str | Path]] = [
+        [BIN / "mypy"],
+        [BIN / "basedpyright", "-p", "pyrightconfig.json"],
+        [BIN / "python", "-m", "pytest"],
+    ]
+    for step in steps:
+        if step[0] == BIN / "basedpyright" and not (ROOT / "pyrightconfig.json").exists():
+            continue
+        print("+", " ".join(str(a) for a in step), flush=True)
+        code = subprocess.run([str(a) for a in step], cwd=ROOT, env=env).returncode
+        if code != 0:
+            return code
+    return 0
+
+
+def serve() -> int:
+    """Serve examples/hello.py on http://127.0.0.1:8000 until Ctrl-C."""
+    setup()
+    cmd = [str(BIN / "typedasgi"), "run", "examples.hello:app", "--host", "127.0.0.1", "--port", "8000"]
+    print("+", " ".join(cmd), flush=True)
+    try:
+        return subprocess.run(cmd, cwd=ROOT).returncode
+    except KeyboardInterrupt:
+        return 0
+
+
+def main() -> int:
+    commands = {"setup": lambda: setup() or 0, "check": check, "serve": serve}
+    if len(sys.argv) != 2 or sys.argv[1] not in commands:
+        print("usage: python3 dev.py serve|check|setup", file=sys.stderr)
+        return 2
+    return commands[sys.argv[1]]()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

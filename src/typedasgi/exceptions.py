@@ -1,0 +1,63 @@
+"""Errors that carry an HTTP or WebSocket answer."""
+
+from __future__ import annotations
+
+import http
+from collections.abc import Mapping
+
+
+class HTTPException(Exception):
+    """Raise to answer with ``status_code``; ``detail`` defaults to the reason phrase."""
+
+    def __init__(
+        self, status_code: int, detail: str | None = None, headers: Mapping[str, str] | None = None
+    ) -> None:
+        if detail is None:
+            try:
+                detail = http.HTTPStatus(status_code).phrase
+            except ValueError:
+                detail = ""
+        self.status_code = status_code
+        self.detail = detail
+        self.headers = headers
+        super().__init__(status_code, detail)
+
+    def __str__(self) -> str:
+        return f"{self.status_code}: {self.detail}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status_code={self.status_code!r}, detail={self.detail!r})"
+
+
+class WebSocketException(Exception):
+    """Raise inside a WebSocket endpoint to close the connection with ``code``."""
+
+    def __init__(self, code: int, reason: str | None = None) -> None:
+        self.code = code
+        self.reason = reason or ""
+        super().__init__(code, self.reason)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.reason}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"
+
+
+class ClientDisconnect(Exception):
+    """The client went away while the app was still reading the request body."""
+
+
+class MalformedBody(HTTPException):
+    """A request body that cannot be decoded (bad JSON, bad form): a 400, the client's mistake."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(400, detail)
+
+
+class BodyTooLarge(HTTPException):
+    """The request body is over the configured limit: 413."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(413, f"Request body is larger than the limit of {limit} bytes")
