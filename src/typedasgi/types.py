@@ -363,7 +363,8 @@ class FrameworkKeys(TypedDict, total=False):
     router: object
     endpoint: object
     path_params: dict[str, Any]  # values come from the convertors, any type
-    route_root_path: str
+    app_root_path: str  # root_path as the app saw it, before any Mount extended it
+    max_body_size: int | None  # set by the app and by routes; read by Request.stream()
     session: dict[str, Any]
     user: object
     auth: object

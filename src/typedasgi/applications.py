@@ -1,0 +1,156 @@
+"""``TypedASGI``: the application object, an ASGI app built from routes and middleware.
+
+The stack, outermost first: ServerErrorMiddleware -> user middleware (in the
+order given) -> ExceptionMiddleware -> Router. It is built once, on the first
+call, and is fixed from then on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, TypeVar
+
+from typing_extensions import ParamSpec
+
+from typedasgi.datastructures import State, URLPath
+from typedasgi.middleware import Middleware
+from typedasgi.middleware.errors import ServerErrorMiddleware
+from typedasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddleware
+from typedasgi.requests import DEFAULT_MAX_BODY_SIZE
+from typedasgi.routing import BaseRoute, Endpoint, Lifespan, Router, WebSocketEndpointFunc
+from typedasgi.types import AnyASGIApp, ASGIApp, MiddlewareFactory, Receive, Scope, Send, framework_keys
+
+__all__ = ["TypedASGI"]
+
+P = ParamSpec("P")
+F = TypeVar("F", bound=Callable[..., Any])
+AppT = TypeVar("AppT", bound="TypedASGI")
+
+
+class TypedASGI:
+    """A typed ASGI application.
+
+    ``max_body_size`` bounds every request body read through ``Request`` (413
+    past it); ``None`` lifts the limit. Routes may set their own.
+    """
+
+    def __init__(
+        self,
+        debug: bool = False,
+        routes: Sequence[BaseRoute] | None = None,
+        middleware: Sequence[Middleware] | None = None,
+        exception_handlers: Mapping[int | type[BaseException], ExceptionHandler] | None = None,
+        lifespan: Lifespan[Any] | None = None,
+        *,
+        redirect_slashes: bool = True,
+        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+    ) -> None:
+        self.debug = debug
+        self.state = State()
+        self._lifespan = lifespan
+        self.router = Router(routes, redirect_slashes=redirect_slashes, lifespan=self._run_lifespan if lifespan else None)
+        self.user_middleware: list[Middleware] = list(middleware or [])
+        self.exception_handlers: dict[int | type[BaseException], ExceptionHandler] = dict(exception_handlers or {})
+        self.max_body_size = max_body_size
+        self.middleware_stack: ASGIApp | None = None
+
+    def _run_lifespan(self, router: Router) -> Any:
+        assert self._lifespan is not None
+        return self._lifespan(self)
+
+    # -- the stack ------------------------------------------------------------------
+
+    def build_middleware_stack(self) -> ASGIApp:
+        error_handler = None
+        handlers: dict[int | type[BaseException], ExceptionHandler] = {}
+        for key, handler in self.exception_handlers.items():
+            if key in (500, Exception):
+                error_handler = handler
+            else:
+                handlers[key] = handler
+        app: ASGIApp = ExceptionMiddleware(self.router, handlers=handlers, debug=self.debug)
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        keys = framework_keys(scope)
+        keys["app"] = self
+        if self.max_body_size != DEFAULT_MAX_BODY_SIZE:
+            keys["max_body_size"] = self.max_body_size
+        stack = self.middleware_stack
+        if stack is None:
+            stack = self.middleware_stack = self.build_middleware_stack()
+        await stack(scope, receive, send)
+
+    # -- routes -----------------------------------------------------------------------
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        return self.router.routes
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        return self.router.url_path_for(name, **path_params)
+
+    def add_route(
+        self,
+        path: str,
+        route: Endpoint | AnyASGIApp,
+        methods: Collection[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+    ) -> None:
+        self.router.add_route(path, route, methods=methods, name=name, include_in_schema=include_in_schema)
+
+    def add_websocket_route(
+        self, path: str, route: WebSocketEndpointFunc | AnyASGIApp, name: str | None = None
+    ) -> None:
+        self.router.add_websocket_route(path, route, name=name)
+
+    def mount(self, path: str, app: AnyASGIApp, name: str | None = None) -> None:
+        self.router.mount(path, app=app, name=name)
+
+    def host(self, host: str, app: AnyASGIApp, name: str | None = None) -> None:
+        self.router.host(host, app=app, name=name)
+
+    def route(
+        self,
+        path: str,
+        methods: Collection[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+    ) -> Callable[[F], F]:
+        """``@app.route("/")``: register the decorated endpoint; it is returned unchanged."""
+
+        def decorator(func: F) -> F:
+            self.router.add_route(path, func, methods=methods, name=name, include_in_schema=include_in_schema)
+            return func
+
+        return decorator
+
+    def websocket_route(self, path: str, name: str | None = None) -> Callable[[F], F]:
+        def decorator(func: F) -> F:
+            self.router.add_websocket_route(path, func, name=name)
+            return func
+
+        return decorator
+
+    # -- middleware and errors ----------------------------------------------------------
+
+    def add_middleware(self, middleware_class: MiddlewareFactory[P], *args: P.args, **kwargs: P.kwargs) -> None:
+        """Add a middleware outside the ones given so far (the last added runs first)."""
+        if self.middleware_stack is not None:
+            raise RuntimeError("Cannot add middleware after the application has started")
+        self.user_middleware.insert(0, Middleware(middleware_class, *args, **kwargs))
+
+    def add_exception_handler(self, key: int | type[BaseException], handler: ExceptionHandler) -> None:
+        if self.middleware_stack is not None:
+            raise RuntimeError("Cannot add exception handlers after the application has started")
+        self.exception_handlers[key] = handler
+
+    def exception_handler(self, key: int | type[BaseException]) -> Callable[[F], F]:
+        def decorator(func: F) -> F:
+            self.add_exception_handler(key, func)
+            return func
+
+        return decorator

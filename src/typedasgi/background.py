@@ -1,0 +1,99 @@
+"""Work that runs after the response has been sent.
+
+By the time a background task runs, the client already has its answer: an
+exception can no longer become an error response, and letting it escape would
+only make the server log a confusing "exception after response". So a failing
+task is logged once, with the name of the function that failed, and the next
+task still runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import cast
+
+from typing_extensions import ParamSpec
+
+from typedasgi.concurrency import run_in_threadpool
+
+__all__ = ["BackgroundTask", "BackgroundTasks"]
+
+P = ParamSpec("P")
+
+logger = logging.getLogger("typedasgi.background")
+
+
+def _is_async_callable(func: object) -> bool:
+    while isinstance(func, functools.partial):
+        func = func.func
+    if inspect.iscoroutinefunction(func):
+        return True
+    return inspect.iscoroutinefunction(getattr(func, "__call__", None))  # an object with ``async def __call__``
+
+
+def _qualified_name(func: object) -> str:
+    while isinstance(func, functools.partial):
+        func = func.func
+    name = getattr(func, "__qualname__", None)
+    if not isinstance(name, str):  # a callable object: name its class
+        name = type(func).__qualname__
+    module = getattr(func, "__module__", None)
+    return f"{module}.{name}" if isinstance(module, str) else name
+
+
+class BackgroundTask:
+    """``func(*args, **kwargs)``, to run after the response: sync in the thread pool, async awaited."""
+
+    __slots__ = ("func", "args", "kwargs", "is_async")
+
+    def __init__(self, func: Callable[P, object], *args: P.args, **kwargs: P.kwargs) -> None:
+        self.func: Callable[..., object] = func
+        self.args: tuple[object, ...] = args
+        self.kwargs: dict[str, object] = kwargs
+        self.is_async = _is_async_callable(func)  # decided once, not per call
+
+    @property
+    def name(self) -> str:
+        """The task function's qualified name, as it appears in log records."""
+        return _qualified_name(self.func)
+
+    async def __call__(self) -> None:
+        """Run the task; an ``Exception`` it raises is logged, not raised."""
+        try:
+            if self.is_async:
+                await cast(Awaitable[object], self.func(*self.args, **self.kwargs))
+            else:
+                await run_in_threadpool(self.func, *self.args, **self.kwargs)
+        except Exception:
+            logger.exception("Background task %s failed", self.name)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name})"
+
+
+class BackgroundTasks(BackgroundTask):
+    """Several tasks run one after the other; one failing does not stop the rest."""
+
+    __slots__ = ("tasks",)
+
+    def __init__(self, tasks: Sequence[BackgroundTask] | None = None) -> None:
+        # No func of its own: the attributes of a single task describe this group.
+        super().__init__(self._run_all)
+        self.tasks: list[BackgroundTask] = list(tasks) if tasks else []
+
+    def add_task(self, func: Callable[P, object], *args: P.args, **kwargs: P.kwargs) -> None:
+        """Queue ``func(*args, **kwargs)`` after the tasks already added."""
+        self.tasks.append(BackgroundTask(func, *args, **kwargs))
+
+    async def _run_all(self) -> None:
+        for task in self.tasks:
+            await task()  # never raises an Exception: each task logs its own failure
+
+    async def __call__(self) -> None:
+        await self._run_all()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.tasks!r})"

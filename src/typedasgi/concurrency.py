@@ -1,0 +1,115 @@
+"""Run blocking code off the event loop, in one bounded thread pool.
+
+Sync endpoints, sync background tasks and sync iterators all share this pool,
+so the number of threads a process can start is capped (40 by default, like
+the pools of other ASGI frameworks) instead of growing with the load. The pool
+is created on first use, not at import, so importing typedasgi starts no
+threads. Context variables are copied into the worker, so code in the thread
+sees the same request-scoped values (tracing ids, ...) as the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import enum
+import functools
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal, TypeVar
+
+from typing_extensions import ParamSpec
+
+__all__ = ["DEFAULT_THREADPOOL_SIZE", "iterate_in_threadpool", "run_in_threadpool", "set_threadpool_size"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+DEFAULT_THREADPOOL_SIZE = 40
+"""Threads in the shared pool unless :func:`set_threadpool_size` says otherwise."""
+
+_size = DEFAULT_THREADPOOL_SIZE
+_executor: ThreadPoolExecutor | None = None
+_lock = threading.Lock()
+
+
+def set_threadpool_size(size: int) -> None:
+    """Set how many threads the shared pool may use.
+
+    Work already submitted finishes on the old pool; new work goes to a pool of
+    the new size, created on its first use.
+    """
+    global _executor, _size
+    if size < 1:
+        raise ValueError(f"The thread pool needs at least one thread, got {size}")
+    with _lock:
+        old, _executor, _size = _executor, None, size
+    if old is not None:
+        old.shutdown(wait=False)
+
+
+def get_threadpool_size() -> int:
+    """How many threads the shared pool may use."""
+    return _size
+
+
+def _get_executor() -> ThreadPoolExecutor:
+    executor = _executor
+    if executor is not None:
+        return executor
+    return _create_executor()
+
+
+def _create_executor() -> ThreadPoolExecutor:
+    global _executor
+    with _lock:  # two threads (two event loops) may ask at once: create only one pool
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=_size, thread_name_prefix="typedasgi-worker")
+        return _executor
+
+
+async def run_in_threadpool(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Call ``func(*args, **kwargs)`` in the shared pool and await its result.
+
+    Cancelling the awaiting task does not stop the thread (Python cannot); its
+    result is dropped.
+    """
+    context = contextvars.copy_context()
+    call = functools.partial(context.run, func, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_get_executor(), call)
+
+
+class _End(enum.Enum):
+    END = enum.auto()
+
+
+def _next(iterator: Iterator[T]) -> T | Literal[_End.END]:
+    # StopIteration cannot travel through a Future (asyncio turns it into a
+    # TypeError), so the end of the iterator is reported as a value.
+    return next(iterator, _End.END)
+
+
+async def iterate_in_threadpool(iterable: Iterable[T]) -> AsyncIterator[T]:
+    """Iterate a blocking iterable from async code, one ``next()`` per pool call.
+
+    If the consumer stops early, the iterator is closed (in the pool) so a
+    generator's ``finally`` blocks release their resources now, not at garbage
+    collection.
+    """
+    iterator = iter(iterable)
+    finished = False
+    try:
+        while True:
+            item = await run_in_threadpool(_next, iterator)
+            if item is _End.END:
+                finished = True
+                return
+            yield item
+    finally:
+        close = getattr(iterator, "close", None)
+        if not finished and callable(close):
+            try:
+                await run_in_threadpool(close)
+            except ValueError:  # the generator is still running in a thread (we were cancelled mid-next)
+                pass

@@ -1,0 +1,68 @@
+"""``ServerErrorMiddleware``: the outermost layer, so any uncaught error still gets one 500.
+
+The error is re-raised after the 500 is sent, so the server logs it once and the
+TestClient can raise it in the test. The traceback page is shown only with
+``debug=True``; otherwise the client sees a bare "Internal Server Error".
+"""
+
+from __future__ import annotations
+
+import html
+import traceback
+
+from typedasgi.middleware.exceptions import ExceptionHandler, call_handler
+from typedasgi.requests import Request
+from typedasgi.responses import HTMLResponse, PlainTextResponse, Response
+from typedasgi.types import ASGIApp, Receive, Scope, Send, SendEvent
+
+__all__ = ["ServerErrorMiddleware"]
+
+_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2rem}}pre{{background:#f6f6f6;padding:1rem;overflow:auto}}</style>
+</head><body><h1>500 Internal Server Error</h1><h2>{title}</h2><pre>{trace}</pre></body></html>"""
+
+
+def debug_response(request: Request, exc: BaseException) -> Response:
+    """The traceback, as HTML for browsers and as text for everything else."""
+    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    title = f"{type(exc).__name__}: {exc}"
+    if "text/html" in request.headers.get("accept", ""):
+        return HTMLResponse(_PAGE.format(title=html.escape(title), trace=html.escape(trace)), status_code=500)
+    return PlainTextResponse(trace, status_code=500)
+
+
+def error_response(request: Request, exc: BaseException) -> Response:
+    return PlainTextResponse("Internal Server Error", status_code=500)
+
+
+class ServerErrorMiddleware:
+    def __init__(self, app: ASGIApp, handler: ExceptionHandler | None = None, debug: bool = False) -> None:
+        self.app = app
+        self.handler = handler
+        self.debug = debug
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: SendEvent) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if not started:
+                request = Request(scope, receive, send)
+                if self.debug:
+                    response: Response = debug_response(request, exc)
+                elif self.handler is not None:
+                    response = await call_handler(self.handler, request, exc)
+                else:
+                    response = error_response(request, exc)
+                await response(scope, receive, send)
+            raise

@@ -1,0 +1,104 @@
+"""``ExceptionMiddleware``: turn ``HTTPException``s and registered exception types into responses."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeAlias
+
+from typedasgi.concurrency import run_in_threadpool
+from typedasgi.exceptions import HTTPException, WebSocketException
+from typedasgi.requests import Request
+from typedasgi.responses import PlainTextResponse, Response
+from typedasgi.types import ASGIApp, Receive, Scope, Send, SendEvent
+from typedasgi.websockets import WebSocket
+
+__all__ = ["ExceptionHandler", "ExceptionHandlers", "ExceptionMiddleware", "lookup_handler"]
+
+ExceptionHandler: TypeAlias = Callable[[Any, Any], "Response | Awaitable[Response] | Awaitable[None] | None"]
+"""``handler(request_or_websocket, exc)``: returns a Response for HTTP; closes the socket for WebSockets.
+
+Its parameters are ``Any`` because each handler narrows them itself (``Request`` or
+``WebSocket``, and the exception class it was registered for).
+"""
+ExceptionHandlers: TypeAlias = Mapping["int | type[BaseException]", ExceptionHandler]
+
+
+def lookup_handler(
+    handlers: Mapping[int | type[BaseException], ExceptionHandler], exc: BaseException
+) -> ExceptionHandler | None:
+    """The handler for ``exc``: by status code for HTTPExceptions, else by the closest class in its MRO."""
+    if isinstance(exc, HTTPException):
+        handler = handlers.get(exc.status_code)
+        if handler is not None:
+            return handler
+    for cls in type(exc).__mro__:
+        handler = handlers.get(cls)
+        if handler is not None:
+            return handler
+    return None
+
+
+async def call_handler(handler: ExceptionHandler, connection: Any, exc: BaseException) -> Any:
+    if inspect.iscoroutinefunction(handler):
+        return await handler(connection, exc)
+    return await run_in_threadpool(handler, connection, exc)
+
+
+def http_exception_response(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+
+
+async def websocket_exception_close(websocket: WebSocket, exc: WebSocketException) -> None:
+    await websocket.close(code=exc.code, reason=exc.reason)
+
+
+class ExceptionMiddleware:
+    """Innermost layer: handled exceptions become responses; others go on to ServerErrorMiddleware."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        handlers: Mapping[int | type[BaseException], ExceptionHandler] | None = None,
+        debug: bool = False,
+    ) -> None:
+        self.app = app
+        self.debug = debug
+        self.handlers: dict[int | type[BaseException], ExceptionHandler] = {
+            HTTPException: http_exception_response,
+            WebSocketException: websocket_exception_close,
+        }
+        self.handlers.update(handlers or {})
+
+    def add_exception_handler(self, key: int | type[BaseException], handler: ExceptionHandler) -> None:
+        self.handlers[key] = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: SendEvent) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            handler = lookup_handler(self.handlers, exc)
+            if handler is None:
+                raise
+            if started:
+                raise RuntimeError("Caught a handled exception, but the response had already started") from exc
+            if scope["type"] == "http":
+                request = Request(scope, receive, send)
+                response = await call_handler(handler, request, exc)
+                if response is not None:
+                    await response(scope, receive, send)
+            else:
+                assert scope["type"] == "websocket"
+                await call_handler(handler, WebSocket(scope, receive, send), exc)

@@ -1,0 +1,274 @@
+"""``HTTPConnection`` and ``Request``: typed, lazy views over one ASGI connection.
+
+Building one costs a few attribute stores; headers, query string, cookies and
+URL are parsed the first time they are read and cached on the object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from functools import cached_property
+from http import cookies as http_cookies
+from typing import Any, Generic, Protocol, TypeVar, cast, overload
+
+import msgspec
+from typing_extensions import TypeVar as DefaultTypeVar
+
+from typedasgi.datastructures import URL, Address, FormData, Headers, QueryParams, State, URLPath
+from typedasgi.exceptions import BodyTooLarge, ClientDisconnect, MalformedBody
+from typedasgi.formparsers import FormLimits, parse_form
+from typedasgi.types import (
+    HTTPScope,
+    Receive,
+    ReceiveEvent,
+    Send,
+    SendEvent,
+    WWWScope,
+    framework_keys,
+)
+
+__all__ = ["HTTPConnection", "Request", "ClientDisconnect", "cookie_parser"]
+
+T = TypeVar("T")
+StateT = DefaultTypeVar("StateT", default=State)
+"""What ``request.state`` is typed as: ``State`` unless the app declares its lifespan state."""
+
+DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
+"""Body size limit for a request whose app or route sets none (413 past it)."""
+
+
+class URLResolver(Protocol):
+    """What ``scope["router"]`` offers to ``url_for``."""
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath: ...
+
+
+def cookie_parser(cookie_string: str) -> dict[str, str]:
+    """Parse a ``Cookie`` header leniently, the way browsers send it (no RFC 2109 quoting rules)."""
+    cookies: dict[str, str] = {}
+    for chunk in cookie_string.split(";"):
+        if "=" in chunk:
+            key, _, value = chunk.partition("=")
+        else:
+            key, value = "", chunk  # a bare value: kept under "" as browsers do
+        key, value = key.strip(), value.strip()
+        if key or value:
+            cookies[key] = http_cookies._unquote(value)
+    return cookies
+
+
+async def _empty_receive() -> ReceiveEvent:
+    raise RuntimeError("This connection has no receive channel")
+
+
+async def _empty_send(message: SendEvent) -> None:
+    raise RuntimeError("This connection has no send channel")
+
+
+class HTTPConnection(Generic[StateT]):
+    """What HTTP requests and WebSocket sessions share: URL, headers, params, state."""
+
+    def __init__(self, scope: WWWScope, receive: Receive | None = None) -> None:
+        self.scope = scope
+
+    @property
+    def app(self) -> Any:  # the application object; typed by the app that reads it
+        return framework_keys(self.scope).get("app")
+
+    @cached_property
+    def url(self) -> URL:
+        return URL(scope=self.scope)
+
+    @cached_property
+    def base_url(self) -> URL:
+        scope = self.scope
+        root = framework_keys(scope).get("app_root_path", scope["root_path"])
+        base: WWWScope = scope.copy()
+        base["path"] = root if root.endswith("/") else root + "/"
+        base["query_string"] = b""
+        return URL(scope=base)
+
+    @cached_property
+    def headers(self) -> Headers:
+        return Headers(scope=self.scope)
+
+    @cached_property
+    def query_params(self) -> QueryParams:
+        return QueryParams(self.scope["query_string"])
+
+    @property
+    def path_params(self) -> dict[str, Any]:  # values come from the route's convertors
+        return framework_keys(self.scope).get("path_params", {})
+
+    @cached_property
+    def cookies(self) -> dict[str, str]:
+        header = self.headers.get("cookie")
+        return cookie_parser(header) if header else {}
+
+    @property
+    def client(self) -> Address | None:
+        client = self.scope["client"]
+        return Address(client[0], client[1]) if client is not None else None
+
+    @property
+    def session(self) -> dict[str, Any]:
+        keys = framework_keys(self.scope)
+        if "session" not in keys:
+            raise AssertionError("SessionMiddleware must be installed to access request.session")
+        return keys["session"]
+
+    @property
+    def auth(self) -> Any:  # whatever the authentication backend returned
+        keys = framework_keys(self.scope)
+        if "auth" not in keys:
+            raise AssertionError("AuthenticationMiddleware must be installed to access request.auth")
+        return keys["auth"]
+
+    @property
+    def user(self) -> Any:  # whatever the authentication backend returned
+        keys = framework_keys(self.scope)
+        if "user" not in keys:
+            raise AssertionError("AuthenticationMiddleware must be installed to access request.user")
+        return keys["user"]
+
+    @cached_property
+    def state(self) -> StateT:
+        """Per-request state, seeded with a shallow copy of the lifespan state."""
+        scope = self.scope
+        if "state" not in scope:
+            scope["state"] = {}
+        return cast(StateT, State(scope["state"]))
+
+    def url_for(self, name: str, /, **path_params: Any) -> URL:
+        router = framework_keys(self.scope).get("router")
+        if router is None:
+            raise RuntimeError("url_for() needs the connection to be routed by a Router")
+        url_path = cast(URLResolver, router).url_path_for(name, **path_params)
+        return url_path.make_absolute_url(base_url=self.base_url)
+
+
+class Request(HTTPConnection[StateT]):
+    """An HTTP request: the connection plus its method and body."""
+
+    def __init__(self, scope: HTTPScope, receive: Receive = _empty_receive, send: Send = _empty_send) -> None:
+        self.scope = scope
+        self._receive = receive
+        self._send = send
+        self._body: bytes | None = None
+        self._stream_consumed = False
+        self._is_disconnected = False
+        self._form: FormData | None = None
+
+    @property
+    def method(self) -> str:
+        return cast(HTTPScope, self.scope)["method"]
+
+    @property
+    def receive(self) -> Receive:
+        return self._receive
+
+    def _max_body_size(self) -> int | None:
+        return framework_keys(self.scope).get("max_body_size", DEFAULT_MAX_BODY_SIZE)
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """The body chunk by chunk, enforcing the body size limit (413)."""
+        if self._body is not None:
+            if self._body:
+                yield self._body
+            return
+        if self._stream_consumed:
+            raise RuntimeError("Stream consumed")
+        self._stream_consumed = True
+        limit = self._max_body_size()
+        if limit is not None:
+            declared = self.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise BodyTooLarge(limit)
+        received = 0
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.request":
+                chunk = message["body"]
+                if chunk:
+                    received += len(chunk)
+                    if limit is not None and received > limit:
+                        raise BodyTooLarge(limit)
+                    yield chunk
+                if not message.get("more_body", False):
+                    return
+            elif message["type"] == "http.disconnect":
+                self._is_disconnected = True
+                raise ClientDisconnect()
+
+    async def body(self) -> bytes:
+        """The whole body, read once and cached."""
+        if self._body is None:
+            chunks = [chunk async for chunk in self.stream()]
+            self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return self._body
+
+    @overload
+    async def json(self) -> object: ...
+    @overload
+    async def json(self, type: type[T]) -> T: ...
+    async def json(self, type: Any = object) -> Any:
+        """The body decoded as JSON with msgspec, optionally into ``type``.
+
+        Malformed JSON or a value that does not fit ``type`` is the client's
+        mistake: :class:`MalformedBody` (400), never a 500.
+        """
+        body = await self.body()
+        try:
+            if type is object:
+                return _decode_json(body)
+            return msgspec.json.decode(body, type=type)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise MalformedBody(f"Malformed JSON body: {exc}") from None
+
+    async def form(
+        self,
+        *,
+        max_files: int = FormLimits.max_files,
+        max_fields: int = FormLimits.max_fields,
+        max_part_size: int = FormLimits.max_part_size,
+    ) -> FormData:
+        """Parse an url-encoded or multipart body (multipart needs the ``forms`` extra)."""
+        if self._form is None:
+            limits = FormLimits(max_files=max_files, max_fields=max_fields, max_part_size=max_part_size)
+            self._form = await parse_form(self.headers, self.stream(), limits)
+        return self._form
+
+    async def close(self) -> None:
+        if self._form is not None:
+            await self._form.close()
+
+    async def is_disconnected(self) -> bool:
+        """True once the client went away; never waits for the client."""
+        if not self._is_disconnected:
+            # Peek without blocking: a message that is not ready means still connected.
+            task = asyncio.ensure_future(self._receive())
+            await asyncio.sleep(0)
+            if task.done():
+                message = task.result()
+                if message["type"] == "http.disconnect":
+                    self._is_disconnected = True
+            else:
+                task.cancel()
+        return self._is_disconnected
+
+    async def send_push_promise(self, path: str) -> None:
+        """HTTP/2 server push, when the server offers the extension; otherwise nothing."""
+        extensions = self.scope.get("extensions") or {}
+        if "http.response.push" in extensions:
+            raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()
+                           if k in ("accept", "accept-encoding", "accept-language", "cache-control", "user-agent")]
+            await self._send({"type": "http.response.push", "path": path, "headers": raw_headers})
+
+
+_json_decoder = msgspec.json.Decoder()
+
+
+def _decode_json(body: bytes) -> object:
+    return _json_decoder.decode(body)
+

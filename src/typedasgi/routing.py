@@ -1,0 +1,651 @@
+"""Routes, mounts, hosts and the router that picks one.
+
+Everything costly happens when a route is registered: the path is compiled to
+a regex (or recognised as static), the endpoint kind is decided, and the router
+indexes routes by their first literal path segment, so finding the route for a
+request costs about the same with 5 routes as with 500.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from enum import IntEnum
+from types import EllipsisType
+from typing import Any, TypeAlias, TypeVar
+
+from typedasgi.concurrency import run_in_threadpool
+from typedasgi.convertors import CONVERTOR_TYPES, Convertor
+from typedasgi.datastructures import URL, Headers, URLPath
+from typedasgi.exceptions import HTTPException
+from typedasgi.middleware import Middleware
+from typedasgi.requests import Request
+from typedasgi.responses import PlainTextResponse, RedirectResponse, Response
+from typedasgi.types import (
+    AnyASGIApp,
+    ASGIApp,
+    LifespanScope,
+    Receive,
+    Scope,
+    Send,
+    WWWScope,
+    as_asgi_app,
+    framework_keys,
+)
+from typedasgi.websockets import WebSocket, WebSocketClose
+
+__all__ = [
+    "BaseRoute",
+    "Host",
+    "Lifespan",
+    "Match",
+    "Mount",
+    "NoMatchFound",
+    "Route",
+    "Router",
+    "WebSocketRoute",
+    "compile_path",
+    "get_route_path",
+    "request_response",
+    "websocket_session",
+]
+
+AppT = TypeVar("AppT")
+Lifespan: TypeAlias = Callable[[AppT], AbstractAsyncContextManager[Mapping[str, Any] | None]]
+"""``lifespan(app)``: an async context manager; what it yields seeds every request's ``state``."""
+
+Endpoint: TypeAlias = Callable[[Request[Any]], Awaitable[Response] | Response]
+"""A plain HTTP endpoint: takes the request (any state type), returns a response."""
+WebSocketEndpointFunc: TypeAlias = Callable[[WebSocket[Any]], Awaitable[None]]
+
+
+class NoMatchFound(Exception):
+    """``url_path_for`` found no route with that name and those parameters."""
+
+    def __init__(self, name: str, path_params: Mapping[str, Any]) -> None:
+        params = ", ".join(sorted(path_params))
+        super().__init__(f'No route exists for name "{name}" and params "{params}".')
+
+
+class Match(IntEnum):
+    NONE = 0
+    PARTIAL = 1  # the path matched, the method did not: a 405 unless a later route matches fully
+    FULL = 2
+
+
+_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?}")
+
+
+def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[Any]]]:
+    """``"/users/{id:int}"`` -> (regex, ``"/users/{id}"``, ``{"id": IntegerConvertor}``).
+
+    A path not starting with ``/`` is a host pattern (``{sub}.example.org``),
+    matched without any port.
+    """
+    is_host = not path.startswith("/")
+    regex, format_, convertors = "^", "", {}
+    position = 0
+    for match in _PARAM.finditer(path):
+        name, convertor_key = match.groups("str")
+        convertor_key = convertor_key.lstrip(":")
+        if convertor_key not in CONVERTOR_TYPES:
+            raise ValueError(f"Unknown path convertor '{convertor_key}' in route path {path!r}")
+        if name in convertors:
+            raise ValueError(f"Duplicated param name {name!r} in route path {path!r}")
+        convertor = CONVERTOR_TYPES[convertor_key]
+        literal = path[position : match.start()]
+        regex += re.escape(literal) + f"(?P<{name}>{convertor.regex})"
+        format_ += literal + "{" + name + "}"
+        convertors[name] = convertor
+        position = match.end()
+    tail = path[position:]
+    if is_host:
+        tail = tail.split(":")[0]  # hosts match without the port
+    regex += re.escape(tail) + "$"
+    format_ += tail
+    return re.compile(regex), format_, convertors
+
+
+def get_route_path(scope: WWWScope) -> str:
+    """The part of ``path`` below ``root_path``: what routes inside a mount match against."""
+    path = scope["path"]
+    root_path = scope["root_path"]
+    if not root_path:
+        return path
+    if path.startswith(root_path) and (len(path) == len(root_path) or path[len(root_path)] == "/"):
+        return path[len(root_path) :]
+    return path
+
+
+def get_name(endpoint: object) -> str:
+    return str(getattr(endpoint, "__name__", type(endpoint).__name__))
+
+
+def _first_segment(path: str) -> str | None:
+    """The literal first path segment a route requires, or None when it could match any."""
+    if not path.startswith("/"):
+        return None
+    segment = path[1:].partition("/")[0]
+    return None if "{" in segment else segment
+
+
+def _describe(endpoint: object) -> str:
+    module = getattr(endpoint, "__module__", None)
+    qualname = getattr(endpoint, "__qualname__", repr(endpoint))
+    return f"{module}.{qualname}" if module else str(qualname)
+
+
+def request_response(func: Endpoint) -> ASGIApp:
+    """Turn ``endpoint(request) -> Response`` into an ASGI app (sync ones run in the thread pool)."""
+    name = _describe(func)
+    target = func.func if isinstance(func, functools.partial) else func
+
+    def check(response: object) -> Response:
+        raise TypeError(
+            f"Endpoint {name} returned {type(response).__name__} {response!r:.80}; "
+            "expected a Response (e.g. JSONResponse(...))"
+        )
+
+    if inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(getattr(target, "__call__", None)):
+        async_func = func
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            response = await async_func(Request(scope, receive, send))  # type: ignore[arg-type, misc]  # http scopes only reach here; async endpoints return awaitables
+            if not isinstance(response, Response):
+                response = check(response)
+            await response(scope, receive, send)
+
+        return app
+
+    async def sync_app(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await run_in_threadpool(func, Request(scope, receive, send))  # type: ignore[arg-type]  # http scopes only reach here
+        if not isinstance(response, Response):
+            response = check(response)
+        await response(scope, receive, send)
+
+    return sync_app
+
+
+def websocket_session(func: WebSocketEndpointFunc) -> ASGIApp:
+    """Turn ``async endpoint(websocket)`` into an ASGI app."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await func(WebSocket(scope, receive, send))  # type: ignore[arg-type]  # websocket scopes only reach here
+
+    return app
+
+
+def _wrap(app: ASGIApp, middleware: Sequence[Middleware] | None) -> ASGIApp:
+    for cls, args, kwargs in reversed(middleware or ()):
+        app = cls(app, *args, **kwargs)
+    return app
+
+
+class BaseRoute:
+    """What the router asks of every route."""
+
+    name: str | None = None
+    first_segment: str | None = None  # see _first_segment; None: try for every path
+
+    def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
+        raise NotImplementedError()
+
+    def enter(self, scope: WWWScope, params: dict[str, Any] | None) -> None:
+        """Record the match in the scope before ``handle`` (path params, root path, endpoint)."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError()
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        raise NoMatchFound(name, path_params)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A route alone is an ASGI app too: it answers 404 for paths it does not match."""
+        if scope["type"] == "lifespan":
+            return
+        match, params = self.match(scope, get_route_path(scope))
+        if match is Match.NONE:
+            if scope["type"] == "http":
+                await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+            else:
+                await WebSocketClose()(scope, receive, send)
+            return
+        self.enter(scope, params)
+        await self.handle(scope, receive, send)
+
+
+def _convert(match: re.Match[str], convertors: dict[str, Convertor[Any]]) -> dict[str, Any]:
+    return {key: convertors[key].convert(value) for key, value in match.groupdict().items()}
+
+
+def _store_params(scope: WWWScope, params: dict[str, Any] | None) -> None:
+    if params:
+        keys = framework_keys(scope)
+        existing = keys.get("path_params")
+        keys["path_params"] = {**existing, **params} if existing else params
+
+
+class _PathRoute(BaseRoute):
+    """Shared by HTTP and WebSocket routes: a compiled path and a static-path shortcut."""
+
+    def __init__(self, path: str, name: str | None) -> None:
+        if not path.startswith("/"):
+            raise ValueError(f"Routed paths must start with '/': {path!r}")
+        self.path = path
+        self.name = name
+        self.path_regex, self.path_format, self.param_convertors = compile_path(path)
+        self.is_static = not self.param_convertors
+        self.first_segment = _first_segment(path)
+
+    def _match_path(self, route_path: str) -> tuple[bool, dict[str, Any] | None]:
+        if self.is_static:
+            return route_path == self.path, None
+        found = self.path_regex.match(route_path)
+        if found is None:
+            return False, None
+        return True, _convert(found, self.param_convertors)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        if name != self.name or set(path_params) != set(self.param_convertors):
+            raise NoMatchFound(name, path_params)
+        path = self.path_format.format(
+            **{key: self.param_convertors[key].to_string(value) for key, value in path_params.items()}
+        )
+        return URLPath(path=path, protocol=self._protocol)
+
+    _protocol = "http"
+
+
+class Route(_PathRoute):
+    """An HTTP route: a path, an endpoint (function or ASGI app) and its methods."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Endpoint | AnyASGIApp,
+        *,
+        methods: Collection[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+        middleware: Sequence[Middleware] | None = None,
+        max_body_size: int | None | EllipsisType = ...,
+    ) -> None:
+        super().__init__(path, get_name(endpoint) if name is None else name)
+        self.endpoint = endpoint
+        self.include_in_schema = include_in_schema
+        target = endpoint
+        while isinstance(target, functools.partial):
+            target = target.func
+        if inspect.isfunction(target) or inspect.ismethod(target):
+            app = request_response(endpoint)  # type: ignore[arg-type]  # a function endpoint takes a Request
+            if methods is None:
+                methods = ["GET"]
+        else:
+            app = as_asgi_app(endpoint)  # type: ignore[arg-type]  # anything else is an ASGI app
+        self.app = _wrap(app, middleware)
+        if methods is None:
+            self.methods: frozenset[str] | None = None
+        else:
+            upper = {method.upper() for method in methods}
+            if "GET" in upper:
+                upper.add("HEAD")
+            self.methods = frozenset(upper)
+        self._allow = ", ".join(sorted(self.methods)) if self.methods else ""
+        self._has_body_limit = not isinstance(max_body_size, EllipsisType)
+        self._max_body_size = None if isinstance(max_body_size, EllipsisType) else max_body_size
+
+    def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
+        if scope["type"] != "http":
+            return Match.NONE, None
+        matched, params = self._match_path(route_path)
+        if not matched:
+            return Match.NONE, None
+        if self.methods is not None and scope["method"] not in self.methods:
+            return Match.PARTIAL, params
+        return Match.FULL, params
+
+    def enter(self, scope: WWWScope, params: dict[str, Any] | None) -> None:
+        keys = framework_keys(scope)
+        keys["endpoint"] = self.endpoint
+        if params:
+            _store_params(scope, params)
+        if self._has_body_limit:
+            keys["max_body_size"] = self._max_body_size
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.methods is not None and scope["type"] == "http" and scope["method"] not in self.methods:
+            headers = {"Allow": self._allow}
+            if "app" in framework_keys(scope):
+                raise HTTPException(405, headers=headers)
+            await PlainTextResponse("Method Not Allowed", status_code=405, headers=headers)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def __repr__(self) -> str:
+        methods = sorted(self.methods or ())
+        return f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, methods={methods!r})"
+
+
+class WebSocketRoute(_PathRoute):
+    """A WebSocket route: ``async endpoint(websocket)`` or an ASGI app (e.g. a WebSocketEndpoint)."""
+
+    _protocol = "websocket"
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: WebSocketEndpointFunc | AnyASGIApp,
+        *,
+        name: str | None = None,
+        middleware: Sequence[Middleware] | None = None,
+    ) -> None:
+        super().__init__(path, get_name(endpoint) if name is None else name)
+        self.endpoint = endpoint
+        target = endpoint
+        while isinstance(target, functools.partial):
+            target = target.func
+        if inspect.isfunction(target) or inspect.ismethod(target):
+            app = websocket_session(endpoint)  # type: ignore[arg-type]  # a function endpoint takes a WebSocket
+        else:
+            app = as_asgi_app(endpoint)  # type: ignore[arg-type]  # anything else is an ASGI app
+        self.app = _wrap(app, middleware)
+
+    def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
+        if scope["type"] != "websocket":
+            return Match.NONE, None
+        matched, params = self._match_path(route_path)
+        return (Match.FULL, params) if matched else (Match.NONE, None)
+
+    def enter(self, scope: WWWScope, params: dict[str, Any] | None) -> None:
+        framework_keys(scope)["endpoint"] = self.endpoint
+        if params:
+            _store_params(scope, params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(path={self.path!r}, name={self.name!r})"
+
+
+class Mount(BaseRoute):
+    """Serve an ASGI app (or a list of routes) below a path prefix.
+
+    Inside, ``root_path`` grows by the prefix and ``path`` stays whole, as the
+    ASGI spec says; routes inside match the part below the prefix.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        app: AnyASGIApp | None = None,
+        routes: Sequence[BaseRoute] | None = None,
+        name: str | None = None,
+        *,
+        middleware: Sequence[Middleware] | None = None,
+    ) -> None:
+        if path and not path.startswith("/"):
+            raise ValueError(f"Routed paths must start with '/': {path!r}")
+        if (app is None) == (routes is None):
+            raise ValueError("Mount takes either an app or routes, not both and not neither")
+        self.path = path.rstrip("/")
+        self._base_app: ASGIApp = as_asgi_app(app) if app is not None else Router(routes=routes)
+        self.app = _wrap(self._base_app, middleware)
+        self.name = name
+        self.path_regex, self.path_format, self.param_convertors = compile_path(self.path + "/{path:path}")
+        self.first_segment = _first_segment(self.path) if self.path else None
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        routes = getattr(self._base_app, "routes", [])
+        return list(routes)
+
+    def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
+        found = self.path_regex.match(route_path)
+        if found is None:
+            return Match.NONE, None
+        params = _convert(found, self.param_convertors)
+        remaining = "/" + params.pop("path")
+        params["__matched__"] = route_path[: len(route_path) - len(remaining)]
+        return Match.FULL, params
+
+    def enter(self, scope: WWWScope, params: dict[str, Any] | None) -> None:
+        assert params is not None
+        matched = params.pop("__matched__")
+        keys = framework_keys(scope)
+        root_path = scope["root_path"]
+        if "app_root_path" not in keys:
+            keys["app_root_path"] = root_path
+        scope["root_path"] = root_path + matched
+        keys["endpoint"] = self._base_app
+        _store_params(scope, params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        if self.name is not None and name == self.name and "path" in path_params:
+            remaining = str(path_params.pop("path")).lstrip("/")
+            if set(path_params) != set(self.param_convertors) - {"path"}:
+                raise NoMatchFound(name, path_params)
+            prefix = self._format(path_params)
+            return URLPath(path=prefix + "/" + remaining, protocol="http")
+        if self.name is None or name.startswith(self.name + ":"):
+            child_name = name if self.name is None else name[len(self.name) + 1 :]
+            own = {key: value for key, value in path_params.items() if key in self.param_convertors}
+            rest = {key: value for key, value in path_params.items() if key not in own}
+            for route in self.routes:
+                try:
+                    child = route.url_path_for(child_name, **rest)
+                except NoMatchFound:
+                    continue
+                return URLPath(path=self._format(own) + str(child), protocol=child.protocol)
+        raise NoMatchFound(name, path_params)
+
+    def _format(self, params: dict[str, Any]) -> str:
+        values = {key: self.param_convertors[key].to_string(value) for key, value in params.items()}
+        return self.path_format.replace("/{path}", "").format(**values)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, app={self._base_app!r})"
+
+
+class Host(BaseRoute):
+    """Route by the ``Host`` header (``{subdomain}.example.org``), port ignored."""
+
+    def __init__(self, host: str, app: AnyASGIApp, name: str | None = None) -> None:
+        if host.startswith("/"):
+            raise ValueError(f"Host patterns must not start with '/': {host!r}")
+        self.host = host
+        self.app = as_asgi_app(app)
+        self.name = name
+        self.host_regex, self.host_format, self.param_convertors = compile_path(host)
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        return list(getattr(self.app, "routes", []))
+
+    def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
+        host = Headers(scope=scope).get("host", "").split(":")[0]
+        found = self.host_regex.match(host)
+        if found is None:
+            return Match.NONE, None
+        return Match.FULL, _convert(found, self.param_convertors)
+
+    def enter(self, scope: WWWScope, params: dict[str, Any] | None) -> None:
+        framework_keys(scope)["endpoint"] = self.app
+        _store_params(scope, params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        own = {key: value for key, value in path_params.items() if key in self.param_convertors}
+        rest = {key: value for key, value in path_params.items() if key not in own}
+        if self.name is None or name.startswith(self.name + ":"):
+            child_name = name if self.name is None else name[len(self.name) + 1 :]
+            if set(own) == set(self.param_convertors):
+                for route in self.routes:
+                    try:
+                        child = route.url_path_for(child_name, **rest)
+                    except NoMatchFound:
+                        continue
+                    host = self.host_format.format(
+                        **{key: self.param_convertors[key].to_string(value) for key, value in own.items()}
+                    )
+                    return URLPath(path=str(child), protocol=child.protocol, host=host)
+        raise NoMatchFound(name, path_params)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(host={self.host!r}, name={self.name!r}, app={self.app!r})"
+
+
+class Router:
+    """Dispatch to the first route that matches; 404, 405 or a slash redirect otherwise."""
+
+    def __init__(
+        self,
+        routes: Sequence[BaseRoute] | None = None,
+        redirect_slashes: bool = True,
+        default: AnyASGIApp | None = None,
+        lifespan: Lifespan[Router] | None = None,
+        *,
+        middleware: Sequence[Middleware] | None = None,
+    ) -> None:
+        self.routes: list[BaseRoute] = list(routes or [])
+        self.redirect_slashes = redirect_slashes
+        self.default: ASGIApp = as_asgi_app(default) if default is not None else self.not_found
+        self.lifespan_context = lifespan
+        self._index: dict[str, list[BaseRoute]] = {}
+        self._wildcard: list[BaseRoute] = []
+        self._indexed = -1
+        self._app: ASGIApp = _wrap(self._dispatch, middleware)
+
+    # -- registration -----------------------------------------------------------------
+
+    def _reindex(self) -> None:
+        """Group routes by first literal segment, keeping registration order within each group."""
+        index: dict[str, list[BaseRoute]] = {}
+        wildcard: list[BaseRoute] = []
+        for route in self.routes:
+            key = route.first_segment
+            if key is None:
+                wildcard.append(route)
+                for bucket in index.values():
+                    bucket.append(route)
+            else:
+                index.setdefault(key, list(wildcard)).append(route)
+        self._index, self._wildcard, self._indexed = index, wildcard, len(self.routes)
+
+    def add_route(
+        self,
+        path: str,
+        endpoint: Endpoint | AnyASGIApp,
+        methods: Collection[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+    ) -> None:
+        self.routes.append(
+            Route(path, endpoint, methods=methods, name=name, include_in_schema=include_in_schema)
+        )
+
+    def add_websocket_route(
+        self, path: str, endpoint: WebSocketEndpointFunc | AnyASGIApp, name: str | None = None
+    ) -> None:
+        self.routes.append(WebSocketRoute(path, endpoint, name=name))
+
+    def mount(self, path: str, app: AnyASGIApp, name: str | None = None) -> None:
+        self.routes.append(Mount(path, app=app, name=name))
+
+    def host(self, host: str, app: AnyASGIApp, name: str | None = None) -> None:
+        self.routes.append(Host(host, app=app, name=name))
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        for route in self.routes:
+            try:
+                return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                pass
+        raise NoMatchFound(name, path_params)
+
+    # -- dispatch ---------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.lifespan(scope, receive, send)
+            return
+        keys = framework_keys(scope)
+        if "router" not in keys:
+            keys["router"] = self
+        if self._indexed != len(self.routes):
+            self._reindex()
+        path = scope["path"]
+        route_path = get_route_path(scope) if scope["root_path"] else path
+        partial: BaseRoute | None = None
+        partial_params: dict[str, Any] | None = None
+        for route in self._index.get(route_path[1:].partition("/")[0], self._wildcard):
+            match, params = route.match(scope, route_path)
+            if match is Match.FULL:
+                route.enter(scope, params)
+                await route.handle(scope, receive, send)
+                return
+            if match is Match.PARTIAL and partial is None:
+                partial, partial_params = route, params
+        if partial is not None:
+            partial.enter(scope, partial_params)
+            await partial.handle(scope, receive, send)
+            return
+        if scope["type"] == "http" and self.redirect_slashes and route_path != "/":
+            redirect_path = route_path[:-1] if route_path.endswith("/") else route_path + "/"
+            for route in self._index.get(redirect_path[1:].partition("/")[0], self._wildcard):
+                if route.match(scope, redirect_path)[0] is not Match.NONE:
+                    url = URL(scope=scope)
+                    new_path = url.path[:-1] if url.path.endswith("/") else url.path + "/"
+                    await RedirectResponse(url=str(url.replace(path=new_path)))(scope, receive, send)
+                    return
+        await self.default(scope, receive, send)
+
+    async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await WebSocketClose()(scope, receive, send)
+            return
+        if "app" in framework_keys(scope):
+            raise HTTPException(404)  # inside an app: let its exception handlers answer
+        await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+
+    async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run ``lifespan_context`` between startup and shutdown; report failures to the server."""
+        assert scope["type"] == "lifespan"
+        lifespan_scope: LifespanScope = scope
+        await receive()  # lifespan.startup
+        started = False
+        context = self.lifespan_context
+        try:
+            if context is None:
+                await send({"type": "lifespan.startup.complete"})
+                started = True
+                await receive()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+            async with context(self) as state:
+                if state is not None:
+                    if "state" not in lifespan_scope:
+                        raise RuntimeError("The server does not support lifespan state; cannot keep it")
+                    lifespan_scope["state"].update(state)
+                await send({"type": "lifespan.startup.complete"})
+                started = True
+                await receive()  # lifespan.shutdown
+        except BaseException as exc:
+            message = f"{type(exc).__name__}: {exc}"
+            if started:
+                await send({"type": "lifespan.shutdown.failed", "message": message})
+            else:
+                await send({"type": "lifespan.startup.failed", "message": message})
+            raise
+        await send({"type": "lifespan.shutdown.complete"})

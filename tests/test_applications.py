@@ -1,0 +1,235 @@
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator
+
+import pytest
+
+from typedasgi.applications import TypedASGI
+from typedasgi.exceptions import HTTPException
+from typedasgi.middleware import Middleware
+from typedasgi.requests import Request
+from typedasgi.responses import JSONResponse, PlainTextResponse, Response
+from typedasgi.routing import Route
+from typedasgi.testclient import TestClient
+from typedasgi.types import ASGIApp, Receive, Scope, Send, SendEvent
+
+
+def test_hello_world_decorator_and_sync_endpoint_runs_off_the_loop() -> None:
+    app = TypedASGI()
+    seen: list[str] = []
+
+    @app.route("/")
+    def homepage(request: Request) -> Response:
+        seen.append(threading.current_thread().name)
+        return JSONResponse({"hello": "world"})
+
+    client = TestClient(app)
+    response = client.get("/")
+    assert response.json() == {"hello": "world"}
+    assert response.headers["content-type"] == "application/json"
+    assert seen and seen[0] != threading.main_thread().name
+    assert homepage.__name__ == "homepage"  # the decorator returns the function
+
+
+def test_response_used_alone_as_asgi_app() -> None:
+    client = TestClient(PlainTextResponse("Hello, world!"))
+    assert client.get("/anything").text == "Hello, world!"
+
+
+def test_http_exception_default_and_custom_handlers() -> None:
+    async def teapot(request: Request) -> Response:
+        raise HTTPException(418, "short and stout", headers={"X-Pot": "1"})
+
+    async def forbidden(request: Request) -> Response:
+        raise HTTPException(403)
+
+    class Boom(Exception):
+        pass
+
+    async def boom(request: Request) -> Response:
+        raise Boom("bad")
+
+    async def on_403(request: Request, exc: HTTPException) -> Response:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    def on_boom(request: Request, exc: Boom) -> Response:
+        return PlainTextResponse(f"handled {exc}", status_code=409)
+
+    app = TypedASGI(
+        routes=[Route("/teapot", teapot), Route("/forbidden", forbidden), Route("/boom", boom)],
+        exception_handlers={403: on_403, Boom: on_boom},
+    )
+    client = TestClient(app)
+    response = client.get("/teapot")
+    assert (response.status_code, response.text, response.headers["x-pot"]) == (418, "short and stout", "1")
+    assert client.get("/forbidden").json() == {"detail": "Forbidden"}
+    response = client.get("/boom")
+    assert (response.status_code, response.text) == (409, "handled bad")
+
+
+def test_custom_404_handler() -> None:
+    app = TypedASGI()
+
+    @app.exception_handler(404)
+    async def not_found(request: Request, exc: HTTPException) -> Response:
+        return JSONResponse({"missing": request.url.path}, status_code=404)
+
+    assert TestClient(app).get("/x").json() == {"missing": "/x"}
+
+
+def test_server_error_is_500_without_traceback_and_reraised() -> None:
+    async def crash(request: Request) -> Response:
+        raise RuntimeError("secret internals")
+
+    app = TypedASGI(routes=[Route("/crash", crash)])
+    with pytest.raises(RuntimeError, match="secret internals"):
+        TestClient(app).get("/crash")
+    response = TestClient(app, raise_server_exceptions=False).get("/crash")
+    assert response.status_code == 500
+    assert response.text == "Internal Server Error"
+    assert "secret" not in response.text
+
+
+def test_debug_shows_traceback_page() -> None:
+    async def crash(request: Request) -> Response:
+        raise RuntimeError("look here")
+
+    app = TypedASGI(debug=True, routes=[Route("/crash", crash)])
+    client = TestClient(app, raise_server_exceptions=False)
+    html = client.get("/crash", headers={"accept": "text/html"})
+    assert html.status_code == 500 and "<pre>" in html.text and "look here" in html.text
+    plain = client.get("/crash")
+    assert "Traceback" in plain.text and "look here" in plain.text
+
+
+def test_500_handler() -> None:
+    async def crash(request: Request) -> Response:
+        raise ValueError("x")
+
+    async def on_error(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse("custom error", status_code=500)
+
+    app = TypedASGI(routes=[Route("/crash", crash)], exception_handlers={500: on_error})
+    response = TestClient(app, raise_server_exceptions=False).get("/crash")
+    assert response.text == "custom error"
+
+
+def test_endpoint_returning_non_response_names_it() -> None:
+    async def wrong(request: Request) -> Response:
+        return {"not": "a response"}  # type: ignore[return-value]  # the mistake under test
+
+    app = TypedASGI(routes=[Route("/wrong", wrong)])
+    with pytest.raises(TypeError, match=r"test_applications\..*wrong returned dict"):
+        TestClient(app).get("/wrong")
+
+
+def test_server_keeps_serving_after_a_failure() -> None:
+    calls = {"n": 0}
+
+    async def flaky(request: Request) -> Response:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("first call fails")
+        return PlainTextResponse("ok")
+
+    client = TestClient(TypedASGI(routes=[Route("/", flaky)]), raise_server_exceptions=False)
+    assert client.get("/").status_code == 500
+    assert client.get("/").text == "ok"
+
+
+class Tag:
+    """A pure ASGI middleware adding a header, to check the stack order."""
+
+    def __init__(self, app: ASGIApp, name: str) -> None:
+        self.app = app
+        self.name = name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def tagged(message: SendEvent) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message["headers"]) + [(b"x-order", self.name.encode())]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, tagged)
+
+
+def test_middleware_order_first_is_outermost() -> None:
+    app = TypedASGI(routes=[Route("/", lambda request: PlainTextResponse("x"))], middleware=[Middleware(Tag, name="outer"), Middleware(Tag, name="inner")])
+    app.add_middleware(Tag, name="added")
+    response = TestClient(app).get("/")
+    # inner adds first on the way out, the outermost last
+    assert response.headers.get_list("x-order") == ["inner", "outer", "added"]
+    with pytest.raises(RuntimeError, match="after the application has started"):
+        app.add_middleware(Tag, name="late")
+
+
+def test_lifespan_state_reaches_requests() -> None:
+    events: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: TypedASGI) -> AsyncIterator[dict[str, object]]:
+        events.append("startup")
+        yield {"greeting": "hi"}
+        events.append("shutdown")
+
+    async def read(request: Request) -> Response:
+        return PlainTextResponse(str(request.state.greeting))
+
+    app = TypedASGI(routes=[Route("/", read)], lifespan=lifespan)
+    with TestClient(app) as client:
+        assert events == ["startup"]
+        assert client.get("/").text == "hi"
+    assert events == ["startup", "shutdown"]
+
+
+def test_lifespan_startup_failure_is_reported() -> None:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: TypedASGI) -> AsyncIterator[None]:
+        raise RuntimeError("no database")
+        yield
+
+    app = TypedASGI(lifespan=lifespan)
+    with pytest.raises(Exception, match="no database"):
+        with TestClient(app):
+            pass
+
+
+def test_malformed_json_is_400_not_500() -> None:
+    async def read(request: Request) -> Response:
+        return JSONResponse({"got": await request.json()})
+
+    client = TestClient(TypedASGI(routes=[Route("/", read, methods=["POST"])]))
+    assert client.post("/", content=b'{"a": 1}').json() == {"got": {"a": 1}}
+    bad = client.post("/", content=b'{"a": ')
+    assert bad.status_code == 400
+    assert "Malformed JSON" in bad.text
+
+
+def test_app_wide_body_limit() -> None:
+    async def read(request: Request) -> Response:
+        return PlainTextResponse(str(len(await request.body())))
+
+    client = TestClient(TypedASGI(routes=[Route("/", read, methods=["POST"])], max_body_size=100))
+    assert client.post("/", content=b"x" * 100).text == "100"
+    assert client.post("/", content=b"x" * 101).status_code == 413
+    # a chunked body without content-length is counted while read
+    def chunks() -> object:
+        yield b"x" * 60
+        yield b"x" * 60
+
+    assert client.post("/", content=chunks()).status_code == 413  # type: ignore[arg-type]  # httpx2 takes iterators
+
+
+def test_unhandled_error_logs_nothing_itself(caplog: pytest.LogCaptureFixture) -> None:
+    async def crash(request: Request) -> Response:
+        raise RuntimeError("once")
+
+    client = TestClient(TypedASGI(routes=[Route("/", crash)]), raise_server_exceptions=False)
+    with caplog.at_level(logging.ERROR):
+        client.get("/")
+    # typedasgi re-raises to the server, which logs it once; it does not log a second copy
+    assert not [r for r in caplog.records if r.name.startswith("typedasgi")]

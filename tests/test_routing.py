@@ -1,0 +1,231 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from typedasgi.applications import TypedASGI
+from typedasgi.convertors import Convertor, register_url_convertor
+from typedasgi.requests import Request
+from typedasgi.responses import JSONResponse, PlainTextResponse, Response
+from typedasgi.routing import Host, Mount, NoMatchFound, Route, Router, WebSocketRoute, compile_path
+from typedasgi.testclient import TestClient
+from typedasgi.types import Receive, Scope, Send
+from typedasgi.websockets import WebSocket
+
+
+def home(request: Request) -> Response:
+    return PlainTextResponse("home")
+
+
+async def user(request: Request) -> Response:
+    return JSONResponse({"id": request.path_params["id"], "kind": type(request.path_params["id"]).__name__})
+
+
+async def echo_params(request: Request) -> Response:
+    return JSONResponse({k: str(v) for k, v in request.path_params.items()})
+
+
+async def raw_app(scope: Scope, receive: Receive, send: Send) -> None:
+    assert scope["type"] == "http"
+    body = f"{scope['root_path']}|{scope['path']}".encode()
+    await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": False})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def ws_endpoint(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.send_text(f"ws:{websocket.path_params.get('room', '')}")
+    await websocket.close()
+
+
+def make_app() -> TypedASGI:
+    return TypedASGI(
+        routes=[
+            Route("/", home, name="home"),
+            Route("/users/{id:int}", user, name="user"),
+            Route("/floats/{value:float}", echo_params),
+            Route("/uuids/{value:uuid}", echo_params, name="uuid"),
+            Route("/files/{rest:path}", echo_params, name="files"),
+            Route("/post-only", home, methods=["POST"]),
+            Route("/slash/", home),
+            Mount("/raw", app=raw_app, name="raw"),
+            Mount("/sub", routes=[Route("/inner/{x}", echo_params, name="inner")], name="sub"),
+            WebSocketRoute("/ws/{room}", ws_endpoint, name="ws"),
+        ]
+    )
+
+
+def test_static_and_param_routes() -> None:
+    client = TestClient(make_app())
+    assert client.get("/").text == "home"
+    assert client.get("/users/42").json() == {"id": 42, "kind": "int"}
+    assert client.get("/floats/1.5").json() == {"value": "1.5"}
+    value = uuid.uuid4()
+    assert client.get(f"/uuids/{value}").json() == {"value": str(value)}
+    assert client.get("/files/a/b/c.txt").json() == {"rest": "a/b/c.txt"}
+
+
+def test_404_and_405_with_allow() -> None:
+    client = TestClient(make_app())
+    missing = client.get("/nope")
+    assert missing.status_code == 404 and missing.text == "Not Found"
+    assert client.get("/users/abc").status_code == 404  # int convertor rejects
+    wrong = client.get("/post-only")
+    assert wrong.status_code == 405
+    assert wrong.headers["allow"] == "POST"
+    assert client.post("/post-only").text == "home"
+
+
+def test_head_is_answered_for_get_routes() -> None:
+    client = TestClient(make_app())
+    response = client.head("/")
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response.headers["content-length"] == "4"
+
+
+def test_redirect_slashes_both_ways() -> None:
+    client = TestClient(make_app())
+    response = client.get("/slash", follow_redirects=False)
+    assert response.status_code == 307
+    assert response.headers["location"] == "http://testserver/slash/"
+    response = client.get("/users/5/", follow_redirects=False)
+    assert response.status_code == 307 and response.headers["location"].endswith("/users/5")
+    assert client.get("/slash").text == "home"
+
+
+def test_redirect_slashes_can_be_turned_off() -> None:
+    app = TypedASGI(routes=[Route("/slash/", home)], redirect_slashes=False)
+    assert TestClient(app).get("/slash", follow_redirects=False).status_code == 404
+
+
+def test_mount_keeps_path_and_extends_root_path() -> None:
+    client = TestClient(make_app())
+    assert client.get("/raw/a/b").text == "/raw|/raw/a/b"
+    assert client.get("/sub/inner/7").json() == {"x": "7"}
+
+
+def test_url_path_for() -> None:
+    app = make_app()
+    assert app.url_path_for("user", id=3) == "/users/3"
+    assert app.url_path_for("files", rest="x/y") == "/files/x/y"
+    assert app.url_path_for("sub:inner", x="q") == "/sub/inner/q"
+    assert app.url_path_for("raw", path="/a") == "/raw/a"
+    assert app.url_path_for("ws", room="r1") == "/ws/r1"
+    with pytest.raises(NoMatchFound, match='"user" and params "wrong"'):
+        app.url_path_for("user", wrong=1)
+    with pytest.raises(NoMatchFound):
+        app.url_path_for("unknown")
+
+
+def test_request_url_for_is_absolute() -> None:
+    async def link(request: Request) -> Response:
+        return PlainTextResponse(str(request.url_for("user", id=9)))
+
+    app = make_app()
+    app.add_route("/link", link)
+    assert TestClient(app).get("/link").text == "http://testserver/users/9"
+
+
+def test_websocket_route_and_unmatched_websocket() -> None:
+    client = TestClient(make_app())
+    with client.websocket_connect("/ws/lobby") as session:
+        assert session.receive_text() == "ws:lobby"
+    from typedasgi.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect) as info:
+        with client.websocket_connect("/nowhere"):
+            pass
+    assert info.value.code == 1000
+
+
+def test_host_routing() -> None:
+    api = Router(routes=[Route("/", echo_params, name="index")])
+    app = TypedASGI(routes=[Host("{sub}.example.org", api, name="api"), Route("/", home)])
+    client = TestClient(app)
+    assert client.get("/", headers={"host": "eu.example.org:8080"}).json() == {"sub": "eu"}
+    assert client.get("/").text == "home"
+    url = app.url_path_for("api:index", sub="us")
+    assert url.host == "us.example.org" and url == "/"
+
+
+def test_user_registered_convertor() -> None:
+    class Hex(Convertor[int]):
+        regex = "[0-9a-f]+"
+
+        def convert(self, value: str) -> int:
+            return int(value, 16)
+
+        def to_string(self, value: int) -> str:
+            return format(value, "x")
+
+    register_url_convertor("hex", Hex())
+    app = TypedASGI(routes=[Route("/h/{id:hex}", user, name="hex")])
+    assert TestClient(app).get("/h/ff").json() == {"id": 255, "kind": "int"}
+    assert app.url_path_for("hex", id=255) == "/h/ff"
+
+
+def test_compile_path_errors() -> None:
+    with pytest.raises(ValueError, match="Unknown path convertor"):
+        compile_path("/x/{a:nope}")
+    with pytest.raises(ValueError, match="Duplicated param"):
+        compile_path("/{a}/{a}")
+    with pytest.raises(ValueError, match="must start with '/'"):
+        Route("x", home)
+
+
+def test_first_registered_route_wins_across_static_and_dynamic() -> None:
+    async def dynamic(request: Request) -> Response:
+        return PlainTextResponse("dynamic")
+
+    async def static(request: Request) -> Response:
+        return PlainTextResponse("static")
+
+    app = TypedASGI(routes=[Route("/{anything}", dynamic), Route("/fixed", static)])
+    assert TestClient(app).get("/fixed").text == "dynamic"
+    app2 = TypedASGI(routes=[Route("/fixed", static), Route("/{anything}", dynamic)])
+    assert TestClient(app2).get("/fixed").text == "static"
+    assert TestClient(app2).get("/other").text == "dynamic"
+
+
+def test_routes_added_after_first_request_are_found() -> None:
+    app = TypedASGI(routes=[Route("/", home)])
+    client = TestClient(app)
+    assert client.get("/late").status_code == 404
+    app.add_route("/late", home)
+    assert client.get("/late").text == "home"
+
+
+def test_route_alone_is_an_asgi_app() -> None:
+    client = TestClient(Route("/only", home))
+    assert client.get("/only").text == "home"
+    assert client.get("/other").status_code == 404
+
+
+def test_router_alone_answers_404_as_plain_asgi() -> None:
+    client = TestClient(Router(routes=[Route("/", home)]))
+    assert client.get("/x").text == "Not Found"
+
+
+def test_many_routes_route_to_the_last() -> None:
+    routes: list[Any] = []
+    for i in range(200):
+        routes.append(Route(f"/r{i}/{{x}}" if i % 2 else f"/r{i}", echo_params if i % 2 else home))
+    client = TestClient(TypedASGI(routes=routes))
+    assert client.get("/r199/hi").json() == {"x": "hi"}
+    assert client.get("/r198").text == "home"
+
+
+def test_per_route_body_limit() -> None:
+    async def body(request: Request) -> Response:
+        return PlainTextResponse(str(len(await request.body())))
+
+    app = TypedASGI(routes=[Route("/small", body, methods=["POST"], max_body_size=10), Route("/big", body, methods=["POST"])])
+    client = TestClient(app)
+    assert client.post("/small", content=b"x" * 10).text == "10"
+    too_big = client.post("/small", content=b"x" * 11)
+    assert too_big.status_code == 413
+    assert "limit of 10 bytes" in too_big.text
+    assert client.post("/big", content=b"x" * 1000).text == "1000"
