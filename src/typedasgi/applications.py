@@ -18,7 +18,7 @@ from typedasgi.middleware.errors import ServerErrorMiddleware
 from typedasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddleware
 from typedasgi.requests import DEFAULT_MAX_BODY_SIZE
 from typedasgi.routing import BaseRoute, Endpoint, Lifespan, Router, WebSocketEndpointFunc
-from typedasgi.types import AnyASGIApp, ASGIApp, MiddlewareFactory, Receive, Scope, Send, framework_keys
+from typedasgi.types import AnyASGIApp, ASGIApp, FrameworkKeys, MiddlewareFactory, Receive, Scope, Send
 
 __all__ = ["TypedASGI"]
 
@@ -74,7 +74,7 @@ class TypedASGI:
         return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        keys = framework_keys(scope)
+        keys: FrameworkKeys = scope  # type: ignore[assignment]  # the same dict, framework view (no call)
         keys["app"] = self
         if self.max_body_size != DEFAULT_MAX_BODY_SIZE:
             keys["max_body_size"] = self.max_body_size

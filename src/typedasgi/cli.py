@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from collections.abc import Sequence
 
@@ -42,13 +41,14 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_server(args: argparse.Namespace) -> int:
-    if importlib.util.find_spec("uvicorn") is None:
-        print(STANDARD_EXTRA_MISSING, file=sys.stderr)
-        return 1
     if ":" not in args.app:
         print(f"typedasgi run: expected MODULE:ATTRIBUTE, got {args.app!r}", file=sys.stderr)
         return 2
-    import uvicorn
+    try:
+        import uvicorn
+    except ImportError:
+        print(STANDARD_EXTRA_MISSING, file=sys.stderr)
+        return 1
 
     uvicorn.run(
         args.app,

@@ -15,7 +15,7 @@ import contextvars
 import enum
 import functools
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal, TypeVar
 
@@ -90,7 +90,7 @@ def _next(iterator: Iterator[T]) -> T | Literal[_End.END]:
     return next(iterator, _End.END)
 
 
-async def iterate_in_threadpool(iterable: Iterable[T]) -> AsyncIterator[T]:
+async def iterate_in_threadpool(iterable: Iterable[T]) -> AsyncGenerator[T, None]:
     """Iterate a blocking iterable from async code, one ``next()`` per pool call.
 
     If the consumer stops early, the iterator is closed (in the pool) so a

@@ -31,6 +31,7 @@ from typedasgi.types import (
     Receive,
     Scope,
     Send,
+    FrameworkKeys,
     WWWScope,
     as_asgi_app,
     framework_keys,
@@ -74,6 +75,9 @@ class Match(IntEnum):
     NONE = 0
     PARTIAL = 1  # the path matched, the method did not: a 405 unless a later route matches fully
     FULL = 2
+
+
+_FULL, _PARTIAL, _NONE = Match.FULL, Match.PARTIAL, Match.NONE  # module globals: cheaper than enum lookups
 
 
 _PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?}")
@@ -199,6 +203,10 @@ class BaseRoute:
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         raise NotImplementedError()
 
+    async def handle_partial(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a PARTIAL match (Route: 405 with Allow)."""
+        await self.handle(scope, receive, send)
+
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         raise NoMatchFound(name, path_params)
 
@@ -207,14 +215,17 @@ class BaseRoute:
         if scope["type"] == "lifespan":
             return
         match, params = self.match(scope, get_route_path(scope))
-        if match is Match.NONE:
+        if match is _NONE:
             if scope["type"] == "http":
                 await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
             else:
                 await WebSocketClose()(scope, receive, send)
             return
         self.enter(scope, params)
-        await self.handle(scope, receive, send)
+        if match is _PARTIAL:
+            await self.handle_partial(scope, receive, send)
+        else:
+            await self.handle(scope, receive, send)
 
 
 def _convert(match: re.Match[str], convertors: dict[str, Convertor[Any]]) -> dict[str, Any]:
@@ -299,16 +310,23 @@ class Route(_PathRoute):
 
     def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
         if scope["type"] != "http":
-            return Match.NONE, None
-        matched, params = self._match_path(route_path)
-        if not matched:
-            return Match.NONE, None
-        if self.methods is not None and scope["method"] not in self.methods:
-            return Match.PARTIAL, params
-        return Match.FULL, params
+            return _NONE, None
+        if self.is_static:
+            if route_path != self.path:
+                return _NONE, None
+            params = None
+        else:
+            found = self.path_regex.match(route_path)
+            if found is None:
+                return _NONE, None
+            params = _convert(found, self.param_convertors)
+        methods = self.methods
+        if methods is not None and scope["method"] not in methods:
+            return _PARTIAL, params
+        return _FULL, params
 
     def enter(self, scope: WWWScope, params: dict[str, Any] | None) -> None:
-        keys = framework_keys(scope)
+        keys: FrameworkKeys = scope  # type: ignore[assignment]  # the same dict, framework view (no call on the hot path)
         keys["endpoint"] = self.endpoint
         if params:
             _store_params(scope, params)
@@ -316,13 +334,13 @@ class Route(_PathRoute):
             keys["max_body_size"] = self._max_body_size
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.methods is not None and scope["type"] == "http" and scope["method"] not in self.methods:
-            headers = {"Allow": self._allow}
-            if "app" in framework_keys(scope):
-                raise HTTPException(405, headers=headers)
-            await PlainTextResponse("Method Not Allowed", status_code=405, headers=headers)(scope, receive, send)
-            return
         await self.app(scope, receive, send)
+
+    async def handle_partial(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = {"Allow": self._allow}
+        if "app" in framework_keys(scope):
+            raise HTTPException(405, headers=headers)
+        await PlainTextResponse("Method Not Allowed", status_code=405, headers=headers)(scope, receive, send)
 
     def __repr__(self) -> str:
         methods = sorted(self.methods or ())
@@ -580,31 +598,32 @@ class Router:
         if scope["type"] == "lifespan":
             await self.lifespan(scope, receive, send)
             return
-        keys = framework_keys(scope)
+        keys: FrameworkKeys = scope  # type: ignore[assignment]  # the same dict, framework view
         if "router" not in keys:
             keys["router"] = self
         if self._indexed != len(self.routes):
             self._reindex()
-        path = scope["path"]
-        route_path = get_route_path(scope) if scope["root_path"] else path
+        route_path = get_route_path(scope) if scope["root_path"] else scope["path"]
+        slash = route_path.find("/", 1)
+        segment = route_path[1:slash] if slash > 0 else route_path[1:]
         partial: BaseRoute | None = None
         partial_params: dict[str, Any] | None = None
-        for route in self._index.get(route_path[1:].partition("/")[0], self._wildcard):
+        for route in self._index.get(segment, self._wildcard):
             match, params = route.match(scope, route_path)
-            if match is Match.FULL:
+            if match is _FULL:
                 route.enter(scope, params)
                 await route.handle(scope, receive, send)
                 return
-            if match is Match.PARTIAL and partial is None:
+            if match is _PARTIAL and partial is None:
                 partial, partial_params = route, params
         if partial is not None:
             partial.enter(scope, partial_params)
-            await partial.handle(scope, receive, send)
+            await partial.handle_partial(scope, receive, send)
             return
         if scope["type"] == "http" and self.redirect_slashes and route_path != "/":
             redirect_path = route_path[:-1] if route_path.endswith("/") else route_path + "/"
             for route in self._index.get(redirect_path[1:].partition("/")[0], self._wildcard):
-                if route.match(scope, redirect_path)[0] is not Match.NONE:
+                if route.match(scope, redirect_path)[0] is not _NONE:
                     url = URL(scope=scope)
                     new_path = url.path[:-1] if url.path.endswith("/") else url.path + "/"
                     await RedirectResponse(url=str(url.replace(path=new_path)))(scope, receive, send)

@@ -17,7 +17,6 @@ put in the scope, as a server behind a path-stripping proxy would.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import inspect
 import threading
 import weakref
@@ -278,9 +277,8 @@ class _Lifespan:
         assert self._from_app is not None
         return await _within(self._from_app.get(), self._config.timeout, f"Lifespan {phase}")
 
-    async def _finish(self) -> None:
+    async def _finish(self, task: asyncio.Task[None] | None) -> None:
         """Give the app's lifespan coroutine the timeout to return, then cancel it."""
-        task = self._task
         if task is None or task.done():
             return
         await asyncio.wait({task}, timeout=self._config.timeout)
@@ -312,8 +310,8 @@ class _Lifespan:
         if message["type"] == "lifespan.startup.complete":
             return
         if message["type"] == "lifespan.startup.failed":
-            await self._finish()
-            self._task = None
+            task, self._task = self._task, None
+            await self._finish(task)
             raise self._failure("startup", message["message"])
         raise RuntimeError(f"The app sent {message['type']!r} in answer to 'lifespan.startup'")
 
@@ -327,9 +325,7 @@ class _Lifespan:
             return
         self._to_app.put_nowait({"type": "lifespan.shutdown"})
         message = await self._next("shutdown")
-        self._task = task
-        await self._finish()
-        self._task = None
+        await self._finish(task)
         if message is None:
             if self._error is not None:
                 raise self._error
@@ -349,8 +345,8 @@ class _LoopThread:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._serve, name="typedasgi-testclient", daemon=True)
-        self._thread.start()
+        self.thread = threading.Thread(target=self._serve, name="typedasgi-testclient", daemon=True)
+        self.thread.start()
 
     def _serve(self) -> None:
         loop = self.loop
@@ -368,7 +364,7 @@ class _LoopThread:
             loop.close()
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        if threading.current_thread() is self._thread:
+        if threading.current_thread() is self.thread:
             coroutine.close()
             raise RuntimeError("A TestClient cannot be called from inside the app it is testing")
         future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
@@ -417,7 +413,7 @@ class _LoopProvider:
 
     def __init__(self) -> None:
         self._thread: _LoopThread | None = None
-        self._finalizer: weakref.finalize[[asyncio.AbstractEventLoop, threading.Thread], None] | None = None
+        self._finalizer: weakref.finalize[[asyncio.AbstractEventLoop, threading.Thread], _LoopProvider] | None = None
         self._lock = threading.Lock()
 
     def get(self) -> _LoopThread:
@@ -425,7 +421,7 @@ class _LoopProvider:
             if self._thread is None:
                 thread = _LoopThread()
                 self._thread = thread
-                self._finalizer = weakref.finalize(self, _LoopThread.stop, thread.loop, thread._thread)
+                self._finalizer = weakref.finalize(self, _LoopThread.stop, thread.loop, thread.thread)
             return self._thread
 
     def stop(self) -> None:

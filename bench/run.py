@@ -1,0 +1,144 @@
+"""In-process benchmark: requests per CPU-second, typedasgi beside raw ASGI and Starlette.
+
+    python3 dev.py bench            # or: .venv/bin/python -m bench.run --rounds 5
+
+Every framework answers the same requests in the same process, round after
+round in rotating order; the table shows the median over rounds and the ratio
+to raw ASGI measured in the same run. Answers are checked before timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bench.apps import order_body, raw_app, starlette_app, typedasgi_app
+
+ENDPOINTS: dict[str, tuple[str, str, bytes]] = {
+    "plaintext": ("GET", "/", b""),
+    "json": ("GET", "/json", b""),
+    "params": ("GET", "/users/123", b""),
+    "routing": ("GET", "/r49/hello", b""),
+    "echo": ("POST", "/echo", order_body()),
+}
+
+
+def make_scope(method: str, path: str, body: bytes) -> dict[str, Any]:
+    headers = [(b"host", b"bench"), (b"user-agent", b"bench")]
+    if body:
+        headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    return {
+        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"}, "http_version": "1.1",
+        "method": method, "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "headers": headers, "client": ("127.0.0.1", 5000), "server": ("bench", 80),
+        "extensions": {}, "state": {},
+    }
+
+
+async def one_request(app: Any, template: dict[str, Any], body: bytes) -> tuple[int, bytes]:
+    sent: list[dict[str, Any]] = []
+    delivered = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        if delivered:
+            return {"type": "http.disconnect"}
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = dict(template)
+    scope["state"] = {}
+    await app(scope, receive, send)
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+async def timed_batch(app: Any, template: dict[str, Any], body: bytes, n: int) -> float:
+    async def receive_factory() -> Any:
+        return None
+
+    delivered_body = {"type": "http.request", "body": body, "more_body": False}
+    disconnect = {"type": "http.disconnect"}
+
+    async def noop_send(message: Any) -> None:
+        pass
+
+    start = time.process_time()
+    for _ in range(n):
+        state = [False]
+
+        async def receive(state: list[bool] = state) -> Any:
+            if state[0]:
+                return disconnect
+            state[0] = True
+            return delivered_body
+
+        scope = template.copy()
+        scope["state"] = {}
+        await app(scope, receive, noop_send)
+    return time.process_time() - start
+
+
+def build_apps(names: list[str]) -> dict[str, Any]:
+    factories: dict[str, Callable[[], Any]] = {"raw": lambda: raw_app, "typedasgi": typedasgi_app, "starlette": starlette_app}
+    apps = {}
+    for name in names:
+        try:
+            apps[name] = factories[name]()
+        except ImportError as error:
+            print(f"skipping {name}: {error}", file=sys.stderr)
+    return apps
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    apps = build_apps(args.frameworks.split(","))
+    endpoints = args.endpoints.split(",")
+    for name, app in apps.items():  # check every answer first
+        for endpoint in endpoints:
+            method, path, body = ENDPOINTS[endpoint]
+            status, content = await one_request(app, make_scope(method, path, body), body)
+            if status != 200:
+                raise SystemExit(f"{name} {endpoint}: status {status} {content[:200]!r}")
+    results: dict[tuple[str, str], list[float]] = {}
+    names = list(apps)
+    for round_ in range(args.rounds):
+        order = names[round_ % len(names):] + names[: round_ % len(names)]
+        for endpoint in endpoints:
+            method, path, body = ENDPOINTS[endpoint]
+            template = make_scope(method, path, body)
+            for name in order:
+                await timed_batch(apps[name], template, body, args.requests // 10)  # warm-up
+                elapsed = await timed_batch(apps[name], template, body, args.requests)
+                results.setdefault((name, endpoint), []).append(args.requests / elapsed)
+    print(f"requests per CPU-second, median of {args.rounds} rounds x {args.requests} requests (ratio to raw)")
+    header = "| framework | " + " | ".join(endpoints) + " |"
+    print(header)
+    print("|" + "---|" * (len(endpoints) + 1))
+    for name in names:
+        cells = []
+        for endpoint in endpoints:
+            value = statistics.median(results[(name, endpoint)])
+            raw = statistics.median(results[("raw", endpoint)]) if "raw" in apps else value
+            cells.append(f"{value / 1000:.0f}k ({value / raw:.2f})")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("-f", "--frameworks", default="raw,typedasgi,starlette")
+    parser.add_argument("-e", "--endpoints", default=",".join(ENDPOINTS))
+    parser.add_argument("-r", "--rounds", type=int, default=5)
+    parser.add_argument("-n", "--requests", type=int, default=20000)
+    return asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

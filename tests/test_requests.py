@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+import pytest
+
+from typedasgi.applications import TypedASGI
+from typedasgi.datastructures import Address, State
+from typedasgi.exceptions import ClientDisconnect, MalformedBody
+from typedasgi.requests import HTTPConnection, Request, cookie_parser
+from typedasgi.responses import JSONResponse, PlainTextResponse, Response
+from typedasgi.routing import Route
+from typedasgi.testclient import TestClient
+from typedasgi.types import HTTPRequestEvent, HTTPScope, ReceiveEvent
+
+
+def scope(**overrides: object) -> HTTPScope:
+    base: HTTPScope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "https",
+        "path": "/a/b",
+        "raw_path": b"/a/b",
+        "query_string": b"x=1&x=2&y=%20z",
+        "root_path": "",
+        "headers": [(b"host", b"example.org"), (b"x-multi", b"1"), (b"x-multi", b"2"), (b"cookie", b"a=1; b=\"two\"")],
+        "client": ("10.0.0.1", 5000),
+        "server": ("example.org", 443),
+        "extensions": {},
+    }
+    base.update(overrides)  # type: ignore[typeddict-item]  # test helper: overrides are spec keys
+    return base
+
+
+def test_connection_properties_are_lazy_and_correct() -> None:
+    request = Request(scope())
+    assert request.method == "GET"
+    assert str(request.url) == "https://example.org/a/b?x=1&x=2&y=%20z"
+    assert str(request.base_url) == "https://example.org/"
+    assert request.headers["X-Multi"] == "1"
+    assert request.headers.getlist("x-multi") == ["1", "2"]
+    assert request.query_params.getlist("x") == ["1", "2"]
+    assert request.query_params["y"] == " z"
+    assert request.cookies == {"a": "1", "b": "two"}
+    assert request.client == Address("10.0.0.1", 5000)
+    assert request.path_params == {}
+    assert isinstance(request.state, State)
+
+
+def test_headers_are_immutable() -> None:
+    request = Request(scope())
+    with pytest.raises(TypeError):
+        request.headers["x"] = "y"  # type: ignore[index]  # immutability under test
+
+
+def test_state_is_shared_through_the_scope() -> None:
+    s = scope(state={"db": "conn"})
+    request = Request(s)
+    assert request.state.db == "conn"
+    request.state.user = "ada"
+    assert Request(s).state.user == "ada"
+
+
+def test_cookie_parser_is_lenient() -> None:
+    assert cookie_parser("a=1; ; b = 2 ;c=\"x y\"; flag") == {"a": "1", "b": "2", "c": "x y", "": "flag"}
+    assert cookie_parser("") == {}
+
+
+def body_receiver(*chunks: bytes) -> tuple[list[ReceiveEvent], object]:
+    messages: list[ReceiveEvent] = []
+    for index, chunk in enumerate(chunks):
+        event: HTTPRequestEvent = {"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1}
+        messages.append(event)
+    messages.append({"type": "http.disconnect"})
+    return messages, None
+
+
+def make_receive(*chunks: bytes):  # type: ignore[no-untyped-def]  # local test helper
+    messages, _ = body_receiver(*chunks)
+
+    async def receive() -> ReceiveEvent:
+        return messages.pop(0)
+
+    return receive
+
+
+def test_body_stream_and_json() -> None:
+    async def run() -> None:
+        request = Request(scope(method="POST"), make_receive(b'{"a":', b" [1, 2]}"))
+        assert await request.body() == b'{"a": [1, 2]}'
+        assert await request.json() == {"a": [1, 2]}
+        assert [c async for c in request.stream()] == [b'{"a": [1, 2]}']
+
+        class Model(msgspec.Struct):
+            a: list[int]
+
+        assert await Request(scope(), make_receive(b'{"a": [3]}')).json(Model) == Model(a=[3])
+        with pytest.raises(MalformedBody) as info:
+            await Request(scope(), make_receive(b'{"a": "x"}')).json(Model)
+        assert info.value.status_code == 400
+
+    asyncio.run(run())
+
+
+def test_stream_twice_is_an_error_and_disconnect_raises() -> None:
+    async def run() -> None:
+        request = Request(scope(), make_receive(b"a", b"b"))
+        assert [c async for c in request.stream()] == [b"a", b"b"]
+        with pytest.raises(RuntimeError, match="Stream consumed"):
+            [c async for c in request.stream()]
+
+        async def disconnect() -> ReceiveEvent:
+            return {"type": "http.disconnect"}
+
+        with pytest.raises(ClientDisconnect):
+            await Request(scope(), disconnect).body()
+
+    asyncio.run(run())
+
+
+def test_is_disconnected() -> None:
+    async def run() -> None:
+        async def disconnect() -> ReceiveEvent:
+            return {"type": "http.disconnect"}
+
+        assert await Request(scope(), disconnect).is_disconnected() is True
+
+        async def never() -> ReceiveEvent:
+            await asyncio.sleep(10)
+            raise AssertionError("not reached")
+
+        assert await Request(scope(), never).is_disconnected() is False
+
+    asyncio.run(run())
+
+
+def test_request_through_the_app() -> None:
+    async def info(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "method": request.method,
+                "path": request.url.path,
+                "query": dict(request.query_params),
+                "client": request.client.host if request.client else None,
+                "body": (await request.body()).decode(),
+                "agent": request.headers.get("user-agent"),
+            }
+        )
+
+    client = TestClient(TypedASGI(routes=[Route("/info", info, methods=["GET", "POST"])]))
+    data = client.post("/info?q=1", content=b"hello", headers={"user-agent": "t"}).json()
+    assert data == {"method": "POST", "path": "/info", "query": {"q": "1"}, "client": "testclient", "body": "hello", "agent": "t"}
+
+
+def test_session_and_auth_need_their_middleware() -> None:
+    connection = HTTPConnection(scope())
+    with pytest.raises(AssertionError, match="SessionMiddleware"):
+        connection.session
+    with pytest.raises(AssertionError, match="AuthenticationMiddleware"):
+        connection.user
+
+
+def test_form_urlencoded() -> None:
+    async def form(request: Request) -> Response:
+        data = await request.form()
+        return PlainTextResponse(",".join(f"{k}={v}" for k, v in data.multi_items()))
+
+    client = TestClient(TypedASGI(routes=[Route("/", form, methods=["POST"])]))
+    assert client.post("/", data={"a": "1", "b": ["2", "3"]}).text == "a=1,b=2,b=3"

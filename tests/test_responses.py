@@ -1,0 +1,854 @@
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import decimal
+import email.utils
+import os
+import sys
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from typedasgi.background import BackgroundTask
+from typedasgi.datastructures import URL
+from typedasgi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+    parse_range_header,
+)
+from typedasgi.testclient import TestClient
+from typedasgi.types import (
+    ASGIApp,
+    ExtensionSendEvent,
+    HTTPResponseStartEvent,
+    HTTPScope,
+    ReceiveEvent,
+    SendEvent,
+)
+
+Message = SendEvent | ExtensionSendEvent
+
+# ----------------------------------------------------------------------------- a tiny ASGI driver
+
+
+def http_scope(
+    method: str = "GET", headers: dict[str, str] | None = None, extensions: dict[str, dict[object, object]] | None = None
+) -> HTTPScope:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+        "extensions": extensions,
+    }
+
+
+async def drive(app: ASGIApp, scope: HTTPScope, disconnect: asyncio.Event | None = None) -> list[Message]:
+    """Run ``app`` once; ``receive`` gives the request, then ``http.disconnect`` once the response is
+    complete (or once ``disconnect`` is set, if given)."""
+    messages: list[Message] = []
+    done = disconnect if disconnect is not None else asyncio.Event()
+    requested = False
+
+    async def receive() -> ReceiveEvent:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await done.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        messages.append(message)
+        if message["type"] == "http.response.pathsend" or (
+            message["type"] == "http.response.body" and not message["more_body"]
+        ):
+            done.set()
+
+    await asyncio.wait_for(app(scope, receive, send), timeout=5)
+    return messages
+
+
+def call(app: ASGIApp, method: str = "GET", headers: dict[str, str] | None = None) -> list[Message]:
+    return asyncio.run(drive(app, http_scope(method, headers)))
+
+
+def start_of(messages: list[Message]) -> HTTPResponseStartEvent:
+    first = messages[0]
+    assert first["type"] == "http.response.start"
+    return first
+
+
+def header_dict(messages: list[Message]) -> dict[bytes, bytes]:
+    return dict(start_of(messages)["headers"])
+
+
+def body_of(messages: list[Message]) -> bytes:
+    return b"".join(m["body"] for m in messages if m["type"] == "http.response.body")
+
+
+# ----------------------------------------------------------------------------- Response
+
+
+def test_response_sends_exactly_two_complete_messages() -> None:
+    response = Response(b"hello", media_type="application/octet-stream")
+    assert call(response) == [
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-length", b"5"), (b"content-type", b"application/octet-stream")],
+            "trailers": False,
+        },
+        {"type": "http.response.body", "body": b"hello", "more_body": False},
+    ]
+
+
+def test_empty_response_has_zero_length_and_no_content_type() -> None:
+    response = Response()
+    assert response.body == b""
+    assert response.raw_headers == [(b"content-length", b"0")]
+
+
+def test_text_is_encoded_and_text_types_get_a_charset() -> None:
+    response = Response("héllo", media_type="text/plain")
+    assert response.body == "héllo".encode()
+    assert dict(response.raw_headers) == {b"content-length": b"6", b"content-type": b"text/plain; charset=utf-8"}
+
+
+def test_charset_is_not_added_twice_nor_to_non_text_types() -> None:
+    assert dict(Response("x", media_type="text/csv; charset=latin-1").raw_headers)[b"content-type"] == (
+        b"text/csv; charset=latin-1"
+    )
+    assert dict(Response("x", media_type="image/png").raw_headers)[b"content-type"] == b"image/png"
+
+
+def test_class_charset_is_used() -> None:
+    class Latin1Text(PlainTextResponse):
+        charset = "latin-1"
+
+    response = Latin1Text("é")
+    assert response.body == b"\xe9"
+    assert dict(response.raw_headers)[b"content-type"] == b"text/plain; charset=latin-1"
+
+
+@pytest.mark.parametrize("status_code", [101, 204, 304])
+def test_no_content_length_for_bodiless_statuses(status_code: int) -> None:
+    response = Response(status_code=status_code)
+    assert b"content-length" not in dict(response.raw_headers)
+
+
+def test_given_headers_are_lowercased_and_win_over_computed_ones() -> None:
+    response = Response(b"abc", headers={"X-Thing": "1", "Content-Type": "application/x-custom", "Content-Length": "3"})
+    assert response.raw_headers == [
+        (b"x-thing", b"1"),
+        (b"content-type", b"application/x-custom"),
+        (b"content-length", b"3"),
+    ]
+
+
+def test_headers_property_writes_through_to_what_is_sent() -> None:
+    response = PlainTextResponse("hi")
+    response.headers["X-Request-Id"] = "42"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert header_dict(call(response))[b"x-request-id"] == b"42"
+
+
+def test_head_sends_headers_without_body() -> None:
+    messages = call(PlainTextResponse("hello"), method="HEAD")
+    assert header_dict(messages)[b"content-length"] == b"5"
+    assert messages[1] == {"type": "http.response.body", "body": b"", "more_body": False}
+
+
+def test_background_runs_after_the_body_was_sent() -> None:
+    order: list[str] = []
+
+    async def task() -> None:
+        order.append("background")
+
+    async def main() -> None:
+        response = Response(b"x", background=BackgroundTask(task))
+
+        async def receive() -> ReceiveEvent:
+            return {"type": "http.disconnect"}
+
+        async def send(message: SendEvent) -> None:
+            order.append(message["type"])
+
+        await response(http_scope(), receive, send)
+
+    asyncio.run(main())
+    assert order == ["http.response.start", "http.response.body", "background"]
+
+
+def test_through_the_test_client() -> None:
+    response = TestClient(HTMLResponse("<h1>hi</h1>", status_code=201)).get("/")
+    assert response.status_code == 201
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.text == "<h1>hi</h1>"
+
+
+def test_plain_text_media_type() -> None:
+    assert dict(PlainTextResponse("x").raw_headers)[b"content-type"] == b"text/plain; charset=utf-8"
+
+
+# ----------------------------------------------------------------------------- JSON
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+
+
+class Item(msgspec.Struct):
+    name: str
+    tags: list[str]
+
+
+def test_json_response_encodes_compactly() -> None:
+    response = JSONResponse({"message": "Hello, world!", "n": [1, 2]})
+    assert response.body == b'{"message":"Hello, world!","n":[1,2]}'
+    assert dict(response.raw_headers) == {b"content-length": b"37", b"content-type": b"application/json"}
+
+
+def test_json_response_handles_rich_types() -> None:
+    when = dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.timezone.utc)
+    ident = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    content = {
+        "point": Point(1, 2),
+        "item": Item("a", ["b"]),
+        "when": when,
+        "id": ident,
+        "price": decimal.Decimal("9.50"),
+        "none": None,
+    }
+    assert msgspec.json.decode(JSONResponse(content).body) == {
+        "point": {"x": 1, "y": 2},
+        "item": {"name": "a", "tags": ["b"]},
+        "when": "2024-05-01T12:30:00Z",
+        "id": "12345678-1234-5678-1234-567812345678",
+        "price": "9.50",
+        "none": None,
+    }
+
+
+def test_json_render_returns_bytes_and_rejects_unknown_types() -> None:
+    assert isinstance(JSONResponse([]).render({"a": 1}), bytes)
+    with pytest.raises(TypeError):
+        JSONResponse(object())
+
+
+def test_json_response_through_the_test_client() -> None:
+    response = TestClient(JSONResponse({"ok": True}, status_code=202, headers={"x-a": "b"})).get("/")
+    assert response.status_code == 202
+    assert response.json() == {"ok": True}
+    assert response.headers["x-a"] == "b"
+
+
+# ----------------------------------------------------------------------------- redirects
+
+
+def test_redirect_defaults_to_307_and_quotes_the_location() -> None:
+    response = RedirectResponse("/a path/é?q=1&r=a b#frag")
+    assert response.status_code == 307
+    assert dict(response.raw_headers)[b"location"] == b"/a%20path/%C3%A9?q=1&r=a%20b#frag"
+    assert dict(response.raw_headers)[b"content-length"] == b"0"
+
+
+def test_redirect_accepts_url_objects_and_other_statuses() -> None:
+    response = RedirectResponse(URL("https://example.org/x?y=1"), status_code=303)
+    assert response.status_code == 303
+    assert dict(response.raw_headers)[b"location"] == b"https://example.org/x?y=1"
+
+
+def test_redirect_keeps_percent_escapes() -> None:
+    assert dict(RedirectResponse("/a%20b").raw_headers)[b"location"] == b"/a%20b"
+
+
+def test_redirect_through_the_test_client() -> None:
+    response = TestClient(RedirectResponse("/elsewhere", status_code=302), follow_redirects=False).get("/")
+    assert response.status_code == 302
+    assert response.headers["location"] == "/elsewhere"
+
+
+# ----------------------------------------------------------------------------- cookies
+
+
+def set_cookies(response: Response) -> list[str]:
+    return [value.decode() for key, value in response.raw_headers if key == b"set-cookie"]
+
+
+def test_set_cookie_with_every_attribute() -> None:
+    response = Response()
+    response.set_cookie(
+        "session",
+        "abc",
+        max_age=600,
+        expires=dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc),
+        path="/app",
+        domain="example.org",
+        secure=True,
+        httponly=True,
+        samesite="strict",
+        partitioned=True,
+    )
+    [cookie] = set_cookies(response)
+    parts = cookie.split("; ")
+    assert parts[0] == "session=abc"
+    assert set(parts[1:]) == {
+        "Max-Age=600",
+        "expires=Wed, 02 Jan 2030 03:04:05 GMT",
+        "Path=/app",
+        "Domain=example.org",
+        "Secure",
+        "HttpOnly",
+        "SameSite=strict",
+        "Partitioned",
+    }
+
+
+def test_set_cookie_defaults_and_naive_datetimes() -> None:
+    response = Response()
+    response.set_cookie("a", "1")
+    response.set_cookie("b", "2", expires=dt.datetime(2030, 1, 2, 3, 4, 5), samesite=None)
+    first, second = set_cookies(response)
+    assert first == "a=1; Path=/; SameSite=lax"
+    assert second == "b=2; expires=Wed, 02 Jan 2030 03:04:05 GMT; Path=/"
+
+
+def test_cookie_values_are_quoted_and_names_validated() -> None:
+    response = Response()
+    response.set_cookie("a", "x y;z")
+    assert set_cookies(response)[0].startswith('a="x y\\073z"')
+    with pytest.raises(Exception, match="Illegal key"):
+        response.set_cookie("bad name", "1")
+
+
+def test_samesite_is_validated() -> None:
+    with pytest.raises(ValueError, match="samesite"):
+        Response().set_cookie("a", "1", samesite="sometimes")  # type: ignore[arg-type]  # the runtime check is under test
+
+
+def test_expires_in_seconds() -> None:
+    response = Response()
+    response.set_cookie("a", "1", expires=3600)
+    expires = set_cookies(response)[0].split("expires=")[1].split(";")[0]
+    parsed = email.utils.parsedate_to_datetime(expires)
+    delta = parsed - dt.datetime.now(dt.timezone.utc)
+    assert dt.timedelta(minutes=58) < delta <= dt.timedelta(hours=1)
+
+
+def test_delete_cookie() -> None:
+    response = Response()
+    response.delete_cookie("session", path="/app", domain="example.org", secure=True, httponly=True)
+    [cookie] = set_cookies(response)
+    assert cookie.startswith("session=")
+    assert "Max-Age=0" in cookie and "expires=" in cookie
+    assert "Path=/app" in cookie and "Domain=example.org" in cookie and "Secure" in cookie
+
+
+def test_cookies_reach_the_client() -> None:
+    response = PlainTextResponse("x")
+    response.set_cookie("a", "1")
+    response.set_cookie("b", "2")
+    result = TestClient(response).get("/")
+    assert result.headers.get_list("set-cookie") == ["a=1; Path=/; SameSite=lax", "b=2; Path=/; SameSite=lax"]
+    assert result.cookies["a"] == "1"
+
+
+# ----------------------------------------------------------------------------- streaming
+
+
+def test_streaming_async_iterable_with_text_and_bytes() -> None:
+    async def parts() -> AsyncIterator[str | bytes]:
+        yield "hé"
+        yield b"llo"
+
+    messages = call(StreamingResponse(parts(), media_type="text/plain"))
+    assert header_dict(messages) == {b"content-type": b"text/plain; charset=utf-8"}  # no content-length
+    assert body_of(messages) == "héllo".encode()
+    assert messages[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+    assert all(m["more_body"] for m in messages[1:-1] if m["type"] == "http.response.body")
+
+
+def test_streaming_sync_iterable_runs_in_the_thread_pool() -> None:
+    threads: list[str] = []
+
+    def parts() -> Iterator[bytes]:
+        for n in range(3):
+            threads.append(threading.current_thread().name)
+            yield str(n).encode()
+
+    assert TestClient(StreamingResponse(parts())).get("/").content == b"012"
+    assert threads and threading.current_thread().name not in threads
+
+
+def test_streaming_background_runs_after_a_complete_stream() -> None:
+    ran: list[bool] = []
+
+    def task() -> None:
+        ran.append(True)
+
+    TestClient(StreamingResponse(iter([b"a"]), background=BackgroundTask(task))).get("/")
+    assert ran == [True]
+
+
+def test_streaming_stops_promptly_on_disconnect_and_skips_background() -> None:
+    ran: list[bool] = []
+    finalized = asyncio.Event()
+
+    async def endless() -> AsyncIterator[bytes]:
+        try:
+            while True:
+                yield b"tick"
+                await asyncio.sleep(0)
+        finally:
+            finalized.set()
+
+    def task() -> None:
+        ran.append(True)
+
+    async def main() -> list[Message]:
+        disconnect = asyncio.Event()
+        response = StreamingResponse(endless(), background=BackgroundTask(task))
+        run = asyncio.ensure_future(drive(response, http_scope(), disconnect))
+        await asyncio.sleep(0.02)
+        disconnect.set()  # the client goes away while the stream is running
+        messages = await asyncio.wait_for(run, timeout=2)  # an endless stream that ignores it times out here
+        assert finalized.is_set()
+        return messages
+
+    messages = asyncio.run(main())
+    assert start_of(messages)["status"] == 200
+    assert body_of(messages).startswith(b"tick")
+    assert ran == []
+
+
+def test_streaming_sync_iterator_stops_on_disconnect() -> None:
+    produced = 0
+
+    def endless() -> Iterator[bytes]:
+        nonlocal produced
+        while True:
+            produced += 1
+            yield b"x"
+
+    async def main() -> None:
+        disconnect = asyncio.Event()
+        run = asyncio.ensure_future(drive(StreamingResponse(endless()), http_scope(), disconnect))
+        await asyncio.sleep(0.05)
+        disconnect.set()
+        await asyncio.wait_for(run, timeout=2)
+
+    asyncio.run(main())
+    count = produced
+    assert count > 0
+    threading.Event().wait(0.05)
+    assert produced <= count + 1  # at most the next() that was running; nothing keeps iterating
+
+
+def test_streaming_send_oserror_means_client_gone() -> None:
+    ran: list[bool] = []
+
+    def task() -> None:
+        ran.append(True)
+
+    async def main() -> None:
+        response = StreamingResponse(iter([b"a", b"b"]), background=BackgroundTask(task))
+
+        async def receive() -> ReceiveEvent:
+            await asyncio.sleep(10)
+            return {"type": "http.disconnect"}
+
+        async def send(message: SendEvent) -> None:
+            if message["type"] == "http.response.body":
+                raise OSError("connection reset")
+
+        await asyncio.wait_for(response(http_scope(), receive, send), timeout=2)
+
+    asyncio.run(main())
+    assert ran == []
+
+
+def test_streaming_errors_propagate() -> None:
+    async def broken() -> AsyncIterator[bytes]:
+        yield b"a"
+        raise LookupError("stream broke")
+
+    with pytest.raises(LookupError, match="stream broke"):
+        call(StreamingResponse(broken()))
+
+
+def test_streaming_head_does_not_iterate() -> None:
+    started = False
+
+    async def parts() -> AsyncIterator[bytes]:
+        nonlocal started
+        started = True
+        yield b"a"
+
+    messages = call(StreamingResponse(parts(), media_type="text/plain"), method="HEAD")
+    assert body_of(messages) == b""
+    assert not started
+
+
+# ----------------------------------------------------------------------------- files
+
+DATA = b"".join(b"%04d" % n for n in range(500))  # 2000 bytes
+SIZE = len(DATA)
+
+
+@pytest.fixture
+def data_file(tmp_path: Path) -> Path:
+    path = tmp_path / "data.txt"
+    path.write_bytes(DATA)
+    return path
+
+
+def get(target: Path | FileResponse, headers: dict[str, str] | None = None, method: str = "GET") -> list[Message]:
+    response = target if isinstance(target, FileResponse) else FileResponse(target)
+    return call(response, method=method, headers=headers)
+
+
+def test_file_response_headers_and_body(data_file: Path) -> None:
+    result = TestClient(FileResponse(data_file)).get("/")
+    stat = data_file.stat()
+    assert result.status_code == 200
+    assert result.content == DATA
+    assert result.headers["content-length"] == str(SIZE)
+    assert result.headers["content-type"] == "text/plain; charset=utf-8"
+    assert result.headers["accept-ranges"] == "bytes"
+    assert result.headers["last-modified"] == email.utils.formatdate(stat.st_mtime, usegmt=True)
+    assert result.headers["etag"].startswith('"') and result.headers["etag"].endswith('"')
+    assert "content-disposition" not in result.headers
+
+
+def test_etag_follows_mtime_and_size(data_file: Path) -> None:
+    first = header_dict(get(data_file))[b"etag"]
+    os.utime(data_file, ns=(1_000_000_000, 1_000_000_000))
+    second = header_dict(get(data_file))[b"etag"]
+    data_file.write_bytes(DATA + b"!")
+    os.utime(data_file, ns=(1_000_000_000, 1_000_000_000))
+    third = header_dict(get(data_file))[b"etag"]
+    assert len({first, second, third}) == 3
+
+
+def test_file_is_sent_in_64k_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "big.bin"
+    payload = os.urandom(64 * 1024 * 2 + 10)
+    path.write_bytes(payload)
+    messages = get(path)
+    bodies = [m["body"] for m in messages if m["type"] == "http.response.body"]
+    assert b"".join(bodies) == payload
+    assert max(len(b) for b in bodies) == 64 * 1024
+    assert len(bodies) >= 3
+
+
+def test_media_type_is_guessed_from_filename_or_path(tmp_path: Path, data_file: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text("<p>")
+    assert header_dict(get(page))[b"content-type"] == b"text/html; charset=utf-8"
+    assert header_dict(get(FileResponse(data_file, filename="x.json")))[b"content-type"] == b"application/json"
+    unknown = tmp_path / "blob.unknownext"
+    unknown.write_bytes(b"x")
+    assert header_dict(get(unknown))[b"content-type"] == b"text/plain; charset=utf-8"
+    assert header_dict(get(FileResponse(data_file, media_type="image/png")))[b"content-type"] == b"image/png"
+
+
+def test_content_disposition(data_file: Path) -> None:
+    assert header_dict(get(FileResponse(data_file, filename="report.txt")))[b"content-disposition"] == (
+        b'attachment; filename="report.txt"'
+    )
+    assert header_dict(get(FileResponse(data_file, filename="résumé €.txt")))[b"content-disposition"] == (
+        b"attachment; filename*=utf-8''r%C3%A9sum%C3%A9%20%E2%82%AC.txt"
+    )
+    inline = header_dict(get(FileResponse(data_file, filename="a.txt", content_disposition_type="inline")))
+    assert inline[b"content-disposition"] == b'inline; filename="a.txt"'
+
+
+def test_stat_result_given_sets_headers_at_construction(data_file: Path) -> None:
+    response = FileResponse(data_file, stat_result=data_file.stat())
+    assert response.headers["content-length"] == str(SIZE)
+    assert "etag" in response.headers
+
+
+def test_missing_file_raises_at_send_time(tmp_path: Path) -> None:
+    response = FileResponse(tmp_path / "nope.txt")  # building it is fine
+    with pytest.raises(RuntimeError, match="does not exist"):
+        call(response)
+
+
+def test_directory_is_not_a_file(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="is not a file"):
+        call(FileResponse(tmp_path))
+
+
+def test_missing_aiofiles_names_the_extra(data_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "aiofiles", None)
+    with pytest.raises(RuntimeError, match=r"typedasgi\[standard\]"):
+        FileResponse(data_file)
+
+
+def test_head_sends_headers_only(data_file: Path) -> None:
+    messages = get(data_file, method="HEAD")
+    assert header_dict(messages)[b"content-length"] == str(SIZE).encode()
+    assert messages[1:] == [{"type": "http.response.body", "body": b"", "more_body": False}]
+    by_argument = get(FileResponse(data_file, method="HEAD"))  # a GET, answered as HEAD
+    assert header_dict(by_argument)[b"content-length"] == str(SIZE).encode()
+    assert body_of(by_argument) == b""
+
+
+def test_background_runs_after_the_file(data_file: Path) -> None:
+    ran: list[bool] = []
+
+    def task() -> None:
+        ran.append(True)
+
+    TestClient(FileResponse(data_file, background=BackgroundTask(task))).get("/")
+    assert ran == [True]
+
+
+# pathsend
+
+
+def test_pathsend_hands_the_whole_file_to_the_server(data_file: Path) -> None:
+    scope = http_scope(extensions={"http.response.pathsend": {}})
+    messages = asyncio.run(drive(FileResponse(data_file), scope))
+    assert start_of(messages)["status"] == 200
+    assert messages[1:] == [{"type": "http.response.pathsend", "path": str(data_file.resolve())}]
+
+
+def test_pathsend_path_is_absolute(data_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(data_file.parent)
+    scope = http_scope(extensions={"http.response.pathsend": {}})
+    messages = asyncio.run(drive(FileResponse("data.txt"), scope))
+    assert messages[1] == {"type": "http.response.pathsend", "path": str(data_file)}
+
+
+def test_pathsend_is_not_used_for_ranges_or_head(data_file: Path) -> None:
+    extensions: dict[str, dict[object, object]] = {"http.response.pathsend": {}}
+    ranged = asyncio.run(drive(FileResponse(data_file), http_scope(headers={"range": "bytes=0-3"}, extensions=extensions)))
+    assert body_of(ranged) == DATA[:4]
+    head = asyncio.run(drive(FileResponse(data_file), http_scope("HEAD", extensions=extensions)))
+    assert [m["type"] for m in head] == ["http.response.start", "http.response.body"]
+
+
+# conditional requests
+
+
+def test_if_none_match_gives_304(data_file: Path) -> None:
+    etag = header_dict(get(data_file))[b"etag"].decode()
+    for value in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        messages = get(data_file, {"if-none-match": value})
+        headers = header_dict(messages)
+        assert start_of(messages)["status"] == 304, value
+        assert body_of(messages) == b""
+        assert headers[b"etag"] == etag.encode()
+        assert b"content-length" not in headers and b"content-type" not in headers
+    assert start_of(get(data_file, {"if-none-match": '"other"'}))["status"] == 200
+
+
+def test_if_modified_since_gives_304(data_file: Path) -> None:
+    last_modified = header_dict(get(data_file))[b"last-modified"].decode()
+    assert start_of(get(data_file, {"if-modified-since": last_modified}))["status"] == 304
+    later = email.utils.formatdate(data_file.stat().st_mtime + 3600, usegmt=True)
+    assert start_of(get(data_file, {"if-modified-since": later}))["status"] == 304
+    earlier = email.utils.formatdate(data_file.stat().st_mtime - 3600, usegmt=True)
+    assert start_of(get(data_file, {"if-modified-since": earlier}))["status"] == 200
+    assert start_of(get(data_file, {"if-modified-since": "not a date"}))["status"] == 200
+
+
+def test_if_none_match_takes_precedence_over_if_modified_since(data_file: Path) -> None:
+    later = email.utils.formatdate(data_file.stat().st_mtime + 3600, usegmt=True)
+    messages = get(data_file, {"if-none-match": '"other"', "if-modified-since": later})
+    assert start_of(messages)["status"] == 200
+
+
+def test_conditionals_only_apply_to_get_and_head_200s(data_file: Path) -> None:
+    etag = header_dict(get(data_file))[b"etag"].decode()
+    assert start_of(get(data_file, {"if-none-match": etag}, method="HEAD"))["status"] == 304
+    assert start_of(get(data_file, {"if-none-match": etag}, method="POST"))["status"] == 200
+    assert start_of(get(FileResponse(data_file, status_code=404), {"if-none-match": etag}))["status"] == 404
+
+
+def test_304_through_the_test_client(data_file: Path) -> None:
+    client = TestClient(FileResponse(data_file))
+    etag = client.get("/").headers["etag"]
+    assert client.get("/", headers={"if-none-match": etag}).status_code == 304
+
+
+# ranges
+
+
+@pytest.mark.parametrize(
+    ("header", "first", "last"),
+    [
+        ("bytes=0-9", 0, 9),
+        ("bytes=100-199", 100, 199),
+        ("bytes=1990-", 1990, 1999),
+        ("bytes=-5", 1995, 1999),
+        ("bytes=1995-5000", 1995, 1999),  # end clamped
+        ("bytes=-5000", 0, 1999),  # suffix longer than the file
+        ("bytes=0-0", 0, 0),
+        ("Bytes = 5-6", 5, 6),
+        ("bytes=0-9,5-14", 0, 14),  # overlapping: merged
+        ("bytes=0-4,5-9", 0, 9),  # adjacent: merged
+        ("bytes=0-4, ,", 0, 4),  # empty list elements are allowed
+        ("bytes=3000-4000,0-1", 0, 1),  # the unsatisfiable one is dropped
+    ],
+)
+def test_single_range(data_file: Path, header: str, first: int, last: int) -> None:
+    messages = get(data_file, {"range": header})
+    headers = header_dict(messages)
+    assert start_of(messages)["status"] == 206
+    assert headers[b"content-range"] == f"bytes {first}-{last}/{SIZE}".encode()
+    assert headers[b"content-length"] == str(last - first + 1).encode()
+    assert headers[b"content-type"] == b"text/plain; charset=utf-8"
+    assert body_of(messages) == DATA[first : last + 1]
+
+
+def parse_multipart(content_type: bytes, body: bytes) -> list[tuple[dict[str, str], bytes]]:
+    media, _, boundary = content_type.decode().partition("; boundary=")
+    assert media == "multipart/byteranges"
+    delimiter = b"--" + boundary.encode()
+    assert body.endswith(delimiter + b"--\r\n")
+    parts = []
+    for chunk in body[: -len(delimiter + b"--\r\n")].split(delimiter)[1:]:
+        assert chunk.startswith(b"\r\n") and chunk.endswith(b"\r\n")
+        head, _, data = chunk[2:-2].partition(b"\r\n\r\n")
+        fields = dict(line.split(": ", 1) for line in head.decode().split("\r\n"))
+        parts.append((fields, data))
+    return parts
+
+
+def test_multiple_ranges_are_sent_as_multipart_byteranges(data_file: Path) -> None:
+    result = TestClient(FileResponse(data_file)).get("/", headers={"range": "bytes=20-29, 0-4, -3"})
+    assert result.status_code == 206
+    assert int(result.headers["content-length"]) == len(result.content)
+    parts = parse_multipart(result.headers["content-type"].encode(), result.content)
+    assert [fields["Content-Range"] for fields, _ in parts] == [
+        f"bytes 0-4/{SIZE}",
+        f"bytes 20-29/{SIZE}",
+        f"bytes 1997-1999/{SIZE}",
+    ]
+    assert [data for _, data in parts] == [DATA[0:5], DATA[20:30], DATA[1997:]]
+    assert all(fields["Content-Type"] == "text/plain; charset=utf-8" for fields, _ in parts)
+
+
+def test_each_multipart_response_gets_its_own_boundary(data_file: Path) -> None:
+    one = header_dict(get(data_file, {"range": "bytes=0-1,5-6"}))[b"content-type"]
+    two = header_dict(get(data_file, {"range": "bytes=0-1,5-6"}))[b"content-type"]
+    assert one != two
+
+
+@pytest.mark.parametrize("header", ["bytes=2000-", "bytes=5000-6000", "bytes=-0", "bytes=2000-2001,3000-"])
+def test_unsatisfiable_range_gives_416(data_file: Path, header: str) -> None:
+    messages = get(data_file, {"range": header})
+    headers = header_dict(messages)
+    assert start_of(messages)["status"] == 416
+    assert headers[b"content-range"] == f"bytes */{SIZE}".encode()
+    assert headers[b"content-length"] == b"0"
+    assert body_of(messages) == b""
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "bytes=abc",
+        "bytes=9-5",
+        "bytes=5",
+        "bytes=",
+        "bytes=0-1-2",
+        "bytes=+1-2",
+        "bytes=1--2",
+        "bytes=\u0661-\u0662",  # non-ASCII digits
+        "items=0-5",
+        "0-5",
+        "bytes=0-5,x",
+    ],
+)
+def test_malformed_range_is_ignored(data_file: Path, header: str) -> None:
+    messages = get(data_file, {"range": header})
+    assert start_of(messages)["status"] == 200
+    assert body_of(messages) == DATA
+
+
+def test_number_of_ranges_is_bounded(data_file: Path) -> None:
+    allowed = ",".join(f"{n * 10}-{n * 10 + 1}" for n in range(16))
+    many = ",".join(f"{n * 10}-{n * 10 + 1}" for n in range(17))
+    messages = get(data_file, {"range": f"bytes={allowed}"})
+    assert len(parse_multipart(header_dict(messages)[b"content-type"], body_of(messages))) == 16
+    assert start_of(get(data_file, {"range": f"bytes={many}"}))["status"] == 416
+    hostile = "bytes=" + ",".join("0-1" for _ in range(10_000))
+    assert start_of(get(data_file, {"range": hostile}))["status"] == 416
+
+
+def test_overlaps_bigger_than_the_file_are_rejected(data_file: Path) -> None:
+    assert start_of(get(data_file, {"range": "bytes=0-,0-"}))["status"] == 416
+    assert start_of(get(data_file, {"range": "bytes=0-1500,500-"}))["status"] == 416
+
+
+def test_ranges_apply_only_to_get_and_head_200s(data_file: Path) -> None:
+    assert start_of(get(data_file, {"range": "bytes=0-1"}, method="POST"))["status"] == 200
+    assert start_of(get(FileResponse(data_file, status_code=404), {"range": "bytes=0-1"}))["status"] == 404
+
+
+def test_head_with_range_sends_partial_headers_only(data_file: Path) -> None:
+    messages = get(data_file, {"range": "bytes=0-9"}, method="HEAD")
+    assert start_of(messages)["status"] == 206
+    assert header_dict(messages)[b"content-length"] == b"10"
+    assert body_of(messages) == b""
+
+
+def test_if_range_with_etag(data_file: Path) -> None:
+    etag = header_dict(get(data_file))[b"etag"].decode()
+    assert start_of(get(data_file, {"range": "bytes=0-9", "if-range": etag}))["status"] == 206
+    stale = get(data_file, {"range": "bytes=0-9", "if-range": '"stale"'})
+    assert start_of(stale)["status"] == 200 and body_of(stale) == DATA
+    weak = get(data_file, {"range": "bytes=0-9", "if-range": f"W/{etag}"})
+    assert start_of(weak)["status"] == 200  # If-Range needs a strong match
+
+
+def test_if_range_with_date(data_file: Path) -> None:
+    last_modified = header_dict(get(data_file))[b"last-modified"].decode()
+    assert start_of(get(data_file, {"range": "bytes=0-9", "if-range": last_modified}))["status"] == 206
+    earlier = email.utils.formatdate(data_file.stat().st_mtime - 60, usegmt=True)
+    assert start_of(get(data_file, {"range": "bytes=0-9", "if-range": earlier}))["status"] == 200
+    assert start_of(get(data_file, {"range": "bytes=0-9", "if-range": "garbage"}))["status"] == 200
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.txt"
+    path.write_bytes(b"")
+    messages = get(path)
+    assert header_dict(messages)[b"content-length"] == b"0"
+    assert body_of(messages) == b""
+    assert start_of(get(path, {"range": "bytes=0-"}))["status"] == 416
+
+
+def test_parse_range_header_directly() -> None:
+    assert parse_range_header("bytes=0-1,4-5,2-3", 10) == [(0, 5)]
+    assert parse_range_header("bytes=8-,0-0", 10) == [(0, 0), (8, 9)]
+    assert parse_range_header("bytes=99999999999999999999999-", 10) == []
+    assert parse_range_header("bytes=0-99999999999999999999999", 10) == [(0, 9)]
+    assert parse_range_header("bytes=0-1,3-4,6-7", 10, max_ranges=2) == []
+    assert parse_range_header("bytes=x", 10) is None

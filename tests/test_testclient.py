@@ -1,0 +1,408 @@
+"""The TestClient, exercised with plain ASGI apps (functions taking scope, receive, send)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from typing import Any
+
+import httpx2
+import pytest
+
+from typedasgi.testclient import AsyncTestClient, TestClient, TestClientTimeout
+from typedasgi.types import HTTPScope, Receive, Scope, Send
+
+# ----------------------------------------------------------------------------- helper apps
+
+
+async def read_body(receive: Receive) -> tuple[bytes, int]:
+    """The whole request body and the number of http.request messages it came in."""
+    chunks: list[bytes] = []
+    messages = 0
+    while True:
+        message = await receive()
+        assert message["type"] == "http.request"
+        messages += 1
+        chunks.append(message["body"])
+        if not message["more_body"]:
+            return b"".join(chunks), messages
+
+
+async def send_response(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers or [], "trailers": False})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def jsonable_scope(scope: HTTPScope) -> dict[str, object]:
+    return {
+        "asgi": dict(scope["asgi"]),
+        "http_version": scope["http_version"],
+        "method": scope["method"],
+        "scheme": scope["scheme"],
+        "path": scope["path"],
+        "raw_path": scope["raw_path"].decode(),
+        "query_string": scope["query_string"].decode(),
+        "root_path": scope["root_path"],
+        "headers": [[k.decode(), v.decode()] for k, v in scope["headers"]],
+        "client": list(scope["client"]) if scope["client"] else None,
+        "server": list(scope["server"]) if scope["server"] else None,
+        "extensions": sorted(scope["extensions"] or {}),
+        "state": scope.get("state"),
+    }
+
+
+async def echo_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """Answers with the scope and the request body as JSON."""
+    assert scope["type"] == "http"
+    body, messages = await read_body(receive)
+    payload = {"scope": jsonable_scope(scope), "body": body.decode(), "messages": messages}
+    await send_response(send, 200, json.dumps(payload).encode(), [(b"content-type", b"application/json")])
+
+
+def get_json(response: httpx2.Response) -> dict[str, Any]:
+    data = response.json()
+    assert isinstance(data, dict)
+    return data
+
+
+# ----------------------------------------------------------------------------- HTTP
+
+
+def test_round_trip_scope() -> None:
+    client = TestClient(echo_app)
+    response = client.get("/a%20b/c", params={"q": "1 2", "r": "x"}, headers={"X-Custom": "Yes"})
+    assert response.status_code == 200
+    data = get_json(response)
+    scope = data["scope"]
+    assert scope["asgi"] == {"version": "3.0", "spec_version": "2.4"}
+    assert scope["http_version"] == "1.1"
+    assert scope["method"] == "GET"
+    assert scope["scheme"] == "http"
+    assert scope["path"] == "/a b/c"
+    assert scope["raw_path"] == "/a%20b/c"
+    assert scope["query_string"] == "q=1+2&r=x"
+    assert scope["root_path"] == ""
+    headers = dict(scope["headers"])
+    assert headers["host"] == "testserver"
+    assert headers["x-custom"] == "Yes"
+    assert headers["user-agent"] == "testclient"
+    assert all(name == name.lower() for name in headers)
+    assert scope["client"] == ["testclient", 50000]
+    assert scope["server"] == ["testserver", 80]
+    assert scope["extensions"] == ["http.response.debug"]
+    assert scope["state"] == {}
+    assert data["body"] == ""
+    assert data["messages"] == 1
+
+
+def test_base_url_root_path_and_client_address() -> None:
+    client = TestClient(echo_app, base_url="https://example.org:8443", root_path="/api", client=("1.2.3.4", 99))
+    scope = get_json(client.get("/api/x"))["scope"]
+    assert scope["scheme"] == "https"
+    assert scope["server"] == ["example.org", 8443]
+    assert scope["path"] == "/api/x"
+    assert scope["root_path"] == "/api"
+    assert scope["client"] == ["1.2.3.4", 99]
+    assert dict(scope["headers"])["host"] == "example.org:8443"
+
+
+def test_request_body_json_and_form() -> None:
+    client = TestClient(echo_app)
+    assert get_json(client.post("/", content=b"raw bytes"))["body"] == "raw bytes"
+    assert json.loads(get_json(client.post("/", json={"a": [1, 2]}))["body"]) == {"a": [1, 2]}
+    assert get_json(client.put("/", data={"k": "v w"}))["body"] == "k=v+w"
+
+
+def test_streamed_request_body_arrives_in_chunks() -> None:
+    def chunks() -> Any:
+        yield b"one,"
+        yield b"two,"
+        yield b"three"
+
+    data = get_json(TestClient(echo_app).post("/", content=chunks()))
+    assert data["body"] == "one,two,three"
+    assert data["messages"] == 3
+
+
+def test_streaming_response_and_head() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 201, "headers": [(b"x-a", b"1")], "trailers": False})
+        for part in (b"a", b"", b"b"):
+            await send({"type": "http.response.body", "body": part, "more_body": True})
+        await send({"type": "http.response.body", "body": b"c", "more_body": False})
+
+    client = TestClient(app)
+    response = client.get("/")
+    assert (response.status_code, response.content, response.headers["x-a"]) == (201, b"abc", "1")
+    head = client.head("/")
+    assert (head.status_code, head.content) == (201, b"")
+
+
+def test_disconnect_only_after_response_complete() -> None:
+    events: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await read_body(receive)
+
+        async def listen() -> None:
+            message = await receive()
+            events.append(message["type"])
+
+        listener = asyncio.create_task(listen())
+        await asyncio.sleep(0.01)
+        events.append("before-end")
+        await send_response(send, 200, b"ok")
+        await asyncio.wait_for(listener, 1)
+
+    assert TestClient(app).get("/").text == "ok"
+    assert events == ["before-end", "http.disconnect"]
+
+
+def test_cookies_persist() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http"
+        headers = dict(scope["headers"])
+        if scope["path"] == "/set":
+            await send_response(send, 200, b"", [(b"set-cookie", b"session=abc; Path=/")])
+        else:
+            await send_response(send, 200, headers.get(b"cookie", b"none"))
+
+    client = TestClient(app, cookies={"initial": "1"})
+    assert client.get("/get").text == "initial=1"
+    client.get("/set")
+    assert sorted(client.get("/get").text.split("; ")) == ["initial=1", "session=abc"]
+
+
+def test_redirects_followed_by_default() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http"
+        if scope["path"] == "/old":
+            await send_response(send, 307, b"", [(b"location", b"/new")])
+        else:
+            await send_response(send, 200, scope["path"].encode())
+
+    response = TestClient(app).get("/old")
+    assert (response.status_code, response.text, response.url.path) == (200, "/new", "/new")
+    assert [r.status_code for r in response.history] == [307]
+    not_followed = TestClient(app, follow_redirects=False).get("/old")
+    assert (not_followed.status_code, not_followed.headers["location"]) == (307, "/new")
+
+
+class Boom(Exception):
+    pass
+
+
+async def failing_app(scope: Scope, receive: Receive, send: Send) -> None:
+    raise Boom("kaputt")
+
+
+async def fails_after_start(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 202, "headers": [], "trailers": False})
+    await send({"type": "http.response.body", "body": b"partial", "more_body": True})
+    raise Boom("late")
+
+
+def test_server_exceptions_raised() -> None:
+    with pytest.raises(Boom, match="kaputt"):
+        TestClient(failing_app).get("/")
+    with pytest.raises(Boom, match="late"):
+        TestClient(fails_after_start).get("/")
+
+
+def test_server_exceptions_as_500() -> None:
+    response = TestClient(failing_app, raise_server_exceptions=False).get("/")
+    assert response.status_code == 500
+    started = TestClient(fails_after_start, raise_server_exceptions=False).get("/")
+    assert (started.status_code, started.content) == (202, b"partial")
+
+
+def test_app_without_response_is_an_error() -> None:
+    async def silent(scope: Scope, receive: Receive, send: Send) -> None:
+        return None
+
+    async def unfinished(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": False})
+        await send({"type": "http.response.body", "body": b"x", "more_body": True})
+
+    with pytest.raises(RuntimeError, match="without sending 'http.response.start'"):
+        TestClient(silent).get("/")
+    with pytest.raises(RuntimeError, match="without sending 'http.response.start'"):
+        TestClient(silent, raise_server_exceptions=False).get("/")
+    with pytest.raises(RuntimeError, match="before the body was complete"):
+        TestClient(unfinished).get("/")
+
+
+def test_protocol_violations_are_errors() -> None:
+    async def body_first(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.body", "body": b"x", "more_body": False})
+
+    async def double_start(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": False})
+        await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": False})
+
+    with pytest.raises(RuntimeError, match="before 'http.response.start'"):
+        TestClient(body_first).get("/")
+    with pytest.raises(RuntimeError, match="twice"):
+        TestClient(double_start).get("/")
+
+
+def test_hung_app_times_out() -> None:
+    async def hangs(scope: Scope, receive: Receive, send: Send) -> None:
+        await asyncio.sleep(60)
+
+    client = TestClient(hangs, timeout=0.05, raise_server_exceptions=False)
+    with pytest.raises(TestClientTimeout, match="GET /slow"):
+        client.get("/slow")
+
+
+def test_debug_extension_exposed() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http"
+        assert "http.response.debug" in (scope["extensions"] or {})
+        await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": False})
+        debug: Any = {"type": "http.response.debug", "info": {"template": "t.html", "context": {"a": 1}}}
+        await send(debug)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    response = TestClient(app).get("/")
+    assert response.extensions["http.response.debug"] == {"template": "t.html", "context": {"a": 1}}
+    assert getattr(response, "template") == "t.html"
+
+
+class ASGI2App:
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    async def __call__(self, receive: Receive, send: Send) -> None:
+        assert self.scope["type"] == "http"
+        await send_response(send, 200, f"asgi2 {self.scope['path']}".encode())
+
+
+def test_asgi2_app() -> None:
+    assert TestClient(ASGI2App).get("/p").text == "asgi2 /p"
+
+
+def test_one_loop_thread_per_client_stopped_on_close() -> None:
+    loops: set[int] = set()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        loops.add(id(asyncio.get_running_loop()))
+        await send_response(send, 200, threading.current_thread().name.encode())
+
+    before = threading.active_count()
+    client = TestClient(app)
+    assert client.get("/").text == "typedasgi-testclient"
+    client.get("/")
+    assert len(loops) == 1
+    assert threading.active_count() == before + 1
+    client.close()
+    assert threading.active_count() == before
+
+
+# ----------------------------------------------------------------------------- lifespan
+
+
+def lifespan_app(log: list[str], *, fail: str | None = None, raise_exc: bool = False) -> Any:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            state = scope.get("state")
+            assert state is not None
+            message = await receive()
+            assert message["type"] == "lifespan.startup"
+            log.append("startup")
+            if fail == "startup":
+                await send({"type": "lifespan.startup.failed", "message": "no database"})
+                if raise_exc:
+                    raise Boom("no database")
+                return
+            state["db"] = "connected"
+            await send({"type": "lifespan.startup.complete"})
+            message = await receive()
+            assert message["type"] == "lifespan.shutdown"
+            log.append("shutdown")
+            if fail == "shutdown":
+                await send({"type": "lifespan.shutdown.failed", "message": "cannot close"})
+                return
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        assert scope["type"] == "http"
+        state = scope.get("state", {})
+        state["request-local"] = True  # a copy: must not leak into the next request
+        log.append(f"request {sorted(state)}")
+        await send_response(send, 200, b"ok")
+
+    return app
+
+
+def test_lifespan_startup_state_shutdown() -> None:
+    log: list[str] = []
+    with TestClient(lifespan_app(log)) as client:
+        assert log == ["startup"]
+        client.get("/")
+        client.get("/")
+        assert client.app_state == {"db": "connected"}
+    assert log == ["startup", "request ['db', 'request-local']", "request ['db', 'request-local']", "shutdown"]
+
+
+def test_client_reusable_after_with_block() -> None:
+    log: list[str] = []
+    client = TestClient(lifespan_app(log))
+    with client:
+        pass
+    with client:
+        client.get("/")
+    assert log == ["startup", "shutdown", "startup", "request ['db', 'request-local']", "shutdown"]
+
+
+def test_lifespan_startup_failure() -> None:
+    log: list[str] = []
+    with pytest.raises(RuntimeError, match="Lifespan startup failed: no database"):
+        with TestClient(lifespan_app(log, fail="startup")):
+            pytest.fail("the block must not run")  # pragma: no cover
+    with pytest.raises(Boom, match="no database"):  # the app's own exception wins
+        with TestClient(lifespan_app(log, fail="startup", raise_exc=True)):
+            pytest.fail("the block must not run")  # pragma: no cover
+
+
+def test_lifespan_shutdown_failure() -> None:
+    log: list[str] = []
+    with pytest.raises(RuntimeError, match="Lifespan shutdown failed: cannot close"):
+        with TestClient(lifespan_app(log, fail="shutdown")):
+            pass
+    assert log == ["startup", "shutdown"]
+
+
+def test_app_without_lifespan_support() -> None:
+    async def http_only(scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http", "lifespan not supported"
+        await send_response(send, 200, b"fine")
+
+    with TestClient(http_only) as client:
+        assert client.get("/").text == "fine"
+
+
+# ----------------------------------------------------------------------------- async client
+
+
+def test_async_client_round_trip_and_lifespan() -> None:
+    log: list[str] = []
+
+    async def main() -> None:
+        async with AsyncTestClient(lifespan_app(log)) as client:
+            response = await client.get("/")
+            assert response.text == "ok"
+        echo = AsyncTestClient(echo_app, root_path="/r")
+        data = get_json(await echo.post("/r/x?y=1", content=b"body"))
+        assert data["body"] == "body"
+        assert data["scope"]["path"] == "/r/x"
+        assert data["scope"]["root_path"] == "/r"
+        assert data["scope"]["query_string"] == "y=1"
+        with pytest.raises(Boom):
+            await AsyncTestClient(failing_app).get("/")
+        assert (await AsyncTestClient(failing_app, raise_server_exceptions=False).get("/")).status_code == 500
+
+    asyncio.run(main())
+    assert log == ["startup", "request ['db', 'request-local']", "shutdown"]

@@ -1,0 +1,93 @@
+"""Positive typing cases for the ASGI interface (checked by mypy --strict as part of the tree).
+
+The runtime test at the bottom only makes pytest collect this module; the
+proof is that mypy accepts every assignment below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import uvicorn
+from asgiref.typing import ASGI3Application
+from asgiref.typing import ASGIReceiveCallable as AsgirefReceive
+from asgiref.typing import ASGISendCallable as AsgirefSend
+from asgiref.typing import Scope as AsgirefScope
+from typing_extensions import assert_type
+
+from typedasgi.applications import TypedASGI
+from typedasgi.middleware import Middleware
+from typedasgi.responses import PlainTextResponse
+from typedasgi.routing import Mount, Route, Router
+from typedasgi.testclient import TestClient
+from typedasgi.types import ASGIApp, HTTPScope, Receive, ReceiveEvent, Scope, Send
+
+# -- typedasgi apps are accepted by uvicorn's and asgiref's types -------------------------
+
+app = TypedASGI()
+as_asgiref: ASGI3Application = app
+router_as_asgiref: ASGI3Application = Router()
+response_as_asgiref: ASGI3Application = PlainTextResponse("hi")
+route_as_asgiref: ASGI3Application = Route("/", PlainTextResponse("hi"))
+uvicorn_config = uvicorn.Config(app)
+
+
+# -- apps written against asgiref/uvicorn types are typedasgi ASGIApps ------------------
+
+async def asgiref_app(scope: AsgirefScope, receive: AsgirefReceive, send: AsgirefSend) -> None:
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 204, "headers": [], "trailers": False})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+typed_from_asgiref: ASGIApp = asgiref_app
+mounted = Mount("/asgiref", app=asgiref_app)
+
+
+# -- apps typed with plain dicts (Starlette, FastAPI, ...) are accepted where typedasgi takes an app
+
+async def dict_typed_app(
+    scope: MutableMapping[str, Any],
+    receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+    send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"dict"})
+
+
+mounted_dict_app = Mount("/dict", app=dict_typed_app)
+client_for_dict_app = TestClient(dict_typed_app)
+route_to_dict_app = Route("/dict", dict_typed_app)
+
+
+# -- narrowing by "type" ---------------------------------------------------------------
+
+async def narrowing(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "http":
+        assert_type(scope, HTTPScope)
+        assert_type(scope["method"], str)
+    message = await receive()
+    assert_type(message, ReceiveEvent)
+    if message["type"] == "http.request":
+        assert_type(message["body"], bytes)
+        assert_type(message["more_body"], bool)
+
+
+# -- middleware declarations are checked against the middleware's __init__ ------------------
+
+class Prefix:
+    def __init__(self, app: ASGIApp, prefix: str, *, strict: bool = False) -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+ok_middleware = Middleware(Prefix, "/api", strict=True)
+
+
+def test_the_dict_typed_app_really_runs() -> None:
+    client = TestClient(TypedASGI(routes=[mounted_dict_app]))
+    assert client.get("/dict/x").text == "dict"
