@@ -359,9 +359,14 @@ def parse_range_header(value: str, size: int, max_ranges: int = MAX_RANGES) -> l
             return None
         if first_text:
             first = _number(first_text)
-            last = _number(last_text) if last_text else size - 1
-            if first is None or last is None or last < first:
+            if first is None:
                 return None
+            if last_text:
+                last = _number(last_text)
+                if last is None or last < first:
+                    return None
+            else:
+                last = size - 1
         else:
             suffix = _number(last_text)
             if suffix is None:
