@@ -83,10 +83,17 @@ def serve() -> int:
         return 0
 
 
+def bench() -> int:
+    """The in-process benchmark beside raw ASGI and the peers (installs the ``bench`` extra)."""
+    setup()
+    _run(BIN / "python", "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", ".[bench]")
+    return subprocess.run([str(BIN / "python"), "-m", "bench.run", *sys.argv[2:]], cwd=ROOT).returncode
+
+
 def main() -> int:
-    commands = {"setup": lambda: setup() or 0, "check": check, "serve": serve}
-    if len(sys.argv) != 2 or sys.argv[1] not in commands:
-        print("usage: python3 dev.py serve|check|setup", file=sys.stderr)
+    commands = {"setup": lambda: setup() or 0, "check": check, "serve": serve, "bench": bench}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands or (len(sys.argv) > 2 and sys.argv[1] != "bench"):
+        print("usage: python3 dev.py serve|check|setup|bench [bench options]", file=sys.stderr)
         return 2
     return commands[sys.argv[1]]()
 

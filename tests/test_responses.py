@@ -43,7 +43,9 @@ Message = SendEvent | ExtensionSendEvent
 
 
 def http_scope(
-    method: str = "GET", headers: dict[str, str] | None = None, extensions: dict[str, dict[object, object]] | None = None
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    extensions: dict[str, dict[object, object]] | None = None,
 ) -> HTTPScope:
     return {
         "type": "http",
@@ -345,7 +347,7 @@ def test_cookie_values_are_quoted_and_names_validated() -> None:
 
 def test_samesite_is_validated() -> None:
     with pytest.raises(ValueError, match="samesite"):
-        Response().set_cookie("a", "1", samesite="sometimes")  # type: ignore[arg-type]  # the runtime check is under test
+        Response().set_cookie("a", "1", samesite="sometimes")  # type: ignore[arg-type]  # the runtime check
 
 
 def test_expires_in_seconds() -> None:
@@ -646,7 +648,8 @@ def test_pathsend_path_is_absolute(data_file: Path, monkeypatch: pytest.MonkeyPa
 
 def test_pathsend_is_not_used_for_ranges_or_head(data_file: Path) -> None:
     extensions: dict[str, dict[object, object]] = {"http.response.pathsend": {}}
-    ranged = asyncio.run(drive(FileResponse(data_file), http_scope(headers={"range": "bytes=0-3"}, extensions=extensions)))
+    scope = http_scope(headers={"range": "bytes=0-3"}, extensions=extensions)
+    ranged = asyncio.run(drive(FileResponse(data_file), scope))
     assert body_of(ranged) == DATA[:4]
     head = asyncio.run(drive(FileResponse(data_file), http_scope("HEAD", extensions=extensions)))
     assert [m["type"] for m in head] == ["http.response.start", "http.response.body"]

@@ -1,33 +1,294 @@
 """Form bodies: url-encoded (built in) and multipart (the ``forms`` extra).
 
-Placeholder interface; the full parser lands with the toolkit.
+Both parsers stream: the body is consumed chunk by chunk and every limit is
+checked as data arrives, so memory stays bounded by the limits whatever the
+client sends. A breach is an ``HTTPException(400)`` with a message naming the
+limit; the request body limit itself (413) is enforced by ``Request.stream()``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import tempfile
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from typing import TYPE_CHECKING, NamedTuple
+from urllib.parse import unquote_to_bytes
 
-from typedasgi.datastructures import FormData, Headers
+from typedasgi.datastructures import FormData, Headers, UploadFile
 from typedasgi.exceptions import HTTPException
+
+if TYPE_CHECKING:  # the optional dependency, for annotations only; imported for real on first use
+    from python_multipart.multipart import MultipartParser
+
+__all__ = ["FormLimits", "parse_form"]
+
+_MiB = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class FormLimits:
-    """Limits applied while parsing one form; each breach is a 400/413 with a clear message."""
+    """Limits applied while parsing one form; each breach is a 400 with a clear message."""
 
     max_files: int = 1000
+    """Most file parts in a multipart form."""
     max_fields: int = 1000
-    max_part_size: int = 1024 * 1024
+    """Most non-file fields (url-encoded pairs or multipart text parts)."""
+    max_part_size: int = _MiB
+    """Largest non-file field value, in bytes (files are limited only by the body limit)."""
+    max_part_header_size: int = 16 * 1024
+    """Largest total size of one multipart part's header lines."""
+    spool_max_size: int = _MiB
+    """Uploaded files stay in memory up to this size, then roll over to a temporary file."""
+
+
+def _bad_request(message: str) -> HTTPException:
+    return HTTPException(400, message)
 
 
 async def parse_form(headers: Headers, stream: AsyncIterator[bytes], limits: FormLimits) -> FormData:
-    content_type = headers.get("content-type", "").partition(";")[0].strip().lower()
-    if content_type == "application/x-www-form-urlencoded":
-        body = b"".join([chunk async for chunk in stream])
-        pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
-        if len(pairs) > limits.max_fields:
-            raise HTTPException(400, f"Too many fields: the limit is {limits.max_fields}")
-        return FormData(pairs)
+    """Parse the body in ``stream`` by its content type; other content types give an empty form."""
+    content_type = headers.get("content-type", "")
+    media_type = content_type.partition(";")[0].strip().lower()
+    if media_type == "application/x-www-form-urlencoded":
+        return await _parse_urlencoded(stream, limits)
+    if media_type == "multipart/form-data":
+        return await _MultipartParser(_multipart_module(), content_type, limits).parse(stream)
     return FormData()
+
+
+# ------------------------------------------------------------------ url-encoded
+
+
+def _decode_pair(piece: bytes) -> tuple[str, str]:
+    name, _, value = piece.partition(b"=")
+    return (
+        unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8", "replace"),
+        unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8", "replace"),
+    )
+
+
+async def _parse_urlencoded(stream: AsyncIterator[bytes], limits: FormLimits) -> FormData:
+    """Split on ``&`` as chunks arrive; only the unfinished pair is buffered."""
+    pairs: list[tuple[str, str]] = []
+    pending = b""
+
+    def take(piece: bytes) -> None:
+        if not piece:
+            return  # "a=1&&b=2": empty pieces are not fields
+        if len(piece) > limits.max_part_size:
+            raise _bad_request(f"Form field too large: the limit is {limits.max_part_size} bytes")
+        if len(pairs) >= limits.max_fields:
+            raise _bad_request(f"Too many form fields: the limit is {limits.max_fields}")
+        pairs.append(_decode_pair(piece))
+
+    async for chunk in stream:
+        pieces = (pending + chunk).split(b"&")
+        pending = pieces.pop()
+        for piece in pieces:
+            take(piece)
+        if len(pending) > limits.max_part_size:
+            raise _bad_request(f"Form field too large: the limit is {limits.max_part_size} bytes")
+    take(pending)
+    return FormData(pairs)
+
+
+# -------------------------------------------------------------------- multipart
+
+_FORMS_MISSING = "Parsing multipart forms needs python-multipart: pip install 'typedasgi[forms]'"
+
+
+class _Multipart(NamedTuple):
+    """What is used from python-multipart."""
+
+    parser: type[MultipartParser]
+    parse_options_header: Callable[[str | bytes | None], tuple[bytes, dict[bytes, bytes]]]
+
+
+_multipart: _Multipart | None = None
+
+
+def _multipart_module() -> _Multipart:
+    """python-multipart, imported on first use (the ``forms`` extra is optional)."""
+    global _multipart
+    if _multipart is None:
+        try:
+            from python_multipart import multipart
+        except ImportError as exc:
+            # A server misconfiguration, not the client's fault: a RuntimeError (500) naming the extra.
+            raise RuntimeError(_FORMS_MISSING) from exc
+        _multipart = _Multipart(multipart.MultipartParser, multipart.parse_options_header)
+    return _multipart
+
+
+_MAX_BOUNDARY = 200  # RFC 2046 says 70; some clients go a little beyond
+
+
+class _MultipartParser:
+    """Drive python-multipart's callback parser and turn its events into a :class:`FormData`.
+
+    Callbacks run synchronously inside ``parser.write(chunk)``; file data they
+    see is queued and written (possibly through the thread pool) after each
+    chunk, so at most one chunk of file data is held at a time.
+    """
+
+    def __init__(self, module: _Multipart, content_type: str, limits: FormLimits) -> None:
+        self.limits = limits
+        _, options = module.parse_options_header(content_type)
+        boundary = options.get(b"boundary")
+        if not boundary:
+            raise _bad_request("Multipart form without a boundary in its Content-Type")
+        if len(boundary) > _MAX_BOUNDARY:
+            raise _bad_request(f"Multipart boundary too long: the limit is {_MAX_BOUNDARY} bytes")
+        self._parse_options_header = module.parse_options_header
+        try:
+            self.parser = module.parser(
+                boundary,
+                {
+                    "on_part_begin": self._on_part_begin,
+                    "on_header_field": self._on_header_field,
+                    "on_header_value": self._on_header_value,
+                    "on_header_end": self._on_header_end,
+                    "on_headers_finished": self._on_headers_finished,
+                    "on_part_data": self._on_part_data,
+                    "on_part_end": self._on_part_end,
+                    "on_end": self._on_end,
+                },
+            )
+        except ValueError as exc:
+            raise _bad_request(f"Invalid multipart boundary: {exc}") from None
+        self.items: list[tuple[str, UploadFile | str]] = []
+        self.fields = 0
+        self.files = 0
+        self.finished = False
+        # The part being parsed.
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+        self._header_size = 0
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._name = ""
+        self._charset = "utf-8"
+        self._value = bytearray()
+        self._file: UploadFile | None = None
+        self._pending: list[tuple[UploadFile, bytes]] = []
+
+    # -- callbacks (synchronous, inside parser.write)
+
+    def _on_part_begin(self) -> None:
+        self._headers = []
+        self._header_size = 0
+        self._value = bytearray()
+        self._file = None
+
+    def _count_header(self, size: int) -> None:
+        self._header_size += size
+        if self._header_size > self.limits.max_part_header_size:
+            raise _bad_request(
+                f"Multipart part headers too large: the limit is {self.limits.max_part_header_size} bytes"
+            )
+
+    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count_header(end - start)
+        self._header_field += data[start:end]
+
+    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._count_header(end - start)
+        self._header_value += data[start:end]
+
+    def _on_header_end(self) -> None:
+        self._headers.append((bytes(self._header_field).strip().lower(), bytes(self._header_value).strip()))
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+
+    def _on_headers_finished(self) -> None:
+        disposition = next((value for key, value in self._headers if key == b"content-disposition"), None)
+        if disposition is None:
+            raise _bad_request("Multipart part without a Content-Disposition header")
+        kind, options = self._parse_options_header(disposition)
+        name = options.get(b"name")
+        if kind != b"form-data" or name is None:
+            raise _bad_request("Multipart part without a form-data name in its Content-Disposition")
+        self._name = _header_text(name)
+        filename = options.get(b"filename")
+        if filename is None:
+            self.fields += 1
+            if self.fields > self.limits.max_fields:
+                raise _bad_request(f"Too many form fields: the limit is {self.limits.max_fields}")
+            content_type = next((value for key, value in self._headers if key == b"content-type"), b"")
+            charset = self._parse_options_header(content_type)[1].get(b"charset", b"utf-8")
+            self._charset = charset.decode("latin-1")
+            return
+        self.files += 1
+        if self.files > self.limits.max_files:
+            raise _bad_request(f"Too many files: the limit is {self.limits.max_files}")
+        spooled = tempfile.SpooledTemporaryFile(max_size=self.limits.spool_max_size)
+        self._file = UploadFile(
+            spooled,
+            size=0,
+            filename=_header_text(filename),
+            headers=Headers(raw=self._headers),
+        )
+        self.items.append((self._name, self._file))
+
+    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._file is not None:
+            self._pending.append((self._file, data[start:end]))
+            return
+        if len(self._value) + (end - start) > self.limits.max_part_size:
+            raise _bad_request(
+                f"Form field {self._name!r} too large: the limit is {self.limits.max_part_size} bytes"
+            )
+        self._value += data[start:end]
+
+    def _on_part_end(self) -> None:
+        if self._file is None:
+            self.items.append((self._name, _decode_text(bytes(self._value), self._charset)))
+            self._value = bytearray()
+
+    def _on_end(self) -> None:
+        self.finished = True
+
+    # -- the driver
+
+    async def parse(self, stream: AsyncIterator[bytes]) -> FormData:
+        received = 0
+        try:
+            async for chunk in stream:
+                received += len(chunk)
+                try:
+                    self.parser.write(chunk)
+                except ValueError as exc:  # python-multipart's FormParserError is a ValueError
+                    raise _bad_request(f"Malformed multipart body: {exc}") from None
+                await self._flush()
+            if received and not self.finished:
+                raise _bad_request("Malformed multipart body: it ended before the closing boundary")
+            for _, value in self.items:
+                if isinstance(value, UploadFile):
+                    await value.seek(0)
+        except BaseException:
+            # Bad input, too large, a disconnect, a cancellation: don't leak the temporary files.
+            self._pending.clear()
+            for _, value in self.items:
+                if isinstance(value, UploadFile):
+                    await value.close()
+            raise
+        return FormData(self.items)
+
+    async def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for upload, data in pending:
+            await upload.write(data)
+
+
+def _header_text(value: bytes) -> str:
+    """Header parameters as browsers send them: UTF-8, or latin-1 from older clients."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def _decode_text(value: bytes, charset: str) -> str:
+    try:
+        return value.decode(charset, "replace")
+    except LookupError:  # an unknown charset name from the client
+        return value.decode("utf-8", "replace")

@@ -184,7 +184,9 @@ class Response:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers, "trailers": False})
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers, "trailers": False}
+        )
         head = scope["type"] == "http" and scope["method"] == "HEAD"
         await send({"type": "http.response.body", "body": b"" if head else self.body, "more_body": False})
         if self.background is not None:
@@ -272,7 +274,9 @@ class StreamingResponse(Response):
         """Send the whole response; False if the server reported the client gone (ASGI 2.4 OSError)."""
         charset = self.charset
         try:
-            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers, "trailers": False})
+            await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers, "trailers": False}
+        )
             async for chunk in self.body_iterator:
                 body = chunk.encode(charset) if isinstance(chunk, str) else bytes(chunk)
                 await send({"type": "http.response.body", "body": body, "more_body": True})
@@ -289,7 +293,9 @@ class StreamingResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "HEAD":
             await self._close_iterator()
-            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers, "trailers": False})
+            await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers, "trailers": False}
+        )
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         else:
             streamer = asyncio.ensure_future(self._stream(send))
@@ -354,6 +360,8 @@ def parse_range_header(value: str, size: int, max_ranges: int = MAX_RANGES) -> l
         if not spec:
             continue  # empty list elements are allowed
         count += 1
+        if count > max_ranges:
+            return []  # checked while parsing, so a hostile header costs at most max_ranges parses
         first_text, dash, last_text = spec.partition("-")
         if not dash:
             return None
@@ -381,7 +389,7 @@ def parse_range_header(value: str, size: int, max_ranges: int = MAX_RANGES) -> l
         requested += last - first + 1
     if count == 0:
         return None
-    if count > max_ranges or requested > size:
+    if requested > size:
         return []
     wanted.sort()
     merged: list[tuple[int, int]] = []
@@ -531,7 +539,9 @@ class FileResponse(Response):
                 if ranges is not None:
                     await self._send_multiple_ranges(send, ranges, size, header_only)
                     return
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers, "trailers": False})
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers, "trailers": False}
+        )
         if header_only:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         elif scope["type"] != "lifespan" and "http.response.pathsend" in (scope.get("extensions") or {}):
