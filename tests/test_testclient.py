@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import threading
 from typing import Any
@@ -10,8 +11,9 @@ from typing import Any
 import httpx2
 import pytest
 
-from typedasgi.testclient import AsyncTestClient, TestClient, TestClientTimeout
+from typedasgi.testclient import AsyncTestClient, TestClient, TestClientTimeout, WebSocketDenialResponse
 from typedasgi.types import HTTPScope, Receive, Scope, Send
+from typedasgi.websockets import WebSocketDisconnect
 
 # ----------------------------------------------------------------------------- helper apps
 
@@ -406,3 +408,242 @@ def test_async_client_round_trip_and_lifespan() -> None:
 
     asyncio.run(main())
     assert log == ["startup", "request ['db', 'request-local']", "shutdown"]
+
+
+# ----------------------------------------------------------------------------- websockets
+
+
+async def ws_echo(scope: Scope, receive: Receive, send: Send) -> None:
+    """Accepts, then echoes every message until the client leaves; records nothing."""
+    assert scope["type"] == "websocket"
+    assert (await receive())["type"] == "websocket.connect"
+    await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        assert message["type"] == "websocket.receive"
+        await send({"type": "websocket.send", "text": message["text"], "bytes": message["bytes"]})
+
+
+def test_websocket_echo_text_bytes_json() -> None:
+    with TestClient(ws_echo).websocket_connect("/ws") as session:
+        session.send_text("hello")
+        assert session.receive_text() == "hello"
+        session.send_bytes(b"\x00\xff")
+        assert session.receive_bytes() == b"\x00\xff"
+        session.send_json({"a": [1, "é"]})
+        message = session.receive()
+        assert message == {"type": "websocket.send", "text": '{"a":[1,"é"]}', "bytes": None}
+        session.send_json([1, 2], mode="binary")
+        assert session.receive_json(mode="binary") == [1, 2]
+        session.send_json({"k": None})
+        assert session.receive_json() == {"k": None}
+        session.send_text("text")
+        with pytest.raises(TypeError, match="Expected a bytes message"):
+            session.receive_bytes()
+
+
+def test_websocket_scope_subprotocol_and_headers() -> None:
+    seen: dict[str, object] = {}
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "websocket"
+        seen.update(
+            scheme=scope["scheme"],
+            path=scope["path"],
+            query=scope["query_string"],
+            subprotocols=list(scope["subprotocols"]),
+            extensions=scope["extensions"],
+            state=scope.get("state"),
+            headers=dict(scope["headers"]),
+        )
+        await receive()
+        await send({"type": "websocket.accept", "subprotocol": "b", "headers": [(b"x-extra", b"1")]})
+        await receive()
+
+    client = TestClient(app, cookies={"c": "1"})
+    with client.websocket_connect("/a%20b?x=1", subprotocols=["a", "b"], headers={"X-Token": "t"}) as session:
+        assert session.accepted_subprotocol == "b"
+        assert session.extra_headers == [(b"x-extra", b"1")]
+    assert seen["scheme"] == "ws" and seen["path"] == "/a b" and seen["query"] == b"x=1"
+    assert seen["subprotocols"] == ["a", "b"]
+    assert seen["extensions"] == {"websocket.http.response": {}}
+    assert seen["state"] == {}
+    headers = seen["headers"]
+    assert isinstance(headers, dict)
+    assert headers[b"x-token"] == b"t" and headers[b"cookie"] == b"c=1" and headers[b"host"] == b"testserver"
+    assert headers[b"sec-websocket-protocol"] == b"a, b"
+    assert headers[b"upgrade"] == b"websocket" and headers[b"connection"] == b"upgrade"
+    secure = TestClient(app, base_url="https://testserver")
+    with secure.websocket_connect("/", subprotocols=["b"]):
+        pass
+    assert seen.get("scheme") == "wss"
+
+
+def test_websocket_client_close_code_reaches_app() -> None:
+    received: list[object] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+        received.append(await receive())
+
+    with TestClient(app).websocket_connect("/") as session:
+        session.close(code=4001, reason="bye")
+    with TestClient(app).websocket_connect("/"):
+        pass
+    assert received == [
+        {"type": "websocket.disconnect", "code": 4001, "reason": "bye"},
+        {"type": "websocket.disconnect", "code": 1000, "reason": None},
+    ]
+
+
+def test_websocket_closed_by_server() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+        await send({"type": "websocket.send", "text": "last", "bytes": None})
+        await send({"type": "websocket.close", "code": 4000, "reason": "done"})
+
+    with TestClient(app).websocket_connect("/") as session:
+        assert session.receive_text() == "last"
+        for _ in range(2):  # stays closed
+            with pytest.raises(WebSocketDisconnect) as info:
+                session.receive()
+            assert (info.value.code, info.value.reason) == (4000, "done")
+
+
+def test_websocket_close_before_accept() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.close", "code": 4403, "reason": "forbidden"})
+
+    with pytest.raises(WebSocketDisconnect) as info:
+        with TestClient(app).websocket_connect("/"):
+            pytest.fail("not accepted")  # pragma: no cover
+    assert (info.value.code, info.value.reason) == (4403, "forbidden")
+
+
+def test_websocket_denial_response() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.http.response.start", "status": 401, "headers": [(b"x-why", b"token")]})
+        await send({"type": "websocket.http.response.body", "body": b'{"detail":', "more_body": True})
+        await send({"type": "websocket.http.response.body", "body": b'"no"}', "more_body": False})
+
+    with pytest.raises(WebSocketDenialResponse) as info:
+        with TestClient(app).websocket_connect("/"):
+            pytest.fail("denied")  # pragma: no cover
+    denial = info.value
+    assert (denial.status_code, denial.headers["x-why"], denial.content) == (401, "token", b'{"detail":"no"}')
+    assert denial.json() == {"detail": "no"}
+    assert denial.text == '{"detail":"no"}'
+    assert "401" in str(denial)
+
+
+def test_websocket_app_ending_before_accept() -> None:
+    async def silent(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+
+    async def raising(scope: Scope, receive: Receive, send: Send) -> None:
+        raise Boom("handshake")
+
+    with pytest.raises(WebSocketDenialResponse) as info:
+        TestClient(silent).websocket_connect("/").__enter__()
+    assert info.value.status_code == 403
+    with pytest.raises(Boom, match="handshake"):
+        TestClient(raising).websocket_connect("/").__enter__()
+    with pytest.raises(WebSocketDenialResponse) as info:
+        TestClient(raising, raise_server_exceptions=False).websocket_connect("/").__enter__()
+    assert info.value.status_code == 500
+
+
+def test_websocket_app_exception_raised_in_test() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+        await receive()
+        raise Boom("mid-session")
+
+    with pytest.raises(Boom, match="mid-session"):
+        with TestClient(app).websocket_connect("/") as session:
+            session.send_text("x")
+            session.receive()
+    with pytest.raises(Boom, match="mid-session"):  # also when the test never looks again
+        with TestClient(app).websocket_connect("/") as session:
+            session.send_text("x")
+    with TestClient(app, raise_server_exceptions=False).websocket_connect("/") as session:
+        session.send_text("x")
+        with pytest.raises(WebSocketDisconnect) as info:
+            session.receive()
+        assert info.value.code == 1011
+
+
+def test_websocket_app_reacting_to_disconnect_is_not_an_error() -> None:
+    outcomes: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            try:
+                await send({"type": "websocket.send", "text": "too late", "bytes": None})
+            except OSError:
+                outcomes.append("OSError")
+            raise WebSocketDisconnect(message["code"])
+
+    with TestClient(app).websocket_connect("/"):
+        pass
+    assert outcomes == ["OSError"]
+
+
+def test_websocket_protocol_violation() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.send", "text": "early", "bytes": None})
+
+    with pytest.raises(RuntimeError, match="'websocket.send' while the websocket was connecting"):
+        TestClient(app).websocket_connect("/").__enter__()
+
+
+def test_websocket_app_ignoring_disconnect_times_out() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+        await asyncio.sleep(60)
+
+    with pytest.raises(TestClientTimeout, match="after the client disconnected"):
+        with TestClient(app, timeout=0.05).websocket_connect("/"):
+            pass
+    with TestClient(app, timeout=0.05).websocket_connect("/") as session:
+        with pytest.raises(TestClientTimeout, match="next message"):
+            session.receive()
+        with pytest.raises(TestClientTimeout):
+            session.__exit__(None, None, None)
+        session.__exit__(None, None, None)  # finished: leaving again is a no-op
+
+
+def test_websocket_with_dropped_client_and_lifespan_state() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await receive()
+            scope["state"]["greeting"] = "hi"
+            await send({"type": "lifespan.startup.complete"})
+            await receive()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        assert scope["type"] == "websocket"
+        await receive()
+        await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+        await send({"type": "websocket.send", "text": scope["state"].get("greeting", "none"), "bytes": None})
+        await receive()
+
+    with TestClient(app) as client:
+        with client.websocket_connect("/") as session:
+            assert session.receive_text() == "hi"
+    session = TestClient(app).websocket_connect("/")  # the client itself is dropped at once
+    gc.collect()
+    with session:
+        assert session.receive_text() == "none"

@@ -102,12 +102,26 @@ class Response:
         media_type: str | None,
         background: BackgroundTask | None,
     ) -> None:
+        # The hot path of every response: kept inline, no helper calls in the common case.
         self.status_code = status_code
-        if media_type is not None:
+        if media_type is None:
+            media_type = self.media_type
+        else:
             self.media_type = media_type
         self.background = background
         self.body = body
-        self.raw_headers = _build_raw_headers(headers, body, status_code, self.media_type, self.charset)
+        if headers:
+            self.raw_headers = _build_raw_headers(headers, body, status_code, media_type, self.charset)
+            return
+        if status_code >= 200 and status_code != 204 and status_code != 304:
+            raw = [(b"content-length", str(len(body)).encode())]
+        else:
+            raw = []
+        if media_type is not None:
+            charset = self.charset
+            content_type = _content_types.get((media_type, charset))
+            raw.append((b"content-type", content_type or _content_type(media_type, charset)))
+        self.raw_headers = raw
 
     def render(self, content: str | bytes | None) -> bytes:
         """Turn ``content`` into the body bytes; subclasses override this for other formats."""

@@ -8,6 +8,7 @@ request costs about the same with 5 routes as with 500.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import re
@@ -21,6 +22,7 @@ from typedasgi.concurrency import run_in_threadpool
 from typedasgi.convertors import CONVERTOR_TYPES, Convertor
 from typedasgi.datastructures import URL, Headers, URLPath
 from typedasgi.exceptions import HTTPException
+from typedasgi.lifespan import MountedLifespans
 from typedasgi.middleware import Middleware
 from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, RedirectResponse, Response
@@ -638,25 +640,31 @@ class Router:
             raise HTTPException(404)  # inside an app: let its exception handlers answer
         await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
 
+    def mounted_apps(self) -> list[ASGIApp]:
+        """The apps below this router whose lifespans run with its own (see ``typedasgi.lifespan``)."""
+        apps: list[ASGIApp] = []
+        for route in self.routes:
+            if isinstance(route, (Mount, Host)):
+                apps.append(route.app)
+        return apps
+
     async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run ``lifespan_context`` between startup and shutdown; report failures to the server."""
+        """Run ``lifespan_context``, then the mounted apps' lifespans; report failures to the server."""
         assert scope["type"] == "lifespan"
         lifespan_scope: LifespanScope = scope
         await receive()  # lifespan.startup
         started = False
         context = self.lifespan_context
+        state: dict[str, Any] = lifespan_scope["state"] if "state" in lifespan_scope else {}
         try:
-            if context is None:
-                await send({"type": "lifespan.startup.complete"})
-                started = True
-                await receive()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-            async with context(self) as state:
-                if state is not None:
-                    if "state" not in lifespan_scope:
-                        raise RuntimeError("The server does not support lifespan state; cannot keep it")
-                    lifespan_scope["state"].update(state)
+            async with contextlib.AsyncExitStack() as stack:
+                if context is not None:
+                    own_state = await stack.enter_async_context(context(self))
+                    if own_state is not None:
+                        if "state" not in lifespan_scope:
+                            raise RuntimeError("The server does not support lifespan state; cannot keep it")
+                        state.update(own_state)
+                await stack.enter_async_context(MountedLifespans(self.mounted_apps(), state))
                 await send({"type": "lifespan.startup.complete"})
                 started = True
                 await receive()  # lifespan.shutdown

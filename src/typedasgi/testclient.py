@@ -119,6 +119,24 @@ class _AppConfig:
     timeout: float | None
     state: dict[str, Any] = field(default_factory=dict)  # the lifespan state; values are the app's
 
+    @classmethod
+    def create(
+        cls,
+        app: AnyASGIApp | ASGI2App,
+        root_path: str,
+        client: tuple[str, int],
+        raise_server_exceptions: bool,
+        timeout: TimeoutTypes,
+    ) -> _AppConfig:
+        bound = timeout.read if isinstance(timeout, httpx2.Timeout) else timeout
+        return cls(_as_asgi3(app), root_path, client, raise_server_exceptions, bound)
+
+
+def _default_headers(headers: HeaderTypes | None) -> httpx2.Headers:
+    merged = httpx2.Headers(headers)
+    merged.setdefault("user-agent", "testclient")
+    return merged
+
 
 async def _within(awaitable: Awaitable[T], timeout: float | None, what: str) -> T:
     """Await with the client's bound; a timeout says what was waited for."""
@@ -357,7 +375,7 @@ class _Lifespan:
 # ----------------------------------------------------------------------------- websockets
 
 
-class WebSocketDenialResponse(httpx2.Response, Exception):  # type: ignore[misc]  # __init__/__repr__ clash; Response's win
+class WebSocketDenialResponse(httpx2.Response, Exception):  # type: ignore[misc]  # __setstate__ differs: pickling only
     """The app refused the handshake with an HTTP response (the WebSocket denial response extension).
 
     Raised by ``websocket_connect``; it is also the response: ``.status_code .headers .content .text .json()``.
@@ -579,7 +597,8 @@ class WebSocketTestSession:
         error = self._channel.take_error()
         if error is not None:
             raise error
-        if self._channel.hung and exc_type is None:
+        hung, self._channel.hung = self._channel.hung, False
+        if hung and exc_type is None:
             raise TestClientTimeout(
                 f"The websocket app did not return within {self._config.timeout} s after the client disconnected"
             )
@@ -747,15 +766,12 @@ class TestClient(httpx2.Client):
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
     ) -> None:
         self.app = app
-        bound = timeout.read if isinstance(timeout, httpx2.Timeout) else timeout
-        self._config = _AppConfig(_as_asgi3(app), root_path, client, raise_server_exceptions, bound)
+        self._config = _AppConfig.create(app, root_path, client, raise_server_exceptions, timeout)
         self._loop = _LoopProvider()
         self._lifespan: _Lifespan | None = None
-        all_headers = httpx2.Headers(headers)
-        all_headers.setdefault("user-agent", "testclient")
         super().__init__(
             base_url=base_url,
-            headers=all_headers,
+            headers=_default_headers(headers),
             cookies=cookies,
             follow_redirects=follow_redirects,
             timeout=timeout,
@@ -846,14 +862,11 @@ class AsyncTestClient(httpx2.AsyncClient):
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
     ) -> None:
         self.app = app
-        bound = timeout.read if isinstance(timeout, httpx2.Timeout) else timeout
-        self._config = _AppConfig(_as_asgi3(app), root_path, client, raise_server_exceptions, bound)
+        self._config = _AppConfig.create(app, root_path, client, raise_server_exceptions, timeout)
         self._lifespan: _Lifespan | None = None
-        all_headers = httpx2.Headers(headers)
-        all_headers.setdefault("user-agent", "testclient")
         super().__init__(
             base_url=base_url,
-            headers=all_headers,
+            headers=_default_headers(headers),
             cookies=cookies,
             follow_redirects=follow_redirects,
             timeout=timeout,

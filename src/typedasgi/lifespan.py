@@ -1,0 +1,109 @@
+"""Running lifespans: the router's own, and those of the apps mounted below it.
+
+Starlette ignores the lifespan of a mounted app, which surprises people who
+mount a sub-application that opens a database pool. typedasgi drives it:
+after the parent's own start-up code, every mounted app (``Mount`` and
+``Host``) gets the ASGI lifespan protocol in mount order, sharing the parent's
+``state`` dict; at shut-down they stop in reverse order, before the parent's
+own shut-down code. An app that does not speak the lifespan protocol (it
+raises or returns before answering start-up) is skipped, as uvicorn does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from typedasgi.types import ASGIApp, LifespanScope, LifespanSendEvent, ReceiveEvent, SendEvent
+
+__all__ = ["LifespanError", "MountedLifespans"]
+
+logger = logging.getLogger("typedasgi.lifespan")
+
+
+class LifespanError(RuntimeError):
+    """A mounted app reported ``lifespan.startup.failed`` or ``lifespan.shutdown.failed``."""
+
+
+class _Driven:
+    """One mounted app, driven through the lifespan protocol in a task of its own."""
+
+    def __init__(self, app: ASGIApp, state: dict[str, Any]) -> None:
+        self.app = app
+        self.inbox: asyncio.Queue[ReceiveEvent] = asyncio.Queue()
+        self.outbox: asyncio.Queue[LifespanSendEvent] = asyncio.Queue()
+        scope: LifespanScope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": state}
+        self.task = asyncio.ensure_future(self.app(scope, self.inbox.get, self._send))
+
+    async def _send(self, message: SendEvent) -> None:
+        if message["type"].startswith("lifespan."):
+            await self.outbox.put(message)  # type: ignore[arg-type]  # narrowed by the prefix
+
+    async def _answer(self) -> LifespanSendEvent | None:
+        """The app's next answer, or None when it ended without one (no lifespan support)."""
+        answer = asyncio.ensure_future(self.outbox.get())
+        await asyncio.wait({answer, self.task}, return_when=asyncio.FIRST_COMPLETED)
+        if answer.done():
+            return answer.result()
+        answer.cancel()
+        if not self.task.cancelled() and self.task.exception() is not None:  # also marks it retrieved
+            logger.debug("%r does not support the lifespan protocol: %r", self.app, self.task.exception())
+        return None
+
+    async def startup(self) -> bool:
+        await self.inbox.put({"type": "lifespan.startup"})
+        answer = await self._answer()
+        if answer is None:
+            return False
+        if answer["type"] == "lifespan.startup.failed":
+            await self._finish()
+            raise LifespanError(f"Mounted app {self.app!r} failed to start: {answer['message']}")
+        return True
+
+    async def _finish(self) -> None:
+        """Let the app's task end; its error was already reported through a message."""
+        if not self.task.done():
+            await asyncio.wait({self.task}, timeout=5)
+        if self.task.done() and not self.task.cancelled():
+            self.task.exception()  # retrieved: reported by the failed message
+        else:
+            self.task.cancel()
+
+    async def shutdown(self) -> None:
+        await self.inbox.put({"type": "lifespan.shutdown"})
+        answer = await self._answer()
+        await self._finish()
+        if answer is not None and answer["type"] == "lifespan.shutdown.failed":
+            raise LifespanError(f"Mounted app {self.app!r} failed to shut down: {answer['message']}")
+
+
+class MountedLifespans:
+    """Start the mounted apps' lifespans in order and stop them in reverse."""
+
+    def __init__(self, apps: Iterable[ASGIApp], state: dict[str, Any]) -> None:
+        self.apps = list(apps)
+        self.state = state
+        self.running: list[_Driven] = []
+
+    async def __aenter__(self) -> None:
+        for app in self.apps:
+            driven = _Driven(app, self.state)
+            try:
+                supported = await driven.startup()
+            except BaseException:
+                await self.__aexit__()
+                raise
+            if supported:
+                self.running.append(driven)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        errors: list[LifespanError] = []
+        while self.running:
+            try:
+                await self.running.pop().shutdown()
+            except LifespanError as error:
+                errors.append(error)
+        if errors:
+            raise errors[0]

@@ -1,0 +1,90 @@
+"""The recommended way to write your own middleware: pure ASGI, with two small typed helpers.
+
+A pure ASGI middleware is an ASGI app that wraps another one. It sees every
+message as it passes, so it never buffers a body, streaming and background
+tasks keep working, and it composes with any framework. Two helpers take the
+boilerplate out of the common case - editing response headers::
+
+    import time
+
+    from typedasgi.datastructures import MutableHeaders
+    from typedasgi.middleware.pure import PureASGIMiddleware, on_response_start
+    from typedasgi.types import HTTPResponseStartEvent, HTTPScope, Receive, Send
+
+    class ServerTiming(PureASGIMiddleware):
+        async def handle_http(self, scope: HTTPScope, receive: Receive, send: Send) -> None:
+            started = time.perf_counter()
+
+            def add_header(message: HTTPResponseStartEvent, headers: MutableHeaders) -> None:
+                headers["server-timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+
+            await self.app(scope, receive, on_response_start(send, add_header))
+
+    app = TypedASGI(middleware=[Middleware(ServerTiming)])   # or: ServerTiming(any_asgi_app)
+
+Everything not handled (lifespan, and WebSockets unless ``handle_websocket``
+is overridden) passes straight through to ``app``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from typedasgi.datastructures import MutableHeaders
+from typedasgi.types import (
+    ASGIApp,
+    HTTPResponseStartEvent,
+    HTTPScope,
+    Receive,
+    Scope,
+    Send,
+    SendEvent,
+    WebSocketScope,
+)
+
+__all__ = ["PureASGIMiddleware", "ResponseStartCallback", "on_response_start"]
+
+ResponseStartCallback = Callable[[HTTPResponseStartEvent, MutableHeaders], "Awaitable[None] | None"]
+"""``callback(message, headers)``: may edit ``headers`` (they write into ``message``) or ``message["status"]``."""
+
+
+def on_response_start(send: Send, callback: ResponseStartCallback) -> Send:
+    """Wrap ``send`` so ``callback`` can edit the response head just before it goes out.
+
+    Only ``http.response.start`` is touched; body messages pass through unchanged,
+    one by one. ``callback`` may be sync or async.
+    """
+
+    async def wrapped(message: SendEvent) -> None:
+        if message["type"] == "http.response.start":
+            result = callback(message, MutableHeaders(scope=message))
+            if result is not None:
+                await result
+        await send(message)
+
+    return wrapped
+
+
+class PureASGIMiddleware:
+    """A base class for pure ASGI middleware: keeps ``app``, routes scopes to typed hooks.
+
+    Override :meth:`handle_http` (and/or :meth:`handle_websocket`); each gets a
+    scope already narrowed to its type. The defaults pass through unchanged.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.handle_http(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await self.handle_websocket(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def handle_http(self, scope: HTTPScope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    async def handle_websocket(self, scope: WebSocketScope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)

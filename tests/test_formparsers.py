@@ -1,0 +1,316 @@
+"""Forms through ``Request.form()``: url-encoded and multipart, good and hostile input."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from typedasgi import formparsers
+from typedasgi.applications import TypedASGI
+from typedasgi.datastructures import FormData, Headers, UploadFile
+from typedasgi.exceptions import HTTPException
+from typedasgi.formparsers import FormLimits, parse_form
+from typedasgi.requests import Request
+from typedasgi.responses import JSONResponse
+from typedasgi.routing import Route
+from typedasgi.testclient import TestClient
+
+closed_uploads: list[UploadFile] = []
+
+
+async def describe(value: UploadFile | str) -> object:
+    if isinstance(value, str):
+        return value
+    content = await value.read()
+    await value.seek(0)
+    head = await value.read(3)
+    return {
+        "filename": value.filename,
+        "size": value.size,
+        "content_type": value.content_type,
+        "headers": dict(value.headers),
+        "length": len(content),
+        "text": content[:50].decode("utf-8", "replace"),
+        "head": head.decode("latin-1"),
+        "on_disk": getattr(value.file, "_rolled", False),
+    }
+
+
+async def echo(request: Request) -> JSONResponse:
+    limits = {key: int(value) for key, value in request.query_params.items()}
+    form = await request.form(**limits)
+    result: dict[str, list[object]] = {}
+    for key, value in form.multi_items():
+        result.setdefault(key, []).append(await describe(value))
+    await form.close()
+    closed_uploads.extend(value for _, value in form.multi_items() if isinstance(value, UploadFile))
+    return JSONResponse(result)
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    closed_uploads.clear()
+    with TestClient(TypedASGI(routes=[Route("/form", echo, methods=["POST"])])) as client:
+        yield client
+
+
+def assert_still_serving(client: TestClient) -> None:
+    response = client.post("/form", data={"ok": "yes"})
+    assert response.status_code == 200
+    assert response.json() == {"ok": ["yes"]}
+
+
+def multipart(*parts: bytes, boundary: bytes = b"B0uNd") -> bytes:
+    body = b"".join(b"--" + boundary + b"\r\n" + part + b"\r\n" for part in parts)
+    return body + b"--" + boundary + b"--\r\n"
+
+
+def text_part(name: str, value: str | bytes, extra: bytes = b"") -> bytes:
+    data = value.encode() if isinstance(value, str) else value
+    return f'Content-Disposition: form-data; name="{name}"\r\n'.encode() + extra + b"\r\n" + data
+
+
+MULTIPART = {"content-type": "multipart/form-data; boundary=B0uNd"}
+
+# ------------------------------------------------------------------ good input
+
+
+def test_urlencoded_fields_and_multiple_values(client: TestClient) -> None:
+    response = client.post(
+        "/form",
+        content=b"a=1&b=two+words&a=%C3%A9t%C3%A9&empty=&&flag",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 200
+    assert response.json() == {"a": ["1", "été"], "b": ["two words"], "empty": [""], "flag": [""]}
+
+
+def test_urlencoded_streamed_in_small_chunks(client: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b"na"
+        yield b"me=va"
+        yield b"lue&oth"
+        yield b"er=x"
+
+    response = client.post("/form", content=chunks(), headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response.json() == {"name": ["value"], "other": ["x"]}
+
+
+def test_multipart_text_fields_and_files(client: TestClient) -> None:
+    response = client.post(
+        "/form",
+        data={"title": "héllo", "tag": ["a", "b"]},
+        files=[
+            ("upload", ("report.txt", b"file contents", "text/plain")),
+            ("upload", ("data.bin", b"\x00\x01\x02\x03", "application/octet-stream")),
+        ],
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["title"] == ["héllo"]
+    assert body["tag"] == ["a", "b"]
+    first, second = body["upload"]
+    assert first["filename"] == "report.txt"
+    assert first["size"] == 13
+    assert first["content_type"] == "text/plain"
+    assert first["text"] == "file contents"
+    assert first["head"] == "fil"  # seek(0) then read(3)
+    assert first["headers"]["content-disposition"].startswith("form-data")
+    assert first["on_disk"] is False
+    assert second["filename"] == "data.bin"
+    assert second["size"] == 4
+    assert second["content_type"] == "application/octet-stream"
+    assert len(closed_uploads) == 2
+    assert all(upload.file.closed for upload in closed_uploads)
+
+
+def test_large_file_is_spooled_to_disk(client: TestClient) -> None:
+    payload = b"0123456789abcdef" * (1024 * 1024 // 16 * 2)  # 2 MiB: past the 1 MiB spool threshold
+    response = client.post("/form", files={"big": ("big.bin", payload, "application/octet-stream")})
+    assert response.status_code == 200
+    (big,) = response.json()["big"]
+    assert big["size"] == big["length"] == len(payload)
+    assert big["on_disk"] is True
+    assert big["head"] == "012"
+
+
+def test_part_charset_and_utf8_filename(client: TestClient) -> None:
+    body = multipart(
+        text_part("latin", "café".encode("latin-1"), b"Content-Type: text/plain; charset=latin-1\r\n"),
+        text_part("unknown", "x", b"Content-Type: text/plain; charset=no-such-codec\r\n"),
+        'Content-Disposition: form-data; name="f"; filename="résumé.txt"\r\n\r\nCV'.encode(),
+    )
+    response = client.post("/form", content=body, headers=MULTIPART)
+    assert response.status_code == 200
+    data = response.json()
+    assert data["latin"] == ["café"]
+    assert data["unknown"] == ["x"]
+    assert data["f"][0]["filename"] == "résumé.txt"
+    assert data["f"][0]["content_type"] is None
+
+
+def test_empty_filename_is_still_a_file_and_empty_body_is_an_empty_form(client: TestClient) -> None:
+    body = multipart(b'Content-Disposition: form-data; name="f"; filename=""\r\n\r\n')
+    response = client.post("/form", content=body, headers=MULTIPART)
+    assert response.json()["f"][0]["size"] == 0
+    assert client.post("/form", content=b"", headers=MULTIPART).json() == {}
+
+
+def test_other_content_types_give_an_empty_form(client: TestClient) -> None:
+    response = client.post("/form", content=b'{"a": 1}', headers={"content-type": "application/json"})
+    assert response.status_code == 200
+    assert response.json() == {}
+
+
+async def byte_by_byte(data: bytes) -> AsyncIterator[bytes]:
+    for index in range(len(data)):
+        yield data[index : index + 1]
+
+
+def test_multipart_split_at_every_byte() -> None:
+    asyncio.run(split_at_every_byte())
+
+
+async def split_at_every_byte() -> None:
+    body = multipart(text_part("a", "1"), b'Content-Disposition: form-data; name="f"; filename="x"\r\n\r\nabc')
+    form = await parse_form(Headers(MULTIPART), byte_by_byte(body), FormLimits())
+    assert form["a"] == "1"
+    upload = form["f"]
+    assert isinstance(upload, UploadFile)
+    assert await upload.read() == b"abc"
+    await form.close()
+    assert upload.file.closed
+
+
+# --------------------------------------------------------------- hostile input
+
+
+@pytest.mark.parametrize(
+    ("url", "kwargs", "message"),
+    [
+        ("/form?max_fields=3", {"data": {f"f{i}": "x" for i in range(4)}}, "Too many form fields"),
+        (
+            "/form?max_fields=3",
+            {"content": b"a=1&b=2&c=3&d=4", "headers": {"content-type": "application/x-www-form-urlencoded"}},
+            "Too many form fields",
+        ),
+        ("/form?max_files=2", {"files": [("f", ("x", b"1")), ("f", ("y", b"2")), ("f", ("z", b"3"))]}, "Too many files"),
+        ("/form?max_part_size=100", {"data": {"big": "x" * 101}}, "too large"),
+        (
+            "/form?max_part_size=100",
+            {"content": b"big=" + b"x" * 200, "headers": {"content-type": "application/x-www-form-urlencoded"}},
+            "too large",
+        ),
+        ("/form", {"content": multipart(text_part("a", "1")), "headers": {"content-type": "multipart/form-data"}}, "boundary"),
+        (
+            "/form",
+            {"content": b"x", "headers": {"content-type": "multipart/form-data; boundary=" + "b" * 300}},
+            "boundary",
+        ),
+        ("/form", {"content": b"garbage, not multipart at all", "headers": MULTIPART}, "Malformed multipart"),
+        (
+            "/form",
+            {"content": b'--B0uNd\r\nContent-Disposition: form-data; name="a"\r\n\r\nunfinished', "headers": MULTIPART},
+            "ended before",
+        ),
+        (
+            "/form",
+            {"content": multipart(text_part("a", "1", b"X-Long: " + b"v" * 20_000 + b"\r\n")), "headers": MULTIPART},
+            "header",
+        ),
+        (
+            "/form",
+            {"content": multipart(b"Content-Type: text/plain\r\n\r\nno name"), "headers": MULTIPART},
+            "Content-Disposition",
+        ),
+        (
+            "/form",
+            {"content": multipart(b'Content-Disposition: attachment; filename="x"\r\n\r\n1'), "headers": MULTIPART},
+            "form-data name",
+        ),
+    ],
+    ids=[
+        "too-many-multipart-fields",
+        "too-many-urlencoded-fields",
+        "too-many-files",
+        "huge-multipart-field",
+        "huge-urlencoded-field",
+        "missing-boundary",
+        "overlong-boundary",
+        "garbage",
+        "truncated",
+        "overlong-part-header",
+        "no-content-disposition",
+        "not-form-data",
+    ],
+)
+def test_hostile_forms_are_400_and_the_server_keeps_serving(
+    client: TestClient, url: str, kwargs: dict[str, object], message: str
+) -> None:
+    response = client.post(url, **kwargs)  # type: ignore[arg-type]  # parametrized httpx keyword arguments
+    assert response.status_code == 400, response.text
+    assert message in response.text
+    assert_still_serving(client)
+
+
+def test_body_over_the_request_limit_is_413(client: TestClient) -> None:
+    payload = b"x" * (16 * 1024 * 1024 + 1)  # the default request body limit plus one byte
+    response = client.post("/form", files={"f": ("f", payload)})
+    assert response.status_code == 413
+    assert_still_serving(client)
+
+
+def test_part_header_limit_and_files_closed_on_error() -> None:
+    asyncio.run(part_header_limit())
+
+
+async def part_header_limit() -> None:
+    body = multipart(
+        b'Content-Disposition: form-data; name="f"; filename="x"\r\n\r\nfile data',
+        text_part("a", "1", b"".join(b"X-%d: %s\r\n" % (i, b"v" * 50) for i in range(5))),
+    )
+    created: list[UploadFile] = []
+    original = UploadFile.__init__
+
+    def spy(self: UploadFile, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]  # forwarding to the real constructor
+        created.append(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(UploadFile, "__init__", spy)
+        with pytest.raises(HTTPException) as info:
+            await parse_form(Headers(MULTIPART), byte_by_byte(body), FormLimits(max_part_header_size=200))
+    assert info.value.status_code == 400
+    assert "headers too large" in str(info.value.detail)
+    assert len(created) == 1 and created[0].file.closed
+
+
+def test_missing_python_multipart_names_the_extra(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(formparsers, "_multipart", None)
+    monkeypatch.setitem(sys.modules, "python_multipart", None)
+    with pytest.raises(RuntimeError, match=r"pip install 'typedasgi\[forms\]'"):
+        client.post("/form", files={"f": ("f", b"1")})
+
+
+def test_form_data_close_closes_every_upload() -> None:
+    asyncio.run(form_data_close())
+
+
+async def form_data_close() -> None:
+    body = multipart(
+        b'Content-Disposition: form-data; name="f"; filename="a"\r\n\r\n1',
+        b'Content-Disposition: form-data; name="g"; filename="b"\r\n\r\n2',
+    )
+
+    async def once() -> AsyncIterator[bytes]:
+        yield body
+
+    form = await parse_form(Headers(MULTIPART), once(), FormLimits())
+    assert isinstance(form, FormData)
+    uploads = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
+    assert len(uploads) == 2 and not any(upload.file.closed for upload in uploads)
+    await form.close()
+    assert all(upload.file.closed for upload in uploads)

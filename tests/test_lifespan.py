@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+
+from typedasgi.applications import TypedASGI
+from typedasgi.requests import Request
+from typedasgi.responses import PlainTextResponse, Response
+from typedasgi.routing import Mount, Route
+from typedasgi.testclient import TestClient
+from typedasgi.types import Receive, Scope, Send
+
+
+def recorder(events: list[str], name: str, state: dict[str, object] | None = None):  # type: ignore[no-untyped-def]  # test factory
+    @contextlib.asynccontextmanager
+    async def lifespan(app: TypedASGI) -> AsyncIterator[dict[str, object] | None]:
+        events.append(f"{name} start")
+        try:
+            yield state
+        finally:
+            events.append(f"{name} stop")
+
+    return lifespan
+
+
+async def show_state(request: Request) -> Response:
+    return PlainTextResponse(f"{request.state.outer}-{request.state.inner}")
+
+
+def test_mounted_app_lifespans_run_in_order_and_share_state() -> None:
+    events: list[str] = []
+    inner = TypedASGI(routes=[Route("/", show_state)], lifespan=recorder(events, "inner", {"inner": "i"}))
+    outer = TypedASGI(
+        routes=[Route("/", show_state), Mount("/sub", app=inner)],
+        lifespan=recorder(events, "outer", {"outer": "o"}),
+    )
+    with TestClient(outer) as client:
+        assert events == ["outer start", "inner start"]
+        assert client.get("/").text == "o-i"
+        assert client.get("/sub/").text == "o-i"
+    assert events == ["outer start", "inner start", "inner stop", "outer stop"]
+
+
+def test_mounted_app_without_lifespan_support_is_skipped() -> None:
+    async def plain(scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http", "no lifespan here"
+        await PlainTextResponse("plain")(scope, receive, send)
+
+    events: list[str] = []
+    app = TypedASGI(routes=[Mount("/plain", app=plain)], lifespan=recorder(events, "app"))
+    with TestClient(app) as client:
+        assert client.get("/plain/x").text == "plain"
+    assert events == ["app start", "app stop"]
+
+
+def test_mounted_startup_failure_fails_the_parent_and_stops_what_started() -> None:
+    events: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def broken(app: TypedASGI) -> AsyncIterator[None]:
+        raise RuntimeError("inner cannot start")
+        yield
+
+    app = TypedASGI(
+        routes=[Mount("/bad", app=TypedASGI(lifespan=broken))],
+        lifespan=recorder(events, "outer"),
+    )
+    with pytest.raises(Exception, match="inner cannot start"):
+        with TestClient(app):
+            pass
+    assert events == ["outer start", "outer stop"]
+
+
+def test_shutdown_failure_is_reported() -> None:
+    @contextlib.asynccontextmanager
+    async def failing_stop(app: TypedASGI) -> AsyncIterator[None]:
+        yield
+        raise RuntimeError("cannot close pool")
+
+    with pytest.raises(Exception, match="cannot close pool"):
+        with TestClient(TypedASGI(lifespan=failing_stop)):
+            pass
