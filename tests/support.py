@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -15,7 +16,16 @@ from pathlib import Path
 import urllib.error
 
 ROOT = Path(__file__).resolve().parent.parent
-ServerFactory = Callable[..., "contextlib.AbstractContextManager[str]"]
+ServerFactory = Callable[..., "contextlib.AbstractContextManager[ServerURL]"]
+
+
+class ServerURL(str):
+    """The server's base URL; ``log()`` reads what the server printed so far."""
+
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
 
 
 def free_port() -> int:
@@ -28,7 +38,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def running_server(
     app: str, *, args: tuple[str, ...] = (), app_dir: Path = ROOT, timeout: float = 20.0, command: str = "cli"
-) -> Iterator[str]:
+) -> Iterator[ServerURL]:
     """Serve ``app`` (MODULE:ATTR) with ``typedasgi run`` (or plain uvicorn); yield its base URL.
 
     The server runs in its own process group and is always stopped, within ``timeout``.
@@ -40,16 +50,15 @@ def running_server(
         cmd = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--app-dir", str(app_dir), "--host", "127.0.0.1"]
     cmd += list(args)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    base = f"http://127.0.0.1:{port}"
+    log_file = tempfile.NamedTemporaryFile(prefix="typedasgi-server-", suffix=".log", delete=False)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+    base = ServerURL(f"http://127.0.0.1:{port}")
+    base.log_path = Path(log_file.name)
     try:
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                output = proc.stdout.read().decode() if proc.stdout else ""
-                raise RuntimeError(f"server exited early ({proc.returncode}):\n{output}")
+                raise RuntimeError(f"server exited early ({proc.returncode}):\n{base.log()}")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                     break
@@ -66,8 +75,8 @@ def running_server(
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)
             proc.wait(timeout=5)
-        if proc.stdout:
-            proc.stdout.close()
+        log_file.close()
+        os.unlink(log_file.name)
 
 
 

@@ -423,7 +423,7 @@ async def ws_echo(scope: Scope, receive: Receive, send: Send) -> None:
         if message["type"] == "websocket.disconnect":
             return
         assert message["type"] == "websocket.receive"
-        await send({"type": "websocket.send", "text": message["text"], "bytes": message["bytes"]})
+        await send({"type": "websocket.send", "text": message.get("text"), "bytes": message.get("bytes")})
 
 
 def test_websocket_echo_text_bytes_json() -> None:

@@ -189,7 +189,7 @@ class Request(HTTPConnection[StateT]):
         while True:
             message = await self._receive()
             if message["type"] == "http.request":
-                chunk = message["body"]
+                chunk = message.get("body", b"")
                 if chunk:
                     received += len(chunk)
                     if limit is not None and received > limit:

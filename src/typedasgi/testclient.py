@@ -20,7 +20,7 @@ import asyncio
 import inspect
 import threading
 import weakref
-from collections.abc import Awaitable, Coroutine, Mapping
+from collections.abc import Awaitable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar, cast
@@ -47,6 +47,7 @@ from typedasgi.types import (
     Send,
     SendEvent,
     WebSocketAcceptEvent,
+    WebSocketReceiveEvent,
     WebSocketReceiveMessage,
     WebSocketScope,
     WebSocketSendEvent,
@@ -608,10 +609,11 @@ class WebSocketTestSession:
         self._run(self._channel.send(message))
 
     def send_text(self, data: str) -> None:
-        self.send({"type": "websocket.receive", "text": data, "bytes": None})
+        # As servers send it: the key that would be None is left out (apps must read with .get).
+        self.send(cast(WebSocketReceiveEvent, {"type": "websocket.receive", "text": data}))
 
     def send_bytes(self, data: bytes) -> None:
-        self.send({"type": "websocket.receive", "text": None, "bytes": data})
+        self.send(cast(WebSocketReceiveEvent, {"type": "websocket.receive", "bytes": data}))
 
     def send_json(self, data: object, mode: Literal["text", "binary"] = "text") -> None:
         encoded = _json_encoder.encode(data)
@@ -813,7 +815,7 @@ class TestClient(httpx2.Client):
         self._loop.stop()
 
     def websocket_connect(
-        self, url: str, subprotocols: list[str] | None = None, headers: HeaderTypes | None = None
+        self, url: str, subprotocols: Sequence[str] | None = None, headers: HeaderTypes | None = None
     ) -> WebSocketTestSession:
         """A websocket session to ``url`` (merged with ``base_url``, headers and cookies as for requests)."""
         request = self.build_request("GET", url, headers=headers)

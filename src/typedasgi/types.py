@@ -11,9 +11,13 @@ exactly). That buys two things, both proven in ``tests/typing``:
 * a typedasgi app is an ``asgiref.typing.ASGI3Application`` (uvicorn accepts it), and
 * an app written against asgiref/uvicorn types is a typedasgi ``ASGIApp``.
 
-The price is that messages an app *sends* carry every key (``more_body``,
-``trailers``, ...) even where the spec gives a default. typedasgi's own
-components always send complete messages, which servers handle fastest anyway.
+The price is that these types list every key as present even where the spec
+makes it optional. So: messages an app *sends* carry every key (``more_body``,
+``trailers``, ...), which typedasgi's own components always do; and messages an
+app *receives* are read with ``.get(key, default)`` for the keys the spec marks
+optional (``body``/``more_body`` of ``http.request``, ``text``/``bytes`` of
+``websocket.receive``, ``code``/``reason`` of ``websocket.disconnect``),
+because servers do leave them out.
 
 Extension messages the core unions do not carry (``http.response.pathsend``,
 ``http.response.zerocopysend``, ``http.response.debug``) are typed here too and

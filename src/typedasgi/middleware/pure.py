@@ -42,7 +42,7 @@ from typedasgi.types import (
     WebSocketScope,
 )
 
-__all__ = ["PureASGIMiddleware", "ResponseStartCallback", "on_response_start"]
+__all__ = ["PureASGIMiddleware", "ResponseStartCallback", "add_vary", "on_response_start"]
 
 ResponseStartCallback = Callable[[HTTPResponseStartEvent, MutableHeaders], "Awaitable[None] | None"]
 """``callback(message, headers)``: may edit ``headers`` (they write into ``message``) or ``message["status"]``."""
@@ -63,6 +63,14 @@ def on_response_start(send: Send, callback: ResponseStartCallback) -> Send:
         await send(message)
 
     return wrapped
+
+
+def add_vary(headers: MutableHeaders, token: str) -> None:
+    """Add ``token`` to ``Vary`` unless it is already listed (or ``Vary: *``); repeated lines are merged."""
+    values = headers.getlist("vary")
+    listed = {part.strip().lower() for value in values for part in value.split(",")}
+    if token.lower() not in listed and "*" not in listed:
+        headers["vary"] = ", ".join([*values, token])
 
 
 class PureASGIMiddleware:

@@ -1,0 +1,264 @@
+"""StaticFiles: serving, conditional requests, html mode, packages, and hostile paths."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from typedasgi.applications import TypedASGI
+from typedasgi.routing import Mount
+from typedasgi.staticfiles import StaticFiles
+from typedasgi.testclient import TestClient
+from typedasgi.types import HTTPScope, ReceiveEvent, SendEvent
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """static/ (served) beside outside/ (must never be served)."""
+    static = tmp_path / "static"
+    (static / "sub").mkdir(parents=True)
+    (static / "empty_dir").mkdir()
+    (static / "hello.txt").write_text("hello, world")
+    (static / "style.css").write_text("body { color: red }")
+    (static / "sub" / "index.html").write_text("<h1>sub index</h1>")
+    (static / "sub" / "page.txt").write_text("page")
+    (static / "404.html").write_text("<h1>custom not found</h1>")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("TOP SECRET")
+    (static / "link_out").symlink_to(outside / "secret.txt")
+    (static / "dir_out").symlink_to(outside, target_is_directory=True)
+    (static / "link_in").symlink_to(static / "hello.txt")
+    os.mkfifo(static / "fifo")
+    return tmp_path
+
+
+def make_app(directory: Path, **options: bool) -> TypedASGI:
+    return TypedASGI(routes=[Mount("/static", app=StaticFiles(directory=directory, **options), name="static")])
+
+
+@pytest.fixture
+def client(tree: Path) -> Iterator[TestClient]:
+    with TestClient(make_app(tree / "static")) as client:
+        yield client
+
+
+@pytest.fixture
+def html_client(tree: Path) -> Iterator[TestClient]:
+    with TestClient(make_app(tree / "static", html=True), follow_redirects=False) as client:
+        yield client
+
+
+def raw_request(app: TypedASGI, path: str, method: str = "GET") -> tuple[int, bytes]:
+    """Send ``path`` exactly as given (HTTP clients would normalise ``..`` away)."""
+    scope: HTTPScope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode("utf-8", "surrogateescape"),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+        "extensions": {},
+    }
+    sent: list[SendEvent] = []
+
+    async def receive() -> ReceiveEvent:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: SendEvent) -> None:
+        sent.append(message)
+
+    async def run() -> None:
+        await asyncio.wait_for(app(scope, receive, send), timeout=5)
+
+    asyncio.run(run())
+    status = next(message["status"] for message in sent if message["type"] == "http.response.start")
+    body = b"".join(message["body"] for message in sent if message["type"] == "http.response.body")
+    return status, body
+
+
+# ------------------------------------------------------------------ serving
+
+
+def test_serves_a_file_with_validators(client: TestClient) -> None:
+    response = client.get("/static/hello.txt")
+    assert response.status_code == 200
+    assert response.text == "hello, world"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.headers["content-length"] == "12"
+    assert "etag" in response.headers and "last-modified" in response.headers
+    assert client.get("/static/style.css").headers["content-type"].startswith("text/css")
+    assert client.get("/static/sub/page.txt").text == "page"
+    assert client.get("/static/link_in").text == "hello, world"  # a symlink that stays inside
+
+
+def test_head_sends_headers_only(client: TestClient) -> None:
+    response = client.head("/static/hello.txt")
+    assert response.status_code == 200
+    assert response.headers["content-length"] == "12"
+    assert response.content == b""
+
+
+def test_conditional_requests_and_ranges(client: TestClient) -> None:
+    first = client.get("/static/hello.txt")
+    etag, last_modified = first.headers["etag"], first.headers["last-modified"]
+    assert client.get("/static/hello.txt", headers={"if-none-match": etag}).status_code == 304
+    assert client.get("/static/hello.txt", headers={"if-modified-since": last_modified}).status_code == 304
+    assert client.get("/static/hello.txt", headers={"if-none-match": '"other"'}).status_code == 200
+    partial = client.get("/static/hello.txt", headers={"range": "bytes=0-4"})
+    assert partial.status_code == 206
+    assert partial.text == "hello"
+
+
+def test_other_methods_are_405_with_allow(client: TestClient) -> None:
+    response = client.post("/static/hello.txt")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
+    assert client.get("/static/hello.txt").status_code == 200
+
+
+def test_missing_files_and_directories_are_404(client: TestClient) -> None:
+    assert client.get("/static/nope.txt").status_code == 404
+    assert client.get("/static/sub").status_code == 404  # a directory, without html mode
+    assert client.get("/static/hello.txt/more").status_code == 404
+    assert client.get("/static/fifo").status_code == 404  # not a regular file: never opened
+
+
+def test_url_for_the_mount(client: TestClient, tree: Path) -> None:
+    app = make_app(tree / "static")
+    assert app.url_path_for("static", path="/hello.txt") == "/static/hello.txt"
+
+
+# ---------------------------------------------------------------- html mode
+
+
+def test_html_mode_serves_index_and_redirects_to_the_slash(html_client: TestClient) -> None:
+    redirect = html_client.get("/static/sub?x=1")
+    assert redirect.status_code == 307
+    assert redirect.headers["location"] == "http://testserver/static/sub/?x=1"
+    index = html_client.get("/static/sub/")
+    assert index.status_code == 200
+    assert index.text == "<h1>sub index</h1>"
+    assert index.headers["content-type"].startswith("text/html")
+
+
+def test_html_mode_serves_the_404_page(html_client: TestClient) -> None:
+    for path in ("/static/nope.txt", "/static/empty_dir/", "/static/../outside/secret.txt"):
+        response = html_client.get(path)
+        assert response.status_code == 404
+        assert response.text == "<h1>custom not found</h1>"
+
+
+def test_html_mode_without_a_404_page(tree: Path) -> None:
+    (tree / "static" / "404.html").unlink()
+    with TestClient(make_app(tree / "static", html=True)) as client:
+        assert client.get("/static/nope").status_code == 404
+        assert client.get("/static/sub/").text == "<h1>sub index</h1>"
+
+
+# ------------------------------------------------------------- configuration
+
+
+def test_check_dir(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="does not exist"):
+        StaticFiles(directory=tmp_path / "missing")
+    lazy = StaticFiles(directory=tmp_path / "missing", check_dir=False)
+    app = TypedASGI(routes=[Mount("/static", app=lazy)])
+    with TestClient(app) as client, pytest.raises(RuntimeError, match="does not exist"):
+        client.get("/static/x")
+    (tmp_path / "missing").mkdir()
+    (tmp_path / "missing" / "x").write_text("now here")
+    with TestClient(app) as client:
+        assert client.get("/static/x").text == "now here"
+
+
+def test_needs_a_directory_or_packages() -> None:
+    with pytest.raises(ValueError, match="directory or packages"):
+        StaticFiles()
+
+
+def test_packages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "pkgroot" / "sf_test_pkg"
+    (package / "statics").mkdir(parents=True)
+    (package / "assets").mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "statics" / "p.txt").write_text("from statics")
+    (package / "assets" / "a.txt").write_text("from assets")
+    monkeypatch.syspath_prepend(str(tmp_path / "pkgroot"))
+    monkeypatch.delitem(sys.modules, "sf_test_pkg", raising=False)
+    static = tmp_path / "own"
+    static.mkdir()
+    (static / "p.txt").write_text("own wins")
+    files = StaticFiles(directory=static, packages=["sf_test_pkg", ("sf_test_pkg", "assets")])
+    with TestClient(TypedASGI(routes=[Mount("/s", app=files)])) as client:
+        assert client.get("/s/p.txt").text == "own wins"  # the directory comes first
+        assert client.get("/s/a.txt").text == "from assets"
+        assert client.get("/s/__init__.py").status_code == 404  # only the statics folders are served
+    with pytest.raises(RuntimeError, match="not installed"):
+        StaticFiles(packages=["no_such_package_for_sure"])
+    with pytest.raises(RuntimeError, match="could not be found"):
+        StaticFiles(packages=[("sf_test_pkg", "nothing")])
+
+
+def test_follow_symlink_serves_links_leading_out(tree: Path) -> None:
+    app = make_app(tree / "static", follow_symlink=True)
+    assert raw_request(app, "/static/link_out") == (200, b"TOP SECRET")
+    assert raw_request(app, "/static/dir_out/secret.txt") == (200, b"TOP SECRET")
+    assert raw_request(app, "/static/../outside/secret.txt")[0] == 404  # '..' is still refused
+
+
+# -------------------------------------------------------------- hostile paths
+
+HOSTILE = [
+    "/static/../outside/secret.txt",
+    "/static/sub/../../outside/secret.txt",
+    "/static/sub/../hello.txt",
+    "/static/..",
+    "/static/%2e%2e/outside/secret.txt",  # left encoded by a server that does not decode
+    "/static/%252e%252e/outside/secret.txt",
+    "/static/..%2foutside%2fsecret.txt",
+    "/static/..\\outside\\secret.txt",
+    "/static/..%5coutside%5csecret.txt",
+    "/static/hello.txt\x00.png",
+    "/static/%00",
+    "/static/link_out",
+    "/static/dir_out/secret.txt",
+    "/static//etc/passwd",
+    "/static/" + "a" * 5000,
+    "/static/" + "x/" * 2000 + "y",
+    "/static/fifo",
+]
+
+
+@pytest.mark.parametrize("path", HOSTILE)
+def test_hostile_paths_are_4xx_and_the_next_request_succeeds(tree: Path, path: str) -> None:
+    app = make_app(tree / "static")
+    status, body = raw_request(app, path)
+    assert 400 <= status < 500, (status, body)
+    assert b"SECRET" not in body
+    assert raw_request(app, "/static/hello.txt") == (200, b"hello, world")
+
+
+def test_absolute_path_of_an_outside_file(tree: Path) -> None:
+    app = make_app(tree / "static")
+    status, body = raw_request(app, "/static/" + str(tree / "outside" / "secret.txt"))
+    assert status == 404 and b"SECRET" not in body
+
+
+def test_hostile_paths_through_the_test_client(client: TestClient) -> None:
+    for path in ("/static/%2e%2e/outside/secret.txt", "/static/..%2Foutside/secret.txt", "/static/x%00y"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert "SECRET" not in response.text
+        assert client.get("/static/hello.txt").status_code == 200
