@@ -500,6 +500,15 @@ def test_streaming_errors_propagate() -> None:
         call(StreamingResponse(broken()))
 
 
+def test_streaming_oserror_from_the_iterator_is_not_a_disconnect() -> None:
+    async def broken() -> AsyncIterator[bytes]:
+        yield b"a"
+        raise OSError("disk read failed")
+
+    with pytest.raises(OSError, match="disk read failed"):
+        call(StreamingResponse(broken()))
+
+
 def test_streaming_head_does_not_iterate() -> None:
     started = False
 

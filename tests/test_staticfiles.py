@@ -38,8 +38,9 @@ def tree(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def make_app(directory: Path, **options: bool) -> TypedASGI:
-    return TypedASGI(routes=[Mount("/static", app=StaticFiles(directory=directory, **options), name="static")])
+def make_app(directory: Path, *, html: bool = False, follow_symlink: bool = False) -> TypedASGI:
+    files = StaticFiles(directory=directory, html=html, follow_symlink=follow_symlink)
+    return TypedASGI(routes=[Mount("/static", app=files, name="static")])
 
 
 @pytest.fixture
@@ -153,11 +154,13 @@ def test_html_mode_serves_index_and_redirects_to_the_slash(html_client: TestClie
     assert index.headers["content-type"].startswith("text/html")
 
 
-def test_html_mode_serves_the_404_page(html_client: TestClient) -> None:
-    for path in ("/static/nope.txt", "/static/empty_dir/", "/static/../outside/secret.txt"):
+def test_html_mode_serves_the_404_page(html_client: TestClient, tree: Path) -> None:
+    for path in ("/static/nope.txt", "/static/empty_dir/", "/static/%2e%2e/outside/secret.txt"):
         response = html_client.get(path)
         assert response.status_code == 404
         assert response.text == "<h1>custom not found</h1>"
+    app = make_app(tree / "static", html=True)
+    assert raw_request(app, "/static/../outside/secret.txt") == (404, b"<h1>custom not found</h1>")
 
 
 def test_html_mode_without_a_404_page(tree: Path) -> None:

@@ -40,7 +40,7 @@ class TypedASGI:
         routes: Sequence[BaseRoute] | None = None,
         middleware: Sequence[Middleware] | None = None,
         exception_handlers: Mapping[int | type[BaseException], ExceptionHandler] | None = None,
-        lifespan: Lifespan[Any] | None = None,
+        lifespan: Lifespan[TypedASGI] | None = None,
         *,
         redirect_slashes: bool = True,
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,

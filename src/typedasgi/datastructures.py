@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import shlex
 from collections import Counter
-from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, MutableMapping, Sequence, ValuesView
 from functools import cached_property
 from typing import IO, Any, NamedTuple, TypedDict, TypeVar, Union, overload
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
@@ -747,10 +747,13 @@ class FormData(ImmutableMultiDict[str, Union[UploadFile, str]]):
 # --------------------------------------------------------------------- odds, ends
 
 
-class State:
-    """An attribute bag over a dict: ``state.db = ...``, ``state.db``.
+class State(MutableMapping[str, Any]):
+    """An attribute bag over a dict: ``state.db = ...``, ``state.db``; also a mapping, ``state["db"]``.
 
-    Values are whatever the application stores, hence ``Any``.
+    Being both lets a typed app describe its state either as a class of
+    attributes or as a ``TypedDict`` (``Request[MyState]``); at run time it is
+    this one object over the lifespan's state dict. Values are whatever the
+    application stores, hence ``Any``.
     """
 
     _state: dict[str, Any]
@@ -775,6 +778,21 @@ class State:
             del self._state[name]
         except KeyError:
             raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'") from None
+
+    def __getitem__(self, key: str) -> Any:
+        return self._state[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._state[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._state[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._state)
+
+    def __len__(self) -> int:
+        return len(self._state)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._state!r})"

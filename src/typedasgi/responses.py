@@ -26,7 +26,7 @@ import msgspec
 from typedasgi.background import BackgroundTask
 from typedasgi.concurrency import iterate_in_threadpool, run_in_threadpool
 from typedasgi.datastructures import URL, Headers, MutableHeaders
-from typedasgi.types import Receive, Scope, Send, extension_send
+from typedasgi.types import HTTPResponseStartEvent, Receive, Scope, Send, extension_send
 
 __all__ = [
     "FileResponse",
@@ -275,24 +275,36 @@ class StreamingResponse(Response):
         self.background = background
         self.raw_headers = _build_raw_headers(headers, None, status_code, self.media_type, self.charset)
 
+    def _start_message(self) -> HTTPResponseStartEvent:
+        headers = self.raw_headers
+        return {"type": "http.response.start", "status": self.status_code, "headers": headers, "trailers": False}
+
     async def _close_iterator(self) -> None:
         aclose = getattr(self.body_iterator, "aclose", None)
         if aclose is not None:
             await aclose()
 
     async def _stream(self, send: Send) -> bool:
-        """Send the whole response; False if the server reported the client gone (ASGI 2.4 OSError)."""
+        """Send the whole response; False if the server said the client is gone (ASGI 2.4: OSError).
+
+        Only ``send`` is guarded: an OSError from the iterator itself is the app's error and propagates.
+        """
         charset = self.charset
         try:
-            await send(
-            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers, "trailers": False}
-        )
-            async for chunk in self.body_iterator:
-                body = chunk.encode(charset) if isinstance(chunk, str) else bytes(chunk)
-                await send({"type": "http.response.body", "body": body, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await send(self._start_message())
         except OSError:
             await self._close_iterator()
+            return False
+        async for chunk in self.body_iterator:
+            body = chunk.encode(charset) if isinstance(chunk, str) else bytes(chunk)
+            try:
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+            except OSError:
+                await self._close_iterator()
+                return False
+        try:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:
             return False
         return True
 
@@ -303,9 +315,7 @@ class StreamingResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "HEAD":
             await self._close_iterator()
-            await send(
-            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers, "trailers": False}
-        )
+            await send(self._start_message())
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         else:
             streamer = asyncio.ensure_future(self._stream(send))
@@ -422,6 +432,10 @@ def _without(raw: list[tuple[bytes, bytes]], names: frozenset[bytes]) -> list[tu
     return [(key, value) for key, value in raw if key not in names]
 
 
+def _offers_pathsend(scope: Scope) -> bool:
+    return scope["type"] != "lifespan" and "http.response.pathsend" in (scope.get("extensions") or {})
+
+
 def _aiofiles_missing() -> RuntimeError:
     return RuntimeError("FileResponse needs aiofiles: pip install 'typedasgi[standard]'")
 
@@ -528,83 +542,61 @@ class FileResponse(Response):
             self.stat_result = stat_result = await self._stat()
             self._set_stat_headers(stat_result)
         method = scope["method"] if scope["type"] == "http" else "GET"
-        header_only = self.send_header_only or method == "HEAD"
         size = stat_result.st_size
-        if scope["type"] == "http" and self.status_code == 200 and (method == "GET" or method == "HEAD"):
+        status, headers = self.status_code, self.raw_headers
+        ranges: list[tuple[int, int]] | None = [(0, size - 1)]  # None: no body at all
+        multipart: tuple[list[bytes], bytes] | None = None
+        if scope["type"] == "http" and status == 200 and (method == "GET" or method == "HEAD"):
             request = Headers(scope=scope)
-            if self._not_modified(request):
-                kept = [(key, value) for key, value in self.raw_headers if key in _NOT_MODIFIED_HEADERS]
-                await self._send_empty(send, 304, kept, ())
-                return
             range_header = request.get("range")
-            if range_header is not None and self._if_range_holds(request.get("if-range")):
-                ranges = parse_range_header(range_header, size, self.max_ranges)
-                if ranges == []:
-                    extra = ((b"content-range", f"bytes */{size}".encode("latin-1")), (b"content-length", b"0"))
-                    await self._send_empty(send, 416, _without(self.raw_headers, _BODY_HEADERS), extra)
-                    return
-                if ranges is not None and len(ranges) == 1:
-                    await self._send_single_range(send, ranges[0], size, header_only)
-                    return
-                if ranges is not None:
-                    await self._send_multiple_ranges(send, ranges, size, header_only)
-                    return
-        await send(
-            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers, "trailers": False}
-        )
-        if header_only:
+            if self._not_modified(request):
+                status, ranges = 304, None
+                headers = [(key, value) for key, value in headers if key in _NOT_MODIFIED_HEADERS]
+            elif range_header is not None and self._if_range_holds(request.get("if-range")):
+                wanted = parse_range_header(range_header, size, self.max_ranges)
+                if wanted == []:
+                    status, ranges = 416, None
+                    headers = _without(headers, _BODY_HEADERS)
+                    headers += [(b"content-range", b"bytes */%d" % size), (b"content-length", b"0")]
+                elif wanted is not None and len(wanted) == 1:
+                    (first, last), status, ranges = wanted[0], 206, wanted
+                    headers = _without(headers, frozenset((b"content-length",)))
+                    headers += [
+                        (b"content-length", b"%d" % (last - first + 1)),
+                        (b"content-range", b"bytes %d-%d/%d" % (first, last, size)),
+                    ]
+                elif wanted is not None:
+                    status, ranges = 206, wanted
+                    headers, multipart = self._multipart(wanted, size)
+        await send({"type": "http.response.start", "status": status, "headers": headers, "trailers": False})
+        if ranges is None or self.send_header_only or method == "HEAD":
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-        elif scope["type"] != "lifespan" and "http.response.pathsend" in (scope.get("extensions") or {}):
+        elif status != 206 and _offers_pathsend(scope):
             await extension_send(send)({"type": "http.response.pathsend", "path": os.path.abspath(self.path)})
         else:
-            await self._send_file(send, [(0, size - 1)], None)
+            await self._send_file(send, ranges, multipart)
         if self.background is not None:
             await self.background()
 
-    async def _send_empty(
-        self, send: Send, status: int, headers: list[tuple[bytes, bytes]], extra: Iterable[tuple[bytes, bytes]]
-    ) -> None:
-        headers.extend(extra)
-        await send({"type": "http.response.start", "status": status, "headers": headers, "trailers": False})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-        if self.background is not None:
-            await self.background()
-
-    async def _send_single_range(self, send: Send, byte_range: tuple[int, int], size: int, header_only: bool) -> None:
-        first, last = byte_range
-        headers = _without(self.raw_headers, frozenset((b"content-length",)))
-        headers.append((b"content-length", str(last - first + 1).encode("latin-1")))
-        headers.append((b"content-range", f"bytes {first}-{last}/{size}".encode("latin-1")))
-        await send({"type": "http.response.start", "status": 206, "headers": headers, "trailers": False})
-        if header_only:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        else:
-            await self._send_file(send, [byte_range], None)
-        if self.background is not None:
-            await self.background()
-
-    async def _send_multiple_ranges(
-        self, send: Send, ranges: list[tuple[int, int]], size: int, header_only: bool
-    ) -> None:
+    def _multipart(
+        self, ranges: list[tuple[int, int]], size: int
+    ) -> tuple[list[tuple[bytes, bytes]], tuple[list[bytes], bytes]]:
+        """Headers and framing of a ``multipart/byteranges`` body; its length is known up front."""
         boundary = secrets.token_hex(16).encode("ascii")
-        content_type = _header(self.raw_headers, b"content-type") or "application/octet-stream"
+        content_type = (_header(self.raw_headers, b"content-type") or "application/octet-stream").encode("latin-1")
         part_heads = [
             b"--%s\r\nContent-Type: %s\r\nContent-Range: bytes %d-%d/%d\r\n\r\n"
-            % (boundary, content_type.encode("latin-1"), first, last, size)
+            % (boundary, content_type, first, last, size)
             for first, last in ranges
         ]
         tail = b"--%s--\r\n" % boundary
         length = sum(len(head) + last - first + 1 + 2 for head, (first, last) in zip(part_heads, ranges)) + len(tail)
         headers = _without(self.raw_headers, _BODY_HEADERS)
-        headers.append((b"content-type", b"multipart/byteranges; boundary=" + boundary))
-        headers.append((b"content-length", str(length).encode("latin-1")))
-        await send({"type": "http.response.start", "status": 206, "headers": headers, "trailers": False})
-        if header_only:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        else:
-            await self._send_file(send, ranges, (part_heads, tail))
-        if self.background is not None:
-            await self.background()
+        headers += [
+            (b"content-type", b"multipart/byteranges; boundary=" + boundary),
+            (b"content-length", b"%d" % length),
+        ]
+        return headers, (part_heads, tail)
 
     async def _send_file(
         self, send: Send, ranges: list[tuple[int, int]], multipart: tuple[list[bytes], bytes] | None

@@ -191,8 +191,13 @@ def _wrap(app: ASGIApp, middleware: Sequence[Middleware] | None) -> ASGIApp:
 
 
 class BaseRoute:
-    """What the router asks of every route."""
+    """What the router asks of every route.
 
+    ``app`` answers a FULL match (the router calls it directly: one call less per
+    request); a subclass that prefers a method sets ``self.app = self.handle``.
+    """
+
+    app: ASGIApp
     name: str | None = None
     first_segment: str | None = None  # see _first_segment; None: try for every path
 
@@ -203,7 +208,7 @@ class BaseRoute:
         """Record the match in the scope before ``handle`` (path params, root path, endpoint)."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raise NotImplementedError()
+        await self.app(scope, receive, send)
 
     async def handle_partial(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a PARTIAL match (Route: 405 with Allow)."""
@@ -227,7 +232,7 @@ class BaseRoute:
         if match is _PARTIAL:
             await self.handle_partial(scope, receive, send)
         else:
-            await self.handle(scope, receive, send)
+            await self.app(scope, receive, send)
 
 
 def _convert(match: re.Match[str], convertors: dict[str, Convertor[Any]]) -> dict[str, Any]:
@@ -335,9 +340,6 @@ class Route(_PathRoute):
         if self._has_body_limit:
             keys["max_body_size"] = self._max_body_size
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
-
     async def handle_partial(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {"Allow": self._allow}
         if "app" in framework_keys(scope):
@@ -383,9 +385,6 @@ class WebSocketRoute(_PathRoute):
         framework_keys(scope)["endpoint"] = self.endpoint
         if params:
             _store_params(scope, params)
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(path={self.path!r}, name={self.name!r})"
@@ -443,9 +442,6 @@ class Mount(BaseRoute):
         keys["endpoint"] = self._base_app
         _store_params(scope, params)
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
-
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         if self.name is not None and name == self.name and "path" in path_params:
             remaining = str(path_params.pop("path")).lstrip("/")
@@ -499,9 +495,6 @@ class Host(BaseRoute):
         framework_keys(scope)["endpoint"] = self.app
         _store_params(scope, params)
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
-
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         own = {key: value for key, value in path_params.items() if key in self.param_convertors}
         rest = {key: value for key, value in path_params.items() if key not in own}
@@ -532,8 +525,6 @@ class Router:
         redirect_slashes: bool = True,
         default: AnyASGIApp | None = None,
         lifespan: Lifespan[Router] | None = None,
-        *,
-        middleware: Sequence[Middleware] | None = None,
     ) -> None:
         self.routes: list[BaseRoute] = list(routes or [])
         self.redirect_slashes = redirect_slashes
@@ -542,7 +533,6 @@ class Router:
         self._index: dict[str, list[BaseRoute]] = {}
         self._wildcard: list[BaseRoute] = []
         self._indexed = -1
-        self._app: ASGIApp = _wrap(self._dispatch, middleware)
 
     # -- registration -----------------------------------------------------------------
 
@@ -594,9 +584,6 @@ class Router:
     # -- dispatch ---------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._app(scope, receive, send)
-
-    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self.lifespan(scope, receive, send)
             return
@@ -614,7 +601,7 @@ class Router:
             match, params = route.match(scope, route_path)
             if match is _FULL:
                 route.enter(scope, params)
-                await route.handle(scope, receive, send)
+                await route.app(scope, receive, send)
                 return
             if match is _PARTIAL and partial is None:
                 partial, partial_params = route, params

@@ -78,6 +78,7 @@ class StaticFiles:
     def __init__(
         self,
         directory: PathLike | None = None,
+        *,
         packages: Sequence[str | tuple[str, str]] | None = None,
         html: bool = False,
         check_dir: bool = True,
@@ -134,7 +135,7 @@ class StaticFiles:
         if method != "GET" and method != "HEAD":
             raise HTTPException(405, headers=_ALLOW)
         segments = _safe_segments(get_route_path(scope))
-        if segments is None:
+        if segments is None and not self.html:
             found = _MISSING
         else:
             found = await run_in_threadpool(self._resolve, segments, scope["path"].endswith("/"))
@@ -155,23 +156,24 @@ class StaticFiles:
     def lookup_path(self, segments: Sequence[str]) -> tuple[str, os.stat_result] | None:
         """The first directory's entry at ``segments`` that stays inside it, with its stat."""
         for root, prefix in self._roots:
-            joined = os.path.join(root, *segments)
-            full = os.path.abspath(joined) if self.follow_symlink else os.path.realpath(joined)
-            if full != root and not full.startswith(prefix):
-                continue  # a symlink (or anything else) leading out of the directory
             try:
+                joined = os.path.join(root, *segments)
+                full = os.path.abspath(joined) if self.follow_symlink else os.path.realpath(joined)
+                if full != root and not full.startswith(prefix):
+                    continue  # a symlink (or anything else) leading out of the directory
                 return full, os.stat(full)
-            except (OSError, ValueError):  # missing, not a directory, name too long, no permission...
+            except (OSError, ValueError):  # missing, not a directory, name too long, no permission, NUL...
                 continue
         return None
 
-    def _resolve(self, segments: tuple[str, ...], slash: bool) -> _Found:
-        found = self.lookup_path(segments)
+    def _resolve(self, segments: tuple[str, ...] | None, slash: bool) -> _Found:
+        """Decide the response for ``segments`` (None: a refused path, which only gets the 404 page)."""
+        found = self.lookup_path(segments) if segments is not None else None
         if found is not None:
             full, stat_result = found
             if stat.S_ISREG(stat_result.st_mode):
                 return _Found("file", full, stat_result)
-            if self.html and stat.S_ISDIR(stat_result.st_mode):
+            if self.html and segments is not None and stat.S_ISDIR(stat_result.st_mode):
                 index = self.lookup_path((*segments, "index.html"))
                 if index is not None and stat.S_ISREG(index[1].st_mode):
                     return _Found("file", *index) if slash else _Found("redirect")

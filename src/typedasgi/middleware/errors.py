@@ -13,7 +13,8 @@ import traceback
 from typedasgi.middleware.exceptions import ExceptionHandler, call_handler
 from typedasgi.requests import Request
 from typedasgi.responses import HTMLResponse, PlainTextResponse, Response
-from typedasgi.types import ASGIApp, Receive, Scope, Send, SendEvent
+from typedasgi.middleware.tracking import TrackingSend
+from typedasgi.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["ServerErrorMiddleware"]
 
@@ -46,17 +47,11 @@ class ServerErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: SendEvent) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
+        tracked = TrackingSend(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, tracked)
         except Exception as exc:
-            if not started:
+            if not tracked.started:
                 request = Request(scope, receive, send)
                 if self.debug:
                     response: Response = debug_response(request, exc)

@@ -10,7 +10,8 @@ from typedasgi.concurrency import run_in_threadpool
 from typedasgi.exceptions import HTTPException, WebSocketException
 from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, Response
-from typedasgi.types import ASGIApp, Receive, Scope, Send, SendEvent
+from typedasgi.middleware.tracking import tracking
+from typedasgi.types import ASGIApp, Receive, Scope, Send
 from typedasgi.websockets import WebSocket
 
 __all__ = ["ExceptionHandler", "ExceptionHandlers", "ExceptionMiddleware", "lookup_handler"]
@@ -79,20 +80,14 @@ class ExceptionMiddleware:
         if scope["type"] == "lifespan":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: SendEvent) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
+        tracked = tracking(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, tracked)
         except Exception as exc:
             handler = lookup_handler(self.handlers, exc)
             if handler is None:
                 raise
-            if started:
+            if tracked.started:
                 raise RuntimeError("Caught a handled exception, but the response had already started") from exc
             if scope["type"] == "http":
                 request = Request(scope, receive, send)

@@ -8,6 +8,7 @@ boilerplate out of the common case - editing response headers::
     import time
 
     from typedasgi.datastructures import MutableHeaders
+from typedasgi.responses import Response
     from typedasgi.middleware.pure import PureASGIMiddleware, on_response_start
     from typedasgi.types import HTTPResponseStartEvent, HTTPScope, Receive, Send
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from typedasgi.datastructures import MutableHeaders
+from typedasgi.responses import Response
 from typedasgi.types import (
     ASGIApp,
     HTTPResponseStartEvent,
@@ -40,9 +42,11 @@ from typedasgi.types import (
     Send,
     SendEvent,
     WebSocketScope,
+    WWWScope,
 )
+from typedasgi.websockets import WebSocket
 
-__all__ = ["PureASGIMiddleware", "ResponseStartCallback", "add_vary", "on_response_start"]
+__all__ = ["PureASGIMiddleware", "ResponseStartCallback", "add_vary", "on_response_start", "respond_early"]
 
 ResponseStartCallback = Callable[[HTTPResponseStartEvent, MutableHeaders], "Awaitable[None] | None"]
 """``callback(message, headers)``: may edit ``headers`` (they write into ``message``) or ``message["status"]``."""
@@ -71,6 +75,18 @@ def add_vary(headers: MutableHeaders, token: str) -> None:
     listed = {part.strip().lower() for value in values for part in value.split(",")}
     if token.lower() not in listed and "*" not in listed:
         headers["vary"] = ", ".join([*values, token])
+
+
+async def respond_early(scope: WWWScope, receive: Receive, send: Send, response: Response) -> None:
+    """Answer without calling the app: send ``response``, or refuse a WebSocket handshake with it.
+
+    A WebSocket gets ``response`` as a denial response where the server supports
+    that extension; otherwise it is closed with 1008, which clients see as HTTP 403.
+    """
+    if scope["type"] == "http":
+        await response(scope, receive, send)
+    else:
+        await WebSocket(scope, receive, send).send_denial_response(response)
 
 
 class PureASGIMiddleware:

@@ -1,0 +1,44 @@
+"""``HTTPSRedirectMiddleware``: send ``http``/``ws`` requests to ``https``/``wss``.
+
+HTTP gets a 307 (method and body are kept) to the same URL on the secure scheme;
+an explicit default port (``:80``/``:443``) is dropped, any other port is kept.
+A ``ws://`` handshake is refused with the same redirect, to ``wss://``, as a
+denial response where the server supports it, else closed (HTTP 403 for the
+client) - a WebSocket cannot follow a redirect anyway.
+
+Behind a TLS-terminating proxy the scope's scheme is ``http``: have the server
+trust the proxy's ``X-Forwarded-Proto`` (uvicorn ``--proxy-headers``) or every
+request will be redirected.
+"""
+
+from __future__ import annotations
+
+from typedasgi.datastructures import URL
+from typedasgi.middleware.pure import respond_early
+from typedasgi.responses import PlainTextResponse, RedirectResponse
+from typedasgi.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["HTTPSRedirectMiddleware"]
+
+_SECURE = {"http": "https", "ws": "wss"}
+
+
+class HTTPSRedirectMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan" or scope["scheme"] not in _SECURE:
+            await self.app(scope, receive, send)
+            return
+        url = URL(scope=scope)
+        netloc = url.netloc
+        try:
+            port = url.port
+        except ValueError:  # "Host: example.com:http" - the client's mistake
+            await respond_early(scope, receive, send, PlainTextResponse("Invalid host header", status_code=400))
+            return
+        if port in (80, 443):
+            netloc = netloc.rpartition(":")[0]  # drop the default port, keep credentials and IPv6 brackets
+        secure = url.replace(scheme=_SECURE[scope["scheme"]], netloc=netloc)
+        await respond_early(scope, receive, send, RedirectResponse(secure, status_code=307))

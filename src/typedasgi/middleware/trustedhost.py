@@ -1,0 +1,75 @@
+"""``TrustedHostMiddleware``: refuse requests whose ``Host`` header is not one of ours.
+
+Guards against Host header attacks (poisoned password-reset links, cache
+poisoning): anything built from ``request.url`` trusts the Host header, so it is
+checked before the app runs. Patterns are exact names (``example.com``),
+subdomain wildcards (``*.example.com``, which does not match ``example.com``
+itself) or ``*`` for any host. A bad host gets 400 "Invalid host header"; a
+WebSocket is refused before the handshake completes (a 400 denial response where
+the server supports it, otherwise a close, which the client sees as HTTP 403).
+
+With ``www_redirect`` a request for ``example.com`` is redirected to
+``www.example.com`` when only the latter is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from typedasgi.datastructures import URL, Headers
+from typedasgi.responses import PlainTextResponse, RedirectResponse, Response
+from typedasgi.middleware.pure import respond_early
+from typedasgi.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["TrustedHostMiddleware"]
+
+
+def _hostname(host_header: str) -> str:
+    """The host without its port, lower-cased; an IPv6 literal keeps its brackets."""
+    if host_header.startswith("["):
+        end = host_header.find("]")
+        return host_header[: end + 1].lower() if end != -1 else ""
+    return host_header.partition(":")[0].lower()
+
+
+class TrustedHostMiddleware:
+    def __init__(self, app: ASGIApp, allowed_hosts: Sequence[str] = ("*",), www_redirect: bool = True) -> None:
+        if isinstance(allowed_hosts, str):
+            raise TypeError("allowed_hosts must be a sequence of host names, not one string")
+        exact: set[str] = set()
+        suffixes: list[str] = []
+        for pattern in allowed_hosts:
+            if pattern == "*":
+                continue
+            if "*" in pattern[1:] or (pattern.startswith("*") and not pattern.startswith("*.")):
+                raise ValueError(f"Invalid allowed host {pattern!r}: '*' may only start a pattern, as in '*.example.com'")
+            if pattern.startswith("*."):
+                suffixes.append(pattern[1:].lower())
+            else:
+                exact.add(pattern.lower())
+        self.app = app
+        self.allowed_hosts = list(allowed_hosts)
+        self.allow_any = "*" in allowed_hosts
+        self.exact_hosts = frozenset(exact)
+        self.wildcard_suffixes = tuple(suffixes)
+        self.www_redirect = www_redirect
+
+    def is_allowed(self, host: str) -> bool:
+        return host in self.exact_hosts or (bool(host) and host.endswith(self.wildcard_suffixes))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan" or self.allow_any:
+            await self.app(scope, receive, send)
+            return
+        host = _hostname(Headers(scope=scope).get("host", ""))
+        if self.is_allowed(host):
+            await self.app(scope, receive, send)
+            return
+        response: Response
+        if self.www_redirect and host and "www." + host in self.exact_hosts:
+            url = URL(scope=scope)
+            response = RedirectResponse(url.replace(netloc="www." + url.netloc))
+        else:
+            response = PlainTextResponse("Invalid host header", status_code=400)
+        await respond_early(scope, receive, send, response)
+

@@ -1,0 +1,112 @@
+"""Jinja2 templates (the ``templates`` extra): ``Jinja2Templates`` and its ``TemplateResponse``.
+
+Templates get the request as ``request`` and a ``url_for(name, **params)``
+global. A template response tells test clients which template and context it
+rendered (the ``http.response.debug`` extension), so tests can assert on them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from typedasgi.background import BackgroundTask
+from typedasgi.datastructures import URL
+from typedasgi.requests import Request
+from typedasgi.responses import HTMLResponse
+from typedasgi.types import Receive, Scope, Send, extension_send
+
+if TYPE_CHECKING:  # the optional dependency, for annotations only; imported for real by Jinja2Templates
+    import jinja2
+    from jinja2.runtime import Context
+
+__all__ = ["Jinja2Templates"]
+
+_TEMPLATES_MISSING = "Jinja2Templates needs jinja2: pip install 'typedasgi[templates]'"
+
+ContextProcessor = Callable[[Request[Any]], Mapping[str, object]]  # Any: requests of any state type
+"""Adds values every template sees, computed from the request."""
+
+
+def _url_for(context: Context, name: str, /, **path_params: Any) -> URL:  # params go to the route's convertors
+    """The ``url_for`` template global: an absolute URL for a named route, via the template's request."""
+    request: Request[Any] = context["request"]
+    return request.url_for(name, **path_params)
+
+
+class _TemplateResponse(HTMLResponse):
+    """A rendered template that keeps ``template`` and ``context`` for tests."""
+
+    def __init__(
+        self,
+        template: jinja2.Template,
+        context: dict[str, object],
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        self.template = template
+        self.context = context
+        super().__init__(template.render(context), status_code, headers, media_type, background)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "http.response.debug" in (scope["extensions"] or {}):
+            await extension_send(send)(
+                {"type": "http.response.debug", "info": {"template": self.template, "context": self.context}}
+            )
+        await super().__call__(scope, receive, send)
+
+
+class Jinja2Templates:
+    """Render Jinja2 templates from ``directory`` (or a ready ``env``) into HTML responses.
+
+    A directory gets an environment with autoescaping on; a given ``env`` is used
+    as it is, plus the ``url_for`` global unless it defines its own.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+        *,
+        env: jinja2.Environment | None = None,
+        context_processors: list[ContextProcessor] | None = None,
+    ) -> None:
+        try:
+            import jinja2
+        except ImportError as exc:
+            raise RuntimeError(_TEMPLATES_MISSING) from exc
+        if (directory is None) == (env is None):
+            raise ValueError("Jinja2Templates takes either 'directory' or 'env', not both and not neither")
+        if env is None:
+            assert directory is not None
+            env = jinja2.Environment(loader=jinja2.FileSystemLoader(directory), autoescape=True)
+        env.globals.setdefault("url_for", jinja2.pass_context(_url_for))
+        self.env = env
+        self.context_processors: list[ContextProcessor] = list(context_processors or [])
+
+    def get_template(self, name: str) -> jinja2.Template:
+        return self.env.get_template(name)
+
+    def TemplateResponse(  # noqa: N802  # the Starlette name
+        self,
+        request: Request[Any],  # any state type
+        name: str,
+        context: Mapping[str, object] | None = None,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+    ) -> _TemplateResponse:
+        """Render template ``name`` with ``request``, the context processors' values, then ``context``.
+
+        ``context`` is copied, never modified; its keys win over the processors'.
+        """
+        values: dict[str, object] = {"request": request}
+        for processor in self.context_processors:
+            values.update(processor(request))
+        if context is not None:
+            values.update(context)
+        template = self.get_template(name)
+        return _TemplateResponse(template, values, status_code, headers, media_type, background)
