@@ -99,6 +99,14 @@ def test_urlencoded_streamed_in_small_chunks(client: TestClient) -> None:
     assert response.json() == {"name": ["value"], "other": ["x"]}
 
 
+def test_urlencoded_byte_by_byte_is_linear() -> None:
+    body = b"a=" + b"x" * 200_000 + b"&b=" + b"y" * 200_000
+    form = asyncio.run(
+        parse_form(Headers({"content-type": "application/x-www-form-urlencoded"}), byte_by_byte(body), FormLimits())
+    )
+    assert form["a"] == "x" * 200_000 and form["b"] == "y" * 200_000
+
+
 def test_multipart_text_fields_and_files(client: TestClient) -> None:
     response = client.post(
         "/form",

@@ -170,3 +170,18 @@ def test_form_urlencoded() -> None:
 
     client = TestClient(TypedASGI(routes=[Route("/", form, methods=["POST"])]))
     assert client.post("/", data={"a": "1", "b": ["2", "3"]}).text == "a=1,b=2,b=3"
+
+
+def test_uploads_are_closed_when_the_request_ends() -> None:
+    seen: list[object] = []
+
+    async def upload(request: Request) -> Response:
+        form = await request.form()
+        seen.append(form["file"])
+        return PlainTextResponse("ok")
+
+    client = TestClient(TypedASGI(routes=[Route("/", upload, methods=["POST"])]))
+    assert client.post("/", files={"file": ("a.txt", b"hello")}).text == "ok"
+    from typedasgi.datastructures import UploadFile
+
+    assert isinstance(seen[0], UploadFile) and seen[0].file.closed

@@ -229,3 +229,23 @@ def test_per_route_body_limit() -> None:
     assert too_big.status_code == 413
     assert "limit of 10 bytes" in too_big.text
     assert client.post("/big", content=b"x" * 1000).text == "1000"
+
+
+def test_websocket_routes_inside_mount_and_host() -> None:
+    inner = Router(routes=[WebSocketRoute("/live/{room}", ws_endpoint, name="live")])
+    app = TypedASGI(routes=[Mount("/chat", routes=[WebSocketRoute("/r/{room}", ws_endpoint)]), Host("ws.example.org", inner)])
+    client = TestClient(app)
+    with client.websocket_connect("/chat/r/blue") as session:
+        assert session.receive_text() == "ws:blue"
+    with client.websocket_connect("/live/green", headers={"host": "ws.example.org"}) as session:
+        assert session.receive_text() == "ws:green"
+    from typedasgi.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect):
+        with client.websocket_connect("/live/green"):  # wrong host: no route, closed
+            pass
+
+
+def test_http_request_to_websocket_route_is_404() -> None:
+    client = TestClient(make_app())
+    assert client.get("/ws/lobby").status_code == 404

@@ -68,7 +68,10 @@ class TypedASGI:
                 error_handler = handler
             else:
                 handlers[key] = handler
-        app: ASGIApp = ExceptionMiddleware(self.router, handlers=handlers, debug=self.debug)
+        exceptions = ExceptionMiddleware(self.router, handlers=handlers, debug=self.debug)
+        if not self.user_middleware:  # nothing in between: the outer layer does both jobs
+            return ServerErrorMiddleware(self.router, handler=error_handler, debug=self.debug, exceptions=exceptions)
+        app: ASGIApp = exceptions
         for cls, args, kwargs in reversed(self.user_middleware):
             app = cls(app, *args, **kwargs)
         return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import urlencode
 
@@ -186,7 +186,7 @@ def requires(
                 if not has_required_scope(websocket, required):
                     await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
                     return None
-                return await func(*args, **kwargs)  # type: ignore[misc]  # an async func: T is its awaitable
+                return await cast(Awaitable[Any], func(*args, **kwargs))  # async: T is an awaitable
 
             return cast(Callable[P, T], websocket_endpoint)
 
@@ -209,7 +209,7 @@ def requires(
                 refused = check(args, kwargs)
                 if refused is not None:
                     return refused
-                return await func(*args, **kwargs)  # type: ignore[misc]  # an async func: T is its awaitable
+                return await cast(Awaitable[Any], func(*args, **kwargs))  # async: T is an awaitable
 
             return cast(Callable[P, T], async_endpoint)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, final
 from urllib.parse import unquote_to_bytes
 
 from typedasgi.datastructures import FormData, Headers, UploadFile
@@ -68,27 +68,32 @@ def _decode_pair(piece: bytes) -> tuple[str, str]:
 
 
 async def _parse_urlencoded(stream: AsyncIterator[bytes], limits: FormLimits) -> FormData:
-    """Split on ``&`` as chunks arrive; only the unfinished pair is buffered."""
+    """Split on ``&`` as chunks arrive; only the unfinished pair is buffered (linear in the body size)."""
     pairs: list[tuple[str, str]] = []
-    pending = b""
+    pending = bytearray()
 
     def take(piece: bytes) -> None:
         if not piece:
             return  # "a=1&&b=2": empty pieces are not fields
-        if len(piece) > limits.max_part_size:
-            raise _bad_request(f"Form field too large: the limit is {limits.max_part_size} bytes")
         if len(pairs) >= limits.max_fields:
             raise _bad_request(f"Too many form fields: the limit is {limits.max_fields}")
         pairs.append(_decode_pair(piece))
 
-    async for chunk in stream:
-        pieces = (pending + chunk).split(b"&")
-        pending = pieces.pop()
-        for piece in pieces:
-            take(piece)
+    def check_size() -> None:
         if len(pending) > limits.max_part_size:
             raise _bad_request(f"Form field too large: the limit is {limits.max_part_size} bytes")
-    take(pending)
+
+    async for chunk in stream:
+        start = 0
+        while (end := chunk.find(b"&", start)) != -1:
+            pending += chunk[start:end]
+            check_size()
+            take(bytes(pending))
+            pending.clear()
+            start = end + 1
+        pending += chunk[start:]
+        check_size()
+    take(bytes(pending))
     return FormData(pairs)
 
 
@@ -123,6 +128,7 @@ def _multipart_module() -> _Multipart:
 _MAX_BOUNDARY = 200  # RFC 2046 says 70; some clients go a little beyond
 
 
+@final
 class _MultipartParser:
     """Drive python-multipart's callback parser and turn its events into a :class:`FormData`.
 
@@ -255,7 +261,7 @@ class _MultipartParser:
             async for chunk in stream:
                 received += len(chunk)
                 try:
-                    self.parser.write(chunk)
+                    _ = self.parser.write(chunk)
                 except ValueError as exc:  # python-multipart's FormParserError is a ValueError
                     raise _bad_request(f"Malformed multipart body: {exc}") from None
                 await self._flush()

@@ -159,18 +159,28 @@ def request_response(func: Endpoint) -> ASGIApp:
         async_func = func
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            response = await async_func(Request(scope, receive, send))  # type: ignore[arg-type, misc]  # http scopes only reach here; async endpoints return awaitables
-            if not isinstance(response, Response):
-                response = check(response)
-            await response(scope, receive, send)
+            request = Request(scope, receive, send)  # type: ignore[arg-type]  # http scopes only reach here
+            try:
+                response = await async_func(request)  # type: ignore[misc]  # async endpoints return awaitables
+                if not isinstance(response, Response):
+                    response = check(response)
+                await response(scope, receive, send)
+            finally:
+                if request._form is not None:  # uploads spooled to disk are closed with the request
+                    await request.close()
 
         return app
 
     async def sync_app(scope: Scope, receive: Receive, send: Send) -> None:
-        response = await run_in_threadpool(func, Request(scope, receive, send))  # type: ignore[arg-type]  # http scopes only reach here
-        if not isinstance(response, Response):
-            response = check(response)
-        await response(scope, receive, send)
+        request = Request(scope, receive, send)  # type: ignore[arg-type]  # http scopes only reach here
+        try:
+            response = await run_in_threadpool(func, request)
+            if not isinstance(response, Response):
+                response = check(response)
+            await response(scope, receive, send)
+        finally:
+            if request._form is not None:
+                await request.close()
 
     return sync_app
 

@@ -49,7 +49,7 @@ def _safe_segments(route_path: str) -> tuple[str, ...] | None:
     The server already percent-decoded the path; a segment that *still* decodes to
     something dangerous (double encoding, a proxy that decodes twice) is refused too.
     """
-    segments = []
+    segments: list[str] = []
     for segment in route_path.split("/"):
         if not segment or segment == ".":
             continue
@@ -84,10 +84,10 @@ class StaticFiles:
         check_dir: bool = True,
         follow_symlink: bool = False,
     ) -> None:
-        self.directory = directory
-        self.packages = packages
-        self.html = html
-        self.follow_symlink = follow_symlink
+        self.directory: PathLike | None = directory
+        self.packages: Sequence[str | tuple[str, str]] | None = packages
+        self.html: bool = html
+        self.follow_symlink: bool = follow_symlink
         self.all_directories: list[str] = self._package_directories(packages or ())
         if directory is not None:
             self.all_directories.insert(0, os.fspath(directory))
@@ -101,7 +101,7 @@ class StaticFiles:
 
     @staticmethod
     def _package_directories(packages: Sequence[str | tuple[str, str]]) -> list[str]:
-        directories = []
+        directories: list[str] = []
         for package in packages:
             name, folder = (package, "statics") if isinstance(package, str) else package
             try:
@@ -116,7 +116,7 @@ class StaticFiles:
 
     def _check_config(self) -> None:
         """Validate the directories and resolve them once; with ``check_dir=False`` on the first request."""
-        roots = []
+        roots: list[tuple[str, str]] = []
         for directory in self.all_directories:
             if not os.path.isdir(directory):
                 raise RuntimeError(f"StaticFiles directory {directory!r} does not exist or is not a directory")

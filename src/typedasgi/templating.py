@@ -8,8 +8,10 @@ rendered (the ``http.response.debug`` extension), so tests can assert on them.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from typing_extensions import override
 
 from typedasgi.background import BackgroundTask
 from typedasgi.datastructures import URL
@@ -47,10 +49,11 @@ class _TemplateResponse(HTMLResponse):
         media_type: str | None = None,
         background: BackgroundTask | None = None,
     ) -> None:
-        self.template = template
-        self.context = context
+        self.template: jinja2.Template = template
+        self.context: dict[str, object] = context
         super().__init__(template.render(context), status_code, headers, media_type, background)
 
+    @override
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and "http.response.debug" in (scope["extensions"] or {}):
             await extension_send(send)(
@@ -82,8 +85,10 @@ class Jinja2Templates:
         if env is None:
             assert directory is not None
             env = jinja2.Environment(loader=jinja2.FileSystemLoader(directory), autoescape=True)
-        env.globals.setdefault("url_for", jinja2.pass_context(_url_for))
-        self.env = env
+        template_globals = cast(MutableMapping[str, object], env.globals)  # values of any kind
+        if "url_for" not in template_globals:  # an env's own url_for is kept
+            template_globals["url_for"] = jinja2.pass_context(_url_for)
+        self.env: jinja2.Environment = env
         self.context_processors: list[ContextProcessor] = list(context_processors or [])
 
     def get_template(self, name: str) -> jinja2.Template:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import traceback
 
-from typedasgi.middleware.exceptions import ExceptionHandler, call_handler
+from typedasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddleware, call_handler
 from typedasgi.requests import Request
 from typedasgi.responses import HTMLResponse, PlainTextResponse, Response
 from typedasgi.middleware.tracking import TrackingSend
@@ -38,20 +38,41 @@ def error_response(request: Request, exc: BaseException) -> Response:
 
 
 class ServerErrorMiddleware:
-    def __init__(self, app: ASGIApp, handler: ExceptionHandler | None = None, debug: bool = False) -> None:
+    """Outermost: one 500 for any error nothing else answered.
+
+    ``exceptions`` lets it also do the ``ExceptionMiddleware``'s job when no user
+    middleware sits between the two (the app's usual case): one layer, one
+    ``send`` wrapper and one coroutine less per request.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        handler: ExceptionHandler | None = None,
+        debug: bool = False,
+        *,
+        exceptions: ExceptionMiddleware | None = None,
+    ) -> None:
         self.app = app
         self.handler = handler
         self.debug = debug
+        self.exceptions = exceptions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        scope_type = scope["type"]
+        if scope_type == "lifespan" or (scope_type != "http" and self.exceptions is None):
             await self.app(scope, receive, send)
             return
         tracked = TrackingSend(send)
         try:
             await self.app(scope, receive, tracked)
         except Exception as exc:
-            if not tracked.started:
+            exceptions = self.exceptions
+            if exceptions is not None and await exceptions.handle(
+                exc, scope, receive, send, started=tracked.started
+            ):
+                return
+            if scope["type"] == "http" and not tracked.started:
                 request = Request(scope, receive, send)
                 if self.debug:
                     response: Response = debug_response(request, exc)

@@ -84,16 +84,22 @@ class ExceptionMiddleware:
         try:
             await self.app(scope, receive, tracked)
         except Exception as exc:
-            handler = lookup_handler(self.handlers, exc)
-            if handler is None:
+            if not await self.handle(exc, scope, receive, send, started=tracked.started):
                 raise
-            if tracked.started:
-                raise RuntimeError("Caught a handled exception, but the response had already started") from exc
-            if scope["type"] == "http":
-                request = Request(scope, receive, send)
-                response = await call_handler(handler, request, exc)
-                if response is not None:
-                    await response(scope, receive, send)
-            else:
-                assert scope["type"] == "websocket"
-                await call_handler(handler, WebSocket(scope, receive, send), exc)
+
+    async def handle(self, exc: Exception, scope: Scope, receive: Receive, send: Send, *, started: bool) -> bool:
+        """Answer ``exc`` with its registered handler; False when none is registered for it."""
+        handler = lookup_handler(self.handlers, exc)
+        if handler is None:
+            return False
+        if started:
+            raise RuntimeError("Caught a handled exception, but the response had already started") from exc
+        if scope["type"] == "http":
+            request = Request(scope, receive, send)
+            response = await call_handler(handler, request, exc)
+            if response is not None:
+                await response(scope, receive, send)
+        else:
+            assert scope["type"] == "websocket"
+            await call_handler(handler, WebSocket(scope, receive, send), exc)
+        return True

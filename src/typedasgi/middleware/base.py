@@ -1,0 +1,324 @@
+"""``BaseHTTPMiddleware``: middleware written as ``dispatch(request, call_next) -> Response``.
+
+Kept for Starlette compatibility; new middleware should be pure ASGI (see
+:mod:`typedasgi.middleware.pure`), which is simpler and faster. What this one
+does about the classic pitfalls:
+
+* ``call_next(request)`` runs the rest of the app in a task and returns as soon
+  as the response *head* is there; the body is streamed through a one-message
+  hand-off, never buffered. Streaming responses stream, and background tasks
+  run after the body is sent - the middleware returns only once they are done.
+* An error raised downstream before the response starts comes out of
+  ``call_next``; one raised mid-stream comes out of sending the response. Both
+  keep their traceback.
+* A body read in ``dispatch`` (``await request.body()``) is replayed to the app.
+* The client going away (the server's ``send`` raising ``OSError``) stops the
+  stream and cancels the downstream task; nothing is left running.
+* ContextVars: Starlette documents that values set in the endpoint are not seen
+  by the middleware. Here the endpoint's changes are copied into the
+  middleware's context when ``call_next`` returns and again when the response
+  is complete, so ``dispatch`` (and outer middleware) see them.
+* Servers' ``http.response.pathsend``/``zerocopysend`` extensions are hidden from
+  the app below, so every body passes through ``dispatch`` as bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from typedasgi.requests import Request
+from typedasgi.responses import Response, StreamingResponse
+from typedasgi.types import (
+    ASGIApp,
+    HTTPResponseStartEvent,
+    HTTPScope,
+    Receive,
+    ReceiveEvent,
+    Scope,
+    Send,
+    SendEvent,
+    extension_send,
+)
+
+__all__ = ["BaseHTTPMiddleware", "DispatchFunction", "RequestResponseEndpoint"]
+
+RequestResponseEndpoint = Callable[[Request], Awaitable[Response]]
+"""``call_next``: hand the request to the rest of the app, get its (streaming) response."""
+DispatchFunction = Callable[[Request, RequestResponseEndpoint], Awaitable[Response]]
+
+_HIDDEN_EXTENSIONS = ("http.response.pathsend", "http.response.zerocopysend")
+_MISSING = object()
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+class _ClientGone(Exception):
+    """The server's ``send`` raised ``OSError``: the client disconnected (ASGI 2.4)."""
+
+
+def _checked(send: Send) -> Send:
+    async def checked_send(message: SendEvent) -> None:
+        try:
+            await send(message)
+        except OSError as exc:
+            raise _ClientGone() from exc
+
+    return checked_send
+
+
+class _HandOff:
+    """A one-message channel from the app task (``put`` is its ``send``) to the response."""
+
+    __slots__ = ("_consumer", "_finished", "_items", "_producer")
+
+    def __init__(self) -> None:
+        self._items: deque[SendEvent] = deque()
+        self._consumer: asyncio.Future[None] | None = None
+        self._producer: asyncio.Future[None] | None = None
+        self._finished = False
+
+    @staticmethod
+    def _wake(waiter: asyncio.Future[None] | None) -> None:
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def put(self, message: SendEvent) -> None:
+        while self._items:  # one message in flight: the app waits for a slow client
+            self._producer = asyncio.get_running_loop().create_future()
+            await self._producer
+        self._items.append(message)
+        self._wake(self._consumer)
+
+    def finish(self) -> None:
+        self._finished = True
+        self._wake(self._consumer)
+
+    async def get(self) -> SendEvent | None:
+        """The next message, or None once the app has returned."""
+        while not self._items:
+            if self._finished:
+                return None
+            self._consumer = asyncio.get_running_loop().create_future()
+            await self._consumer
+        message = self._items.popleft()
+        self._wake(self._producer)
+        return message
+
+
+class _Downstream:
+    """One ``call_next``: the app's task, its messages, and the ContextVars it changed."""
+
+    def __init__(self, app: ASGIApp, scope: HTTPScope, receive: Receive) -> None:
+        self.channel = _HandOff()
+        self.complete = False  # the final body message has passed
+        self._raised = False  # the task's error already reached dispatch
+        self._seen = contextvars.copy_context()
+        self._context = self._seen.copy()
+        self.task = asyncio.get_running_loop().create_task(self._run(app, scope, receive), context=self._context)
+
+    async def _run(self, app: ASGIApp, scope: HTTPScope, receive: Receive) -> None:
+        try:
+            await app(scope, receive, self.channel.put)
+        finally:
+            self.channel.finish()
+
+    def sync_context(self) -> None:
+        """Copy the ContextVars the app set since the last sync into the caller's context."""
+        seen = self._seen
+        for var, value in self._context.items():
+            if seen.get(var, _MISSING) is not value:
+                var.set(value)
+        self._seen = self._context.copy()
+
+    async def next_message(self) -> SendEvent | None:
+        message = await self.channel.get()
+        if message is None:
+            await self.wait()  # the app returned: raise its error, if any
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.complete = True
+        return message
+
+    async def wait(self) -> None:
+        """Wait for the app to return (background tasks included); raise its error once."""
+        try:
+            await self.task
+        except asyncio.CancelledError:
+            if not self.task.cancelled() or _being_cancelled():
+                raise  # our own cancellation, not the one we gave the task
+        except BaseException:
+            if not self._raised:
+                self._raised = True
+                raise
+        finally:
+            if self.task.done():
+                self.sync_context()
+
+    async def response(self) -> _CallNextResponse:
+        early: list[SendEvent] = []
+        while True:
+            message = await self.next_message()
+            if message is None:
+                raise RuntimeError("No response returned: the app finished without sending 'http.response.start'")
+            if message["type"] == "http.response.start":
+                break
+            early.append(message)  # e.g. http.response.debug, sent before the head
+        self.sync_context()
+        return _CallNextResponse(self, message, early)
+
+    async def close(self) -> None:
+        """After the response: let a delivered one finish its background work, cancel any other."""
+        if not self.complete and not self.task.done():
+            self.task.cancel()
+        await self.wait()
+
+    async def abort(self) -> None:
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+
+
+class _CallNextResponse(StreamingResponse):
+    """What ``call_next`` returns: the app's head, and its body as it is produced.
+
+    ``status_code`` and ``headers`` may be changed before it is sent;
+    ``body_iterator`` may be read or replaced (e.g. to log or rewrite the body).
+    """
+
+    def __init__(self, downstream: _Downstream, start: HTTPResponseStartEvent, early: list[SendEvent]) -> None:
+        self._downstream = downstream
+        self._early = early
+        self._trailers = start.get("trailers", False)
+        self._own_iterator = self._body()
+        super().__init__(self._own_iterator, status_code=start["status"])
+        self.raw_headers = list(start["headers"])
+
+    async def _body(self) -> AsyncIterator[bytes]:
+        downstream = self._downstream
+        while not downstream.complete:
+            message = await downstream.next_message()
+            if message is None:
+                return
+            if message["type"] == "http.response.body":
+                yield message["body"]
+
+    def _start(self) -> HTTPResponseStartEvent:
+        return {
+            "type": "http.response.start",
+            "status": self.status_code,
+            "headers": self.raw_headers,
+            "trailers": self._trailers,
+        }
+
+    async def _forward(self, send: Send) -> None:
+        """Pass the app's messages on as they come, in order, whatever their type."""
+        downstream = self._downstream
+        forward = extension_send(send)
+        for early in self._early:
+            await forward(early)
+        await send(self._start())
+        while (message := await downstream.next_message()) is not None:
+            await forward(message)
+
+    async def _replaced(self, send: Send) -> None:
+        """``dispatch`` swapped ``body_iterator``: send what it yields."""
+        await send(self._start())
+        charset = self.charset
+        async for chunk in self.body_iterator:
+            body = chunk.encode(charset) if isinstance(chunk, str) else chunk
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            if self.body_iterator is self._own_iterator:
+                await self._forward(_checked(send))
+                delivered = self._downstream.complete
+            else:
+                await self._replaced(_checked(send))
+                delivered = True
+        except _ClientGone:
+            return  # nothing more to send; the middleware cancels the app
+        await self._downstream.close()
+        if delivered and self.background is not None:
+            await self.background()
+
+
+class _Recorder:
+    """The request's ``receive`` for ``dispatch``: keeps what it read so the app can read it again."""
+
+    __slots__ = ("_receive", "messages")
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self.messages: list[ReceiveEvent] = []
+
+    async def receive(self) -> ReceiveEvent:
+        message = await self._receive()
+        self.messages.append(message)
+        return message
+
+    def replay(self) -> Receive:
+        """A ``receive`` for the app: first what dispatch read, then the live channel."""
+        pending = deque(self.messages)
+        if not pending:
+            return self._receive
+        live = self._receive
+
+        async def receive() -> ReceiveEvent:
+            return pending.popleft() if pending else await live()
+
+        return receive
+
+
+class BaseHTTPMiddleware:
+    """Subclass and override :meth:`dispatch`, or pass ``dispatch=`` a function.
+
+    Example::
+
+        class CustomHeader(BaseHTTPMiddleware):
+            async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+                response = await call_next(request)
+                response.headers["x-custom"] = "1"
+                return response
+    """
+
+    def __init__(self, app: ASGIApp, dispatch: DispatchFunction | None = None) -> None:
+        self.app = app
+        self.dispatch_func: DispatchFunction = self.dispatch if dispatch is None else dispatch
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        raise NotImplementedError("Override dispatch() or pass dispatch= to BaseHTTPMiddleware")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extensions = scope.get("extensions")
+        if extensions and any(name in extensions for name in _HIDDEN_EXTENSIONS):
+            scope["extensions"] = {k: v for k, v in extensions.items() if k not in _HIDDEN_EXTENSIONS}
+        recorder = _Recorder(receive)
+        calls: list[_Downstream] = []
+
+        async def call_next(request: Request[Any]) -> Response:
+            request_scope = request.scope
+            if request_scope["type"] != "http":
+                raise TypeError("call_next() takes the HTTP request dispatch() was given")
+            downstream = _Downstream(self.app, request_scope, recorder.replay())
+            calls.append(downstream)
+            return await downstream.response()
+
+        try:
+            response = await self.dispatch_func(Request(scope, recorder.receive, send), call_next)
+            await response(scope, receive, send)
+        except BaseException:
+            for downstream in calls:
+                await downstream.abort()
+            raise
+        for downstream in calls:
+            await downstream.close()
