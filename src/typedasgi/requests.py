@@ -151,14 +151,16 @@ class HTTPConnection(Generic[StateT]):
 class Request(HTTPConnection[StateT]):
     """An HTTP request: the connection plus its method and body."""
 
+    # Class-level defaults: a new request stores three attributes, not seven.
+    _body: bytes | None = None
+    _stream_consumed = False
+    _is_disconnected = False
+    _form: FormData | None = None
+
     def __init__(self, scope: HTTPScope, receive: Receive = _empty_receive, send: Send = _empty_send) -> None:
         self.scope = scope
         self._receive = receive
         self._send = send
-        self._body: bytes | None = None
-        self._stream_consumed = False
-        self._is_disconnected = False
-        self._form: FormData | None = None
 
     @property
     def method(self) -> str:

@@ -143,7 +143,7 @@ class CORSMiddleware:
 
         async def cors_send(message: SendEvent) -> None:
             if message["type"] == "http.response.start":
-                response_headers = MutableHeaders(scope=message)
+                response_headers = start_headers(message)
                 if allow_origin is None:
                     add_vary(response_headers, "Origin")
                 else:
@@ -162,7 +162,7 @@ class CORSMiddleware:
 def _vary_origin(send: Send) -> Send:
     async def vary_send(message: SendEvent) -> None:
         if message["type"] == "http.response.start":
-            add_vary(MutableHeaders(scope=message), "Origin")
+            add_vary(start_headers(message), "Origin")
         await send(message)
 
     return vary_send

@@ -127,7 +127,7 @@ class _GZipResponder:
             await self._send({"type": "http.response.body", "body": body, "more_body": False})
             return
         compressor = zlib.compressobj(config.compresslevel, zlib.DEFLATED, _GZIP_WBITS)
-        headers = MutableHeaders(scope=start)
+        headers = start_headers(start)
         headers["content-encoding"] = "gzip"
         add_vary(headers, "Accept-Encoding")
         if more_body:

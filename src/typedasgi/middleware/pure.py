@@ -46,10 +46,28 @@ from typedasgi.types import (
 )
 from typedasgi.websockets import WebSocket
 
-__all__ = ["PureASGIMiddleware", "ResponseStartCallback", "add_vary", "on_response_start", "respond_early"]
+__all__ = [
+    "PureASGIMiddleware",
+    "ResponseStartCallback",
+    "add_vary",
+    "on_response_start",
+    "respond_early",
+    "start_headers",
+]
 
 ResponseStartCallback = Callable[[HTTPResponseStartEvent, MutableHeaders], "Awaitable[None] | None"]
 """``callback(message, headers)``: may edit ``headers`` (they write into ``message``) or ``message["status"]``."""
+
+
+def start_headers(message: HTTPResponseStartEvent) -> MutableHeaders:
+    """The response head's headers, editable in place.
+
+    The spec lets an app leave ``headers`` out of ``http.response.start``; it is
+    then added as an empty list, so editing works for any app's messages.
+    """
+    if "headers" not in message:
+        message["headers"] = []
+    return MutableHeaders(scope=message)
 
 
 def on_response_start(send: Send, callback: ResponseStartCallback) -> Send:
@@ -61,7 +79,7 @@ def on_response_start(send: Send, callback: ResponseStartCallback) -> Send:
 
     async def wrapped(message: SendEvent) -> None:
         if message["type"] == "http.response.start":
-            result = callback(message, MutableHeaders(scope=message))
+            result = callback(message, start_headers(message))
             if result is not None:
                 await result
         await send(message)

@@ -142,9 +142,9 @@ class SessionMiddleware:
                             len(cookie),
                             self.max_cookie_size,
                         )
-                    MutableHeaders(scope=message).append("set-cookie", cookie)
+                    start_headers(message).append("set-cookie", cookie)
                 elif clear_when_empty:
-                    MutableHeaders(scope=message).append("set-cookie", self._clear_header)
+                    start_headers(message).append("set-cookie", self._clear_header)
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
