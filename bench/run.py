@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.apps import order_body, raw_app, starlette_app, typedasgi_app
+from bench.apps import fastapi_app, litestar_app, order_body, raw_app, starlette_app, typedasgi_app
 
 ENDPOINTS: dict[str, tuple[str, str, bytes]] = {
     "plaintext": ("GET", "/", b""),
@@ -25,16 +25,19 @@ ENDPOINTS: dict[str, tuple[str, str, bytes]] = {
     "params": ("GET", "/users/123", b""),
     "routing": ("GET", "/r49/hello", b""),
     "echo": ("POST", "/echo", order_body()),
+    "typed-params": ("GET", "/typed/users/123?limit=25", b""),
+    "typed-echo": ("POST", "/typed/echo", order_body()),
 }
 
 
-def make_scope(method: str, path: str, body: bytes) -> dict[str, Any]:
+def make_scope(method: str, target: str, body: bytes) -> dict[str, Any]:
+    path, _, query = target.partition("?")
     headers = [(b"host", b"bench"), (b"user-agent", b"bench")]
     if body:
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     return {
         "type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"}, "http_version": "1.1",
-        "method": method, "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "method": method, "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
         "root_path": "", "headers": headers, "client": ("127.0.0.1", 5000), "server": ("bench", 80),
         "extensions": {}, "state": {},
     }
@@ -87,7 +90,10 @@ async def timed_batch(app: Any, template: dict[str, Any], body: bytes, n: int) -
 
 
 def build_apps(names: list[str]) -> dict[str, Any]:
-    factories: dict[str, Callable[[], Any]] = {"raw": lambda: raw_app, "typedasgi": typedasgi_app, "starlette": starlette_app}
+    factories: dict[str, Callable[[], Any]] = {
+        "raw": lambda: raw_app, "typedasgi": typedasgi_app, "starlette": starlette_app,
+        "litestar": litestar_app, "fastapi": fastapi_app,
+    }
     apps = {}
     for name in names:
         try:
@@ -133,7 +139,7 @@ async def main_async(args: argparse.Namespace) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("-f", "--frameworks", default="raw,typedasgi,starlette")
+    parser.add_argument("-f", "--frameworks", default="raw,typedasgi,starlette,litestar,fastapi")
     parser.add_argument("-e", "--endpoints", default=",".join(ENDPOINTS))
     parser.add_argument("-r", "--rounds", type=int, default=5)
     parser.add_argument("-n", "--requests", type=int, default=20000)

@@ -8,23 +8,43 @@ call, and is fixed from then on.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
-from typing_extensions import ParamSpec
+import msgspec
+from typing_extensions import ParamSpec, Unpack
 
 from typedasgi.datastructures import State, URLPath
+from typedasgi.handlers import Renderer
 from typedasgi.middleware import Middleware
 from typedasgi.middleware.errors import ServerErrorMiddleware
 from typedasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddleware
-from typedasgi.requests import DEFAULT_MAX_BODY_SIZE
-from typedasgi.routing import BaseRoute, Endpoint, Lifespan, Router, WebSocketEndpointFunc
+from typedasgi.openapi import docs_page, openapi_document
+from typedasgi.params import RequestValidationError, request_validation_error_response
+from typedasgi.requests import DEFAULT_MAX_BODY_SIZE, Request
+from typedasgi.responses import Response
+from typedasgi.routing import BaseRoute, Endpoint, Lifespan, Route, Router, WebSocketEndpointFunc
 from typedasgi.types import AnyASGIApp, ASGIApp, FrameworkKeys, MiddlewareFactory, Receive, Scope, Send
 
-__all__ = ["TypedASGI"]
+__all__ = ["RouteOptions", "TypedASGI"]
+
+_json_encode = msgspec.json.Encoder().encode
 
 P = ParamSpec("P")
 F = TypeVar("F", bound=Callable[..., Any])
 AppT = TypeVar("AppT", bound="TypedASGI")
+
+
+class RouteOptions(TypedDict, total=False):
+    """What ``@app.get(...)`` and friends accept besides the path (see ``Route``)."""
+
+    name: str | None
+    include_in_schema: bool
+    status_code: int | None
+    summary: str | None
+    description: str | None
+    tags: Sequence[str] | None
+    deprecated: bool
+    response_class: Callable[..., Response] | None
 
 
 class TypedASGI:
@@ -32,6 +52,8 @@ class TypedASGI:
 
     ``max_body_size`` bounds every request body read through ``Request`` (413
     past it); ``None`` lifts the limit. Routes may set their own.
+    ``openapi_url`` serves the OpenAPI document (and ``docs_url`` a page for
+    it); both are off unless ``openapi_url`` is given.
     """
 
     def __init__(
@@ -44,6 +66,10 @@ class TypedASGI:
         *,
         redirect_slashes: bool = True,
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+        openapi_url: str | None = None,
+        docs_url: str | None = "/docs",
+        title: str = "TypedASGI",
+        version: str = "0.1.0",
     ) -> None:
         self.debug = debug
         self.state = State()
@@ -53,6 +79,13 @@ class TypedASGI:
         self.exception_handlers: dict[int | type[BaseException], ExceptionHandler] = dict(exception_handlers or {})
         self.max_body_size = max_body_size
         self.middleware_stack: ASGIApp | None = None
+        self.renderers: list[Renderer] = []  # tried for typed handlers' return values before JSON (plugin seam)
+        self.title, self.version, self.openapi_url = title, version, openapi_url
+        self._openapi: tuple[int, dict[str, Any]] | None = None
+        if openapi_url is not None:
+            self.router.routes.append(Route(openapi_url, self._openapi_endpoint, include_in_schema=False))
+            if docs_url is not None:
+                self.router.routes.append(Route(docs_url, self._docs_endpoint, include_in_schema=False))
 
     def _run_lifespan(self, router: Router) -> Any:
         assert self._lifespan is not None
@@ -62,7 +95,9 @@ class TypedASGI:
 
     def build_middleware_stack(self) -> ASGIApp:
         error_handler = None
-        handlers: dict[int | type[BaseException], ExceptionHandler] = {}
+        handlers: dict[int | type[BaseException], ExceptionHandler] = {
+            RequestValidationError: request_validation_error_response,  # JSON 422; the app's own wins
+        }
         for key, handler in self.exception_handlers.items():
             if key in (500, Exception):
                 error_handler = handler
@@ -157,3 +192,46 @@ class TypedASGI:
             return func
 
         return decorator
+
+    # -- typed routes and OpenAPI ---------------------------------------------------------
+
+    def api_route(self, path: str, methods: Collection[str], **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Register the decorated handler (plain or typed) for ``methods``; it is returned unchanged."""
+
+        def decorator(func: F) -> F:
+            self.router.routes.append(Route(path, func, methods=methods, **options))
+            return func
+
+        return decorator
+
+    def get(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.api_route(path, ["GET"], **options)
+
+    def post(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.api_route(path, ["POST"], **options)
+
+    def put(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.api_route(path, ["PUT"], **options)
+
+    def patch(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.api_route(path, ["PATCH"], **options)
+
+    def delete(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.api_route(path, ["DELETE"], **options)
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of this app's routes; rebuilt only when routes were added."""
+        if self._openapi is None or self._openapi[0] != len(self.routes):
+            self._openapi = (len(self.routes), openapi_document(self.routes, title=self.title, version=self.version))
+        return self._openapi[1]
+
+    async def _openapi_endpoint(self, request: Request) -> Response:
+        document = self.openapi()
+        root_path = request.scope["root_path"]
+        if root_path:
+            document = {**document, "servers": [{"url": root_path}]}
+        return Response(_json_encode(document), media_type="application/json")
+
+    async def _docs_endpoint(self, request: Request) -> Response:
+        assert self.openapi_url is not None
+        return docs_page(self.title, request.scope["root_path"] + self.openapi_url)

@@ -22,8 +22,10 @@ from typedasgi.concurrency import run_in_threadpool
 from typedasgi.convertors import CONVERTOR_TYPES, Convertor
 from typedasgi.datastructures import URL, Headers, URLPath
 from typedasgi.exceptions import HTTPException
+from typedasgi.handlers import TypedHandler
 from typedasgi.lifespan import MountedLifespans
 from typedasgi.middleware import Middleware
+from typedasgi.params import is_asgi_function, is_plain_endpoint
 from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, RedirectResponse, Response
 from typedasgi.types import (
@@ -293,22 +295,37 @@ class Route(_PathRoute):
     def __init__(
         self,
         path: str,
-        endpoint: Endpoint | AnyASGIApp,
+        endpoint: Endpoint | AnyASGIApp | Callable[..., Any],
         *,
         methods: Collection[str] | None = None,
         name: str | None = None,
         include_in_schema: bool = True,
         middleware: Sequence[Middleware] | None = None,
         max_body_size: int | None | EllipsisType = ...,
+        status_code: int | None = None,
+        summary: str | None = None,
+        description: str | None = None,
+        tags: Sequence[str] | None = None,
+        deprecated: bool = False,
+        response_class: Callable[..., Response] | None = None,
     ) -> None:
         super().__init__(path, get_name(endpoint) if name is None else name)
         self.endpoint = endpoint
         self.include_in_schema = include_in_schema
+        self.summary, self.description, self.deprecated = summary, description, deprecated
+        self.tags = list(tags or ())
+        self.handler: TypedHandler | None = None  # the compiled signature of a typed handler
         target = endpoint
         while isinstance(target, functools.partial):
             target = target.func
-        if inspect.isfunction(target) or inspect.ismethod(target):
-            app = request_response(endpoint)  # type: ignore[arg-type]  # a function endpoint takes a Request
+        if (inspect.isfunction(target) or inspect.ismethod(target)) and not is_asgi_function(target):
+            if status_code is None and response_class is None and is_plain_endpoint(endpoint):
+                app = request_response(endpoint)  # type: ignore[arg-type]  # a plain endpoint takes a Request
+            else:  # typed: parameters from the request, compiled now
+                self.handler = TypedHandler(
+                    endpoint, self.param_convertors, status_code=status_code, response_class=response_class
+                )
+                app = self.handler.app
             if methods is None:
                 methods = ["GET"]
         else:

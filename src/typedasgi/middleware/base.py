@@ -74,31 +74,35 @@ def _checked(send: Send) -> Send:
 
 
 class _HandOff:
-    """A one-message channel from the app task (``put`` is its ``send``) to the response."""
+    """A one-message channel from the app (``put`` is its ``send``) to the response.
 
-    __slots__ = ("_consumer", "_finished", "_items", "_producer")
+    Holding at most one message is what gives back-pressure: the app cannot run
+    ahead of a slow client, and nothing is buffered.
+    """
+
+    __slots__ = ("_consumer", "_finished", "_items", "_producers")
 
     def __init__(self) -> None:
         self._items: deque[SendEvent] = deque()
         self._consumer: asyncio.Future[None] | None = None
-        self._producer: asyncio.Future[None] | None = None
+        self._producers: list[asyncio.Future[None]] = []
         self._finished = False
 
-    @staticmethod
-    def _wake(waiter: asyncio.Future[None] | None) -> None:
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
     async def put(self, message: SendEvent) -> None:
-        while self._items:  # one message in flight: the app waits for a slow client
-            self._producer = asyncio.get_running_loop().create_future()
-            await self._producer
+        while self._items:
+            waiter = asyncio.get_running_loop().create_future()
+            self._producers.append(waiter)
+            await waiter
         self._items.append(message)
-        self._wake(self._consumer)
+        consumer = self._consumer
+        if consumer is not None and not consumer.done():
+            consumer.set_result(None)
 
     def finish(self) -> None:
         self._finished = True
-        self._wake(self._consumer)
+        consumer = self._consumer
+        if consumer is not None and not consumer.done():
+            consumer.set_result(None)
 
     async def get(self) -> SendEvent | None:
         """The next message, or None once the app has returned."""
@@ -108,7 +112,10 @@ class _HandOff:
             self._consumer = asyncio.get_running_loop().create_future()
             await self._consumer
         message = self._items.popleft()
-        self._wake(self._producer)
+        producers, self._producers = self._producers, []
+        for waiter in producers:  # each re-checks; one gets the free slot
+            if not waiter.done():
+                waiter.set_result(None)
         return message
 
 
@@ -196,7 +203,7 @@ class _CallNextResponse(StreamingResponse):
         self._trailers = start.get("trailers", False)
         self._own_iterator = self._body()
         super().__init__(self._own_iterator, status_code=start["status"])
-        self.raw_headers = list(start["headers"])
+        self.raw_headers = list(start.get("headers", []))
 
     async def _body(self) -> AsyncIterator[bytes]:
         downstream = self._downstream
@@ -205,7 +212,7 @@ class _CallNextResponse(StreamingResponse):
             if message is None:
                 return
             if message["type"] == "http.response.body":
-                yield message["body"]
+                yield message.get("body", b"")
 
     def _start(self) -> HTTPResponseStartEvent:
         return {

@@ -19,9 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from typedasgi.datastructures import Headers, MutableHeaders
+from typedasgi.datastructures import Headers
+from typedasgi.middleware.pure import add_vary, start_headers
 from typedasgi.responses import PlainTextResponse
-from typedasgi.middleware.pure import add_vary
 from typedasgi.types import ASGIApp, Receive, Scope, Send, SendEvent
 
 __all__ = ["ALL_METHODS", "SAFELISTED_HEADERS", "CORSMiddleware"]

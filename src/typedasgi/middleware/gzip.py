@@ -21,8 +21,8 @@ import functools
 import zlib
 from collections.abc import Sequence
 
-from typedasgi.datastructures import Headers, MutableHeaders
-from typedasgi.middleware.pure import add_vary
+from typedasgi.datastructures import Headers
+from typedasgi.middleware.pure import add_vary, start_headers
 from typedasgi.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send, SendEvent
 
 __all__ = ["GZipMiddleware"]
@@ -77,7 +77,7 @@ class GZipMiddleware:
         """Whether a response with this head may be compressed at all."""
         if message["status"] == 206:
             return False
-        headers = Headers(scope=message)
+        headers = start_headers(message)
         if "content-encoding" in headers or "content-range" in headers:
             return False
         content_type = headers.get("content-type")
@@ -102,7 +102,7 @@ class _GZipResponder:
     async def send(self, message: SendEvent) -> None:
         if self._compressor is not None:
             if message["type"] == "http.response.body":
-                body = self._compressor.compress(message["body"])
+                body = self._compressor.compress(message.get("body", b""))
                 more_body = message.get("more_body", False)
                 body += self._compressor.flush(zlib.Z_SYNC_FLUSH if more_body else zlib.Z_FINISH)
                 if body or not more_body:
@@ -115,7 +115,7 @@ class _GZipResponder:
         elif self._start is not None:
             start, self._start = self._start, None
             if message["type"] == "http.response.body":
-                await self._first_body(start, message["body"], message.get("more_body", False))
+                await self._first_body(start, message.get("body", b""), message.get("more_body", False))
                 return
             await self._send(start)  # e.g. a pathsend file: the server sends it as it is
         await self._send(message)

@@ -32,10 +32,9 @@ class HTTPSRedirectMiddleware:
             await self.app(scope, receive, send)
             return
         url = URL(scope=scope)
-        netloc = url.netloc
         try:
-            port = url.port
-        except ValueError:  # "Host: example.com:http" - the client's mistake
+            netloc, port = url.netloc, url.port
+        except ValueError:  # "Host: example.com:http" or "[::1" - the client's mistake
             await respond_early(scope, receive, send, PlainTextResponse("Invalid host header", status_code=400))
             return
         if port in (80, 443):

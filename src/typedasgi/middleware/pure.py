@@ -1,14 +1,16 @@
-"""The recommended way to write your own middleware: pure ASGI, with two small typed helpers.
+"""The recommended way to write your own middleware: pure ASGI, with a few small typed helpers.
 
 A pure ASGI middleware is an ASGI app that wraps another one. It sees every
 message as it passes, so it never buffers a body, streaming and background
-tasks keep working, and it composes with any framework. Two helpers take the
-boilerplate out of the common case - editing response headers::
+tasks keep working, and it composes with any framework (prefer it to
+``BaseHTTPMiddleware``). The helpers take the boilerplate out of the common
+case - editing the response head::
 
     import time
 
+    from typedasgi.applications import TypedASGI
     from typedasgi.datastructures import MutableHeaders
-from typedasgi.responses import Response
+    from typedasgi.middleware import Middleware
     from typedasgi.middleware.pure import PureASGIMiddleware, on_response_start
     from typedasgi.types import HTTPResponseStartEvent, HTTPScope, Receive, Send
 
@@ -23,8 +25,10 @@ from typedasgi.responses import Response
 
     app = TypedASGI(middleware=[Middleware(ServerTiming)])   # or: ServerTiming(any_asgi_app)
 
-Everything not handled (lifespan, and WebSockets unless ``handle_websocket``
-is overridden) passes straight through to ``app``.
+Everything a subclass does not handle (lifespan, and WebSockets unless
+``handle_websocket`` is overridden) passes straight through to ``app``. To
+answer without calling the app (a refusal, a redirect), use
+:func:`respond_early`, which also refuses WebSocket handshakes properly.
 """
 
 from __future__ import annotations
@@ -65,8 +69,7 @@ def start_headers(message: HTTPResponseStartEvent) -> MutableHeaders:
     The spec lets an app leave ``headers`` out of ``http.response.start``; it is
     then added as an empty list, so editing works for any app's messages.
     """
-    if "headers" not in message:
-        message["headers"] = []
+    message.setdefault("headers", [])
     return MutableHeaders(scope=message)
 
 

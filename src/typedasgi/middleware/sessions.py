@@ -26,7 +26,8 @@ from typing import Any, Literal
 
 import msgspec
 
-from typedasgi.datastructures import Headers, MutableHeaders, Secret
+from typedasgi.datastructures import Headers, Secret
+from typedasgi.middleware.pure import start_headers
 from typedasgi.requests import cookie_parser
 from typedasgi.types import ASGIApp, Receive, Scope, Send, SendEvent, framework_keys
 
@@ -85,13 +86,14 @@ class SessionMiddleware:
 
     # ------------------------------------------------------------------ the cookie value
 
-    def _sign(self, message: str) -> str:
+    def sign(self, message: str) -> str:
+        """The signature of ``message`` (URL-safe base64 of its HMAC-SHA256)."""
         return _b64encode(hmac.new(self._key, message.encode("ascii"), hashlib.sha256).digest())
 
     def encode(self, session: dict[str, Any]) -> str:
         """The cookie value for ``session``, issued now."""
         signed = f"{_b64encode(_encoder.encode(session))}.{int(time.time())}"
-        return f"{signed}.{self._sign(signed)}"
+        return f"{signed}.{self.sign(signed)}"
 
     def decode(self, value: str) -> dict[str, Any] | None:
         """The session in a cookie value, or None when it is not one we issued and still valid."""
@@ -101,7 +103,7 @@ class SessionMiddleware:
         payload, _, issued = signed.partition(".")
         if not payload or not issued.isdigit() or len(issued) > 12 or not issued.isascii():
             return None
-        expected = self._sign(signed) if signed.isascii() else ""
+        expected = self.sign(signed) if signed.isascii() else ""
         if not expected or not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
             return None
         if self.max_age is not None and time.time() - int(issued) > self.max_age:

@@ -1,0 +1,271 @@
+"""What a typed handler's parameters are read from, and the per-request steps that read them.
+
+``Inputs`` is one request's sources (query string, headers, cookies, the
+connection), each parsed on first use. The step factories here are called at
+registration by ``typedasgi.params``; the steps they return run per request and
+raise :class:`Invalid` for a missing or malformed value, which
+``typedasgi.handlers`` gathers into one :class:`RequestValidationError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, TypedDict
+from urllib.parse import parse_qsl
+
+import msgspec
+
+from typedasgi.convertors import Convertor
+from typedasgi.exceptions import HTTPException
+from typedasgi.requests import Request, cookie_parser
+from typedasgi.responses import JSONResponse, Response
+from typedasgi.types import Receive, Scope, Send
+from typedasgi.websockets import WebSocket
+
+__all__ = [
+    "Inputs",
+    "Invalid",
+    "Location",
+    "RequestValidationError",
+    "ValidationErrorItem",
+    "ValidationErrorResponse",
+    "request_validation_error_response",
+]
+
+Location = Literal["path", "query", "header", "cookie", "body"]
+
+
+# ------------------------------------------------------------------ validation errors
+
+
+class ValidationErrorItem(TypedDict):
+    """One problem with the request: where it is (location and field) and what is wrong (message)."""
+
+    location: Location
+    field: str
+    message: str
+
+
+class RequestValidationError(HTTPException):
+    """The request does not fit the handler's signature: 422, with every problem in ``errors``.
+
+    Rendered as JSON by :func:`request_validation_error_response`; an app
+    overrides that with ``exception_handlers={RequestValidationError: ...}``.
+    """
+
+    def __init__(self, errors: Sequence[ValidationErrorItem]) -> None:
+        self.errors: list[ValidationErrorItem] = list(errors)
+        super().__init__(422, "Request validation failed")
+
+
+class ValidationErrorResponse(msgspec.Struct):
+    """The 422 answer: every problem found in the request."""
+
+    detail: str
+    errors: list[ValidationErrorItem]
+
+
+def request_validation_error_response(request: Request[Any], exc: RequestValidationError) -> Response:
+    """The default 422 answer: ``{"detail": ..., "errors": [{"location", "field", "message"}, ...]}``."""
+    return JSONResponse(ValidationErrorResponse(exc.detail, exc.errors), status_code=exc.status_code, headers=exc.headers)
+
+
+class Invalid(Exception):
+    """Raised by an extraction step: the value is missing or does not convert."""
+
+    def __init__(self, location: Location, field: str, message: str) -> None:
+        self.item: ValidationErrorItem = {"location": location, "field": field, "message": message}
+
+
+def validation_item(location: Location, field: str, error: msgspec.ValidationError | ValueError) -> Invalid:
+    """Turn msgspec's ``"Expected `int`, got `str` - at `$.items[0]`"`` into a located problem."""
+    message, _, at = str(error).partition(" - at `$")
+    path = field + at.rstrip("`")
+    if message.startswith("Object missing required field `"):
+        path += "." + message[len("Object missing required field `") : -1]
+        message = "Field required"
+    return Invalid(location, path.lstrip("."), message)
+
+
+# ------------------------------------------------------------------ request inputs
+
+
+def parse_query(raw: bytes) -> dict[str, list[str]]:
+    """The query string as lists of values; plain ASCII (the usual case) skips unquoting."""
+    if not raw:
+        return {}
+    text = raw.decode("latin-1")
+    if "%" in text or "+" in text:  # escapes: the standard parser (same result as Request.query_params)
+        quoted: dict[str, list[str]] = {}
+        for key, value in parse_qsl(text, keep_blank_values=True):
+            quoted.setdefault(key, []).append(value)
+        return quoted
+    if "&" not in text:
+        key, _, value = text.partition("=")
+        return {key: [value]}
+    found: dict[str, list[str]] = {}
+    for piece in text.split("&"):
+        if piece:
+            key, _, value = piece.partition("=")
+            if key in found:
+                found[key].append(value)
+            else:
+                found[key] = [value]
+    return found
+
+
+class Inputs:
+    """What one request offers the steps; each source is parsed on first use, once."""
+
+    __slots__ = ("scope", "receive", "send", "websocket", "_query", "_headers", "_cookies", "_connection", "stack")
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send, websocket: bool) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.send = send
+        self.websocket = websocket
+        self._query: dict[str, list[str]] | None = None
+        self._headers: dict[str, list[str]] | None = None
+        self._cookies: dict[str, str] | None = None
+        self._connection: Request[Any] | WebSocket[Any] | None = None
+        self.stack: contextlib.AsyncExitStack | None = None
+
+    def query(self) -> dict[str, list[str]]:
+        if self._query is None:
+            self._query = parse_query(self.scope["query_string"])  # type: ignore[typeddict-item]  # http/websocket only
+        return self._query
+
+    def headers(self) -> dict[str, list[str]]:
+        if self._headers is None:
+            found: dict[str, list[str]] = {}
+            for key, value in self.scope["headers"]:  # type: ignore[typeddict-item]  # http/websocket only
+                found.setdefault(key.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+            self._headers = found
+        return self._headers
+
+    def cookies(self) -> dict[str, str]:
+        if self._cookies is None:
+            header = self.headers().get("cookie")
+            self._cookies = cookie_parser("; ".join(header)) if header else {}
+        return self._cookies
+
+    def connection(self) -> Any:  # Request or WebSocket, by route kind
+        if self._connection is None:
+            if self.websocket:
+                self._connection = WebSocket(self.scope, self.receive, self.send)  # type: ignore[arg-type]  # websocket scope
+            else:
+                self._connection = Request(self.scope, self.receive, self.send)  # type: ignore[arg-type]  # http scope
+        return self._connection
+
+    def exit_stack(self) -> contextlib.AsyncExitStack:
+        if self.stack is None:
+            self.stack = contextlib.AsyncExitStack()
+        return self.stack
+
+
+# ------------------------------------------------------------------ converters
+
+
+def to_int(value: str) -> int:
+    """``int()`` for plain decimal digits only (no spaces, underscores or other scripts' digits)."""
+    if value.isdigit() and value.isascii() or value[:1] == "-" and value[1:].isdigit() and value.isascii():
+        try:
+            return int(value)
+        except ValueError:  # more digits than int() converts
+            pass
+    raise ValueError("Expected `int`, got `str`")
+
+
+def str_converter(annotation: object) -> Callable[[Any], object]:
+    """A converter from one string (or a list of them) to ``annotation``, as fast as the type allows."""
+    if annotation is str or annotation is Any:
+        return identity
+    if annotation is int:
+        return to_int
+    return functools.partial(msgspec.convert, type=annotation, strict=False)
+
+
+def identity(value: object) -> object:
+    return value
+
+
+def convertor_type(convertor: Convertor[Any]) -> object:
+    for base in getattr(type(convertor), "__orig_bases__", ()):
+        if typing.get_origin(base) is Convertor:
+            return typing.get_args(base)[0]
+    return Any
+
+
+# ------------------------------------------------------------------ steps
+
+
+def path_step(key: str, convert: Callable[[Any], object]) -> Callable[[Inputs], object]:
+    if convert is identity:  # the route's convertor already gave the declared type
+        def same(inputs: Inputs) -> object:
+            try:
+                return inputs.scope["path_params"][key]  # type: ignore[typeddict-item]  # set by the route
+            except KeyError:
+                raise Invalid("path", key, "Field required") from None
+
+        return same
+
+    def step(inputs: Inputs) -> object:
+        try:
+            return convert(inputs.scope["path_params"][key])  # type: ignore[typeddict-item]  # set by the route
+        except (msgspec.ValidationError, ValueError) as error:
+            raise validation_item("path", key, error) from None
+        except KeyError:
+            raise Invalid("path", key, "Field required") from None
+
+    return step
+
+
+def lookup_step(
+    location: Location, key: str, multi: bool, required: bool, default: object, convert: Callable[[Any], object]
+) -> Callable[[Inputs], object]:
+    """A query/header/cookie step over ``inputs.query()``/``headers()`` (value lists) or ``cookies()``.
+
+    Specialised at registration (one value or all, converted or not): each is
+    one dict lookup and at most one converter call per request.
+    """
+    sources: dict[str, Callable[[Inputs], Mapping[str, Any]]] = {
+        "query": Inputs.query, "header": Inputs.headers, "cookie": Inputs.cookies,
+    }
+    source = sources[location]
+
+    def missing() -> object:
+        if required:
+            raise Invalid(location, key, "Field required")
+        return default
+
+    if location == "cookie" or multi:  # the whole value: a cookie's string or every repeated value
+        def whole(inputs: Inputs) -> object:
+            values = source(inputs).get(key)
+            if values is None:
+                return missing()
+            try:
+                return convert(values)
+            except (msgspec.ValidationError, ValueError) as error:
+                raise validation_item(location, key, error) from None
+
+        return whole
+    if convert is identity:
+        def last_str(inputs: Inputs) -> object:
+            values = source(inputs).get(key)
+            return missing() if values is None else values[-1]
+
+        return last_str
+
+    def last(inputs: Inputs) -> object:
+        values = source(inputs).get(key)
+        if values is None:
+            return missing()
+        try:
+            return convert(values[-1])  # a repeated key: the last value, as Starlette's query_params does
+        except (msgspec.ValidationError, ValueError) as error:
+            raise validation_item(location, key, error) from None
+
+    return last

@@ -1,0 +1,331 @@
+"""Typed handlers at run time: a compiled :class:`~typedasgi.params.Signature` as an ASGI app.
+
+Per request this module only runs the steps ``typedasgi.params`` prepared:
+look up each value, convert it, call the handler, encode what it returns. It
+reads no annotation and builds a ``Request`` only when a step needs one (a
+handler with only path parameters never does). Every parameter is checked
+before any dependency runs, so one 422 lists every problem in the request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+import msgspec
+
+from typedasgi.concurrency import run_in_threadpool
+from typedasgi.convertors import Convertor
+from typedasgi.exceptions import HTTPException, MalformedBody
+from typedasgi.extractors import (
+    Inputs,
+    Invalid,
+    RequestValidationError,
+    ValidationErrorItem,
+    request_validation_error_response,
+    validation_item,
+)
+from typedasgi.params import BodyInfo, Signature, compile_signature
+from typedasgi.requests import Request
+from typedasgi.responses import JSONResponse, Response
+from typedasgi.types import ASGIApp, Receive, Scope, Send, framework_keys
+
+__all__ = ["Renderer", "TypedHandler"]
+
+_encode = msgspec.json.Encoder().encode
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+class _EncodedJSON(JSONResponse):
+    """A typed handler's JSON answer: the body is already encoded, the headers are two fixed pairs."""
+
+    def __init__(self, body: bytes, status_code: int) -> None:  # pylint: disable=super-init-not-called
+        self.status_code = status_code
+        self.background = None
+        self.body = body
+        self.raw_headers = [(b"content-length", str(len(body)).encode()), _JSON_CONTENT_TYPE]
+
+
+_JSON_CONTENT_TYPE = (b"content-type", b"application/json")
+
+
+class Renderer(Protocol):
+    """Turns a handler's return value into a response, or passes (``None``) to the next one.
+
+    The seam for plugins: ``app.renderers`` is tried in order for every typed
+    handler value that is not already a Response; JSON is the fallback.
+    """
+
+    def __call__(self, value: object, request: Request[Any], status_code: int, /) -> Response | None: ...
+
+
+# ------------------------------------------------------------------ bodies
+
+
+async def read_body(inputs: Inputs, body: BodyInfo) -> object:
+    """Decode the body into its declared type: JSON (also when no content type is sent) or a form."""
+    request: Request[Any] = inputs.connection()
+    media_type = ""
+    for key, value in inputs.scope["headers"]:  # type: ignore[typeddict-item]  # an http scope
+        if key == b"content-type":
+            media_type = value.decode("latin-1").partition(";")[0].strip().lower()
+            break
+    if media_type in _FORM_TYPES:
+        form = await request.form()
+        if not form and not body.required:
+            return body.default
+        data = {key: form.getlist(key) if key in body.form_lists else form[key] for key in form}
+        try:
+            return msgspec.convert(data, body.annotation, strict=False)
+        except msgspec.ValidationError as error:
+            raise validation_item("body", "", error) from None
+    if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+        raise HTTPException(415, f"Unsupported media type {media_type!r}: send JSON or a form")
+    raw = await request.body()
+    if not raw:
+        if not body.required:
+            return body.default
+        raise Invalid("body", "", "Field required")
+    try:
+        return body.decoder.decode(raw)
+    except msgspec.ValidationError as error:
+        raise validation_item("body", "", error) from None
+    except msgspec.DecodeError as error:
+        raise MalformedBody(f"Malformed JSON body: {error}") from None
+
+
+# ------------------------------------------------------------------ calling
+
+
+class _Node:
+    """One function to call per request: the handler or a dependency, and where its dependencies' values are."""
+
+    __slots__ = ("signature", "steps", "body", "connections", "deps", "call")
+
+    def __init__(self, signature: Signature, deps: list[tuple[str, int]]) -> None:
+        self.signature = signature
+        self.steps = [(param.name, param.extract) for param in signature.params]
+        self.body = signature.body
+        self.connections = signature.connections
+        self.deps = deps
+        self.call = _caller(signature)
+
+
+def _caller(signature: Signature) -> Callable[[dict[str, Any], Inputs], Any]:
+    """An async ``call(kwargs, inputs)`` fitted to the function's kind, made once."""
+    func = signature.func
+    kind = signature.kind
+    in_thread = signature.sync_to_thread
+    if kind == "async":
+        async def call_async(kwargs: dict[str, Any], inputs: Inputs) -> Any:
+            return await func(**kwargs)
+
+        return call_async
+    if kind == "sync":
+        async def call_sync(kwargs: dict[str, Any], inputs: Inputs) -> Any:
+            return await run_in_threadpool(func, **kwargs) if in_thread else func(**kwargs)
+
+        return call_sync
+    if kind == "asyncgen":
+        manager = contextlib.asynccontextmanager(func)
+
+        async def call_asyncgen(kwargs: dict[str, Any], inputs: Inputs) -> Any:
+            return await inputs.exit_stack().enter_async_context(manager(**kwargs))
+
+        return call_asyncgen
+    sync_manager = contextlib.contextmanager(func)
+
+    async def call_gen(kwargs: dict[str, Any], inputs: Inputs) -> Any:
+        context = sync_manager(**kwargs)
+        stack = inputs.exit_stack()
+        if not in_thread:
+            return stack.enter_context(context)
+        value = await run_in_threadpool(context.__enter__)
+
+        async def exit_(*exc_info: Any) -> bool | None:
+            return await run_in_threadpool(context.__exit__, *exc_info)
+
+        stack.push_async_exit(exit_)
+        return value
+
+    return call_gen
+
+
+def _flatten(signature: Signature) -> list[_Node]:
+    """Every function to call, dependencies first; a cached dependency appears once however often used."""
+    nodes: list[_Node] = []
+    cached: dict[object, int] = {}
+
+    def add(sig: Signature, use_cache: bool) -> int:
+        if use_cache and sig.func in cached:
+            return cached[sig.func]
+        deps = [(name, add(dep, marker.use_cache)) for name, marker, dep in sig.dependencies]
+        nodes.append(_Node(sig, deps))
+        index = len(nodes) - 1
+        if use_cache:
+            cached[sig.func] = index
+        return index
+
+    add(signature, False)
+    return nodes
+
+
+async def _fail(errors: list[ValidationErrorItem], scope: Scope, receive: Receive, send: Send) -> None:
+    """Raise for the app's exception handlers; a route used without an app answers the default 422 itself."""
+    exc = RequestValidationError(errors)
+    if "app" in framework_keys(scope) or scope["type"] != "http":
+        raise exc
+    await request_validation_error_response(Request(scope), exc)(scope, receive, send)
+
+
+def _collect(steps: list[tuple[str, Callable[[Any], object]]], inputs: Inputs) -> list[ValidationErrorItem]:
+    errors: list[ValidationErrorItem] = []
+    for _, step in steps:
+        try:
+            step(inputs)
+        except Invalid as invalid:
+            errors.append(invalid.item)
+    return errors
+
+
+class TypedHandler:
+    """A handler with a typed signature, compiled: ``.app`` is the ASGI app the route calls."""
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        path_convertors: Mapping[str, Convertor[Any]],
+        *,
+        status_code: int | None = None,
+        response_class: Callable[..., Response] | None = None,
+        websocket: bool = False,
+    ) -> None:
+        self.func = func
+        self.signature = compile_signature(func, path_convertors, websocket=websocket)
+        if self.signature.kind not in ("async", "sync"):
+            raise TypeError(f"Handler {self.signature.name} is a generator; yield in dependencies, not handlers")
+        returns_none = self.signature.return_annotation is None
+        self.status_code = status_code if status_code is not None else (204 if returns_none else 200)
+        self.response_class = response_class
+        self.nodes = _flatten(self.signature)
+        if websocket:
+            self.app: ASGIApp = self._general(respond=False)
+        elif len(self.nodes) == 1:
+            self.app = self._simple()
+        else:
+            self.app = self._general(respond=True)
+
+    # -- responses --------------------------------------------------------------------
+
+    def respond(self, value: object, scope: Scope, inputs: Inputs) -> Response:
+        """The response for a handler's return value: as is, by a renderer, by response_class, or JSON."""
+        if isinstance(value, Response):
+            return value
+        status_code = self.status_code
+        renderers: list[Renderer] | None = getattr(scope.get("app"), "renderers", None)
+        if renderers:
+            request = inputs.connection()
+            for renderer in renderers:
+                response = renderer(value, request, status_code)
+                if response is not None:
+                    return response
+        if self.response_class is not None:
+            return self.response_class(value, status_code=status_code)
+        if status_code < 200 or status_code == 204 or status_code == 304:
+            return Response(status_code=status_code)  # no content
+        try:
+            body = _encode(value)
+        except TypeError as error:
+            raise TypeError(f"Handler {self.signature.name} returned a value JSON cannot encode: {error}") from None
+        return _EncodedJSON(body, status_code)
+
+    # -- the apps ---------------------------------------------------------------------
+
+    def _simple(self) -> ASGIApp:
+        """No dependencies: the steps, perhaps a body, the call (the common case, kept lean)."""
+        steps = self.nodes[0].steps
+        connections = self.nodes[0].connections
+        node_call = self.nodes[0].call
+        body = self.signature.body
+        respond = self.respond
+        func = self.func
+        is_async = self.signature.kind == "async"
+        status_code = self.status_code
+        plain_json = self.response_class is None and 200 <= status_code and status_code not in (204, 304)
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            inputs = Inputs(scope, receive, send, False)
+            errors: list[ValidationErrorItem] | None = None
+            try:
+                kwargs = {name: step(inputs) for name, step in steps}
+            except Invalid:  # the rare path: run every step again to report every problem
+                kwargs, errors = {}, _collect(steps, inputs)
+            if body is not None:
+                try:
+                    kwargs[body.name] = await read_body(inputs, body)
+                except Invalid as invalid:
+                    errors = [*(errors or ()), invalid.item]
+            if errors:
+                await _fail(errors, scope, receive, send)
+                return
+            for name in connections:
+                kwargs[name] = inputs.connection()
+            value = await func(**kwargs) if is_async else await node_call(kwargs, inputs)
+            if isinstance(value, Response):
+                response = value
+            elif plain_json and not getattr(scope.get("app"), "renderers", None):
+                try:
+                    response = _EncodedJSON(_encode(value), status_code)
+                except TypeError:
+                    response = respond(value, scope, inputs)  # raises the error naming the handler
+            else:
+                response = respond(value, scope, inputs)
+            await response(scope, receive, send)
+
+        return app
+
+    def _general(self, respond: bool) -> ASGIApp:
+        """Bodies and dependencies: read every input first, then call dependencies in order."""
+        nodes = self.nodes
+        to_response = self.respond
+        websocket = not respond
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            inputs = Inputs(scope, receive, send, websocket)
+            try:
+                errors: list[ValidationErrorItem] = []
+                all_kwargs: list[dict[str, Any]] = []
+                for node in nodes:
+                    kwargs: dict[str, Any] = {}
+                    for name, step in node.steps:
+                        try:
+                            kwargs[name] = step(inputs)
+                        except Invalid as invalid:
+                            errors.append(invalid.item)
+                    if node.body is not None:
+                        try:
+                            kwargs[node.body.name] = await read_body(inputs, node.body)
+                        except Invalid as invalid:
+                            errors.append(invalid.item)
+                    for name in node.connections:
+                        kwargs[name] = inputs.connection()
+                    all_kwargs.append(kwargs)
+                if errors:
+                    await _fail(errors, scope, receive, send)
+                    return
+                results: list[Any] = []
+                for node, kwargs in zip(nodes, all_kwargs):
+                    for name, index in node.deps:
+                        kwargs[name] = results[index]
+                    results.append(await node.call(kwargs, inputs))
+                if respond:
+                    await to_response(results[-1], scope, inputs)(scope, receive, send)
+            except BaseException as exc:
+                if inputs.stack is not None:
+                    await inputs.stack.__aexit__(type(exc), exc, exc.__traceback__)
+                raise
+            if inputs.stack is not None:
+                await inputs.stack.aclose()
+
+        return app

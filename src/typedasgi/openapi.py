@@ -1,0 +1,298 @@
+"""OpenAPI 3.1 from the routes: typed handlers document themselves.
+
+Every schema comes from msgspec (``msgspec.json.schema_components``), computed
+once for all the types of all the routes, so a type used by many operations is
+one component. Plain ``endpoint(request)`` routes appear with their path
+parameters and a bare 200, since nothing more is known about them.
+"""
+
+from __future__ import annotations
+
+import html
+import http
+import inspect
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from typedasgi.convertors import Convertor
+from typedasgi.datastructures import UploadFile
+from typedasgi.extractors import ValidationErrorResponse, convertor_type
+from typedasgi.params import ParamInfo, Signature
+from typedasgi.responses import HTMLResponse, Response
+from typedasgi.routing import BaseRoute, Mount, Route
+
+__all__ = ["docs_page", "openapi_document"]
+
+_REF = "#/components/schemas/{name}"
+_METHODS = ("get", "put", "post", "delete", "options", "patch", "trace")
+
+
+def _schema_hook(cls: type) -> dict[str, Any]:
+    """Schemas for the types msgspec has none for: files are binary strings, anything else any value."""
+    if issubclass(cls, UploadFile):
+        return {"type": "string", "format": "binary"}
+    # e.g. ``object``: documented as any value rather than failing the whole document
+    return {"description": "Any value" if cls is object else f"A {cls.__name__}"}
+
+
+def _walk(
+    routes: Iterable[BaseRoute], prefix: str, prefix_params: Mapping[str, Convertor[Any]]
+) -> Iterator[tuple[str, Route, dict[str, Convertor[Any]]]]:
+    """Every documented route with its full path template and the path parameters the template holds."""
+    for route in routes:
+        if isinstance(route, Route):
+            if route.include_in_schema:
+                yield prefix + route.path_format, route, {**prefix_params, **route.param_convertors}
+        elif isinstance(route, Mount):
+            own = {key: value for key, value in route.param_convertors.items() if key != "path"}
+            mount_format = route.path_format[: -len("/{path}")]
+            yield from _walk(route.routes, prefix + mount_format, {**prefix_params, **own})
+
+
+class _Schemas:
+    """Collects types first, then asks msgspec once for all their schemas."""
+
+    def __init__(self) -> None:
+        self.types: list[Any] = []
+        self.index: dict[object, int] = {}
+        self.results: tuple[dict[str, Any], ...] = ()
+
+    def add(self, annotation: object) -> int:
+        key = repr(annotation)
+        if key not in self.index:
+            self.index[key] = len(self.types)
+            self.types.append(annotation)
+        return self.index[key]
+
+    def resolve(self) -> dict[str, Any]:
+        schemas, components = msgspec.json.schema_components(self.types, schema_hook=_schema_hook, ref_template=_REF)
+        self.results = tuple(schemas)
+        return components
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.results[index]
+
+
+def _summary(route: Route) -> str:
+    if route.summary:
+        return route.summary
+    return (route.name or "").replace("_", " ").strip().capitalize()
+
+
+def _description(route: Route) -> str | None:
+    if route.description is not None:
+        return route.description
+    target = route.handler.func if route.handler is not None else route.endpoint
+    doc = inspect.getdoc(target) if inspect.isfunction(target) or inspect.ismethod(target) else None
+    return doc or None
+
+
+def _default(value: object) -> object:
+    try:
+        return msgspec.to_builtins(value)
+    except TypeError:
+        return None
+
+
+class _Operation:
+    """One (path, method) while the document is built: schema slots are filled once msgspec answers."""
+
+    def __init__(self, path: str, method: str, route: Route, path_params: dict[str, Convertor[Any]], schemas: _Schemas):
+        self.path, self.method, self.route = path, method, route
+        handler = route.handler
+        self.params: list[tuple[dict[str, Any], int]] = []
+        self.body: tuple[dict[str, Any], int] | None = None
+        self.returns: int | None = None
+        self.validates = False
+        seen: set[tuple[str, str]] = set()
+        if handler is not None:
+            for signature in handler.signature.walk():
+                self._add_signature(signature, seen, schemas)
+            returned = handler.signature.return_annotation
+            is_response = inspect.isclass(returned) and issubclass(returned, Response)
+            if returned is not inspect.Signature.empty and returned is not None and not is_response:
+                self.returns = schemas.add(returned)
+        for key, convertor in path_params.items():  # the template's other parameters must be declared too
+            if ("path", key) not in seen:
+                self.params.append(({"name": key, "in": "path", "required": True}, schemas.add(convertor_type(convertor))))
+
+    def _add_signature(self, signature: Signature, seen: set[tuple[str, str]], schemas: _Schemas) -> None:
+        for param in signature.params:
+            if (param.location, param.key) in seen:
+                continue
+            seen.add((param.location, param.key))
+            self.validates = True
+            if param.marker is not None and not param.marker.include_in_schema:
+                continue
+            self.params.append((self._parameter(param), schemas.add(param.annotation)))
+        body = signature.body
+        if body is not None and self.body is None:
+            self.validates = True
+            entry: dict[str, Any] = {"required": body.required}
+            if body.marker is not None and body.marker.description:
+                entry["description"] = body.marker.description
+            self.body = (entry, schemas.add(body.annotation))
+
+    @staticmethod
+    def _parameter(param: ParamInfo) -> dict[str, Any]:
+        entry: dict[str, Any] = {"name": param.key, "in": param.location, "required": param.required}
+        marker = param.marker
+        if marker is not None:
+            if marker.description:
+                entry["description"] = marker.description
+            if marker.deprecated:
+                entry["deprecated"] = True
+        if param.multi and param.location == "query":
+            entry["style"], entry["explode"] = "form", True
+        return entry
+
+    def build(self, schemas: _Schemas, operation_id: str) -> dict[str, Any]:
+        route, handler = self.route, self.route.handler
+        operation: dict[str, Any] = {"operationId": operation_id, "summary": _summary(route)}
+        description = _description(route)
+        if description:
+            operation["description"] = description
+        if route.tags:
+            operation["tags"] = list(route.tags)
+        if route.deprecated:
+            operation["deprecated"] = True
+        if self.params:
+            parameters = []
+            for entry, index in self.params:
+                schema = dict(schemas[index])
+                parameters.append({**entry, "schema": schema})
+            operation["parameters"] = parameters
+        if self.body is not None:
+            entry, index = self.body
+            marker = handler.signature.body.marker if handler and handler.signature.body else None
+            body_media_type = marker.media_type if marker is not None else "application/json"
+            operation["requestBody"] = {**entry, "content": {body_media_type: {"schema": schemas[index]}}}
+        status = handler.status_code if handler is not None else 200
+        response: dict[str, Any] = {"description": _phrase(status)}
+        if self.returns is not None and status not in (204, 304):
+            media_type = getattr(handler.response_class, "media_type", None) if handler else None
+            response["content"] = {media_type or "application/json": {"schema": schemas[self.returns]}}
+        responses: dict[str, Any] = {str(status): response}
+        if self.validates:
+            responses["422"] = {
+                "description": "Validation Error",
+                "content": {"application/json": {"schema": schemas[_VALIDATION_SLOT]}},
+            }
+        operation["responses"] = responses
+        return operation
+
+
+_VALIDATION_SLOT = 0
+
+
+def _phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Response"
+
+
+def openapi_document(
+    routes: Sequence[BaseRoute],
+    *,
+    title: str,
+    version: str,
+    description: str | None = None,
+    servers: Sequence[Mapping[str, str]] = (),
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``routes`` (recursing into mounts) as plain JSON-able data."""
+    schemas = _Schemas()
+    assert schemas.add(ValidationErrorResponse) == _VALIDATION_SLOT
+    operations: list[_Operation] = []
+    paths_methods: dict[int, list[str]] = {}
+    for path, route, path_params in _walk(routes, "", {}):
+        methods = sorted(m.lower() for m in (route.methods or {"GET"}) if m.lower() in _METHODS)
+        paths_methods[id(route)] = methods
+        for method in methods:
+            operations.append(_Operation(path, method, route, path_params, schemas))
+    components = schemas.resolve()
+    paths: dict[str, dict[str, Any]] = {}
+    used_ids: set[str] = set()
+    for operation in operations:
+        base = (operation.route.name or "operation").replace(":", "_")
+        if len(paths_methods[id(operation.route)]) > 1:
+            base = f"{base}_{operation.method}"
+        operation_id, counter = base, 1
+        while operation_id in used_ids:
+            counter += 1
+            operation_id = f"{base}_{counter}"
+        used_ids.add(operation_id)
+        paths.setdefault(operation.path, {})[operation.method] = operation.build(schemas, operation_id)
+    info: dict[str, Any] = {"title": title, "version": version}
+    if description:
+        info["description"] = description
+    document: dict[str, Any] = {"openapi": "3.1.0", "info": info, "paths": paths}
+    if servers:
+        document["servers"] = [dict(server) for server in servers]
+    unused = set() if _uses_errors(paths) else {"ValidationErrorResponse", "ValidationErrorItem"}
+    used = {name: schema for name, schema in components.items() if name not in unused}
+    if used:
+        document["components"] = {"schemas": used}
+    return document
+
+
+def _uses_errors(paths: Mapping[str, Any]) -> bool:
+    return any("422" in op["responses"] for ops in paths.values() for op in ops.values())
+
+
+# ------------------------------------------------------------------ the documentation page
+
+_DOCS = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
+<style>
+body {{ margin: 0; font-family: system-ui, sans-serif; }}
+#fallback {{ max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }}
+#fallback .op {{ border: 1px solid #ccc; border-radius: 4px; margin: .5rem 0; padding: .5rem .75rem; }}
+#fallback .method {{ display: inline-block; min-width: 4.5rem; font-weight: bold; text-transform: uppercase; }}
+#fallback code {{ font-size: .95em; }}
+#fallback small {{ color: #555; }}
+</style>
+</head>
+<body>
+<div id="swagger-ui"></div>
+<div id="fallback" hidden><h1>{title}</h1><p>The API document: <a href="{url}">{url}</a></p><div id="ops"></div></div>
+<noscript><p>The API document is at <a href="{url}">{url}</a>.</p></noscript>
+<script>
+const specUrl = {url_json};
+function el(tag, text) {{ const node = document.createElement(tag); if (text) node.textContent = text; return node; }}
+function showFallback() {{
+  document.getElementById("fallback").hidden = false;
+  fetch(specUrl).then((r) => r.json()).then((doc) => {{
+    const ops = document.getElementById("ops");
+    for (const [path, methods] of Object.entries(doc.paths || {{}})) {{
+      for (const [method, op] of Object.entries(methods)) {{
+        const box = el("div"); box.className = "op";
+        const verb = el("span", method); verb.className = "method";
+        box.append(verb, el("code", path), el("p", op.summary || ""));
+        const params = (op.parameters || []).map((p) => p.name + " (" + p.in + (p.required ? ", required" : "") + ")");
+        if (params.length) box.append(el("small", "Parameters: " + params.join(", ")));
+        ops.append(box);
+      }}
+    }}
+  }});
+}}
+function showSwagger() {{ window.SwaggerUIBundle({{ url: specUrl, dom_id: "#swagger-ui" }}); }}
+</script>
+<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js" onload="showSwagger()" onerror="showFallback()"></script>
+</body>
+</html>
+"""
+
+
+def docs_page(title: str, openapi_url: str) -> HTMLResponse:
+    """Swagger UI from a CDN; offline, a small built-in list of the operations instead."""
+    url_json = json.dumps(openapi_url).replace("<", "\\u003c")
+    return HTMLResponse(_DOCS.format(title=html.escape(title), url=html.escape(openapi_url), url_json=url_json))

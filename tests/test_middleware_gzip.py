@@ -1,0 +1,283 @@
+"""GZipMiddleware: when it compresses, how it streams, what it leaves alone."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import zlib
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import pytest
+
+from typedasgi.applications import TypedASGI
+from typedasgi.background import BackgroundTask
+from typedasgi.middleware import Middleware
+from typedasgi.middleware.gzip import GZipMiddleware, accepts_gzip
+from typedasgi.requests import Request
+from typedasgi.responses import PlainTextResponse, Response, StreamingResponse
+from typedasgi.routing import Route
+from typedasgi.testclient import TestClient
+from typedasgi.types import ASGIApp, HTTPScope, Receive, ReceiveEvent, Scope, Send, SendEvent, extension_send
+
+BIG = "x" * 1000
+
+
+def http_scope(method: str = "GET", accept_encoding: str | None = "gzip") -> HTTPScope:
+    headers = [(b"host", b"testserver")]
+    if accept_encoding is not None:
+        headers.append((b"accept-encoding", accept_encoding.encode()))
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": None,
+        "server": None,
+        "extensions": {},
+    }
+
+
+def run(app: ASGIApp, scope: Scope) -> list[Any]:
+    """Drive ``app`` once with plain ASGI calls; return every message it sent (dicts, in order)."""
+    sent: list[Any] = []
+
+    async def receive() -> ReceiveEvent:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: SendEvent) -> None:
+        sent.append(message)
+
+    async def main() -> None:
+        await app(scope, receive, send)
+
+    asyncio.run(main())
+    return sent
+
+
+def headers_of(message: Any) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in message["headers"]}
+
+
+def response_app(body: bytes, headers: dict[str, str] | None = None, status: int = 200) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await Response(body, status_code=status, headers=headers, media_type="text/plain")(scope, receive, send)
+
+    return app
+
+
+def streaming_app(chunks: Sequence[bytes], media_type: str = "text/plain") -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", media_type.encode()), (b"content-length", b"999")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers, "trailers": False})
+        for chunk in chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    return app
+
+
+# ---------------------------------------------------------------- the decision
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("gzip", True),
+        ("deflate, gzip;q=0.5", True),
+        ("GZIP", True),
+        ("*", True),
+        ("br, deflate", False),
+        ("gzip;q=0", False),
+        ("gzip;q=0.000", False),
+        ("gzip;q=abc", False),
+        ("gzipped", False),
+        ("", False),
+    ],
+)
+def test_accepts_gzip(header: str, expected: bool) -> None:
+    assert accepts_gzip(header) is expected
+
+
+def test_large_single_body_is_compressed_with_exact_length() -> None:
+    sent = run(GZipMiddleware(response_app(BIG.encode())), http_scope())
+    start, body = sent
+    headers = headers_of(start)
+    assert headers["content-encoding"] == "gzip"
+    assert headers["vary"] == "Accept-Encoding"
+    assert int(headers["content-length"]) == len(body["body"]) < len(BIG)
+    assert body["more_body"] is False
+    assert gzip.decompress(body["body"]) == BIG.encode()
+
+
+def test_small_body_passes_untouched() -> None:
+    sent = run(GZipMiddleware(response_app(b"small")), http_scope())
+    assert "content-encoding" not in headers_of(sent[0])
+    assert "vary" not in headers_of(sent[0])
+    assert sent[1]["body"] == b"small"
+
+
+def test_minimum_size_is_configurable() -> None:
+    sent = run(GZipMiddleware(response_app(b"small"), minimum_size=1), http_scope())
+    assert headers_of(sent[0])["content-encoding"] == "gzip"
+    assert gzip.decompress(sent[1]["body"]) == b"small"
+
+
+@pytest.mark.parametrize("accept", [None, "br", "gzip;q=0"])
+def test_client_that_does_not_accept_gzip_gets_identity(accept: str | None) -> None:
+    sent = run(GZipMiddleware(response_app(BIG.encode())), http_scope(accept_encoding=accept))
+    assert "content-encoding" not in headers_of(sent[0])
+    assert sent[1]["body"] == BIG.encode()
+
+
+def test_already_encoded_response_is_not_encoded_twice() -> None:
+    app = response_app(BIG.encode(), headers={"content-encoding": "br"})
+    sent = run(GZipMiddleware(app), http_scope())
+    assert headers_of(sent[0])["content-encoding"] == "br"
+    assert sent[1]["body"] == BIG.encode()
+
+
+def test_partial_content_is_left_alone() -> None:
+    app = response_app(BIG.encode(), headers={"content-range": "bytes 0-999/5000"}, status=206)
+    sent = run(GZipMiddleware(app), http_scope())
+    assert "content-encoding" not in headers_of(sent[0])
+
+
+def test_excluded_media_type_streams_uncompressed() -> None:
+    chunks = [b"data: 1\n\n" * 100, b"data: 2\n\n"]
+    sent = run(GZipMiddleware(streaming_app(chunks, "text/event-stream; charset=utf-8")), http_scope())
+    assert "content-encoding" not in headers_of(sent[0])
+    assert [m["body"] for m in sent[1:-1]] == chunks
+
+
+def test_exclude_media_types_is_configurable() -> None:
+    app = GZipMiddleware(response_app(BIG.encode()), exclude_media_types=["text/plain"])
+    assert "content-encoding" not in headers_of(run(app, http_scope())[0])
+
+
+def test_head_request_is_not_compressed() -> None:
+    sent = run(GZipMiddleware(response_app(BIG.encode())), http_scope(method="HEAD"))
+    headers = headers_of(sent[0])
+    assert "content-encoding" not in headers
+    assert headers["content-length"] == str(len(BIG))
+
+
+# ---------------------------------------------------------------- streaming
+
+
+def test_streamed_body_is_compressed_chunk_by_chunk() -> None:
+    chunks = [b"first chunk " * 10, b"second " * 10, b"third"]
+    sent = run(GZipMiddleware(streaming_app(chunks)), http_scope())
+    headers = headers_of(sent[0])
+    assert headers["content-encoding"] == "gzip"
+    assert headers["vary"] == "Accept-Encoding"
+    assert "content-length" not in headers  # it was the uncompressed length
+    bodies = sent[1:]
+    assert [m["more_body"] for m in bodies] == [True, True, True, False]
+    # Each message decompresses on its own, right away: the client sees every chunk as it comes.
+    decompressor = zlib.decompressobj(31)
+    for message, chunk in zip(bodies, chunks):
+        assert decompressor.decompress(message["body"]) == chunk
+    assert decompressor.decompress(bodies[-1]["body"]) == b""
+    assert decompressor.eof
+
+
+def test_streamed_small_first_chunk_still_compresses() -> None:
+    sent = run(GZipMiddleware(streaming_app([b"a", b"b"])), http_scope())
+    assert headers_of(sent[0])["content-encoding"] == "gzip"
+    assert gzip.decompress(b"".join(m["body"] for m in sent[1:])) == b"ab"
+
+
+def test_the_head_is_held_only_until_the_first_body_message() -> None:
+    """The middleware never buffers beyond one message: the start goes out with the first chunk."""
+    seen_before_second_chunk: list[int] = []
+    sent: list[Any] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": False})
+        await send({"type": "http.response.body", "body": b"one", "more_body": True})
+        seen_before_second_chunk.append(len(sent))
+        await send({"type": "http.response.body", "body": b"two", "more_body": False})
+
+    async def receive() -> ReceiveEvent:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: SendEvent) -> None:
+        sent.append(message)
+
+    asyncio.run(GZipMiddleware(app)(http_scope(), receive, send))
+    assert seen_before_second_chunk == [2]
+
+
+def test_pathsend_passes_through_with_the_original_head() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        head: list[tuple[bytes, bytes]] = [(b"content-length", b"5000")]
+        await send({"type": "http.response.start", "status": 200, "headers": head, "trailers": False})
+        await extension_send(send)({"type": "http.response.pathsend", "path": "/tmp/file"})
+
+    sent = run(GZipMiddleware(app), http_scope())
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.pathsend"]
+    assert headers_of(sent[0]) == {"content-length": "5000"}
+
+
+def test_start_without_headers_key_is_handled() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200})  # type: ignore[arg-type]  # the spec allows it
+        await send({"type": "http.response.body", "body": BIG.encode(), "more_body": False})
+
+    sent = run(GZipMiddleware(app), http_scope())
+    assert headers_of(sent[0])["content-encoding"] == "gzip"
+
+
+def test_non_http_scopes_pass_through() -> None:
+    scopes: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        scopes.append(scope["type"])
+
+    run(GZipMiddleware(app), {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.4"}})
+    assert scopes == ["lifespan"]
+
+
+def test_invalid_compresslevel() -> None:
+    with pytest.raises(ValueError, match="compresslevel"):
+        GZipMiddleware(response_app(b""), compresslevel=10)
+
+
+# ---------------------------------------------------------------- inside an app
+
+
+def test_in_an_app_streaming_and_background_task() -> None:
+    done: list[str] = []
+
+    async def numbers() -> AsyncIterator[str]:
+        for number in range(200):
+            yield f"{number},"
+
+    async def stream(request: Request) -> Response:
+        return StreamingResponse(numbers(), media_type="text/plain", background=BackgroundTask(done.append, "task"))
+
+    async def plain(request: Request) -> Response:
+        return PlainTextResponse(BIG)
+
+    app = TypedASGI(
+        routes=[Route("/stream", stream), Route("/plain", plain)],
+        middleware=[Middleware(GZipMiddleware, minimum_size=100)],
+    )
+    client = TestClient(app)
+    response = client.get("/stream", headers={"accept-encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.text == "".join(f"{n}," for n in range(200))
+    assert done == ["task"]
+    response = client.get("/plain", headers={"accept-encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.text == BIG
+    identity = client.get("/plain", headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in identity.headers
+    assert identity.text == BIG
