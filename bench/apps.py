@@ -15,6 +15,7 @@ and convert by hand, as a Starlette app would.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -164,16 +165,17 @@ def typedasgi_app() -> ASGIApp:
     ]
     for i in range(N_ROUTES):
         routes.append(Route(f"/r{i}/{{x}}" if i % 2 else f"/r{i}", _routing_endpoint(i)))
-    return TypedASGI(routes=routes)
+    return TypedASGI(routes=routes, autoload_plugins=False)  # the framework alone, like its peers
 
 
 # ----------------------------------------------------------------------------- Starlette
 
 def starlette_app() -> Any:  # Starlette is untyped here on purpose: it is optional
-    from starlette.applications import Starlette
-    from starlette.responses import JSONResponse as SJSON
-    from starlette.responses import PlainTextResponse as SText
-    from starlette.routing import Route as SRoute
+    # importlib: the bench extra is optional, so mypy must not need Starlette installed.
+    Starlette = importlib.import_module("starlette.applications").Starlette
+    SJSON = importlib.import_module("starlette.responses").JSONResponse
+    SText = importlib.import_module("starlette.responses").PlainTextResponse
+    SRoute = importlib.import_module("starlette.routing").Route
 
     async def s_plain(request: Any) -> Any:
         return SText("Hello, world!")
@@ -203,123 +205,105 @@ def starlette_app() -> Any:  # Starlette is untyped here on purpose: it is optio
     return Starlette(routes=routes)
 
 
-# ----------------------------------------------------------------------------- Litestar (optional)
+# ----------------------------------------------------------------------------- Litestar, FastAPI (optional)
+#
+# Imported with importlib and registered without decorator syntax: both are
+# optional (the ``bench`` extra), so the type checker must not need them.
 
-def litestar_app() -> Any:  # untyped here: Litestar is optional (the ``bench`` extra)
-    from litestar import Litestar, MediaType, get, post
 
-    @get("/", media_type=MediaType.TEXT, sync_to_thread=False)
+def litestar_app() -> Any:
+    litestar = importlib.import_module("litestar")
+    get, post, text = litestar.get, litestar.post, litestar.MediaType.TEXT
+
     def l_plain() -> str:
         return "Hello, world!"
 
-    @get("/json", sync_to_thread=False)
     def l_json() -> dict[str, str]:
         return {"message": "Hello, world!"}
 
-    @get("/users/{id:int}", sync_to_thread=False)
     def l_user(id: int) -> dict[str, int]:
         return {"id": id}
 
-    @post("/echo", status_code=200, sync_to_thread=False)
-    def l_echo(data: Order) -> Order:
+    async def l_echo(data: Order) -> Order:
         return data
 
-    @post("/typed/echo", status_code=200)
-    async def l_typed_echo(data: Order) -> Order:
-        return data
-
-    @get("/typed/users/{id:int}")
     async def l_typed_user(id: int, limit: int = 10) -> UserPage:
         return UserPage(id, limit)
 
     def l_routing(i: int) -> Any:
         if i % 2:
-            @get(f"/r{i}/{{x:str}}", media_type=MediaType.TEXT, name=f"r{i}", sync_to_thread=False)
             def with_param(x: str) -> str:
                 return f"r{i}:{x}"
 
-            return with_param
+            return get(f"/r{i}/{{x:str}}", media_type=text, name=f"r{i}", sync_to_thread=False)(with_param)
 
-        @get(f"/r{i}", media_type=MediaType.TEXT, name=f"r{i}", sync_to_thread=False)
         def static() -> str:
             return f"r{i}"
 
-        return static
+        return get(f"/r{i}", media_type=text, name=f"r{i}", sync_to_thread=False)(static)
 
-    handlers = [l_plain, l_json, l_user, l_echo, l_typed_echo, l_typed_user]
+    handlers = [
+        get("/", media_type=text, sync_to_thread=False)(l_plain),
+        get("/json", sync_to_thread=False)(l_json),
+        get("/users/{id:int}", sync_to_thread=False)(l_user),
+        post("/echo", status_code=200, name="echo")(l_echo),
+        post("/typed/echo", status_code=200, name="typed-echo")(l_echo),
+        get("/typed/users/{id:int}")(l_typed_user),
+    ]
     handlers += [l_routing(i) for i in range(N_ROUTES)]
-    return Litestar(route_handlers=handlers, openapi_config=None, logging_config=None)
+    return litestar.Litestar(route_handlers=handlers, openapi_config=None, logging_config=None)
 
 
-# ----------------------------------------------------------------------------- FastAPI (optional)
+def fastapi_app() -> Any:
+    fastapi = importlib.import_module("fastapi")
+    pydantic = importlib.import_module("pydantic")
+    text = importlib.import_module("fastapi.responses").PlainTextResponse
+    model = pydantic.create_model
+    p_address = model("PAddress", street=(str, ...), city=(str, ...), postcode=(str, ...), country=(str, ...))
+    p_item = model("PItem", sku=(str, ...), quantity=(int, ...), price=(float, ...), note=(str, ...))
+    p_order = model(
+        "POrder", id=(int, ...), name=(str, ...), email=(str, ...), active=(bool, ...), score=(float, ...),
+        tags=(list[str], ...), address=(p_address, ...), items=(list[p_item], ...),  # type: ignore[valid-type]  # a runtime model
+    )
+    p_user_page = model("PUserPage", id=(int, ...), limit=(int, ...))
+    app = fastapi.FastAPI(openapi_url=None)
 
-def fastapi_app() -> Any:  # untyped here: FastAPI is optional (the ``bench`` extra)
-    import pydantic
-    from fastapi import FastAPI
-    from fastapi.responses import PlainTextResponse as FText
-
-    class PAddress(pydantic.BaseModel):
-        street: str
-        city: str
-        postcode: str
-        country: str
-
-    class PItem(pydantic.BaseModel):
-        sku: str
-        quantity: int
-        price: float
-        note: str
-
-    class POrder(pydantic.BaseModel):
-        id: int
-        name: str
-        email: str
-        active: bool
-        score: float
-        tags: list[str]
-        address: PAddress
-        items: list[PItem]
-
-    class PUserPage(pydantic.BaseModel):
-        id: int
-        limit: int
-
-    app = FastAPI(openapi_url=None)
-
-    @app.get("/", response_class=FText)
     async def f_plain() -> str:
         return "Hello, world!"
 
-    @app.get("/json")
     async def f_json() -> dict[str, str]:
         return {"message": "Hello, world!"}
 
-    @app.get("/users/{id}")
     async def f_user(id: int) -> dict[str, int]:
         return {"id": id}
 
-    async def f_echo(order: POrder) -> POrder:
+    async def f_echo(order: Any) -> Any:
         return order
 
-    async def f_typed_user(id: int, limit: int = 10) -> PUserPage:
-        return PUserPage(id=id, limit=limit)
+    async def f_typed_user(id: int, limit: int = 10) -> Any:
+        return p_user_page(id=id, limit=limit)
 
-    # The models are local (pydantic is optional), so the postponed annotations are set by hand.
-    f_echo.__annotations__ = {"order": POrder, "return": POrder}
-    f_typed_user.__annotations__ = {"id": int, "limit": int, "return": PUserPage}
+    # The models exist only at run time, so these annotations are set by hand.
+    f_echo.__annotations__ = {"order": p_order, "return": p_order}
+    f_typed_user.__annotations__ = {"id": int, "limit": int, "return": p_user_page}
+    app.get("/", response_class=text)(f_plain)
+    app.get("/json")(f_json)
+    app.get("/users/{id}")(f_user)
     app.post("/echo")(f_echo)
     app.post("/typed/echo")(f_echo)
     app.get("/typed/users/{id}")(f_typed_user)
 
     def f_routing(i: int) -> None:
         if i % 2:
-            @app.get(f"/r{i}/{{x}}", response_class=FText)
             async def with_param(x: str) -> str:
                 return f"r{i}:{x}"
+
+            app.get(f"/r{i}/{{x}}", response_class=text)(with_param)
         else:
-            @app.get(f"/r{i}", response_class=FText)
             async def static() -> str:
                 return f"r{i}"
+
+            app.get(f"/r{i}", response_class=text)(static)
 
     for i in range(N_ROUTES):
         f_routing(i)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from typing import Any
 
 import pytest
@@ -24,8 +23,12 @@ class Items(HTTPEndpoint):
         return PlainTextResponse(f"get {request.query_params.get('q', '')}")
 
     def post(self, request: Request) -> Response:
-        # Sync: runs in the thread pool, off the event loop's thread.
-        on_loop_thread = threading.current_thread() is threading.main_thread()
+        # Sync: runs in the thread pool, where no event loop is running.
+        try:
+            asyncio.get_running_loop()
+            on_loop_thread = True
+        except RuntimeError:
+            on_loop_thread = False
         return PlainTextResponse(f"post on_loop_thread={on_loop_thread}")
 
 

@@ -85,8 +85,9 @@ def test_json_text_mode() -> None:
         session.send_text('{"a": [1, 2]}')
         message = session.receive()
         assert message["type"] == "websocket.send"
-        assert message.get("text") is not None
-        assert msgspec.json.decode(message["text"]) == {"got": {"a": [1, 2]}}
+        text = message["text"]
+        assert text is not None
+        assert msgspec.json.decode(text) == {"got": {"a": [1, 2]}}
 
 
 def test_json_binary_mode() -> None:
@@ -100,8 +101,9 @@ def test_json_binary_mode() -> None:
         session.send_bytes(b'{"n": 1}')
         message = session.receive()
         assert message["type"] == "websocket.send"
-        assert message.get("text") is None
-        assert msgspec.json.decode(message["bytes"]) == [{"n": 1}, "é"]
+        data = message["bytes"]
+        assert message.get("text") is None and data is not None
+        assert msgspec.json.decode(data) == [{"n": 1}, "é"]
 
 
 def test_receive_json_into_a_type() -> None:
@@ -216,7 +218,7 @@ def test_receive_data_raises_disconnect_with_code() -> None:
 
     with TestClient(make_app(handler)).websocket_connect("/") as session:
         session.close(code=4001, reason="bye")
-    assert codes == [(4001, "bye")] or codes == [(4001, "")]
+    assert codes == [(4001, "bye")]
 
 
 # ------------------------------------------------------------- handshake

@@ -1,13 +1,16 @@
 """``TypedASGI``: the application object, an ASGI app built from routes and middleware.
 
-The stack, outermost first: ServerErrorMiddleware -> user middleware (in the
-order given) -> ExceptionMiddleware -> Router. It is built once, on the first
-call, and is fixed from then on.
+The stack, outermost first: ServerErrorMiddleware -> plugins' "outer"
+middleware -> user middleware (in the order given) -> plugins' "inner"
+middleware -> ExceptionMiddleware -> Router. It is built once, on the first
+call, and is fixed from then on; the plugins' routes, renderers and handlers
+join the app then too (see ``typedasgi.plugins``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TypedDict, TypeVar
 
 import msgspec
@@ -15,11 +18,13 @@ from typing_extensions import ParamSpec, Unpack
 
 from typedasgi.datastructures import State, URLPath
 from typedasgi.handlers import Renderer
+from typedasgi.hooks import DecodeBody
 from typedasgi.middleware import Middleware
 from typedasgi.middleware.errors import ServerErrorMiddleware
 from typedasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddleware
 from typedasgi.openapi import docs_page, openapi_document
 from typedasgi.params import RequestValidationError, request_validation_error_response
+from typedasgi.plugins import AppPlugins
 from typedasgi.requests import DEFAULT_MAX_BODY_SIZE, Request
 from typedasgi.responses import Response
 from typedasgi.routing import BaseRoute, Endpoint, Lifespan, Route, Router, WebSocketEndpointFunc
@@ -54,6 +59,9 @@ class TypedASGI:
     past it); ``None`` lifts the limit. Routes may set their own.
     ``openapi_url`` serves the OpenAPI document (and ``docs_url`` a page for
     it); both are off unless ``openapi_url`` is given.
+    ``plugins`` load in the order given, then the installed ones unless
+    ``autoload_plugins=False`` (or ``TYPEDASGI_DISABLE_PLUGIN_AUTOLOAD=1`` when it
+    is left ``None``); ``blocked_plugins`` names plugins never to load.
     """
 
     def __init__(
@@ -70,44 +78,53 @@ class TypedASGI:
         docs_url: str | None = "/docs",
         title: str = "TypedASGI",
         version: str = "0.1.0",
+        plugins: Sequence[object] | None = None,
+        autoload_plugins: bool | None = None,
+        blocked_plugins: Collection[str] = (),
     ) -> None:
         self.debug = debug
         self.state = State()
         self._lifespan = lifespan
-        self.router = Router(routes, redirect_slashes=redirect_slashes, lifespan=self._run_lifespan if lifespan else None)
+        self.plugins = AppPlugins(plugins or (), autoload=autoload_plugins, blocked=blocked_plugins)
+        run_lifespan = self._run_lifespan if lifespan or self.plugins else None
+        self.router = Router(routes, redirect_slashes=redirect_slashes, lifespan=run_lifespan)
         self.user_middleware: list[Middleware] = list(middleware or [])
         self.exception_handlers: dict[int | type[BaseException], ExceptionHandler] = dict(exception_handlers or {})
         self.max_body_size = max_body_size
         self.middleware_stack: ASGIApp | None = None
         self.renderers: list[Renderer] = []  # tried for typed handlers' return values before JSON (plugin seam)
+        self.body_decoders: dict[str, DecodeBody] = {}  # typed handlers' bodies by media type, besides JSON (plugin seam)
         self.title, self.version, self.openapi_url = title, version, openapi_url
         self._openapi: tuple[int, dict[str, Any]] | None = None
         if openapi_url is not None:
             self.router.routes.append(Route(openapi_url, self._openapi_endpoint, include_in_schema=False))
             if docs_url is not None:
                 self.router.routes.append(Route(docs_url, self._docs_endpoint, include_in_schema=False))
+        self.plugins.register_convertors(self)
 
-    def _run_lifespan(self, router: Router) -> Any:
-        assert self._lifespan is not None
-        return self._lifespan(self)
+    def _run_lifespan(self, router: Router) -> AbstractAsyncContextManager[Mapping[str, Any] | None]:
+        own = self._lifespan(self) if self._lifespan is not None else None
+        return self.plugins.lifespan(self, own) if self.plugins or own is None else own
 
     # -- the stack ------------------------------------------------------------------
 
     def build_middleware_stack(self) -> ASGIApp:
+        plugged = self.plugins.configure(self)  # once: adds the plugins' routes, renderers and body decoders
         error_handler = None
         handlers: dict[int | type[BaseException], ExceptionHandler] = {
             RequestValidationError: request_validation_error_response,  # JSON 422; the app's own wins
         }
-        for key, handler in self.exception_handlers.items():
+        for key, handler in {**plugged.exception_handlers, **self.exception_handlers}.items():
             if key in (500, Exception):
                 error_handler = handler
             else:
                 handlers[key] = handler
         exceptions = ExceptionMiddleware(self.router, handlers=handlers, debug=self.debug)
-        if not self.user_middleware:  # nothing in between: the outer layer does both jobs
+        middleware = plugged.middleware_around(self.user_middleware)
+        if not middleware:  # nothing in between: the outer layer does both jobs
             return ServerErrorMiddleware(self.router, handler=error_handler, debug=self.debug, exceptions=exceptions)
         app: ASGIApp = exceptions
-        for cls, args, kwargs in reversed(self.user_middleware):
+        for cls, args, kwargs in reversed(middleware):
             app = cls(app, *args, **kwargs)
         return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)
 
@@ -119,6 +136,7 @@ class TypedASGI:
         stack = self.middleware_stack
         if stack is None:
             stack = self.middleware_stack = self.build_middleware_stack()
+            self.plugins.notify_configured(self)
         await stack(scope, receive, send)
 
     # -- routes -----------------------------------------------------------------------

@@ -1,10 +1,17 @@
-"""``typedasgi run MODULE:APP``: serve an app on uvicorn (the ``standard`` extra)."""
+"""``typedasgi run MODULE:APP``: serve an app on uvicorn (the ``standard`` extra).
+
+``typedasgi plugins``: list the installed plugins, their distributions and hooks.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 from collections.abc import Sequence
+
+from typedasgi.plugins import DISABLE_AUTOLOAD_ENV, autoload_enabled, installed_plugins
 
 __all__ = ["main"]
 
@@ -30,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
         help="log level (default: info)",
     )
     run.add_argument("--app-dir", default=".", help="directory added to sys.path first (default: .)")
+    plugins = commands.add_parser("plugins", help="list installed plugins (entry-point group 'typedasgi')")
+    plugins.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     return parser
 
 
@@ -37,6 +46,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return _run_server(args)
+    if args.command == "plugins":
+        return _list_plugins(as_json=args.json)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
@@ -60,6 +71,28 @@ def _run_server(args: argparse.Namespace) -> int:
         app_dir=args.app_dir,
     )
     return 0
+
+
+def _list_plugins(*, as_json: bool) -> int:
+    """Load and check each installed plugin alone; 1 if any of them is broken."""
+    found = installed_plugins()
+    if as_json:
+        print(json.dumps([dataclasses.asdict(plugin) for plugin in found], indent=2))
+        return 1 if any(plugin.error for plugin in found) else 0
+    if not found:
+        print("No typedasgi plugins installed.")
+    rows = [("NAME", "DISTRIBUTION", "VERSION", "HOOKS")]
+    for plugin in found:
+        hooks = ", ".join(plugin.hooks) if plugin.error is None else f"ERROR: {plugin.error}"
+        if plugin.adds_hooks:
+            hooks += f" (adds: {', '.join(plugin.adds_hooks)})"
+        rows.append((plugin.name, plugin.distribution or "-", plugin.version or "-", hooks))
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    for row in rows if found else []:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
+    if not autoload_enabled():
+        print(f"\nAutoload is off ({DISABLE_AUTOLOAD_ENV} is set): apps load only the plugins given to them.")
+    return 1 if any(plugin.error for plugin in found) else 0
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ import msgspec
 
 from typedasgi.concurrency import run_in_threadpool
 from typedasgi.convertors import Convertor
-from typedasgi.exceptions import HTTPException, MalformedBody
+from typedasgi.exceptions import HTTPException, MalformedBody, WebSocketException
 from typedasgi.extractors import (
     Inputs,
     Invalid,
@@ -26,7 +26,7 @@ from typedasgi.extractors import (
     request_validation_error_response,
     validation_item,
 )
-from typedasgi.params import BodyInfo, Signature, compile_signature
+from typedasgi.params import BodyInfo, HandlerSignatureError, Signature, compile_signature
 from typedasgi.requests import Request
 from typedasgi.responses import JSONResponse, Response
 from typedasgi.types import ASGIApp, Receive, Scope, Send, framework_keys
@@ -81,7 +81,11 @@ async def read_body(inputs: Inputs, body: BodyInfo) -> object:
         except msgspec.ValidationError as error:
             raise validation_item("body", "", error) from None
     if media_type and media_type != "application/json" and not media_type.endswith("+json"):
-        raise HTTPException(415, f"Unsupported media type {media_type!r}: send JSON or a form")
+        decoders = getattr(inputs.scope.get("app"), "body_decoders", None)  # the plugins' seam: media type -> decode
+        decode = decoders.get(media_type) if decoders else None
+        if decode is None:
+            raise HTTPException(415, f"Unsupported media type {media_type!r}: send JSON or a form")
+        return _decode_with(decode, await request.body(), body, media_type)
     raw = await request.body()
     if not raw:
         if not body.required:
@@ -93,6 +97,18 @@ async def read_body(inputs: Inputs, body: BodyInfo) -> object:
         raise validation_item("body", "", error) from None
     except msgspec.DecodeError as error:
         raise MalformedBody(f"Malformed JSON body: {error}") from None
+
+
+def _decode_with(decode: Callable[[bytes, Any], object], raw: bytes, body: BodyInfo, media_type: str) -> object:
+    """A plugin's decoder: a wrong shape is a 422, a malformed body a 400, like JSON."""
+    if not raw and not body.required:
+        return body.default
+    try:
+        return decode(raw, body.annotation)
+    except msgspec.ValidationError as error:
+        raise validation_item("body", "", error) from None
+    except msgspec.DecodeError as error:
+        raise MalformedBody(f"Malformed {media_type} body: {error}") from None
 
 
 # ------------------------------------------------------------------ calling
@@ -173,6 +189,10 @@ def _flatten(signature: Signature) -> list[_Node]:
 
 async def _fail(errors: list[ValidationErrorItem], scope: Scope, receive: Receive, send: Send) -> None:
     """Raise for the app's exception handlers; a route used without an app answers the default 422 itself."""
+    if scope["type"] == "websocket":  # no body to explain it in: close with the first problem as the reason
+        first = errors[0]
+        reason = f"{first['location']} {first['field']}: {first['message']}"
+        raise WebSocketException(1008, reason.encode()[:120].decode(errors="ignore"))
     exc = RequestValidationError(errors)
     if "app" in framework_keys(scope) or scope["type"] != "http":
         raise exc
@@ -204,8 +224,10 @@ class TypedHandler:
         self.func = func
         self.signature = compile_signature(func, path_convertors, websocket=websocket)
         if self.signature.kind not in ("async", "sync"):
-            raise TypeError(f"Handler {self.signature.name} is a generator; yield in dependencies, not handlers")
-        returns_none = self.signature.return_annotation is None
+            raise HandlerSignatureError(
+                f"Handler {self.signature.name} is a generator; yield in dependencies, not handlers"
+            )
+        returns_none = self.signature.return_annotation in (None, type(None))
         self.status_code = status_code if status_code is not None else (204 if returns_none else 200)
         self.response_class = response_class
         self.nodes = _flatten(self.signature)
@@ -215,6 +237,10 @@ class TypedHandler:
             self.app = self._simple()
         else:
             self.app = self._general(respond=True)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Usable wherever an ASGI app is (e.g. ``WebSocketRoute(path, TypedHandler(...))``)."""
+        await self.app(scope, receive, send)
 
     # -- responses --------------------------------------------------------------------
 
@@ -257,10 +283,12 @@ class TypedHandler:
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             inputs = Inputs(scope, receive, send, False)
             errors: list[ValidationErrorItem] | None = None
+            kwargs: dict[str, Any] = {}
             try:
-                kwargs = {name: step(inputs) for name, step in steps}
+                for name, step in steps:  # a plain loop: no comprehension frame on the hot path
+                    kwargs[name] = step(inputs)
             except Invalid:  # the rare path: run every step again to report every problem
-                kwargs, errors = {}, _collect(steps, inputs)
+                errors = _collect(steps, inputs)
             if body is not None:
                 try:
                     kwargs[body.name] = await read_body(inputs, body)
@@ -272,16 +300,19 @@ class TypedHandler:
             for name in connections:
                 kwargs[name] = inputs.connection()
             value = await func(**kwargs) if is_async else await node_call(kwargs, inputs)
-            if isinstance(value, Response):
-                response = value
-            elif plain_json and not getattr(scope.get("app"), "renderers", None):
+            if plain_json and not isinstance(value, Response) and not getattr(scope.get("app"), "renderers", None):
                 try:
-                    response = _EncodedJSON(_encode(value), status_code)
+                    encoded = _encode(value)
                 except TypeError:
-                    response = respond(value, scope, inputs)  # raises the error naming the handler
-            else:
-                response = respond(value, scope, inputs)
-            await response(scope, receive, send)
+                    encoded = None
+                if encoded is not None:  # JSON sent directly: no response object on the common path
+                    headers = [(b"content-length", str(len(encoded)).encode()), _JSON_CONTENT_TYPE]
+                    await send({"type": "http.response.start", "status": status_code, "headers": headers,
+                                "trailers": False})
+                    head = scope["method"] == "HEAD"  # type: ignore[typeddict-item]  # an http scope
+                    await send({"type": "http.response.body", "body": b"" if head else encoded, "more_body": False})
+                    return
+            await respond(value, scope, inputs)(scope, receive, send)
 
         return app
 

@@ -90,11 +90,12 @@ def _description(route: Route) -> str | None:
     return doc or None
 
 
-def _default(value: object) -> object:
+def _default(value: object) -> dict[str, Any]:
+    """``{"default": ...}`` for a JSON-able default, else nothing."""
     try:
-        return msgspec.to_builtins(value)
+        return {"default": msgspec.to_builtins(value)}
     except TypeError:
-        return None
+        return {}
 
 
 class _Operation:
@@ -103,7 +104,7 @@ class _Operation:
     def __init__(self, path: str, method: str, route: Route, path_params: dict[str, Convertor[Any]], schemas: _Schemas):
         self.path, self.method, self.route = path, method, route
         handler = route.handler
-        self.params: list[tuple[dict[str, Any], int]] = []
+        self.params: list[tuple[dict[str, Any], int, dict[str, Any]]] = []  # entry, schema slot, schema extras
         self.body: tuple[dict[str, Any], int] | None = None
         self.returns: int | None = None
         self.validates = False
@@ -117,7 +118,8 @@ class _Operation:
                 self.returns = schemas.add(returned)
         for key, convertor in path_params.items():  # the template's other parameters must be declared too
             if ("path", key) not in seen:
-                self.params.append(({"name": key, "in": "path", "required": True}, schemas.add(convertor_type(convertor))))
+                entry = {"name": key, "in": "path", "required": True}
+                self.params.append((entry, schemas.add(convertor_type(convertor)), {}))
 
     def _add_signature(self, signature: Signature, seen: set[tuple[str, str]], schemas: _Schemas) -> None:
         for param in signature.params:
@@ -127,7 +129,8 @@ class _Operation:
             self.validates = True
             if param.marker is not None and not param.marker.include_in_schema:
                 continue
-            self.params.append((self._parameter(param), schemas.add(param.annotation)))
+            extras = {} if param.required else _default(param.default)
+            self.params.append((self._parameter(param), schemas.add(param.annotation), extras))
         body = signature.body
         if body is not None and self.body is None:
             self.validates = True
@@ -161,9 +164,8 @@ class _Operation:
             operation["deprecated"] = True
         if self.params:
             parameters = []
-            for entry, index in self.params:
-                schema = dict(schemas[index])
-                parameters.append({**entry, "schema": schema})
+            for entry, index, extras in self.params:
+                parameters.append({**entry, "schema": {**schemas[index], **extras}})
             operation["parameters"] = parameters
         if self.body is not None:
             entry, index = self.body

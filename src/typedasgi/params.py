@@ -245,15 +245,16 @@ def is_asgi_function(func: Callable[..., Any]) -> bool:
 def is_plain_endpoint(func: Callable[..., Any]) -> bool:
     """True for ``endpoint(request) -> Response``: routed the Starlette way, with no extraction at all."""
     try:
-        parameters = list(inspect.signature(func).parameters.values())
+        signature = inspect.signature(func)
     except (TypeError, ValueError):
         return True
+    parameters = list(signature.parameters.values())
     if len(parameters) != 1 or parameters[0].kind in (parameters[0].VAR_KEYWORD, parameters[0].KEYWORD_ONLY):
         return False
     try:
         hints = _type_hints(func)
-    except (NameError, TypeError):
-        return True  # unresolvable annotations: keep the Starlette behaviour
+    except (NameError, TypeError):  # unresolvable: judge by the annotations' text; compiling reports the rest
+        return _names(parameters[0].annotation, "Request") and _names(signature.return_annotation, "Response")
     annotation = hints.get(parameters[0].name, inspect.Parameter.empty)
     if annotation is not inspect.Parameter.empty and _is_connection(annotation) is None:
         return False
@@ -262,6 +263,10 @@ def is_plain_endpoint(func: Callable[..., Any]) -> bool:
         return True
     returned = typing.get_origin(returned) or returned
     return inspect.isclass(returned) and issubclass(returned, Response)
+
+
+def _names(annotation: object, word: str) -> bool:
+    return annotation is inspect.Parameter.empty or (isinstance(annotation, str) and word in annotation)
 
 
 # ------------------------------------------------------------------ type families

@@ -1,0 +1,93 @@
+"""typedasgi-msgpack: negotiated responses, decoded bodies, the helpers for plain endpoints."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+import typedasgi_msgpack
+from typedasgi.applications import TypedASGI
+from typedasgi.requests import Request
+from typedasgi.responses import Response
+from typedasgi.testclient import TestClient
+from typedasgi_msgpack import MsgPackPlugin, MsgPackResponse, read_msgpack
+
+
+class Point(msgspec.Struct):
+    x: int
+    y: int
+
+
+def make_app() -> TypedASGI:
+    app = TypedASGI(plugins=[MsgPackPlugin()], autoload_plugins=False)
+
+    @app.get("/point")
+    async def point() -> Point:
+        return Point(1, 2)
+
+    @app.post("/mirror")
+    async def mirror(point: Point) -> Point:
+        return Point(point.y, point.x)
+
+    return app
+
+
+def test_msgpack_when_accept_prefers_it_json_otherwise() -> None:
+    client = TestClient(make_app())
+    packed = client.get("/point", headers={"accept": "application/msgpack"})
+    assert packed.headers["content-type"] == "application/msgpack"
+    assert msgspec.msgpack.decode(packed.content, type=Point) == Point(1, 2)
+    assert client.get("/point").json() == {"x": 1, "y": 2}
+    assert client.get("/point", headers={"accept": "application/json, application/msgpack"}).json() == {"x": 1, "y": 2}
+    low = client.get("/point", headers={"accept": "application/json;q=0.1, application/msgpack;q=0.9"})
+    assert low.headers["content-type"] == "application/msgpack"
+
+
+@pytest.mark.parametrize("media_type", ["application/msgpack", "application/x-msgpack"])
+def test_msgpack_bodies_are_decoded_and_validated(media_type: str) -> None:
+    client = TestClient(make_app())
+    body = msgspec.msgpack.encode({"x": 3, "y": 4})
+    response = client.post("/mirror", content=body, headers={"content-type": media_type})
+    assert response.json() == {"x": 4, "y": 3}
+    wrong = client.post("/mirror", content=msgspec.msgpack.encode({"x": "three"}), headers={"content-type": media_type})
+    assert wrong.status_code == 422
+    malformed = client.post("/mirror", content=b"\xc1", headers={"content-type": media_type})
+    assert malformed.status_code == 400
+
+
+def test_without_the_plugin_msgpack_bodies_are_415() -> None:
+    app = TypedASGI(autoload_plugins=False)
+
+    @app.post("/mirror")
+    async def mirror(point: Point) -> Point:
+        return point
+
+    response = TestClient(app).post("/mirror", content=b"\x80", headers={"content-type": "application/msgpack"})
+    assert response.status_code == 415
+
+
+def test_helpers_for_plain_endpoints() -> None:
+    async def endpoint(request: Request) -> Response:
+        point = await read_msgpack(request, Point)
+        return MsgPackResponse({"sum": point.x + point.y}, status_code=201)
+
+    app = TypedASGI(autoload_plugins=False)
+    app.add_route("/sum", endpoint, methods=["POST"])
+    client = TestClient(app)
+    response = client.post("/sum", content=msgspec.msgpack.encode(Point(2, 5)))
+    assert (response.status_code, response.headers["content-type"]) == (201, "application/msgpack")
+    assert msgspec.msgpack.decode(response.content) == {"sum": 7}
+    assert client.post("/sum", content=b"\xc1").status_code == 400
+    assert client.post("/sum", content=msgspec.msgpack.encode({"x": 1})).status_code == 400
+
+
+def test_installed_it_is_found_through_its_entry_point() -> None:
+    app = TypedASGI(autoload_plugins=True)
+    assert app.plugins.get("msgpack") is typedasgi_msgpack.plugin
+
+    @app.get("/n")
+    async def n() -> int:
+        return 5
+
+    response = TestClient(app).get("/n", headers={"accept": "application/msgpack"})
+    assert msgspec.msgpack.decode(response.content) == 5

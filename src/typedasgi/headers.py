@@ -1,0 +1,223 @@
+"""HTTP headers: a case-insensitive mapping over the raw ASGI ``[(name, value), ...]`` list.
+
+Built from a scope or message it costs O(1); the lookup table is made on first lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
+from typing import TypeVar, Union, overload
+
+from typing_extensions import Self, TypeAlias
+
+from typedasgi.types import (
+    HTTPResponseStartEvent,
+    WebSocketAcceptEvent,
+    WebSocketResponseStartEvent,
+    WWWScope,
+)
+
+__all__ = ["HeaderCarrier", "Headers", "MutableHeaders", "RawHeaders"]
+
+T = TypeVar("T")
+
+RawHeaders: TypeAlias = list[tuple[bytes, bytes]]
+HeaderCarrier: TypeAlias = Union[
+    WWWScope, HTTPResponseStartEvent, WebSocketAcceptEvent, WebSocketResponseStartEvent
+]
+"""A scope or message with a ``headers`` list."""
+
+
+class Headers(Mapping[str, str]):
+    """Immutable, case-insensitive headers over a raw ``[(name, value), ...]`` list.
+
+    Names are lower-case latin-1, values latin-1. Lookups give the *first* value
+    of a repeated header, ``getlist`` all of them; iterating, ``len`` and
+    ``items()`` see every raw line, duplicates included. Built from a scope it
+    costs O(1): the lookup table is made on the first lookup and kept, so it
+    reflects the list as it was then.
+    """
+
+    __slots__ = ("_index", "_list")
+
+    def __init__(
+        self,
+        headers: Mapping[str, str] | None = None,
+        raw: RawHeaders | None = None,
+        scope: HeaderCarrier | None = None,
+    ) -> None:
+        if (headers is not None) + (raw is not None) + (scope is not None) > 1:
+            raise TypeError("Headers() takes only one of 'headers', 'raw' or 'scope'")
+        self._index: dict[str, str] | None = None
+        if headers is not None:
+            self._list = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        elif raw is not None:
+            self._list = raw
+        elif scope is not None:
+            self._list = self._from_scope(scope)
+        else:
+            self._list = []
+
+    @staticmethod
+    def _from_scope(scope: HeaderCarrier) -> RawHeaders:
+        raw = scope["headers"]
+        if type(raw) is list:
+            return raw
+        scope["headers"] = owned = list(raw)  # a tuple or one-shot iterator: keep it readable for others
+        return owned
+
+    @property
+    def raw(self) -> RawHeaders:
+        """The underlying list of ``(name, value)`` byte pairs."""
+        return self._list
+
+    def _first(self, name: str) -> str | None:
+        index = self._index
+        if index is None:
+            index = self._index = {
+                k.decode("latin-1").lower(): v.decode("latin-1") for k, v in reversed(self._list)
+            }
+        return index.get(name)
+
+    def __getitem__(self, key: str) -> str:
+        value = self._first(key.lower())
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    @overload
+    def get(self, key: str, /) -> str | None: ...
+    @overload
+    def get(self, key: str, default: str, /) -> str: ...
+    @overload
+    def get(self, key: str, default: T, /) -> str | T: ...
+    def get(self, key: str, default: object = None, /) -> object:
+        value = self._first(key.lower())
+        return default if value is None else value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._first(key.lower()) is not None
+
+    def getlist(self, key: str) -> list[str]:
+        """Every value of ``key``, in order (``[]`` when absent)."""
+        name = key.lower().encode("latin-1")
+        return [v.decode("latin-1") for k, v in self._list if k.lower() == name]
+
+    def __iter__(self) -> Iterator[str]:
+        return (k.decode("latin-1").lower() for k, _ in self._list)
+
+    def __len__(self) -> int:
+        return len(self._list)
+
+    def keys(self) -> KeysView[str]:
+        return KeysView(self)
+
+    def values(self) -> ValuesView[str]:
+        return _HeaderValues(self)
+
+    def items(self) -> ItemsView[str, str]:
+        return _HeaderItems(self)
+
+    def mutablecopy(self) -> MutableHeaders:
+        return MutableHeaders(raw=list(self._list))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Headers):
+            return NotImplemented
+        return sorted(self.items()) == sorted(other.items())
+
+    def __repr__(self) -> str:
+        as_dict = dict(self.items())
+        if len(as_dict) == len(self):
+            return f"{type(self).__name__}({as_dict!r})"
+        return f"{type(self).__name__}(raw={self._list!r})"
+
+
+class _HeaderValues(ValuesView[str]):
+    def __init__(self, headers: Headers) -> None:
+        super().__init__(headers)
+        self._headers = headers
+
+    def __iter__(self) -> Iterator[str]:
+        return (v.decode("latin-1") for _, v in self._headers.raw)
+
+
+class _HeaderItems(ItemsView[str, str]):
+    def __init__(self, headers: Headers) -> None:
+        super().__init__(headers)
+        self._headers = headers
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return ((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in self._headers.raw)
+
+    def __contains__(self, item: object) -> bool:
+        return item in list(self)
+
+
+class MutableHeaders(Headers):
+    """Headers that write through to the raw list they were given.
+
+    ``MutableHeaders(raw=response.raw_headers)`` edits the response;
+    ``MutableHeaders(scope=message)`` gives the message its own copy of the
+    list first (so a shared list is never edited behind its owner's back) and
+    edits that. Lookups read the live list, so no cache can go stale.
+    """
+
+    __slots__ = ()
+
+    @staticmethod
+    def _from_scope(scope: HeaderCarrier) -> RawHeaders:
+        scope["headers"] = owned = list(scope["headers"])
+        return owned
+
+    def _first(self, name: str) -> str | None:
+        key = name.encode("latin-1")
+        for k, v in self._list:
+            if k.lower() == key:
+                return v.decode("latin-1")
+        return None
+
+    def __setitem__(self, key: str, value: str) -> None:
+        """Set ``key`` to one value: the first line is replaced in place, the rest dropped."""
+        name, encoded = key.lower().encode("latin-1"), value.encode("latin-1")
+        raw = self._list
+        found = [i for i, (k, _) in enumerate(raw) if k.lower() == name]
+        if not found:
+            raw.append((name, encoded))
+            return
+        raw[found[0]] = (name, encoded)
+        for i in reversed(found[1:]):
+            del raw[i]
+
+    def __delitem__(self, key: str) -> None:
+        """Remove every line of ``key``; a missing key is not an error (middleware relies on that)."""
+        name = key.lower().encode("latin-1")
+        self._list[:] = [(k, v) for k, v in self._list if k.lower() != name]
+
+    def append(self, key: str, value: str) -> None:
+        """Add a line, keeping existing ones (``set-cookie``, ``vary``, ...)."""
+        self._list.append((key.lower().encode("latin-1"), value.encode("latin-1")))
+
+    def setdefault(self, key: str, value: str) -> str:
+        existing = self._first(key.lower())
+        if existing is not None:
+            return existing
+        self.append(key, value)
+        return value
+
+    def update(self, other: Mapping[str, str]) -> None:
+        for key, value in other.items():
+            self[key] = value
+
+    def __ior__(self, other: Mapping[str, str]) -> Self:
+        self.update(other)
+        return self
+
+    def __or__(self, other: Mapping[str, str]) -> MutableHeaders:
+        merged = self.mutablecopy()
+        merged.update(other)
+        return merged
+
+    def add_vary_header(self, vary: str) -> None:
+        existing = self._first("vary")
+        self["vary"] = vary if existing is None else f"{existing}, {vary}"

@@ -1,0 +1,115 @@
+"""The app under test as the test clients see it: ASGI 2 adaptation, shared settings, bounded waits."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
+
+try:
+    import httpx2
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError("The TestClient needs httpx2: pip install 'typedasgi[testclient]'") from exc
+
+from typedasgi.types import AnyASGIApp, ASGI2App, ASGIApp, Receive, Scope, Send, as_asgi_app
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "AppConfig",
+    "CookieTypes",
+    "HeaderTypes",
+    "TestClientTimeout",
+    "TimeoutTypes",
+    "default_headers",
+    "server_address",
+    "wait_within",
+]
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = 10.0
+"""Seconds any single wait on the app may take before the test fails (the httpx2 read timeout)."""
+
+CookieTypes = httpx2.Cookies | dict[str, str] | list[tuple[str, str]]
+HeaderTypes = Mapping[str, str] | list[tuple[str, str]]
+TimeoutTypes = float | httpx2.Timeout | None
+
+
+class TestClientTimeout(TimeoutError):
+    """The app did not answer within the client's timeout (raised whatever ``raise_server_exceptions``)."""
+
+    __test__ = False  # not a pytest test class
+
+
+def _is_asgi2(app: object) -> bool:
+    """ASGI 2 apps are classes: ``app(scope)`` builds an instance that is awaited with (receive, send)."""
+    return inspect.isclass(app) and inspect.iscoroutinefunction(getattr(app, "__call__", None))
+
+
+class _ASGI2Adapter:
+    """Presents a double-callable ASGI 2 app as an ASGI 3 one."""
+
+    __slots__ = ("_app",)
+
+    def __init__(self, app: ASGI2App) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, /) -> None:
+        await self._app(scope)(receive, send)
+
+
+def _as_asgi3(app: AnyASGIApp | ASGI2App) -> ASGIApp:
+    if _is_asgi2(app):
+        return _ASGI2Adapter(cast(ASGI2App, app))
+    return as_asgi_app(cast(AnyASGIApp, app))
+
+
+@dataclass
+class AppConfig:
+    """What the client, its transport and its websocket sessions share about the app under test."""
+
+    app: ASGIApp
+    root_path: str
+    client: tuple[str, int]
+    raise_server_exceptions: bool
+    timeout: float | None
+    state: dict[str, Any] = field(default_factory=dict)  # the lifespan state; values are the app's
+
+    @classmethod
+    def create(
+        cls,
+        app: AnyASGIApp | ASGI2App,
+        root_path: str,
+        client: tuple[str, int],
+        raise_server_exceptions: bool,
+        timeout: TimeoutTypes,
+    ) -> AppConfig:
+        bound = timeout.read if isinstance(timeout, httpx2.Timeout) else timeout
+        return cls(_as_asgi3(app), root_path, client, raise_server_exceptions, bound)
+
+
+def default_headers(headers: HeaderTypes | None) -> httpx2.Headers:
+    merged = httpx2.Headers(headers)
+    merged.setdefault("user-agent", "testclient")
+    return merged
+
+
+async def wait_within(awaitable: Awaitable[T], timeout: float | None, what: str) -> T:
+    """Await with the client's bound; a timeout says what was waited for."""
+    deadline = asyncio.timeout(timeout)
+    try:
+        async with deadline:
+            return await awaitable
+    except TimeoutError:
+        if deadline.expired():
+            raise TestClientTimeout(f"{what} did not finish within {timeout} s (the TestClient timeout)") from None
+        raise
+
+
+def server_address(url: httpx2.URL) -> tuple[str, int]:
+    port = url.port
+    if port is None:
+        port = 443 if url.scheme in ("https", "wss") else 80
+    return (url.host, port)

@@ -1,0 +1,84 @@
+"""The synchronous TestClient's event loop: one asyncio loop in a daemon thread, started on first use."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from typedasgi.testclient_app import DEFAULT_TIMEOUT
+
+__all__ = ["LoopProvider", "LoopThread"]
+
+T = TypeVar("T")
+
+class LoopThread:
+    """One asyncio loop in a daemon thread; the test's thread submits coroutines to it."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._serve, name="typedasgi-testclient", daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        loop = self.loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_forever()
+        finally:
+            tasks = asyncio.all_tasks(loop)
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                loop.run_until_complete(asyncio.wait(tasks, timeout=DEFAULT_TIMEOUT))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        if threading.current_thread() is self.thread:
+            coroutine.close()
+            raise RuntimeError("A TestClient cannot be called from inside the app it is testing")
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()  # a KeyboardInterrupt in the test stops the app too
+            raise
+
+    @staticmethod
+    def stop(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
+        """Stop the loop and wait for its thread (static: a finalizer must not hold the client)."""
+        if loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(loop.stop)
+        except RuntimeError:  # closed meanwhile
+            return
+        if threading.current_thread() is not thread:
+            thread.join(DEFAULT_TIMEOUT + 5)
+
+
+class LoopProvider:
+    """Starts the loop thread on first use; stops it on demand or when its owner is collected."""
+
+    def __init__(self) -> None:
+        self._thread: LoopThread | None = None
+        self._finalizer: weakref.finalize[[asyncio.AbstractEventLoop, threading.Thread], LoopProvider] | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> LoopThread:
+        with self._lock:
+            if self._thread is None:
+                thread = LoopThread()
+                self._thread = thread
+                self._finalizer = weakref.finalize(self, LoopThread.stop, thread.loop, thread.thread)
+            return self._thread
+
+    def stop(self) -> None:
+        with self._lock:
+            finalizer, self._finalizer, self._thread = self._finalizer, None, None
+        if finalizer is not None:
+            finalizer()

@@ -1,0 +1,236 @@
+"""URLs: the request's own (built from its scope), reverse-routed paths, and client/server addresses.
+
+A URL built from a scope keeps only the string; its parts are split out on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple, TypedDict
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
+
+from typing_extensions import Self, Unpack
+
+from typedasgi.multidict import MultiDict
+from typedasgi.types import WWWScope
+
+__all__ = ["URL", "Address", "URLComponents", "URLPath"]
+
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+class URLComponents(TypedDict, total=False):
+    """What ``URL(**components)`` and ``URL.replace(**components)`` accept."""
+
+    scheme: str
+    netloc: str
+    path: str
+    query: str
+    fragment: str
+    username: str | None
+    password: str | None
+    hostname: str | None
+    port: int | None
+
+
+def _scope_path(scope: WWWScope) -> str:
+    # ASGI now puts root_path inside path; older servers did not. Prefix only when missing.
+    path, root = scope["path"], scope.get("root_path", "")
+    if not root or path == root or path.startswith(root.rstrip("/") + "/"):
+        return path
+    return root + path
+
+
+def _url_from_scope(scope: WWWScope) -> str:
+    scheme = scope.get("scheme", "http")
+    path = _scope_path(scope)
+    host: str | None = None
+    for name, value in scope["headers"]:
+        if name == b"host":
+            host = value.decode("latin-1")
+            break
+    if host is None:
+        server = scope.get("server")
+        if server is None:
+            url = path
+        else:
+            server_host, port = server
+            if ":" in server_host and not server_host.startswith("["):
+                server_host = f"[{server_host}]"  # IPv6 literal
+            if port is None or port == _DEFAULT_PORTS.get(scheme):
+                url = f"{scheme}://{server_host}{path}"
+            else:
+                url = f"{scheme}://{server_host}:{port}{path}"
+    else:
+        url = f"{scheme}://{host}{path}"
+    query = scope.get("query_string", b"")
+    if query:
+        try:
+            url += "?" + query.decode()
+        except UnicodeDecodeError:  # a client sent raw non-UTF-8 bytes: keep them, don't fail
+            url += "?" + query.decode("latin-1")
+    return url
+
+
+class URL:
+    """An immutable URL; its parts are split out once, on first access."""
+
+    __slots__ = ("_components", "_url")
+
+    def __init__(
+        self, url: str = "", scope: WWWScope | None = None, **components: Unpack[URLComponents]
+    ) -> None:
+        if scope is not None:
+            if url or components:
+                raise TypeError("URL() takes either 'url', 'scope' or components, not several")
+            url = _url_from_scope(scope)
+        elif components:
+            if url:
+                raise TypeError("URL() takes either 'url', 'scope' or components, not several")
+            url = str(URL().replace(**components))
+        self._url = str(url)
+        self._components: SplitResult | None = None
+
+    @property
+    def components(self) -> SplitResult:
+        if self._components is None:
+            self._components = urlsplit(self._url)
+        return self._components
+
+    @property
+    def scheme(self) -> str:
+        return self.components.scheme
+
+    @property
+    def netloc(self) -> str:
+        return self.components.netloc
+
+    @property
+    def path(self) -> str:
+        return self.components.path
+
+    @property
+    def query(self) -> str:
+        return self.components.query
+
+    @property
+    def fragment(self) -> str:
+        return self.components.fragment
+
+    @property
+    def username(self) -> str | None:
+        return self.components.username
+
+    @property
+    def password(self) -> str | None:
+        return self.components.password
+
+    @property
+    def hostname(self) -> str | None:
+        return self.components.hostname
+
+    @property
+    def port(self) -> int | None:
+        return self.components.port
+
+    @property
+    def is_secure(self) -> bool:
+        return self.scheme in ("https", "wss")
+
+    def replace(self, **components: Unpack[URLComponents]) -> URL:
+        """A copy with some parts changed; ``hostname``/``port``/``username``/``password`` rebuild the netloc."""
+        if {"hostname", "port", "username", "password"} & components.keys():
+            netloc = self.netloc
+            userinfo, _, hostport = netloc.rpartition("@")
+            if "hostname" in components:
+                host = components.pop("hostname") or ""
+            elif hostport.startswith("["):
+                host = hostport[: hostport.find("]") + 1]
+            else:
+                host = hostport.partition(":")[0]
+            port = components.pop("port") if "port" in components else self.port
+            username = components.pop("username") if "username" in components else self.username
+            password = components.pop("password") if "password" in components else self.password
+            netloc = host if port is None else f"{host}:{port}"
+            if username is not None or password is not None:
+                auth = username or ""
+                if password is not None:
+                    auth += ":" + password
+                netloc = f"{auth}@{netloc}"
+            components["netloc"] = netloc
+        parts = self.components
+        return URL(
+            urlunsplit(
+                (
+                    components.get("scheme", parts.scheme),
+                    components.get("netloc", parts.netloc),
+                    components.get("path", parts.path),
+                    components.get("query", parts.query),
+                    components.get("fragment", parts.fragment),
+                )
+            )
+        )
+
+    def include_query_params(self, **params: object) -> URL:
+        """A copy with ``params`` set (replacing same-named ones), the others kept."""
+        query = MultiDict(parse_qsl(self.query, keep_blank_values=True))
+        query.update({name: str(value) for name, value in params.items()})
+        return self.replace(query=urlencode(query.multi_items()))
+
+    def replace_query_params(self, **params: object) -> URL:
+        """A copy whose query string is exactly ``params``."""
+        return self.replace(query=urlencode([(name, str(value)) for name, value in params.items()]))
+
+    def remove_query_params(self, keys: str | Sequence[str]) -> URL:
+        """A copy without the named query parameters."""
+        drop = {keys} if isinstance(keys, str) else set(keys)
+        pairs = [pair for pair in parse_qsl(self.query, keep_blank_values=True) if pair[0] not in drop]
+        return self.replace(query=urlencode(pairs))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (str, URL)):
+            return self._url == str(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._url)
+
+    def __str__(self) -> str:
+        return self._url
+
+    def __repr__(self) -> str:
+        url = self if self.password is None else self.replace(password="********")
+        return f"{type(self).__name__}({str(url)!r})"
+
+
+class URLPath(str):
+    """A path produced by ``url_path_for``, remembering its protocol and host for absolute URLs."""
+
+    protocol: str
+    host: str
+
+    def __new__(cls, path: str, protocol: str = "", host: str = "") -> Self:
+        if protocol not in ("http", "websocket", ""):
+            raise ValueError(f"URLPath protocol must be 'http', 'websocket' or '', got {protocol!r}")
+        return str.__new__(cls, path)
+
+    def __init__(self, path: str, protocol: str = "", host: str = "") -> None:
+        self.protocol = protocol
+        self.host = host
+
+    def make_absolute_url(self, base_url: str | URL) -> URL:
+        """Join onto ``base_url``, picking ws/wss or http/https by the base's security."""
+        base = URL(base_url) if isinstance(base_url, str) else base_url
+        if self.protocol == "http":
+            scheme = "https" if base.is_secure else "http"
+        elif self.protocol == "websocket":
+            scheme = "wss" if base.is_secure else "ws"
+        else:
+            scheme = base.scheme
+        netloc = self.host or base.netloc
+        return URL(scheme=scheme, netloc=netloc, path=base.path.rstrip("/") + str(self))
+
+
+class Address(NamedTuple):
+    host: str
+    port: int
