@@ -249,3 +249,14 @@ def test_websocket_routes_inside_mount_and_host() -> None:
 def test_http_request_to_websocket_route_is_404() -> None:
     client = TestClient(make_app())
     assert client.get("/ws/lobby").status_code == 404
+
+
+def test_typed_websocket_handler_reads_path_and_query() -> None:
+    async def room(websocket: WebSocket, room: str, greeting: str = "hi") -> None:
+        await websocket.accept()
+        await websocket.send_text(f"{greeting} {room}")
+        await websocket.close()
+
+    app = TypedASGI(routes=[WebSocketRoute("/rooms/{room}", room)])
+    with TestClient(app).websocket_connect("/rooms/blue?greeting=hello") as session:
+        assert session.receive_text() == "hello blue"

@@ -9,7 +9,7 @@ join the app then too (see ``typedasgi.plugins``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypedDict, TypeVar
 
@@ -151,7 +151,7 @@ class TypedASGI:
     def add_route(
         self,
         path: str,
-        route: Endpoint | AnyASGIApp,
+        route: Endpoint | AnyASGIApp | Callable[..., Any],
         methods: Collection[str] | None = None,
         name: str | None = None,
         include_in_schema: bool = True,
@@ -159,7 +159,7 @@ class TypedASGI:
         self.router.add_route(path, route, methods=methods, name=name, include_in_schema=include_in_schema)
 
     def add_websocket_route(
-        self, path: str, route: WebSocketEndpointFunc | AnyASGIApp, name: str | None = None
+        self, path: str, route: WebSocketEndpointFunc | AnyASGIApp | Callable[..., Awaitable[None]], name: str | None = None
     ) -> None:
         self.router.add_websocket_route(path, route, name=name)
 

@@ -386,7 +386,7 @@ class WebSocketRoute(_PathRoute):
     def __init__(
         self,
         path: str,
-        endpoint: WebSocketEndpointFunc | AnyASGIApp,
+        endpoint: WebSocketEndpointFunc | AnyASGIApp | Callable[..., Awaitable[None]],
         *,
         name: str | None = None,
         middleware: Sequence[Middleware] | None = None,
@@ -396,8 +396,13 @@ class WebSocketRoute(_PathRoute):
         target = endpoint
         while isinstance(target, functools.partial):
             target = target.func
-        if inspect.isfunction(target) or inspect.ismethod(target):
-            app = websocket_session(endpoint)  # type: ignore[arg-type]  # a function endpoint takes a WebSocket
+        self.handler: TypedHandler | None = None
+        if (inspect.isfunction(target) or inspect.ismethod(target)) and not is_asgi_function(target):
+            if len(inspect.signature(endpoint).parameters) == 1:
+                app = websocket_session(endpoint)  # type: ignore[arg-type]  # a function endpoint takes a WebSocket
+            else:  # typed: path, query, header parameters and dependencies besides the WebSocket
+                self.handler = TypedHandler(endpoint, self.param_convertors, websocket=True)
+                app = self.handler.app
         else:
             app = as_asgi_app(endpoint)  # type: ignore[arg-type]  # anything else is an ASGI app
         self.app = _wrap(app, middleware)
@@ -580,7 +585,7 @@ class Router:
     def add_route(
         self,
         path: str,
-        endpoint: Endpoint | AnyASGIApp,
+        endpoint: Endpoint | AnyASGIApp | Callable[..., Any],
         methods: Collection[str] | None = None,
         name: str | None = None,
         include_in_schema: bool = True,
@@ -590,7 +595,7 @@ class Router:
         )
 
     def add_websocket_route(
-        self, path: str, endpoint: WebSocketEndpointFunc | AnyASGIApp, name: str | None = None
+        self, path: str, endpoint: WebSocketEndpointFunc | AnyASGIApp | Callable[..., Awaitable[None]], name: str | None = None
     ) -> None:
         self.routes.append(WebSocketRoute(path, endpoint, name=name))
 
