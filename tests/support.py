@@ -1,7 +1,8 @@
-"""Test support: a real uvicorn on 127.0.0.1 started and stopped by the test, plain HTTP helpers."""
+"""Test support: plain-ASGI scopes and a tiny server-side driver; a real uvicorn on 127.0.0.1, plain HTTP helpers."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -10,14 +11,171 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any, TypeAlias, cast
 
 import urllib.error
+
+from typedasgi.types import (
+    ASGIApp,
+    ExtensionSendEvent,
+    HTTPRequestEvent,
+    HTTPScope,
+    Receive,
+    ReceiveEvent,
+    Scope,
+    SendEvent,
+    WebSocketScope,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ServerFactory = Callable[..., "contextlib.AbstractContextManager[ServerURL]"]
 
+
+# ------------------------------------------------------------------ plain-ASGI scopes and driver
+
+Message: TypeAlias = SendEvent | ExtensionSendEvent
+"""Anything an app may send, extension messages included."""
+Extensions: TypeAlias = dict[str, dict[object, object]]
+RawHeaders: TypeAlias = list[tuple[bytes, bytes]]
+
+
+def raw_headers(headers: Mapping[str, str] | RawHeaders | None) -> RawHeaders:
+    """A list of pairs is used as is (tests check it is shared, not copied); a mapping is lower-cased and encoded."""
+    if headers is None:
+        return []
+    if isinstance(headers, Mapping):
+        return [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+    return headers
+
+
+def http_scope(
+    method: str = "GET",
+    path: str = "/",
+    *,
+    headers: Mapping[str, str] | RawHeaders | None = None,
+    query_string: bytes = b"",
+    scheme: str = "http",
+    root_path: str = "",
+    raw_path: bytes | None = None,
+    client: tuple[str, int] | None = None,
+    server: tuple[str, int | None] | None = None,
+    extensions: Extensions | None = None,
+    state: dict[str, Any] | None = None,
+    **framework_keys: object,
+) -> HTTPScope:
+    """An ``http`` scope as a server would build it (with ``state`` only if given); ``framework_keys``
+    (``app``, ``auth``...) are added beside the spec's, as the framework itself would."""
+    scope: HTTPScope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": scheme,
+        "path": path,
+        "raw_path": path.encode() if raw_path is None else raw_path,
+        "query_string": query_string,
+        "root_path": root_path,
+        "headers": raw_headers(headers),
+        "client": client,
+        "server": server,
+        "extensions": extensions,
+    }
+    if state is not None:
+        scope["state"] = state
+    cast(dict[str, object], scope).update(framework_keys)
+    return scope
+
+
+def websocket_scope(
+    path: str = "/",
+    *,
+    headers: Mapping[str, str] | RawHeaders | None = None,
+    query_string: bytes = b"",
+    scheme: str = "ws",
+    subprotocols: list[str] | None = None,
+    client: tuple[str, int] | None = None,
+    server: tuple[str, int | None] | None = None,
+    extensions: Extensions | None = None,
+) -> WebSocketScope:
+    """A ``websocket`` scope as a server would build it."""
+    return {
+        "type": "websocket",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "scheme": scheme,
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query_string,
+        "root_path": "",
+        "headers": raw_headers(headers),
+        "client": client,
+        "server": server,
+        "subprotocols": subprotocols if subprotocols is not None else [],
+        "extensions": extensions,
+    }
+
+
+def body_receiver(*chunks: bytes, disconnect: asyncio.Event | None = None) -> Receive:
+    """A server's ``receive``: the body as ``http.request`` events (``chunks``; one empty one if none given), then
+    ``http.disconnect`` — at once, or only once ``disconnect`` is set (a never-set event: the client stays)."""
+    events: list[HTTPRequestEvent] = [
+        {"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1}
+        for index, chunk in enumerate(chunks or (b"",))
+    ]
+
+    async def receive() -> ReceiveEvent:
+        if events:
+            return events.pop(0)
+        if disconnect is not None:
+            await disconnect.wait()
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+class MessageCollector:
+    """A server's ``send``: keeps every message in order; sets ``complete`` once the response is sent in full."""
+
+    def __init__(self, complete: asyncio.Event | None = None) -> None:
+        self.messages: list[Message] = []
+        self.complete = complete if complete is not None else asyncio.Event()
+
+    async def __call__(self, message: Message) -> None:
+        self.messages.append(message)
+        if message["type"] == "http.response.pathsend" or (
+            message["type"] == "http.response.body" and not message["more_body"]
+        ):
+            self.complete.set()
+
+
+async def drive(
+    app: ASGIApp,
+    scope: Scope,
+    *,
+    body: bytes = b"",
+    receive: Receive | None = None,
+    disconnect: asyncio.Event | None = None,
+    timeout: float = 5.0,
+) -> list[Message]:
+    """Run ``app`` once as a server would, bounded by ``timeout``; return what it sent.
+
+    By default ``receive`` gives ``body``, then ``http.disconnect`` once the response is complete (or once
+    ``disconnect`` is set, if given)."""
+    send = MessageCollector(disconnect)
+    if receive is None:
+        receive = body_receiver(body, disconnect=send.complete)
+    await asyncio.wait_for(app(scope, receive, send), timeout)
+    return send.messages
+
+
+def call_app(app: ASGIApp, scope: Scope, *, body: bytes = b"", receive: Receive | None = None) -> list[Message]:
+    """:func:`drive` from synchronous code, in a fresh event loop."""
+    return asyncio.run(drive(app, scope, body=body, receive=receive))
+
+
+# ------------------------------------------------------------------ a real server
 
 class ServerURL(str):
     """The server's base URL; ``log()`` reads what the server printed so far."""

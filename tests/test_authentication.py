@@ -25,6 +25,8 @@ from typedasgi.testclient import TestClient, WebSocketDenialResponse
 from typedasgi.types import Receive, Scope, Send, framework_keys
 from typedasgi.websockets import WebSocket, WebSocketDisconnect
 
+from tests.support import http_scope
+
 
 class TokenBackend(AuthenticationBackend):
     """Subclassing, as in Starlette: ``Authorization: Token <user>:<scope>,<scope>``."""
@@ -247,24 +249,7 @@ def test_requires_finds_the_connection_by_keyword() -> None:
     def endpoint(request: Request) -> str:
         return "ran"
 
-    connection = Request(
-        {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.4"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": "/",
-            "raw_path": b"/",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [],
-            "client": None,
-            "server": None,
-            "extensions": {},
-            "auth": AuthCredentials(["x"]),  # type: ignore[typeddict-unknown-key]  # a framework key, as the middleware sets it
-        }
-    )
+    connection = Request(http_scope(auth=AuthCredentials(["x"])))  # a framework key, as the middleware sets it
     assert endpoint(request=connection) == "ran"
     assert endpoint(connection) == "ran"
     assert has_required_scope(connection, ["x"]) and not has_required_scope(connection, ["x", "y"])

@@ -29,33 +29,9 @@ from typedasgi.datastructures import (
     UploadFile,
     URLPath,
 )
-from typedasgi.types import HTTPResponseStartEvent, HTTPScope, WebSocketScope
+from typedasgi.types import HTTPResponseStartEvent
 
-
-def http_scope(
-    *,
-    path: str = "/",
-    root_path: str = "",
-    query_string: bytes = b"",
-    headers: list[tuple[bytes, bytes]] | None = None,
-    scheme: str = "http",
-    server: tuple[str, int | None] | None = ("testserver", 80),
-) -> HTTPScope:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": scheme,
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query_string,
-        "root_path": root_path,
-        "headers": headers if headers is not None else [],
-        "client": ("127.0.0.1", 1234),
-        "server": server,
-        "extensions": None,
-    }
+from tests.support import http_scope, websocket_scope
 
 
 def response_start(headers: list[tuple[bytes, bytes]]) -> HTTPResponseStartEvent:
@@ -184,21 +160,7 @@ def test_url_from_scope_query_string_encodings() -> None:
 
 
 def test_url_from_websocket_scope() -> None:
-    scope: WebSocketScope = {
-        "type": "websocket",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "scheme": "wss",
-        "path": "/ws",
-        "raw_path": b"/ws",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"example.org")],
-        "client": None,
-        "server": None,
-        "subprotocols": [],
-        "extensions": None,
-    }
+    scope = websocket_scope("/ws", scheme="wss", headers=[(b"host", b"example.org")])
     assert URL(scope=scope) == "wss://example.org/ws"
 
 

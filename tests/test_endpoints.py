@@ -12,8 +12,10 @@ from typedasgi.exceptions import HTTPException, WebSocketException
 from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, Response
 from typedasgi.testclient import TestClient
-from typedasgi.types import ASGIApp, HTTPScope, ReceiveEvent, SendEvent
+from typedasgi.types import ASGIApp, ReceiveEvent, SendEvent
 from typedasgi.websockets import WebSocket, WebSocketDisconnect
+
+from tests.support import http_scope
 
 # ------------------------------------------------------------------ HTTP
 
@@ -101,26 +103,6 @@ def test_inherited_methods_dispatch() -> None:
     assert client.get("/").text == "get "
 
 
-def http_scope(**extra: Any) -> HTTPScope:
-    scope: HTTPScope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": "PUT",
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [],
-        "client": None,
-        "server": None,
-        "extensions": None,
-    }
-    scope.update(extra)  # type: ignore[typeddict-item]  # framework keys beside the spec's
-    return scope
-
-
 async def _no_receive() -> ReceiveEvent:
     raise AssertionError("not expected to receive")
 
@@ -130,7 +112,7 @@ async def _no_send(message: SendEvent) -> None:
 
 
 def test_method_not_allowed_inside_an_app_raises_for_handlers() -> None:
-    scope = http_scope(app=object())
+    scope = http_scope("PUT", app=object())
     with pytest.raises(HTTPException) as info:
         asyncio.run(_await(Items(scope, _no_receive, _no_send)))
     assert info.value.status_code == 405
@@ -145,7 +127,7 @@ def test_wrong_scope_type_is_refused() -> None:
     with pytest.raises(ValueError, match="serves 'http' scopes"):
         Items({"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}}, _no_receive, _no_send)
     with pytest.raises(ValueError, match="serves 'websocket' scopes"):
-        WebSocketEndpoint(http_scope(), _no_receive, _no_send)
+        WebSocketEndpoint(http_scope("PUT"), _no_receive, _no_send)
 
 
 # ------------------------------------------------------------- WebSocket

@@ -18,8 +18,11 @@ from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, Response, StreamingResponse
 from typedasgi.routing import Route, WebSocketRoute
 from typedasgi.testclient import TestClient
-from typedasgi.types import ASGIApp, HTTPScope, Receive, ReceiveEvent, Scope, Send, SendEvent, extension_send
+from typedasgi.types import ASGIApp, Receive, ReceiveEvent, Scope, Send, SendEvent, extension_send
 from typedasgi.websockets import WebSocket
+
+from tests.support import body_receiver, http_scope
+from tests.support import drive as drive_once
 
 TIMEOUT = 5.0
 
@@ -31,49 +34,10 @@ class CustomHeader(BaseHTTPMiddleware):
         return response
 
 
-def http_scope(method: str = "GET", extensions: dict[str, dict[object, object]] | None = None) -> HTTPScope:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver")],
-        "client": None,
-        "server": None,
-        "extensions": extensions if extensions is not None else {},
-    }
-
-
-def connected_client() -> Receive:
-    """A server's ``receive``: an empty body, then nothing until the client leaves (which it never does)."""
-    body_sent = False
-
-    async def receive() -> ReceiveEvent:
-        nonlocal body_sent
-        if not body_sent:
-            body_sent = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    return receive
-
-
-async def drive(app: ASGIApp, scope: Scope | None = None, receive: Receive | None = None) -> list[Any]:
-    """Run ``app`` once with plain ASGI calls, bounded in time; return what it sent."""
-    sent: list[Any] = []
-    receive = receive or connected_client()
-
-    async def send(message: SendEvent) -> None:
-        sent.append(message)
-
-    await asyncio.wait_for(app(scope or http_scope(), receive, send), TIMEOUT)
-    return sent
+async def drive(app: ASGIApp, scope: Scope | None = None) -> list[Any]:
+    """Run ``app`` once with plain ASGI calls; the client sends an empty body and stays connected."""
+    stays_connected = body_receiver(disconnect=asyncio.Event())  # an event nobody sets
+    return await drive_once(app, scope or http_scope(), receive=stays_connected)
 
 
 def pending_tasks() -> set[asyncio.Task[Any]]:

@@ -18,47 +18,23 @@ from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, Response, StreamingResponse
 from typedasgi.routing import Route
 from typedasgi.testclient import TestClient
-from typedasgi.types import ASGIApp, HTTPScope, Receive, ReceiveEvent, Scope, Send, SendEvent, extension_send
+from typedasgi.types import ASGIApp, HTTPScope, Receive, Scope, Send, extension_send
+
+from tests.support import MessageCollector, body_receiver, call_app, http_scope
 
 BIG = "x" * 1000
 
 
-def http_scope(method: str = "GET", accept_encoding: str | None = "gzip") -> HTTPScope:
-    headers = [(b"host", b"testserver")]
+def gzip_scope(method: str = "GET", accept_encoding: str | None = "gzip") -> HTTPScope:
+    headers = {"host": "testserver"}
     if accept_encoding is not None:
-        headers.append((b"accept-encoding", accept_encoding.encode()))
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": None,
-        "server": None,
-        "extensions": {},
-    }
+        headers["accept-encoding"] = accept_encoding
+    return http_scope(method, headers=headers)
 
 
 def run(app: ASGIApp, scope: Scope) -> list[Any]:
-    """Drive ``app`` once with plain ASGI calls; return every message it sent (dicts, in order)."""
-    sent: list[Any] = []
-
-    async def receive() -> ReceiveEvent:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: SendEvent) -> None:
-        sent.append(message)
-
-    async def main() -> None:
-        await app(scope, receive, send)
-
-    asyncio.run(main())
-    return sent
+    """Drive ``app`` once with plain ASGI calls; return every message it sent (as plain dicts, in order)."""
+    return call_app(app, scope)
 
 
 def headers_of(message: Any) -> dict[str, str]:
@@ -106,7 +82,7 @@ def test_accepts_gzip(header: str, expected: bool) -> None:
 
 
 def test_large_single_body_is_compressed_with_exact_length() -> None:
-    sent = run(GZipMiddleware(response_app(BIG.encode())), http_scope())
+    sent = run(GZipMiddleware(response_app(BIG.encode())), gzip_scope())
     start, body = sent
     headers = headers_of(start)
     assert headers["content-encoding"] == "gzip"
@@ -117,52 +93,52 @@ def test_large_single_body_is_compressed_with_exact_length() -> None:
 
 
 def test_small_body_passes_untouched() -> None:
-    sent = run(GZipMiddleware(response_app(b"small")), http_scope())
+    sent = run(GZipMiddleware(response_app(b"small")), gzip_scope())
     assert "content-encoding" not in headers_of(sent[0])
     assert "vary" not in headers_of(sent[0])
     assert sent[1]["body"] == b"small"
 
 
 def test_minimum_size_is_configurable() -> None:
-    sent = run(GZipMiddleware(response_app(b"small"), minimum_size=1), http_scope())
+    sent = run(GZipMiddleware(response_app(b"small"), minimum_size=1), gzip_scope())
     assert headers_of(sent[0])["content-encoding"] == "gzip"
     assert gzip.decompress(sent[1]["body"]) == b"small"
 
 
 @pytest.mark.parametrize("accept", [None, "br", "gzip;q=0"])
 def test_client_that_does_not_accept_gzip_gets_identity(accept: str | None) -> None:
-    sent = run(GZipMiddleware(response_app(BIG.encode())), http_scope(accept_encoding=accept))
+    sent = run(GZipMiddleware(response_app(BIG.encode())), gzip_scope(accept_encoding=accept))
     assert "content-encoding" not in headers_of(sent[0])
     assert sent[1]["body"] == BIG.encode()
 
 
 def test_already_encoded_response_is_not_encoded_twice() -> None:
     app = response_app(BIG.encode(), headers={"content-encoding": "br"})
-    sent = run(GZipMiddleware(app), http_scope())
+    sent = run(GZipMiddleware(app), gzip_scope())
     assert headers_of(sent[0])["content-encoding"] == "br"
     assert sent[1]["body"] == BIG.encode()
 
 
 def test_partial_content_is_left_alone() -> None:
     app = response_app(BIG.encode(), headers={"content-range": "bytes 0-999/5000"}, status=206)
-    sent = run(GZipMiddleware(app), http_scope())
+    sent = run(GZipMiddleware(app), gzip_scope())
     assert "content-encoding" not in headers_of(sent[0])
 
 
 def test_excluded_media_type_streams_uncompressed() -> None:
     chunks = [b"data: 1\n\n" * 100, b"data: 2\n\n"]
-    sent = run(GZipMiddleware(streaming_app(chunks, "text/event-stream; charset=utf-8")), http_scope())
+    sent = run(GZipMiddleware(streaming_app(chunks, "text/event-stream; charset=utf-8")), gzip_scope())
     assert "content-encoding" not in headers_of(sent[0])
     assert [m["body"] for m in sent[1:-1]] == chunks
 
 
 def test_exclude_media_types_is_configurable() -> None:
     app = GZipMiddleware(response_app(BIG.encode()), exclude_media_types=["text/plain"])
-    assert "content-encoding" not in headers_of(run(app, http_scope())[0])
+    assert "content-encoding" not in headers_of(run(app, gzip_scope())[0])
 
 
 def test_head_request_is_not_compressed() -> None:
-    sent = run(GZipMiddleware(response_app(BIG.encode())), http_scope(method="HEAD"))
+    sent = run(GZipMiddleware(response_app(BIG.encode())), gzip_scope(method="HEAD"))
     headers = headers_of(sent[0])
     assert "content-encoding" not in headers
     assert headers["content-length"] == str(len(BIG))
@@ -173,7 +149,7 @@ def test_head_request_is_not_compressed() -> None:
 
 def test_streamed_body_is_compressed_chunk_by_chunk() -> None:
     chunks = [b"first chunk " * 10, b"second " * 10, b"third"]
-    sent = run(GZipMiddleware(streaming_app(chunks)), http_scope())
+    sent = run(GZipMiddleware(streaming_app(chunks)), gzip_scope())
     headers = headers_of(sent[0])
     assert headers["content-encoding"] == "gzip"
     assert headers["vary"] == "Accept-Encoding"
@@ -189,7 +165,7 @@ def test_streamed_body_is_compressed_chunk_by_chunk() -> None:
 
 
 def test_streamed_small_first_chunk_still_compresses() -> None:
-    sent = run(GZipMiddleware(streaming_app([b"a", b"b"])), http_scope())
+    sent = run(GZipMiddleware(streaming_app([b"a", b"b"])), gzip_scope())
     assert headers_of(sent[0])["content-encoding"] == "gzip"
     assert gzip.decompress(b"".join(m["body"] for m in sent[1:])) == b"ab"
 
@@ -197,21 +173,15 @@ def test_streamed_small_first_chunk_still_compresses() -> None:
 def test_the_head_is_held_only_until_the_first_body_message() -> None:
     """The middleware never buffers beyond one message: the start goes out with the first chunk."""
     seen_before_second_chunk: list[int] = []
-    sent: list[Any] = []
+    sent = MessageCollector()
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": False})
         await send({"type": "http.response.body", "body": b"one", "more_body": True})
-        seen_before_second_chunk.append(len(sent))
+        seen_before_second_chunk.append(len(sent.messages))
         await send({"type": "http.response.body", "body": b"two", "more_body": False})
 
-    async def receive() -> ReceiveEvent:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: SendEvent) -> None:
-        sent.append(message)
-
-    asyncio.run(GZipMiddleware(app)(http_scope(), receive, send))
+    asyncio.run(GZipMiddleware(app)(gzip_scope(), body_receiver(), sent))
     assert seen_before_second_chunk == [2]
 
 
@@ -221,7 +191,7 @@ def test_pathsend_passes_through_with_the_original_head() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": head, "trailers": False})
         await extension_send(send)({"type": "http.response.pathsend", "path": "/tmp/file"})
 
-    sent = run(GZipMiddleware(app), http_scope())
+    sent = run(GZipMiddleware(app), gzip_scope())
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.pathsend"]
     assert headers_of(sent[0]) == {"content-length": "5000"}
 
@@ -231,7 +201,7 @@ def test_start_without_headers_key_is_handled() -> None:
         await send({"type": "http.response.start", "status": 200})  # type: ignore[arg-type]  # the spec allows it
         await send({"type": "http.response.body", "body": BIG.encode(), "more_body": False})
 
-    sent = run(GZipMiddleware(app), http_scope())
+    sent = run(GZipMiddleware(app), gzip_scope())
     assert headers_of(sent[0])["content-encoding"] == "gzip"
 
 

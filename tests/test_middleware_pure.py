@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
@@ -28,13 +27,13 @@ from typedasgi.types import (
     HTTPResponseStartEvent,
     HTTPScope,
     Receive,
-    ReceiveEvent,
     Scope,
     Send,
-    SendEvent,
     WebSocketScope,
 )
 from typedasgi.websockets import WebSocket
+
+from tests.support import MessageCollector, body_receiver, http_scope
 
 
 class ServerTiming(PureASGIMiddleware):
@@ -105,38 +104,10 @@ def test_body_messages_pass_one_by_one() -> None:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    sent: list[Any] = []
-
-    async def send(message: SendEvent) -> None:
-        sent.append(message)
-
-    async def receive() -> ReceiveEvent:  # pragma: no cover - the app never reads
-        return {"type": "http.disconnect"}
-
-    async def main() -> None:
-        await app(scope_http(), receive, on_response_start(send, count))
-
-    asyncio.run(main())
+    sent = MessageCollector()
+    asyncio.run(app(http_scope(extensions={}), body_receiver(), on_response_start(sent, count)))
     assert calls == [200]
-    assert [m.get("body") for m in sent[1:]] == [b"a", b"b", b""]
-
-
-def scope_http() -> HTTPScope:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [],
-        "client": None,
-        "server": None,
-        "extensions": {},
-    }
+    assert [m.get("body") for m in sent.messages[1:]] == [b"a", b"b", b""]
 
 
 def test_default_hooks_pass_everything_through() -> None:

@@ -13,8 +13,10 @@ from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, Response
 from typedasgi.routing import Route, WebSocketRoute
 from typedasgi.testclient import TestClient, WebSocketDenialResponse
-from typedasgi.types import Receive, Scope, Send
+from typedasgi.types import Receive, ReceiveEvent, Scope, Send
 from typedasgi.websockets import WebSocket
+
+from tests.support import MessageCollector, websocket_scope
 
 
 async def bare_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -117,31 +119,11 @@ def test_in_an_app_http_and_websocket() -> None:
 
 def test_websocket_without_the_denial_extension_is_closed() -> None:
     """Servers without the denial response extension: a close before accept (HTTP 403 for the client)."""
-    sent: list[object] = []
-    scope: Scope = {
-        "type": "websocket",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "scheme": "ws",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"evil.com")],
-        "client": None,
-        "server": None,
-        "subprotocols": [],
-        "extensions": {},
-    }
+    scope = websocket_scope(headers={"host": "evil.com"}, extensions={})
+    sent = MessageCollector()
 
-    async def receive() -> dict[str, str]:
+    async def receive() -> ReceiveEvent:
         return {"type": "websocket.connect"}
 
-    async def send(message: object) -> None:
-        sent.append(message)
-
-    async def main() -> None:
-        await TrustedHostMiddleware(bare_app, allowed_hosts=["example.com"])(scope, receive, send)  # type: ignore[arg-type]  # plain dict channels
-
-    asyncio.run(main())
-    assert sent == [{"type": "websocket.close", "code": 1008, "reason": ""}]
+    asyncio.run(TrustedHostMiddleware(bare_app, allowed_hosts=["example.com"])(scope, receive, sent))
+    assert sent.messages == [{"type": "websocket.close", "code": 1008, "reason": ""}]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import msgspec
 import pytest
@@ -12,27 +13,24 @@ from typedasgi.requests import HTTPConnection, Request, cookie_parser
 from typedasgi.responses import JSONResponse, PlainTextResponse, Response
 from typedasgi.routing import Route
 from typedasgi.testclient import TestClient
-from typedasgi.types import HTTPRequestEvent, HTTPScope, ReceiveEvent
+from typedasgi.types import HTTPScope, ReceiveEvent
+
+from tests.support import body_receiver, http_scope
 
 
-def scope(**overrides: object) -> HTTPScope:
-    base: HTTPScope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "https",
-        "path": "/a/b",
-        "raw_path": b"/a/b",
-        "query_string": b"x=1&x=2&y=%20z",
-        "root_path": "",
-        "headers": [(b"host", b"example.org"), (b"x-multi", b"1"), (b"x-multi", b"2"), (b"cookie", b"a=1; b=\"two\"")],
-        "client": ("10.0.0.1", 5000),
-        "server": ("example.org", 443),
-        "extensions": {},
-    }
-    base.update(overrides)  # type: ignore[typeddict-item]  # test helper: overrides are spec keys
-    return base
+def scope(method: str = "GET", state: dict[str, Any] | None = None) -> HTTPScope:
+    """A rich request: https, a query string, repeated headers and cookies."""
+    return http_scope(
+        method,
+        "/a/b",
+        scheme="https",
+        query_string=b"x=1&x=2&y=%20z",
+        headers=[(b"host", b"example.org"), (b"x-multi", b"1"), (b"x-multi", b"2"), (b"cookie", b"a=1; b=\"two\"")],
+        client=("10.0.0.1", 5000),
+        server=("example.org", 443),
+        extensions={},
+        state=state,
+    )
 
 
 def test_connection_properties_are_lazy_and_correct() -> None:
@@ -69,27 +67,9 @@ def test_cookie_parser_is_lenient() -> None:
     assert cookie_parser("") == {}
 
 
-def body_receiver(*chunks: bytes) -> tuple[list[ReceiveEvent], object]:
-    messages: list[ReceiveEvent] = []
-    for index, chunk in enumerate(chunks):
-        event: HTTPRequestEvent = {"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1}
-        messages.append(event)
-    messages.append({"type": "http.disconnect"})
-    return messages, None
-
-
-def make_receive(*chunks: bytes):  # type: ignore[no-untyped-def]  # local test helper
-    messages, _ = body_receiver(*chunks)
-
-    async def receive() -> ReceiveEvent:
-        return messages.pop(0)
-
-    return receive
-
-
 def test_body_stream_and_json() -> None:
     async def run() -> None:
-        request = Request(scope(method="POST"), make_receive(b'{"a":', b" [1, 2]}"))
+        request = Request(scope(method="POST"), body_receiver(b'{"a":', b" [1, 2]}"))
         assert await request.body() == b'{"a": [1, 2]}'
         assert await request.json() == {"a": [1, 2]}
         assert [c async for c in request.stream()] == [b'{"a": [1, 2]}']
@@ -97,9 +77,9 @@ def test_body_stream_and_json() -> None:
         class Model(msgspec.Struct):
             a: list[int]
 
-        assert await Request(scope(), make_receive(b'{"a": [3]}')).json(Model) == Model(a=[3])
+        assert await Request(scope(), body_receiver(b'{"a": [3]}')).json(Model) == Model(a=[3])
         with pytest.raises(MalformedBody) as info:
-            await Request(scope(), make_receive(b'{"a": "x"}')).json(Model)
+            await Request(scope(), body_receiver(b'{"a": "x"}')).json(Model)
         assert info.value.status_code == 400
 
     asyncio.run(run())
@@ -107,7 +87,7 @@ def test_body_stream_and_json() -> None:
 
 def test_stream_twice_is_an_error_and_disconnect_raises() -> None:
     async def run() -> None:
-        request = Request(scope(), make_receive(b"a", b"b"))
+        request = Request(scope(), body_receiver(b"a", b"b"))
         assert [c async for c in request.stream()] == [b"a", b"b"]
         with pytest.raises(RuntimeError, match="Stream consumed"):
             [c async for c in request.stream()]

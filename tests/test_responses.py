@@ -30,68 +30,18 @@ from typedasgi.responses import (
 from typedasgi.testclient import TestClient
 from typedasgi.types import (
     ASGIApp,
-    ExtensionSendEvent,
     HTTPResponseStartEvent,
-    HTTPScope,
     ReceiveEvent,
     SendEvent,
 )
 
-Message = SendEvent | ExtensionSendEvent
+from tests.support import Message, call_app, drive, http_scope
 
-# ----------------------------------------------------------------------------- a tiny ASGI driver
-
-
-def http_scope(
-    method: str = "GET",
-    headers: dict[str, str] | None = None,
-    extensions: dict[str, dict[object, object]] | None = None,
-) -> HTTPScope:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
-        "client": ("127.0.0.1", 1234),
-        "server": ("testserver", 80),
-        "extensions": extensions,
-    }
-
-
-async def drive(app: ASGIApp, scope: HTTPScope, disconnect: asyncio.Event | None = None) -> list[Message]:
-    """Run ``app`` once; ``receive`` gives the request, then ``http.disconnect`` once the response is
-    complete (or once ``disconnect`` is set, if given)."""
-    messages: list[Message] = []
-    done = disconnect if disconnect is not None else asyncio.Event()
-    requested = False
-
-    async def receive() -> ReceiveEvent:
-        nonlocal requested
-        if not requested:
-            requested = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await done.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        messages.append(message)
-        if message["type"] == "http.response.pathsend" or (
-            message["type"] == "http.response.body" and not message["more_body"]
-        ):
-            done.set()
-
-    await asyncio.wait_for(app(scope, receive, send), timeout=5)
-    return messages
+# ----------------------------------------------------------------------------- reading what was sent
 
 
 def call(app: ASGIApp, method: str = "GET", headers: dict[str, str] | None = None) -> list[Message]:
-    return asyncio.run(drive(app, http_scope(method, headers)))
+    return call_app(app, http_scope(method, headers=headers))
 
 
 def start_of(messages: list[Message]) -> HTTPResponseStartEvent:
@@ -432,7 +382,7 @@ def test_streaming_stops_promptly_on_disconnect_and_skips_background() -> None:
     async def main() -> list[Message]:
         disconnect = asyncio.Event()
         response = StreamingResponse(endless(), background=BackgroundTask(task))
-        run = asyncio.ensure_future(drive(response, http_scope(), disconnect))
+        run = asyncio.ensure_future(drive(response, http_scope(), disconnect=disconnect))
         await asyncio.sleep(0.02)
         disconnect.set()  # the client goes away while the stream is running
         messages = await asyncio.wait_for(run, timeout=2)  # an endless stream that ignores it times out here
@@ -456,7 +406,7 @@ def test_streaming_sync_iterator_stops_on_disconnect() -> None:
 
     async def main() -> None:
         disconnect = asyncio.Event()
-        run = asyncio.ensure_future(drive(StreamingResponse(endless()), http_scope(), disconnect))
+        run = asyncio.ensure_future(drive(StreamingResponse(endless()), http_scope(), disconnect=disconnect))
         await asyncio.sleep(0.05)
         disconnect.set()
         await asyncio.wait_for(run, timeout=2)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from collections.abc import Iterator
@@ -14,7 +13,8 @@ from typedasgi.applications import TypedASGI
 from typedasgi.routing import Mount
 from typedasgi.staticfiles import StaticFiles
 from typedasgi.testclient import TestClient
-from typedasgi.types import HTTPScope, ReceiveEvent, SendEvent
+
+from tests.support import call_app, http_scope
 
 
 @pytest.fixture
@@ -57,33 +57,16 @@ def html_client(tree: Path) -> Iterator[TestClient]:
 
 def raw_request(app: TypedASGI, path: str, method: str = "GET") -> tuple[int, bytes]:
     """Send ``path`` exactly as given (HTTP clients would normalise ``..`` away)."""
-    scope: HTTPScope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode("utf-8", "surrogateescape"),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver")],
-        "client": ("127.0.0.1", 1234),
-        "server": ("testserver", 80),
-        "extensions": {},
-    }
-    sent: list[SendEvent] = []
-
-    async def receive() -> ReceiveEvent:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: SendEvent) -> None:
-        sent.append(message)
-
-    async def run() -> None:
-        await asyncio.wait_for(app(scope, receive, send), timeout=5)
-
-    asyncio.run(run())
+    scope = http_scope(
+        method,
+        path,
+        raw_path=path.encode("utf-8", "surrogateescape"),
+        headers={"host": "testserver"},
+        client=("127.0.0.1", 1234),
+        server=("testserver", 80),
+        extensions={},
+    )
+    sent = call_app(app, scope)
     status = next(message["status"] for message in sent if message["type"] == "http.response.start")
     body = b"".join(message["body"] for message in sent if message["type"] == "http.response.body")
     return status, body

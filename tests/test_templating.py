@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +17,8 @@ from typedasgi.responses import Response
 from typedasgi.routing import Route
 from typedasgi.templating import Jinja2Templates
 from typedasgi.testclient import TestClient
-from typedasgi.types import HTTPScope, ReceiveEvent, SendEvent
+
+from tests.support import Extensions, call_app, http_scope
 
 
 @pytest.fixture
@@ -126,36 +126,13 @@ def test_missing_jinja2_names_the_extra(templates_dir: Path, monkeypatch: pytest
 
 def test_debug_message_only_when_the_extension_is_offered(templates_dir: Path) -> None:
     templates = Jinja2Templates(directory=templates_dir)
-    scope: HTTPScope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/plain",
-        "raw_path": b"/plain",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [],
-        "client": None,
-        "server": ("testserver", 80),
-        "extensions": {},
-    }
+    scope = http_scope(path="/plain", server=("testserver", 80), extensions={})
     response = templates.TemplateResponse(Request(scope), "plain.html")
     assert response.body == b"plain"
 
-    def sent_types(extensions: dict[str, dict[object, object]] | None) -> list[str]:
-        sent: list[SendEvent] = []
+    def sent_types(extensions: Extensions | None) -> list[str]:
         scope["extensions"] = extensions
-
-        async def receive() -> ReceiveEvent:
-            return {"type": "http.disconnect"}
-
-        async def send(message: SendEvent) -> None:
-            sent.append(message)
-
-        asyncio.run(response(scope, receive, send))
-        return [message["type"] for message in sent]
+        return [message["type"] for message in call_app(response, scope)]
 
     assert sent_types({}) == ["http.response.start", "http.response.body"]
     assert sent_types(None) == ["http.response.start", "http.response.body"]

@@ -20,6 +20,8 @@ from typedasgi.websockets import (
     WebSocketState,
 )
 
+from tests.support import Extensions, websocket_scope
+
 Handler = Callable[[WebSocket], Coroutine[Any, Any, None]]
 
 
@@ -440,22 +442,8 @@ def test_denial_response() -> None:
 # ------------------------------------------------- direct ASGI: what a server does
 
 
-def ws_scope(extensions: dict[str, dict[object, object]] | None = None) -> WebSocketScope:
-    return {
-        "type": "websocket",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "scheme": "ws",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"example.com")],
-        "client": None,
-        "server": ("example.com", 80),
-        "subprotocols": [],
-        "extensions": extensions,
-    }
+def ws_scope(extensions: Extensions | None = None) -> WebSocketScope:
+    return websocket_scope(headers={"host": "example.com"}, server=("example.com", 80), extensions=extensions)
 
 
 class FakeServer:

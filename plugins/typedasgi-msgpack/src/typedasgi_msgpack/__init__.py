@@ -13,16 +13,15 @@ Encoders and decoders are msgspec's, made once (decoders once per target type).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import msgspec
 
-from typedasgi.background import BackgroundTask
 from typedasgi.exceptions import MalformedBody
 from typedasgi.hooks import BodyDecoder, PluginApp, ResponseRenderer, hookimpl
 from typedasgi.requests import Request
-from typedasgi.responses import Response
+from typedasgi.responses import JSONResponse
 
 __all__ = ["MEDIA_TYPE", "MsgPackPlugin", "MsgPackResponse", "decode", "encode", "plugin", "read_msgpack"]
 
@@ -53,20 +52,16 @@ def decode(body: bytes, annotation: Any) -> object:
     return result
 
 
-class MsgPackResponse(Response):
-    """A response whose content (anything msgspec encodes) is sent as MessagePack."""
+class MsgPackResponse(JSONResponse):
+    """A response whose content (anything msgspec encodes) is sent as MessagePack.
+
+    It reuses :class:`~typedasgi.responses.JSONResponse` for its typed ``content: object`` constructor and
+    swaps only the media type and the encoder (so ``isinstance(r, JSONResponse)`` is true for it too)."""
 
     media_type = MEDIA_TYPE
 
-    def __init__(
-        self,
-        content: object,
-        status_code: int = 200,
-        headers: Mapping[str, str] | None = None,
-        media_type: str | None = None,
-        background: BackgroundTask | None = None,
-    ) -> None:
-        super().__init__(encode(content), status_code, headers, media_type, background)
+    def render(self, content: object) -> bytes:
+        return encode(content)
 
 
 async def read_msgpack(request: Request[Any], into: type[T]) -> T:
