@@ -47,6 +47,7 @@ __all__ = [
 
 P = ParamSpec("P")
 T = TypeVar("T")
+C = TypeVar("C")
 
 
 class AuthenticationError(Exception):
@@ -149,12 +150,17 @@ def _connection_parameter(func: Callable[..., object]) -> tuple[str, int]:
     raise TypeError(f'@requires needs a "request" or "websocket" parameter on {name}')
 
 
-def _connection(args: tuple[object, ...], kwargs: dict[str, object], name: str, index: int) -> object:
+def _connection(args: tuple[object, ...], kwargs: dict[str, object], name: str, index: int, kind: type[C]) -> C:
     if name in kwargs:
-        return kwargs[name]
-    if index < len(args):
-        return args[index]
-    raise TypeError(f'@requires: the "{name}" argument is missing from the call')
+        found = kwargs[name]
+    elif index < len(args):
+        found = args[index]
+    else:
+        raise TypeError(f'@requires: the "{name}" argument is missing from the call')
+    if not isinstance(found, kind):
+        expected = "a WebSocket" if kind is WebSocket else "a Request"
+        raise TypeError(f"@requires: expected {expected}, got {type(found).__name__}")
+    return found
 
 
 def requires(
@@ -180,9 +186,7 @@ def requires(
 
             @functools.wraps(func)
             async def websocket_endpoint(*args: P.args, **kwargs: P.kwargs) -> Any:
-                websocket = _connection(args, kwargs, name, index)
-                if not isinstance(websocket, WebSocket):
-                    raise TypeError(f"@requires: expected a WebSocket, got {type(websocket).__name__}")
+                websocket = _connection(args, kwargs, name, index, WebSocket)
                 if not has_required_scope(websocket, required):
                     await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
                     return None
@@ -197,9 +201,7 @@ def requires(
             return RedirectResponse(url=next_url, status_code=status.HTTP_303_SEE_OTHER)
 
         def check(args: tuple[object, ...], kwargs: dict[str, object]) -> RedirectResponse | None:
-            request = _connection(args, kwargs, name, index)
-            if not isinstance(request, HTTPConnection):
-                raise TypeError(f"@requires: expected a Request, got {type(request).__name__}")
+            request = _connection(args, kwargs, name, index, HTTPConnection)
             return None if has_required_scope(request, required) else refuse(request)
 
         if is_async:

@@ -22,7 +22,7 @@ from typedasgi.convertors import Convertor
 from typedasgi.exceptions import HTTPException
 from typedasgi.requests import Request, cookie_parser
 from typedasgi.responses import JSONResponse, Response
-from typedasgi.types import Receive, Scope, Send
+from typedasgi.types import Receive, Scope, Send, WWWScope
 from typedasgi.websockets import WebSocket
 
 __all__ = [
@@ -123,7 +123,7 @@ class Inputs:
     __slots__ = ("scope", "receive", "send", "websocket", "_query", "_headers", "_cookies", "_connection", "stack")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send, websocket: bool) -> None:
-        self.scope = scope
+        self.scope = typing.cast(WWWScope, scope)  # handlers serve http and websocket routes only
         self.receive = receive
         self.send = send
         self.websocket = websocket
@@ -135,13 +135,13 @@ class Inputs:
 
     def query(self) -> dict[str, list[str]]:
         if self._query is None:
-            self._query = parse_query(self.scope["query_string"])  # type: ignore[typeddict-item]  # http/websocket only
+            self._query = parse_query(self.scope["query_string"])
         return self._query
 
     def headers(self) -> dict[str, list[str]]:
         if self._headers is None:
             found: dict[str, list[str]] = {}
-            for key, value in self.scope["headers"]:  # type: ignore[typeddict-item]  # http/websocket only
+            for key, value in self.scope["headers"]:
                 found.setdefault(key.decode("latin-1").lower(), []).append(value.decode("latin-1"))
             self._headers = found
         return self._headers

@@ -67,7 +67,7 @@ async def read_body(inputs: Inputs, body: BodyInfo) -> object:
     """Decode the body into its declared type: JSON (also when no content type is sent) or a form."""
     request: Request[Any] = inputs.connection()
     media_type = ""
-    for key, value in inputs.scope["headers"]:  # type: ignore[typeddict-item]  # an http scope
+    for key, value in inputs.scope["headers"]:
         if key == b"content-type":
             media_type = value.decode("latin-1").partition(";")[0].strip().lower()
             break

@@ -6,7 +6,7 @@ Built from a scope or message it costs O(1); the lookup table is made on first l
 from __future__ import annotations
 
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
-from typing import TypeVar, Union, overload
+from typing import TypeVar, Union, cast, overload
 
 from typing_extensions import Self, TypeAlias
 
@@ -62,7 +62,7 @@ class Headers(Mapping[str, str]):
     def _from_scope(scope: HeaderCarrier) -> RawHeaders:
         raw = scope["headers"]
         if type(raw) is list:
-            return raw
+            return cast(RawHeaders, raw)  # type() narrowing leaves the item type unknown
         scope["headers"] = owned = list(raw)  # a tuple or one-shot iterator: keep it readable for others
         return owned
 

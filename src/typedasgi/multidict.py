@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from functools import cached_property
-from typing import Any, TypeVar, Union, overload
+from typing import Any, TypeVar, Union, cast, overload
 from urllib.parse import parse_qsl, urlencode
 
-from typing_extensions import TypeAlias
+from typing_extensions import TypeAlias, TypeIs
 
 __all__ = ["ImmutableMultiDict", "MultiDict", "MultiDictInput", "QueryParams"]
 
@@ -24,10 +24,15 @@ MultiDictInput: TypeAlias = Union["ImmutableMultiDict[K, V]", Mapping[K, V], Ite
 """What a multi-dict is built or updated from: another multi-dict, a mapping or ``(key, value)`` pairs."""
 
 
+def _is_mapping(arg: MultiDictInput[K, V]) -> TypeIs[Mapping[K, V]]:
+    # isinstance() alone would also narrow the pairs branch to Mapping[tuple[K, V], Unknown] under pyright
+    return isinstance(arg, Mapping)
+
+
 def _as_pairs(arg: MultiDictInput[K, V]) -> list[tuple[K, V]]:
-    if isinstance(arg, ImmutableMultiDict):
-        return arg.multi_items()
-    if isinstance(arg, Mapping):
+    if _is_mapping(arg):
+        if isinstance(arg, ImmutableMultiDict):
+            return arg.multi_items()
         return list(arg.items())
     return list(arg)
 
@@ -46,9 +51,16 @@ class ImmutableMultiDict(Mapping[K, V_co]):
     _dict: dict[K, V_co]
 
     @overload
-    def __init__(self, arg: MultiDictInput[K, V_co] = ..., /) -> None: ...
+    def __init__(self, /) -> None: ...
     @overload
-    def __init__(self: ImmutableMultiDict[str, V_co], arg: MultiDictInput[str, V_co] = ..., /, **kwargs: V_co) -> None: ...
+    def __init__(self, arg: MultiDictInput[K, V_co], /) -> None: ...
+    @overload
+    def __init__(
+        self: ImmutableMultiDict[str, V_co],  # pyright: ignore[reportInvalidTypeVarUse]  # keyword values make the keys str, as typeshed's dict.__init__
+        arg: MultiDictInput[str, V_co] = ...,
+        /,
+        **kwargs: V_co,
+    ) -> None: ...
     def __init__(self, arg: MultiDictInput[Any, V_co] = (), /, **kwargs: V_co) -> None:
         items = _as_pairs(arg)
         if kwargs:
@@ -79,6 +91,8 @@ class ImmutableMultiDict(Mapping[K, V_co]):
     @overload
     def get(self, key: K, /) -> V_co | None: ...
     @overload
+    def get(self, key: K, default: V_co, /) -> V_co: ...  # type: ignore[misc]  # pyright: ignore[reportGeneralTypeIssues]  # covariant type as a parameter, as Mapping.get
+    @overload
     def get(self, key: K, default: T, /) -> V_co | T: ...
     def get(self, key: K, default: object = None, /) -> object:
         return self._dict.get(key, default)
@@ -96,8 +110,9 @@ class ImmutableMultiDict(Mapping[K, V_co]):
         """Equal when both hold the same pairs, in any order."""
         if not isinstance(other, ImmutableMultiDict):
             return NotImplemented
+        other_pairs = cast("ImmutableMultiDict[object, object]", other)  # isinstance() leaves the type arguments unknown
         mine: list[tuple[object, object]] = list(self._list)
-        theirs: list[tuple[object, object]] = list(other._list)
+        theirs: list[tuple[object, object]] = list(other_pairs._list)
         try:
             return Counter(mine) == Counter(theirs)
         except TypeError:  # unhashable values: compare the values of each key in order

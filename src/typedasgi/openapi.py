@@ -163,7 +163,7 @@ class _Operation:
         if route.deprecated:
             operation["deprecated"] = True
         if self.params:
-            parameters = []
+            parameters: list[dict[str, Any]] = []
             for entry, index, extras in self.params:
                 parameters.append({**entry, "schema": {**schemas[index], **extras}})
             operation["parameters"] = parameters
@@ -234,7 +234,7 @@ def openapi_document(
     document: dict[str, Any] = {"openapi": "3.1.0", "info": info, "paths": paths}
     if servers:
         document["servers"] = [dict(server) for server in servers]
-    unused = set() if _uses_errors(paths) else {"ValidationErrorResponse", "ValidationErrorItem"}
+    unused: set[str] = set() if _uses_errors(paths) else {"ValidationErrorResponse", "ValidationErrorItem"}
     used = {name: schema for name, schema in components.items() if name not in unused}
     if used:
         document["components"] = {"schemas": used}

@@ -20,6 +20,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 import msgspec.inspect as mi
+from typing_extensions import TypeIs
 
 from typedasgi.convertors import Convertor
 from typedasgi.extractors import (
@@ -226,11 +227,14 @@ def _kind(func: Callable[..., Any]) -> Literal["async", "sync", "asyncgen", "gen
     return "sync"
 
 
+def _is_connection_class(origin: object) -> TypeIs[type[HTTPConnection[Any]]]:
+    # issubclass() alone would leave the state type unknown under pyright
+    return inspect.isclass(origin) and issubclass(origin, HTTPConnection)
+
+
 def _is_connection(annotation: object) -> type[HTTPConnection[Any]] | None:
     origin = typing.get_origin(annotation) or annotation
-    if inspect.isclass(origin) and issubclass(origin, HTTPConnection):
-        return origin
-    return None
+    return origin if _is_connection_class(origin) else None
 
 
 def is_asgi_function(func: Callable[..., Any]) -> bool:
@@ -324,7 +328,7 @@ def _form_lists(annotation: object) -> frozenset[str]:
     fields = getattr(info, "fields", None)
     if not fields:
         return frozenset()
-    names = set()
+    names: set[str] = set()
     for field in fields:
         field_info = field.type
         while isinstance(field_info, mi.Metadata):

@@ -34,7 +34,7 @@ import importlib.metadata
 import logging
 import os
 import types
-from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar, cast
@@ -409,7 +409,7 @@ class AppPlugins:
     @contextlib.asynccontextmanager
     async def _lifespan(
         self, app: PluginApp, own: AbstractAsyncContextManager[Mapping[str, Any] | None] | None
-    ) -> AsyncIterator[Mapping[str, Any] | None]:
+    ) -> AsyncGenerator[Mapping[str, Any] | None, None]:
         state: dict[str, Any] = {}
         yielded = False
         async with contextlib.AsyncExitStack() as stack:

@@ -7,7 +7,7 @@ URL are parsed the first time they are read and cached on the object.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from functools import cached_property
 from http import cookies as http_cookies
 from typing import Any, Generic, Protocol, TypeVar, cast, overload
@@ -54,7 +54,7 @@ def cookie_parser(cookie_string: str) -> dict[str, str]:
             key, value = "", chunk  # a bare value: kept under "" as browsers do
         key, value = key.strip(), value.strip()
         if key or value:
-            cookies[key] = http_cookies._unquote(value)
+            cookies[key] = http_cookies._unquote(value)  # pyright: ignore[reportPrivateUsage]  # the stdlib's own cookie-value unquoting
     return cookies
 
 
@@ -156,6 +156,7 @@ class Request(HTTPConnection[StateT]):
     _stream_consumed = False
     _is_disconnected = False
     _form: FormData | None = None
+    scope: HTTPScope
 
     def __init__(self, scope: HTTPScope, receive: Receive = _empty_receive, send: Send = _empty_send) -> None:
         self.scope = scope
@@ -164,7 +165,7 @@ class Request(HTTPConnection[StateT]):
 
     @property
     def method(self) -> str:
-        return cast(HTTPScope, self.scope)["method"]
+        return self.scope["method"]
 
     @property
     def receive(self) -> Receive:

@@ -66,7 +66,7 @@ def _build_raw_headers(
 ) -> list[tuple[bytes, bytes]]:
     if headers:
         raw = [(key.lower().encode("latin-1"), value.encode("latin-1")) for key, value in headers.items()]
-        given = {key for key, _ in raw}
+        given: set[bytes] = {key for key, _ in raw}
     else:
         raw = []
         given = set()
@@ -467,7 +467,7 @@ class FileResponse(Response):
         content_disposition_type: str = "attachment",
     ) -> None:
         try:
-            import aiofiles  # noqa: F401  # checked now, so a missing extra fails where the response is built
+            import aiofiles  # noqa: F401  # pyright: ignore[reportUnusedImport]  # checked now, so a missing extra fails where the response is built
         except ImportError as exc:
             raise _aiofiles_missing() from exc
         self.path = path

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from enum import IntEnum
 from types import EllipsisType
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar, cast
 
 from typedasgi.concurrency import run_in_threadpool
 from typedasgi.convertors import CONVERTOR_TYPES, Convertor
@@ -94,7 +94,8 @@ def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[A
     matched without any port.
     """
     is_host = not path.startswith("/")
-    regex, format_, convertors = "^", "", {}
+    regex, format_ = "^", ""
+    convertors: dict[str, Convertor[Any]] = {}
     position = 0
     for match in _PARAM.finditer(path):
         name, convertor_key = match.groups("str")
@@ -146,10 +147,15 @@ def _describe(endpoint: object) -> str:
     return f"{module}.{qualname}" if module else str(qualname)
 
 
+def _unwrap_partial(func: object) -> object:
+    """The function a ``functools.partial`` wraps (a separate function: narrowing ``func`` would widen the caller's)."""
+    return func.func if isinstance(func, functools.partial) else func
+
+
 def request_response(func: Endpoint) -> ASGIApp:
     """Turn ``endpoint(request) -> Response`` into an ASGI app (sync ones run in the thread pool)."""
     name = _describe(func)
-    target = func.func if isinstance(func, functools.partial) else func
+    target = _unwrap_partial(func)
 
     def check(response: object) -> Response:
         raise TypeError(
@@ -158,17 +164,18 @@ def request_response(func: Endpoint) -> ASGIApp:
         )
 
     if inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(getattr(target, "__call__", None)):
-        async_func = func
+        async_func = cast("Callable[[Request[Any]], Awaitable[object]]", func)  # a coroutine function, checked above
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             request = Request(scope, receive, send)  # type: ignore[arg-type]  # http scopes only reach here
             try:
-                response = await async_func(request)  # type: ignore[misc]  # async endpoints return awaitables
+                response = await async_func(request)
                 if not isinstance(response, Response):
                     response = check(response)
                 await response(scope, receive, send)
             finally:
-                if request._form is not None:  # uploads spooled to disk are closed with the request
+                # uploads spooled to disk are closed with the request; close() only when a form was parsed
+                if request._form is not None:  # pyright: ignore[reportPrivateUsage]  # same package
                     await request.close()
 
         return app
@@ -181,7 +188,7 @@ def request_response(func: Endpoint) -> ASGIApp:
                 response = check(response)
             await response(scope, receive, send)
         finally:
-            if request._form is not None:
+            if request._form is not None:  # pyright: ignore[reportPrivateUsage]  # same package
                 await request.close()
 
     return sync_app

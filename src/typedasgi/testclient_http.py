@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 try:
     import httpx2
@@ -38,7 +39,7 @@ def _http_scope(config: AppConfig, request: httpx2.Request) -> HTTPScope:
 def _request_timeout(request: httpx2.Request, default: float | None) -> float | None:
     timeouts = request.extensions.get("timeout")
     if isinstance(timeouts, dict):
-        read = timeouts.get("read", default)
+        read = cast("dict[str, object]", timeouts).get("read", default)  # isinstance() leaves the item types unknown
         return read if isinstance(read, (int, float)) or read is None else default
     return default
 

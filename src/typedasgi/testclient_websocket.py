@@ -170,7 +170,8 @@ class _WebSocketChannel:
                 raise error
             raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
         if message["type"] == "websocket.http.response.start":
-            status, headers, body = message["status"], list(message.get("headers", [])), []
+            status, headers = message["status"], list(message.get("headers", []))
+            body: list[bytes] = []
             while (part := await self._next("The websocket denial response")) is not None:
                 if part["type"] == "websocket.http.response.body":
                     body.append(part.get("body", b""))

@@ -141,7 +141,7 @@ class URL:
         """A copy with some parts changed; ``hostname``/``port``/``username``/``password`` rebuild the netloc."""
         if {"hostname", "port", "username", "password"} & components.keys():
             netloc = self.netloc
-            userinfo, _, hostport = netloc.rpartition("@")
+            hostport = netloc.rpartition("@")[2]
             if "hostname" in components:
                 host = components.pop("hostname") or ""
             elif hostport.startswith("["):

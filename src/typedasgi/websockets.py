@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from typing import Any, Literal, Protocol, TypeVar, overload
 
 import msgspec
+from typing_extensions import TypeIs
 
 from typedasgi import status
 from typedasgi.requests import HTTPConnection, StateT
@@ -311,10 +312,15 @@ class WebSocket(HTTPConnection[StateT]):
             raise RuntimeError(f"A denial response cannot send {message['type']!r}")
 
 
+def _is_str_mapping(headers: Mapping[str, str] | Iterable[tuple[bytes, bytes]]) -> TypeIs[Mapping[str, str]]:
+    # isinstance() alone would also narrow the pairs to Mapping[tuple[bytes, bytes], Unknown] under pyright
+    return isinstance(headers, Mapping)
+
+
 def _raw_headers(headers: Mapping[str, str] | Iterable[tuple[bytes, bytes]] | None) -> list[tuple[bytes, bytes]]:
     if headers is None:
         return []
-    if isinstance(headers, Mapping):
+    if _is_str_mapping(headers):
         return [(key.lower().encode("latin-1"), value.encode("latin-1")) for key, value in headers.items()]
     return list(headers)
 

@@ -8,7 +8,7 @@ of attributes, yields it from the lifespan, and annotates handlers with
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Protocol, TypedDict
 
 from typing_extensions import assert_type
@@ -37,7 +37,7 @@ class AttrState(Protocol):
 
 
 @contextlib.asynccontextmanager
-async def lifespan(app: TypedASGI) -> AsyncIterator[AppState]:
+async def lifespan(app: TypedASGI) -> AsyncGenerator[AppState, None]:
     yield {"pool": Pool(), "greeting": "hi"}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -51,7 +51,7 @@ def middleware(app: PluginApp) -> Sequence[PluginMiddleware]:
 
 @hookimpl.lifespan
 @contextlib.asynccontextmanager
-async def lifespan(app: PluginApp) -> AsyncIterator[dict[str, int]]:
+async def lifespan(app: PluginApp) -> AsyncGenerator[dict[str, int], None]:
     yield {"answer": 42}
 
 

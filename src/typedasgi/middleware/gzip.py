@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import zlib
 from collections.abc import Sequence
+from typing import Protocol
 
 from typedasgi.datastructures import Headers
 from typedasgi.middleware.pure import add_vary, start_headers
@@ -88,6 +89,13 @@ class GZipMiddleware:
         return True
 
 
+class _Compressor(Protocol):
+    """What ``zlib.compressobj()`` returns (zlib gives its type no public name)."""
+
+    def compress(self, data: bytes, /) -> bytes: ...
+    def flush(self, mode: int = ..., /) -> bytes: ...
+
+
 class _GZipResponder:
     """One response's worth of state: the held-back head and, when streaming, the compressor."""
 
@@ -97,7 +105,7 @@ class _GZipResponder:
         self._config = config
         self._send = send
         self._start: HTTPResponseStartEvent | None = None
-        self._compressor: zlib._Compress | None = None
+        self._compressor: _Compressor | None = None
 
     async def send(self, message: SendEvent) -> None:
         if self._compressor is not None:
