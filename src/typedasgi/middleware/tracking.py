@@ -7,6 +7,8 @@ one reuses the outer one's tracker instead of wrapping ``send`` a second time.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from typedasgi.types import Send, SendEvent
 
 __all__ = ["TrackingSend", "tracking"]
@@ -19,9 +21,11 @@ class TrackingSend:
         self.send = send
         self.started = False
 
-    async def __call__(self, message: SendEvent) -> None:
+    def __call__(self, message: SendEvent) -> Awaitable[None]:
+        # A plain function handing back the server's own awaitable: the caller's
+        # ``await`` runs it directly, so tracking adds no coroutine per message.
         self.started = True
-        await self.send(message)
+        return self.send(message)
 
 
 def tracking(send: Send) -> TrackingSend:
