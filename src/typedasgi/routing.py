@@ -163,35 +163,29 @@ def request_response(func: Endpoint) -> ASGIApp:
             "expected a Response (e.g. JSONResponse(...))"
         )
 
+    call: Callable[[Request[Any]], Awaitable[object]]
     if inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(getattr(target, "__call__", None)):
-        async_func = cast("Callable[[Request[Any]], Awaitable[object]]", func)  # a coroutine function, checked above
+        call = cast("Callable[[Request[Any]], Awaitable[object]]", func)  # a coroutine function, checked above
+    else:
 
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            request = Request(scope, receive, send)  # type: ignore[arg-type]  # http scopes only reach here
-            try:
-                response = await async_func(request)
-                if not isinstance(response, Response):
-                    response = check(response)
-                await response(scope, receive, send)
-            finally:
-                # uploads spooled to disk are closed with the request; close() only when a form was parsed
-                if request._form is not None:  # pyright: ignore[reportPrivateUsage]  # same package
-                    await request.close()
+        async def in_threadpool(request: Request[Any]) -> object:  # sync endpoints run in the thread pool
+            return await run_in_threadpool(func, request)
 
-        return app
+        call = in_threadpool
 
-    async def sync_app(scope: Scope, receive: Receive, send: Send) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send)  # type: ignore[arg-type]  # http scopes only reach here
         try:
-            response = await run_in_threadpool(func, request)
+            response = await call(request)
             if not isinstance(response, Response):
                 response = check(response)
             await response(scope, receive, send)
         finally:
+            # uploads spooled to disk are closed with the request; close() only when a form was parsed
             if request._form is not None:  # pyright: ignore[reportPrivateUsage]  # same package
                 await request.close()
 
-    return sync_app
+    return app
 
 
 def websocket_session(func: WebSocketEndpointFunc) -> ASGIApp:
