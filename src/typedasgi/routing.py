@@ -19,12 +19,13 @@ from types import EllipsisType
 from typing import Any, TypeAlias, TypeVar, cast
 
 from typedasgi.concurrency import run_in_threadpool
-from typedasgi.convertors import CONVERTOR_TYPES, Convertor
+from typedasgi.convertors import Convertor
 from typedasgi.datastructures import URL, Headers, URLPath
 from typedasgi.exceptions import HTTPException
 from typedasgi.handlers import TypedHandler
 from typedasgi.lifespan import MountedLifespans
 from typedasgi.middleware import Middleware
+from typedasgi.paths import compile_path, first_segment, get_route_path
 from typedasgi.params import is_asgi_function, is_plain_endpoint
 from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, RedirectResponse, Response
@@ -84,61 +85,8 @@ class Match(IntEnum):
 _FULL, _PARTIAL, _NONE = Match.FULL, Match.PARTIAL, Match.NONE  # module globals: cheaper than enum lookups
 
 
-_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?}")
-
-
-def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[Any]]]:
-    """``"/users/{id:int}"`` -> (regex, ``"/users/{id}"``, ``{"id": IntegerConvertor}``).
-
-    A path not starting with ``/`` is a host pattern (``{sub}.example.org``),
-    matched without any port.
-    """
-    is_host = not path.startswith("/")
-    regex, format_ = "^", ""
-    convertors: dict[str, Convertor[Any]] = {}
-    position = 0
-    for match in _PARAM.finditer(path):
-        name, convertor_key = match.groups("str")
-        convertor_key = convertor_key.lstrip(":")
-        if convertor_key not in CONVERTOR_TYPES:
-            raise ValueError(f"Unknown path convertor '{convertor_key}' in route path {path!r}")
-        if name in convertors:
-            raise ValueError(f"Duplicated param name {name!r} in route path {path!r}")
-        convertor = CONVERTOR_TYPES[convertor_key]
-        literal = path[position : match.start()]
-        regex += re.escape(literal) + f"(?P<{name}>{convertor.regex})"
-        format_ += literal + "{" + name + "}"
-        convertors[name] = convertor
-        position = match.end()
-    tail = path[position:]
-    if is_host:
-        tail = tail.split(":")[0]  # hosts match without the port
-    regex += re.escape(tail) + "$"
-    format_ += tail
-    return re.compile(regex), format_, convertors
-
-
-def get_route_path(scope: WWWScope) -> str:
-    """The part of ``path`` below ``root_path``: what routes inside a mount match against."""
-    path = scope["path"]
-    root_path = scope["root_path"]
-    if not root_path:
-        return path
-    if path.startswith(root_path) and (len(path) == len(root_path) or path[len(root_path)] == "/"):
-        return path[len(root_path) :]
-    return path
-
-
 def get_name(endpoint: object) -> str:
     return str(getattr(endpoint, "__name__", type(endpoint).__name__))
-
-
-def _first_segment(path: str) -> str | None:
-    """The literal first path segment a route requires, or None when it could match any."""
-    if not path.startswith("/"):
-        return None
-    segment = path[1:].partition("/")[0]
-    return None if "{" in segment else segment
 
 
 def _describe(endpoint: object) -> str:
@@ -269,7 +217,7 @@ class _PathRoute(BaseRoute):
         self.name = name
         self.path_regex, self.path_format, self.param_convertors = compile_path(path)
         self.is_static = not self.param_convertors
-        self.first_segment = _first_segment(path)
+        self.first_segment = first_segment(path)
 
     def _match_path(self, route_path: str) -> tuple[bool, dict[str, Any] | None]:
         if self.is_static:
@@ -448,7 +396,7 @@ class Mount(BaseRoute):
         self.app = _wrap(self._base_app, middleware)
         self.name = name
         self.path_regex, self.path_format, self.param_convertors = compile_path(self.path + "/{path:path}")
-        self.first_segment = _first_segment(self.path) if self.path else None
+        self.first_segment = first_segment(self.path) if self.path else None
 
     @property
     def routes(self) -> list[BaseRoute]:

@@ -20,7 +20,7 @@ from typedasgi.concurrency import run_in_threadpool
 from typedasgi.datastructures import URL
 from typedasgi.exceptions import HTTPException
 from typedasgi.responses import FileResponse, RedirectResponse, Response
-from typedasgi.routing import get_route_path
+from typedasgi.paths import get_route_path
 from typedasgi.types import Receive, Scope, Send
 
 __all__ = ["StaticFiles"]

@@ -1,0 +1,63 @@
+"""Route paths: compiling ``/users/{id:int}`` once, and the part of a request path routes see."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from typedasgi.convertors import CONVERTOR_TYPES, Convertor
+from typedasgi.types import WWWScope
+
+__all__ = ["compile_path", "first_segment", "get_route_path"]
+
+_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?}")
+
+
+def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[Any]]]:
+    """``"/users/{id:int}"`` -> (regex, ``"/users/{id}"``, ``{"id": IntegerConvertor}``).
+
+    A path not starting with ``/`` is a host pattern (``{sub}.example.org``),
+    matched without any port.
+    """
+    is_host = not path.startswith("/")
+    regex, format_ = "^", ""
+    convertors: dict[str, Convertor[Any]] = {}
+    position = 0
+    for match in _PARAM.finditer(path):
+        name, convertor_key = match.groups("str")
+        convertor_key = convertor_key.lstrip(":")
+        if convertor_key not in CONVERTOR_TYPES:
+            raise ValueError(f"Unknown path convertor '{convertor_key}' in route path {path!r}")
+        if name in convertors:
+            raise ValueError(f"Duplicated param name {name!r} in route path {path!r}")
+        convertor = CONVERTOR_TYPES[convertor_key]
+        literal = path[position : match.start()]
+        regex += re.escape(literal) + f"(?P<{name}>{convertor.regex})"
+        format_ += literal + "{" + name + "}"
+        convertors[name] = convertor
+        position = match.end()
+    tail = path[position:]
+    if is_host:
+        tail = tail.split(":")[0]  # hosts match without the port
+    regex += re.escape(tail) + "$"
+    format_ += tail
+    return re.compile(regex), format_, convertors
+
+
+def get_route_path(scope: WWWScope) -> str:
+    """The part of ``path`` below ``root_path``: what routes inside a mount match against."""
+    path = scope["path"]
+    root_path = scope["root_path"]
+    if not root_path:
+        return path
+    if path.startswith(root_path) and (len(path) == len(root_path) or path[len(root_path)] == "/"):
+        return path[len(root_path) :]
+    return path
+
+
+def first_segment(path: str) -> str | None:
+    """The literal first path segment a route requires, or None when it could match any."""
+    if not path.startswith("/"):
+        return None
+    segment = path[1:].partition("/")[0]
+    return None if "{" in segment else segment
