@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from typedasgi.applications import TypedASGI
 from typedasgi.endpoints import HTTPEndpoint, WebSocketEndpoint
 from typedasgi.exceptions import HTTPException, WebSocketException
 from typedasgi.requests import Request
@@ -112,7 +113,7 @@ async def _no_send(message: SendEvent) -> None:
 
 
 def test_method_not_allowed_inside_an_app_raises_for_handlers() -> None:
-    scope = http_scope("PUT", app=object())
+    scope = http_scope("PUT", app=TypedASGI())
     with pytest.raises(HTTPException) as info:
         asyncio.run(_await(Items(scope, _no_receive, _no_send)))
     assert info.value.status_code == 405

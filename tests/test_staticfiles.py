@@ -248,3 +248,24 @@ def test_hostile_paths_through_the_test_client(client: TestClient) -> None:
         assert response.status_code == 404
         assert "SECRET" not in response.text
         assert client.get("/static/hello.txt").status_code == 200
+
+
+def test_alone_or_inside_another_framework_missing_files_are_404_not_500(tmp_path: Path) -> None:
+    from typedasgi.testclient import TestClient as _Client
+    from typedasgi.types import Receive as _Receive
+    from typedasgi.types import Scope as _Scope
+    from typedasgi.types import Send as _Send
+
+    (tmp_path / "a.txt").write_text("a")
+    static = StaticFiles(directory=tmp_path)
+
+    class ForeignApp:  # another framework: sets scope["app"] to itself, knows nothing of our exceptions
+        async def __call__(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
+            scope["app"] = self  # type: ignore[typeddict-unknown-key]  # what foreign frameworks do
+            await static(scope, receive, send)
+
+    for app in (static, ForeignApp()):
+        client = _Client(app)
+        assert client.get("/a.txt").text == "a"
+        assert client.get("/missing.txt").status_code == 404
+        assert client.post("/a.txt").status_code == 405

@@ -64,6 +64,8 @@ class TypedASGI:
     is left ``None``); ``blocked_plugins`` names plugins never to load.
     """
 
+    handles_typedasgi_exceptions = True  # see typedasgi.exceptions.raises_to_app
+
     def __init__(
         self,
         debug: bool = False,

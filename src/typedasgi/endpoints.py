@@ -16,7 +16,7 @@ import msgspec
 
 from typedasgi import status
 from typedasgi.concurrency import run_in_threadpool
-from typedasgi.exceptions import HTTPException, WebSocketException
+from typedasgi.exceptions import HTTPException, WebSocketException, raises_to_app
 from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, Response
 from typedasgi.types import HTTPScope, Receive, Scope, Send, WebSocketReceiveEvent, WebSocketScope, framework_keys
@@ -82,7 +82,7 @@ class HTTPEndpoint:
     async def method_not_allowed(self, request: Request) -> Response:
         """The 405: raised as ``HTTPException`` inside an app (so its handlers shape it), a response otherwise."""
         headers = {"Allow": self._allow}
-        if "app" in framework_keys(self.scope):
+        if raises_to_app(self.scope):
             raise HTTPException(405, headers=headers)
         return PlainTextResponse("Method Not Allowed", status_code=405, headers=headers)
 

@@ -61,3 +61,13 @@ class BodyTooLarge(HTTPException):
     def __init__(self, limit: int) -> None:
         self.limit = limit
         super().__init__(413, f"Request body is larger than the limit of {limit} bytes")
+
+
+def raises_to_app(scope: Mapping[str, object]) -> bool:
+    """True when a typedasgi app above this component turns our HTTPExceptions into responses.
+
+    Components (routes, static files, endpoints) then raise, so the app's handlers
+    shape the answer; alone, or inside another framework (whose ``scope["app"]``
+    knows nothing of our exception class), they answer the status themselves.
+    """
+    return getattr(scope.get("app"), "handles_typedasgi_exceptions", False) is True

@@ -17,7 +17,7 @@ import msgspec
 
 from typedasgi.concurrency import run_in_threadpool
 from typedasgi.convertors import Convertor
-from typedasgi.exceptions import HTTPException, MalformedBody, WebSocketException
+from typedasgi.exceptions import HTTPException, MalformedBody, WebSocketException, raises_to_app
 from typedasgi.extractors import (
     Inputs,
     Invalid,
@@ -194,7 +194,7 @@ async def _fail(errors: list[ValidationErrorItem], scope: Scope, receive: Receiv
         reason = f"{first['location']} {first['field']}: {first['message']}"
         raise WebSocketException(1008, reason.encode()[:120].decode(errors="ignore"))
     exc = RequestValidationError(errors)
-    if "app" in framework_keys(scope) or scope["type"] != "http":
+    if raises_to_app(scope) or scope["type"] != "http":
         raise exc
     await request_validation_error_response(Request(scope), exc)(scope, receive, send)
 

@@ -21,7 +21,7 @@ from typing import Any, TypeAlias, TypeVar, cast
 from typedasgi.concurrency import run_in_threadpool
 from typedasgi.convertors import Convertor
 from typedasgi.datastructures import URL, Headers, URLPath
-from typedasgi.exceptions import HTTPException
+from typedasgi.exceptions import HTTPException, raises_to_app
 from typedasgi.handlers import TypedHandler
 from typedasgi.lifespan import MountedLifespans
 from typedasgi.middleware import Middleware
@@ -318,7 +318,7 @@ class Route(_PathRoute):
 
     async def handle_partial(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {"Allow": self._allow}
-        if "app" in framework_keys(scope):
+        if raises_to_app(scope):
             raise HTTPException(405, headers=headers)
         await PlainTextResponse("Method Not Allowed", status_code=405, headers=headers)(scope, receive, send)
 
@@ -604,7 +604,7 @@ class Router:
         if scope["type"] == "websocket":
             await WebSocketClose()(scope, receive, send)
             return
-        if "app" in framework_keys(scope):
+        if raises_to_app(scope):
             raise HTTPException(404)  # inside an app: let its exception handlers answer
         await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
 

@@ -18,8 +18,8 @@ from urllib.parse import unquote
 
 from typedasgi.concurrency import run_in_threadpool
 from typedasgi.datastructures import URL
-from typedasgi.exceptions import HTTPException
-from typedasgi.responses import FileResponse, RedirectResponse, Response
+from typedasgi.exceptions import HTTPException, raises_to_app
+from typedasgi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from typedasgi.paths import get_route_path
 from typedasgi.types import Receive, Scope, Send
 
@@ -133,7 +133,8 @@ class StaticFiles:
             await run_in_threadpool(self._check_config)
         method = scope["method"]
         if method != "GET" and method != "HEAD":
-            raise HTTPException(405, headers=_ALLOW)
+            await _refuse(scope, receive, send, HTTPException(405, headers=_ALLOW))
+            return
         segments = _safe_segments(get_route_path(scope))
         if segments is None and not self.html:
             found = _MISSING
@@ -148,7 +149,8 @@ class StaticFiles:
         elif found.kind == "not_found_page":
             response = FileResponse(found.path, status_code=404, stat_result=found.stat_result, method=method)
         else:
-            raise HTTPException(404)
+            await _refuse(scope, receive, send, HTTPException(404))
+            return
         await response(scope, receive, send)
 
     # -- blocking lookups, run in the thread pool
@@ -182,3 +184,11 @@ class StaticFiles:
             if page is not None and stat.S_ISREG(page[1].st_mode):
                 return _Found("not_found_page", *page)
         return _MISSING
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, error: HTTPException) -> None:
+    """Inside a TypedASGI app, raise so its handlers shape the page; alone (or in another
+    framework, which knows nothing of our exception) answer the status directly."""
+    if raises_to_app(scope):
+        raise error
+    await PlainTextResponse(error.detail, status_code=error.status_code, headers=error.headers)(scope, receive, send)
