@@ -19,7 +19,7 @@ from typedasgi.concurrency import run_in_threadpool
 from typedasgi.exceptions import HTTPException, WebSocketException, raises_to_app
 from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, Response
-from typedasgi.types import HTTPScope, Receive, Scope, Send, WebSocketReceiveEvent, WebSocketScope, framework_keys
+from typedasgi.types import HTTPScope, Receive, Scope, Send, WebSocketReceiveEvent, WebSocketScope
 from typedasgi.websockets import WebSocket, WebSocketDecodeError, WebSocketDisconnect, WebSocketState
 
 __all__ = ["HTTPEndpoint", "WebSocketEndpoint"]

@@ -29,7 +29,7 @@ from typedasgi.extractors import (
 from typedasgi.params import BodyInfo, HandlerSignatureError, Signature, compile_signature
 from typedasgi.requests import Request
 from typedasgi.responses import JSONResponse, Response
-from typedasgi.types import ASGIApp, Receive, Scope, Send, framework_keys
+from typedasgi.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["Renderer", "TypedHandler"]
 
