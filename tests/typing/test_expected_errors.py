@@ -10,22 +10,18 @@ import re
 from pathlib import Path
 
 import pytest
+
+from tests.typing.marks import Marks
+from tests.typing.marks import expected_marks as read_marks
 from mypy import api
 
 FAIL_DIR = Path(__file__).parent / "fail"
 ROOT = Path(__file__).resolve().parents[2]
-MARK = re.compile(r"#\s*E:\s*([a-z-]+):\s*(.+?)\s*$")
 ERROR = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): error: (?P<message>.*)  \[(?P<code>[a-z-]+)\]$")
 
 
-def expected_marks() -> dict[tuple[str, int], tuple[str, str]]:
-    marks: dict[tuple[str, int], tuple[str, str]] = {}
-    for path in sorted(FAIL_DIR.glob("*.py")):
-        for number, line in enumerate(path.read_text().splitlines(), start=1):
-            found = MARK.search(line)
-            if found:
-                marks[(path.name, number)] = (found.group(1), found.group(2))
-    return marks
+def expected_marks() -> Marks:
+    return read_marks(FAIL_DIR)
 
 
 @pytest.fixture(scope="module")

@@ -7,29 +7,24 @@ errors mypy lets through (reads of ``NotRequired`` keys) that editor users see.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.typing.marks import Marks
+from tests.typing.marks import expected_marks as read_marks
+
 FAIL_DIR = Path(__file__).parent / "pyright_fail"
 ROOT = Path(__file__).resolve().parents[2]
 BASEDPYRIGHT = Path(sys.executable).with_name("basedpyright")
-MARK = re.compile(r"#\s*E:\s*([A-Za-z]+):\s*(.+?)\s*$")
 
 Errors = dict[tuple[str, int], list[tuple[str, str]]]
 
 
-def expected_marks() -> dict[tuple[str, int], tuple[str, str]]:
-    marks: dict[tuple[str, int], tuple[str, str]] = {}
-    for path in sorted(FAIL_DIR.glob("*.py")):
-        for number, line in enumerate(path.read_text().splitlines(), start=1):
-            found = MARK.search(line)
-            if found:
-                marks[(path.name, number)] = (found.group(1), found.group(2))
-    return marks
+def expected_marks() -> Marks:
+    return read_marks(FAIL_DIR)
 
 
 @pytest.fixture(scope="module")
