@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from typedasgi.jsoncodec import encode_json
 from typedasgi.concurrency import run_in_threadpool
 from typedasgi.convertors import Convertor
 from typedasgi.exceptions import HTTPException, MalformedBody, WebSocketException, raises_to_app
@@ -33,7 +34,6 @@ from typedasgi.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["Renderer", "TypedHandler"]
 
-_encode = msgspec.json.Encoder().encode
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
@@ -261,7 +261,7 @@ class TypedHandler:
         if status_code < 200 or status_code == 204 or status_code == 304:
             return Response(status_code=status_code)  # no content
         try:
-            body = _encode(value)
+            body = encode_json(value)
         except TypeError as error:
             raise TypeError(f"Handler {self.signature.name} returned a value JSON cannot encode: {error}") from None
         return _EncodedJSON(body, status_code)
@@ -302,7 +302,7 @@ class TypedHandler:
             value = await func(**kwargs) if is_async else await node_call(kwargs, inputs)
             if plain_json and not isinstance(value, Response) and not getattr(scope.get("app"), "renderers", None):
                 try:
-                    encoded = _encode(value)
+                    encoded = encode_json(value)
                 except TypeError:
                     encoded = None
                 if encoded is not None:  # JSON sent directly: no response object on the common path

@@ -15,6 +15,7 @@ from typing import Any, Generic, Protocol, TypeVar, cast, overload
 import msgspec
 from typing_extensions import TypeVar as DefaultTypeVar
 
+from typedasgi.jsoncodec import decode_json
 from typedasgi.datastructures import URL, Address, FormData, Headers, QueryParams, State, URLPath
 from typedasgi.exceptions import BodyTooLarge, ClientDisconnect, MalformedBody
 from typedasgi.formparsers import FormLimits, parse_form
@@ -111,26 +112,25 @@ class HTTPConnection(Generic[StateT]):
         client = self.scope["client"]
         return Address(client[0], client[1]) if client is not None else None
 
+    def _set_by(self, key: str, middleware: str) -> Any:
+        """``scope[key]``, which ``middleware`` puts there; a clear error when it is not installed."""
+        keys: dict[str, Any] = self.scope  # type: ignore[assignment]  # framework keys, read by name
+        if key not in keys:
+            raise AssertionError(f"{middleware} must be installed to access request.{key}")
+        return keys[key]
+
     @property
     def session(self) -> dict[str, Any]:
-        keys = framework_keys(self.scope)
-        if "session" not in keys:
-            raise AssertionError("SessionMiddleware must be installed to access request.session")
-        return keys["session"]
+        session: dict[str, Any] = self._set_by("session", "SessionMiddleware")
+        return session
 
     @property
     def auth(self) -> Any:  # whatever the authentication backend returned
-        keys = framework_keys(self.scope)
-        if "auth" not in keys:
-            raise AssertionError("AuthenticationMiddleware must be installed to access request.auth")
-        return keys["auth"]
+        return self._set_by("auth", "AuthenticationMiddleware")
 
     @property
     def user(self) -> Any:  # whatever the authentication backend returned
-        keys = framework_keys(self.scope)
-        if "user" not in keys:
-            raise AssertionError("AuthenticationMiddleware must be installed to access request.user")
-        return keys["user"]
+        return self._set_by("user", "AuthenticationMiddleware")
 
     @cached_property
     def state(self) -> StateT:
@@ -224,7 +224,7 @@ class Request(HTTPConnection[StateT]):
         body = await self.body()
         try:
             if type is object:
-                return _decode_json(body)
+                return decode_json(body)
             return msgspec.json.decode(body, type=type)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise MalformedBody(f"Malformed JSON body: {exc}") from None
@@ -269,9 +269,4 @@ class Request(HTTPConnection[StateT]):
             await self._send({"type": "http.response.push", "path": path, "headers": raw_headers})
 
 
-_json_decoder = msgspec.json.Decoder()
-
-
-def _decode_json(body: bytes) -> object:
-    return _json_decoder.decode(body)
 

@@ -21,8 +21,8 @@ from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
-import msgspec
 
+from typedasgi.jsoncodec import encode_json
 from typedasgi.background import BackgroundTask
 from typedasgi.concurrency import iterate_in_threadpool, run_in_threadpool
 from typedasgi.datastructures import URL, Headers, MutableHeaders
@@ -37,8 +37,6 @@ __all__ = [
     "Response",
     "StreamingResponse",
 ]
-
-_json_encoder = msgspec.json.Encoder()
 
 _content_types: dict[str, dict[str, bytes]] = {"utf-8": {}}
 """Encoded content-type values by charset, then media type (two str lookups: cheaper than a tuple key)."""
@@ -227,7 +225,7 @@ class JSONResponse(Response):
         ) -> None: ...
 
     def render(self, content: object) -> bytes:
-        return _json_encoder.encode(content)
+        return encode_json(content)
 
 
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%"  # RFC 3986 reserved characters, and '%' so escapes stay as they are

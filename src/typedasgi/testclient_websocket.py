@@ -14,6 +14,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("The TestClient needs httpx2: pip install 'typedasgi[testclient]'") from exc
 
+from typedasgi.jsoncodec import encode_json
 from typedasgi.testclient_app import AppConfig, TestClientTimeout, server_address, wait_within
 from typedasgi.testclient_loop import LoopProvider
 from typedasgi.types import (
@@ -31,7 +32,6 @@ __all__ = ["WebSocketDenialResponse", "WebSocketTestSession", "websocket_scope"]
 
 T = TypeVar("T")
 
-_json_encoder = msgspec.json.Encoder()
 _WEBSOCKET_KEY = b"dGhlIHNhbXBsZSBub25jZQ=="  # any base64 of 16 bytes will do: nothing checks it in-process
 
 
@@ -276,7 +276,7 @@ class WebSocketTestSession:
         self.send(cast(WebSocketReceiveEvent, {"type": "websocket.receive", "bytes": data}))
 
     def send_json(self, data: object, mode: Literal["text", "binary"] = "text") -> None:
-        encoded = _json_encoder.encode(data)
+        encoded = encode_json(data)
         if mode == "text":
             self.send_text(encoded.decode())
         elif mode == "binary":

@@ -18,6 +18,7 @@ import msgspec
 from typing_extensions import TypeIs
 
 from typedasgi import status
+from typedasgi.jsoncodec import decode_json, encode_json
 from typedasgi.requests import HTTPConnection, StateT
 from typedasgi.types import (
     Receive,
@@ -41,8 +42,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-_encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder()
 
 _DENIAL_EXTENSION = "websocket.http.response"
 
@@ -166,7 +165,7 @@ class WebSocket(HTTPConnection[StateT]):
             raise ValueError(f'mode must be "text" or "binary", got {mode!r}')
         try:
             if type is object:
-                return _decoder.decode(payload)
+                return decode_json(payload)
             return msgspec.json.decode(payload, type=type)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise WebSocketDecodeError(f"Malformed JSON message: {exc}") from None
@@ -265,7 +264,7 @@ class WebSocket(HTTPConnection[StateT]):
 
     async def send_json(self, data: object, mode: Literal["text", "binary"] = "text") -> None:
         """Encode ``data`` with msgspec and send it as a text (default) or binary frame."""
-        encoded = _encoder.encode(data)
+        encoded = encode_json(data)
         if mode == "text":
             await self.send({"type": "websocket.send", "text": encoded.decode(), "bytes": None})
         elif mode == "binary":

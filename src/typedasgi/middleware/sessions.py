@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from typedasgi.jsoncodec import encode_json
 from typedasgi.datastructures import Headers, Secret
 from typedasgi.middleware.pure import start_headers
 from typedasgi.requests import cookie_parser
@@ -35,7 +36,6 @@ __all__ = ["SessionMiddleware"]
 
 logger = logging.getLogger("typedasgi.sessions")
 
-_encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(dict[str, Any])  # values: whatever JSON holds
 _KEY_CONTEXT = b"typedasgi.sessions.v1"
 MAX_COOKIE_SIZE = 4096
@@ -92,7 +92,7 @@ class SessionMiddleware:
 
     def encode(self, session: dict[str, Any]) -> str:
         """The cookie value for ``session``, issued now."""
-        signed = f"{_b64encode(_encoder.encode(session))}.{int(time.time())}"
+        signed = f"{_b64encode(encode_json(session))}.{int(time.time())}"
         return f"{signed}.{self.sign(signed)}"
 
     def decode(self, value: str) -> dict[str, Any] | None:
