@@ -62,7 +62,17 @@ __all__ = [
 # ------------------------------------------------------------------ markers
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+def _short_repr(marker: object) -> str:
+    """``Query(alias='page-size')``: only the fields that differ from their defaults."""
+    shown = [
+        f"{field.name}={getattr(marker, field.name)!r}"
+        for field in dataclasses.fields(marker)  # type: ignore[arg-type]  # only called with dataclass markers
+        if getattr(marker, field.name) != field.default
+    ]
+    return f"{type(marker).__name__}({', '.join(shown)})"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, repr=False)
 class _Param:
     alias: str | None = None
     """The name on the wire, when it differs from the Python parameter name."""
@@ -72,15 +82,18 @@ class _Param:
 
     location: ClassVar[Location]
 
+    def __repr__(self) -> str:
+        return _short_repr(self)
 
-@dataclasses.dataclass(frozen=True, slots=True)
+
+@dataclasses.dataclass(frozen=True, slots=True, repr=False)
 class Query(_Param):
     """``Annotated[int, Query(alias="page-size")]``: a query-string parameter (``list[T]`` for repeats)."""
 
     location: ClassVar[Location] = "query"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, repr=False)
 class Header(_Param):
     """A request header; by default ``user_agent`` reads ``user-agent`` (``convert_underscores``)."""
 
@@ -88,27 +101,30 @@ class Header(_Param):
     location: ClassVar[Location] = "header"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, repr=False)
 class Cookie(_Param):
     """A request cookie."""
 
     location: ClassVar[Location] = "cookie"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, repr=False)
 class Path(_Param):
     """A path parameter; needed only for an alias: a parameter named like one in the path is one."""
 
     location: ClassVar[Location] = "path"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, repr=False)
 class Body:
     """The request body, decoded from JSON or a form; needed only for a scalar body or a description."""
 
     description: str | None = None
     media_type: str = "application/json"
     """What the OpenAPI document lists; JSON and form bodies are both accepted whatever it says."""
+
+    def __repr__(self) -> str:
+        return _short_repr(self)
 
 
 class Depends:
@@ -130,7 +146,9 @@ class Depends:
         self.sync_to_thread = sync_to_thread
 
     def __repr__(self) -> str:
-        return f"Depends({_describe(self.dependency)})"
+        options = "" if self.use_cache else ", use_cache=False"
+        options += "" if self.sync_to_thread else ", sync_to_thread=False"
+        return f"Depends({getattr(self.dependency, '__name__', _describe(self.dependency))}{options})"
 
 
 class HandlerSignatureError(TypeError):
@@ -191,6 +209,15 @@ def _describe(func: object) -> str:
     module = getattr(func, "__module__", None)
     qualname = getattr(func, "__qualname__", None) or getattr(type(func), "__qualname__", repr(func))
     return f"{module}.{qualname}" if module else str(qualname)
+
+
+def _type_name(annotation: object) -> str:
+    """``int``, ``list[str]``, ``Session``: an annotation as it would be written."""
+    if annotation is Any:
+        return "Any"
+    if inspect.isclass(annotation) and not typing.get_args(annotation):
+        return annotation.__qualname__
+    return repr(annotation).replace("typing.", "")
 
 
 def _target(func: object) -> object:
@@ -385,6 +412,10 @@ def compile_signature(
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD, parameter.POSITIONAL_ONLY):
             raise fail(pname, "*args, **kwargs and positional-only parameters cannot be filled from a request")
         raw = hints.get(pname, Any)
+        if isinstance(parameter.default, (_Param, Body, Depends)):
+            # the FastAPI spelling: never read as a plain default (a client could then set a dependency's value)
+            raise fail(pname, f"a marker is not a default value; write "
+                              f"`{pname}: Annotated[{_type_name(raw)}, {parameter.default!r}]` instead")
         annotation, markers = _split_annotated(raw)
         if len(markers) > 1:
             raise fail(pname, f"more than one of Query/Header/Cookie/Path/Body/Depends: {markers}")
