@@ -287,6 +287,37 @@ def test_asgi2_app() -> None:
     assert TestClient(ASGI2App).get("/p").text == "asgi2 /p"
 
 
+def asgi2_function_app(scope: Scope) -> Any:  # ASGI 2, function style: the scope in, a coroutine function out
+    async def instance(receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http"
+        await send_response(send, 200, f"asgi2 function {scope['path']}".encode())
+
+    return instance
+
+
+def test_asgi2_function_app() -> None:
+    assert TestClient(asgi2_function_app).get("/f").text == "asgi2 function /f"
+
+
+def test_starlette_backend_arguments() -> None:
+    debug_flags: list[bool] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            raise RuntimeError("no lifespan")  # the client then goes on without one
+        debug_flags.append(asyncio.get_running_loop().get_debug())
+        await send_response(send, 200, b"ok")
+
+    with TestClient(app, backend="asyncio", backend_options={"debug": True}) as client:
+        assert client.get("/").text == "ok"
+    assert TestClient(app, backend_options={"loop_factory": asyncio.new_event_loop}).get("/").text == "ok"
+    assert debug_flags == [True, False]
+    with pytest.raises(ValueError, match="asyncio only"):
+        TestClient(app, backend="trio")
+    with pytest.raises(TypeError, match="Unknown asyncio backend_options: nonsense"):
+        TestClient(app, backend_options={"nonsense": 1})
+
+
 def test_one_loop_thread_per_client_stopped_on_close() -> None:
     loops: set[int] = set()
 
@@ -475,6 +506,12 @@ def test_websocket_scope_subprotocol_and_headers() -> None:
     assert headers[b"x-token"] == b"t" and headers[b"cookie"] == b"c=1" and headers[b"host"] == b"testserver"
     assert headers[b"sec-websocket-protocol"] == b"a, b"
     assert headers[b"upgrade"] == b"websocket" and headers[b"connection"] == b"upgrade"
+    seen.clear()
+    with client.websocket_connect("/q?a=1", params={"b": "2"}, cookies={"d": "4"}):
+        pass
+    assert seen.get("query") == b"b=2" and seen.get("path") == "/q"
+    with_params = seen.get("headers")
+    assert isinstance(with_params, dict) and b"d=4" in with_params[b"cookie"]
     secure = TestClient(app, base_url="https://testserver")
     with secure.websocket_connect("/", subprotocols=["b"]):
         pass

@@ -20,7 +20,7 @@ timeouts), ``testclient_loop`` (the loop thread), ``testclient_http``, ``testcli
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -34,13 +34,14 @@ from typedasgi.testclient_app import (
     AppConfig,
     CookieTypes,
     HeaderTypes,
+    QueryParamTypes,
     TestClientTimeout,
     TimeoutTypes,
     default_headers,
 )
 from typedasgi.testclient_http import AsyncTestTransport, TestTransport
 from typedasgi.testclient_lifespan import LifespanRunner
-from typedasgi.testclient_loop import LoopProvider
+from typedasgi.testclient_loop import Backend, LoopProvider, loop_factory
 from typedasgi.testclient_websocket import WebSocketDenialResponse, WebSocketTestSession, websocket_scope
 from typedasgi.types import AnyASGIApp, ASGI2App
 
@@ -49,6 +50,7 @@ __all__ = [
     "AsyncTestClient",
     "CookieTypes",
     "HeaderTypes",
+    "QueryParamTypes",
     "TestClient",
     "TestClientTimeout",
     "TimeoutTypes",
@@ -72,6 +74,8 @@ class TestClient(httpx2.Client):
         base_url: str = "http://testserver",
         raise_server_exceptions: bool = True,
         root_path: str = "",
+        backend: Backend = "asyncio",
+        backend_options: Mapping[str, Any] | None = None,
         cookies: CookieTypes | None = None,
         headers: HeaderTypes | None = None,
         follow_redirects: bool = True,
@@ -80,7 +84,7 @@ class TestClient(httpx2.Client):
     ) -> None:
         self.app = app
         self._config = AppConfig.create(app, root_path, client, raise_server_exceptions, timeout)
-        self._loop = LoopProvider()
+        self._loop = LoopProvider(loop_factory(backend, backend_options))
         self._lifespan: LifespanRunner | None = None
         super().__init__(
             base_url=base_url,
@@ -126,10 +130,15 @@ class TestClient(httpx2.Client):
         self._loop.stop()
 
     def websocket_connect(
-        self, url: str, subprotocols: Sequence[str] | None = None, headers: HeaderTypes | None = None
+        self,
+        url: str,
+        subprotocols: Sequence[str] | None = None,
+        headers: HeaderTypes | None = None,
+        params: QueryParamTypes | None = None,
+        cookies: CookieTypes | None = None,
     ) -> WebSocketTestSession:
-        """A websocket session to ``url`` (merged with ``base_url``, headers and cookies as for requests)."""
-        request = self.build_request("GET", url, headers=headers)
+        """A websocket session to ``url`` (merged with ``base_url``, params, headers and cookies as for requests)."""
+        request = self.build_request("GET", url, headers=headers, params=params, cookies=cookies)
         scope = websocket_scope(self._config, request, list(subprotocols or ()))
         return WebSocketTestSession(self._config, scope, self._loop)
 

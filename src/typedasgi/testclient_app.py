@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -20,6 +21,7 @@ __all__ = [
     "AppConfig",
     "CookieTypes",
     "HeaderTypes",
+    "QueryParamTypes",
     "TestClientTimeout",
     "TimeoutTypes",
     "default_headers",
@@ -34,6 +36,8 @@ DEFAULT_TIMEOUT = 10.0
 
 CookieTypes = httpx2.Cookies | dict[str, str] | list[tuple[str, str]]
 HeaderTypes = Mapping[str, str] | list[tuple[str, str]]
+_Primitive = str | int | float | bool | None
+QueryParamTypes = httpx2.QueryParams | Mapping[str, _Primitive | Sequence[_Primitive]] | list[tuple[str, _Primitive]] | str
 TimeoutTypes = float | httpx2.Timeout | None
 
 
@@ -44,8 +48,21 @@ class TestClientTimeout(TimeoutError):
 
 
 def _is_asgi2(app: object) -> bool:
-    """ASGI 2 apps are classes: ``app(scope)`` builds an instance that is awaited with (receive, send)."""
-    return inspect.isclass(app) and inspect.iscoroutinefunction(getattr(app, "__call__", None))
+    """Whether ``app`` is a double-callable ASGI 2 app: ``app(scope)`` gives what is awaited with (receive, send).
+
+    Two shapes exist: a class whose instances have an async ``__call__`` (the class is called with the
+    scope), and a plain function of the scope alone that returns the coroutine function.
+    """
+    while isinstance(app, functools.partial):
+        app = app.func
+    if inspect.isclass(app):
+        return inspect.iscoroutinefunction(getattr(app, "__call__", None)) and not hasattr(app, "__await__")
+    if not inspect.isfunction(app) or inspect.iscoroutinefunction(app):
+        return False
+    try:
+        return len(inspect.signature(app).parameters) == 1
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return False
 
 
 class _ASGI2Adapter:

@@ -5,20 +5,56 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, Literal, TypeVar
 
 from typedasgi.testclient_app import DEFAULT_TIMEOUT
 
-__all__ = ["LoopProvider", "LoopThread"]
+__all__ = ["Backend", "LoopFactory", "LoopProvider", "LoopThread", "loop_factory"]
 
 T = TypeVar("T")
+
+Backend = Literal["asyncio", "trio"]
+"""Starlette's ``backend`` choice; typedasgi is asyncio-native, so only ``"asyncio"`` runs."""
+LoopFactory = Callable[[], asyncio.AbstractEventLoop]
+
+try:
+    from uvloop import new_event_loop as _new_uvloop
+
+    _uvloop_factory: LoopFactory | None = _new_uvloop
+except ImportError:  # pragma: no cover - uvloop comes with the standard extra
+    _uvloop_factory = None
+
+
+def loop_factory(backend: str, options: Mapping[str, Any] | None) -> LoopFactory:
+    """The loop maker for Starlette-style ``backend``/``backend_options`` (anyio's asyncio option names).
+
+    Checked when the client is made, so a wrong option fails the test at once, not at the first request.
+    """
+    if backend != "asyncio":
+        raise ValueError(f"typedasgi's TestClient runs on asyncio only, not {backend!r}")
+    options = dict(options or {})
+    debug = bool(options.pop("debug", False))
+    factory: LoopFactory = options.pop("loop_factory", None) or asyncio.new_event_loop
+    if options.pop("use_uvloop", False):
+        if _uvloop_factory is None:
+            raise ImportError("backend_options={'use_uvloop': True} needs uvloop: pip install uvloop")
+        factory = _uvloop_factory
+    if options:
+        raise TypeError(f"Unknown asyncio backend_options: {', '.join(sorted(options))}")
+
+    def make() -> asyncio.AbstractEventLoop:
+        loop = factory()
+        loop.set_debug(debug)
+        return loop
+
+    return make
 
 class LoopThread:
     """One asyncio loop in a daemon thread; the test's thread submits coroutines to it."""
 
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+    def __init__(self, new_loop: LoopFactory = asyncio.new_event_loop) -> None:
+        self.loop = new_loop()
         self.thread = threading.Thread(target=self._serve, name="typedasgi-testclient", daemon=True)
         self.thread.start()
 
@@ -64,7 +100,8 @@ class LoopThread:
 class LoopProvider:
     """Starts the loop thread on first use; stops it on demand or when its owner is collected."""
 
-    def __init__(self) -> None:
+    def __init__(self, new_loop: LoopFactory = asyncio.new_event_loop) -> None:
+        self._new_loop = new_loop
         self._thread: LoopThread | None = None
         self._finalizer: weakref.finalize[[asyncio.AbstractEventLoop, threading.Thread], LoopProvider] | None = None
         self._lock = threading.Lock()
@@ -72,7 +109,7 @@ class LoopProvider:
     def get(self) -> LoopThread:
         with self._lock:
             if self._thread is None:
-                thread = LoopThread()
+                thread = LoopThread(self._new_loop)
                 self._thread = thread
                 self._finalizer = weakref.finalize(self, LoopThread.stop, thread.loop, thread.thread)
             return self._thread
