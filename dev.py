@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,8 +37,31 @@ def _run(*args: str | Path) -> None:
     subprocess.run([str(a) for a in args], cwd=ROOT, check=True)
 
 
+def apt_install(binary: str, package: str) -> None:
+    """Install the Debian ``package`` providing ``binary`` when it is missing and we may (root with apt-get).
+
+    Tests that need the real thing (redis-server, chromium) use it from PATH;
+    without root or apt-get this only says what is missing.
+    """
+    if shutil.which(binary) is not None:
+        return
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        print(f"dev.py: {binary} is missing; install the Debian package {package!r}", file=sys.stderr)
+        return
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for args in (["apt-get", "update"], ["apt-get", "install", "-y", "-o", "DPkg::Lock::Timeout=600", package]):
+        print("+", " ".join(args), flush=True)
+        subprocess.run(args, cwd=ROOT, env=env, check=True)
+
+
+def system_packages() -> None:
+    """The real services the tests start themselves."""
+    apt_install("redis-server", "redis-server")
+
+
 def setup() -> None:
     """Create the virtual environment and install everything once."""
+    system_packages()
     if not (BIN / "python").exists():
         _run(sys.executable, "-m", "venv", VENV)
     fingerprint = _fingerprint()
