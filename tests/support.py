@@ -80,8 +80,9 @@ def http_scope(
         "headers": raw_headers(headers),
         "client": client,
         "server": server,
-        "extensions": extensions,
     }
+    if extensions is not None:
+        scope["extensions"] = extensions
     if state is not None:
         scope["state"] = state
     cast(dict[str, object], scope).update(framework_keys)
@@ -100,7 +101,7 @@ def websocket_scope(
     extensions: Extensions | None = None,
 ) -> WebSocketScope:
     """A ``websocket`` scope as a server would build it."""
-    return {
+    scope: WebSocketScope = {
         "type": "websocket",
         "asgi": {"version": "3.0", "spec_version": "2.4"},
         "http_version": "1.1",
@@ -113,8 +114,10 @@ def websocket_scope(
         "client": client,
         "server": server,
         "subprotocols": subprotocols if subprotocols is not None else [],
-        "extensions": extensions,
     }
+    if extensions is not None:
+        scope["extensions"] = extensions
+    return scope
 
 
 def body_receiver(*chunks: bytes, disconnect: asyncio.Event | None = None) -> Receive:

@@ -131,7 +131,10 @@ def test_debug_message_only_when_the_extension_is_offered(templates_dir: Path) -
     assert response.body == b"plain"
 
     def sent_types(extensions: Extensions | None) -> list[str]:
-        scope["extensions"] = extensions
+        if extensions is None:
+            scope.pop("extensions", None)
+        else:
+            scope["extensions"] = extensions
         return [message["type"] for message in call_app(response, scope)]
 
     assert sent_types({}) == ["http.response.start", "http.response.body"]

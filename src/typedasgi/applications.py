@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, TypedDict, TypeVar
+from typing import Any, TypedDict, TypeVar, cast, overload
 
 import msgspec
 from typing_extensions import ParamSpec, Unpack
@@ -28,7 +28,18 @@ from typedasgi.plugins import AppPlugins
 from typedasgi.requests import DEFAULT_MAX_BODY_SIZE, Request
 from typedasgi.responses import Response
 from typedasgi.routing import BaseRoute, Endpoint, Lifespan, Route, Router, WebSocketEndpointFunc
-from typedasgi.types import AnyASGIApp, ASGIApp, FrameworkKeys, MiddlewareFactory, Receive, Scope, Send
+from typedasgi.types import (
+    AnyASGIApp,
+    ASGIApp,
+    FrameworkKeys,
+    MiddlewareFactory,
+    Receive,
+    Scope,
+    Send,
+    ServerReceive,
+    ServerScope,
+    ServerSend,
+)
 
 __all__ = ["RouteOptions", "TypedASGI"]
 
@@ -130,7 +141,15 @@ class TypedASGI:
             app = cls(app, *args, **kwargs)
         return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    @overload
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+    @overload
+    async def __call__(self, scope: ServerScope, receive: ServerReceive, send: ServerSend) -> None: ...
+    async def __call__(
+        self, scope: Scope | ServerScope, receive: Receive | ServerReceive, send: Send | ServerSend
+    ) -> None:
+        """The ASGI entry point; the second form is how asgiref's and hypercorn's types call an app."""
+        scope, receive, send = cast("tuple[Scope, Receive, Send]", (scope, receive, send))  # the spec's shapes
         keys: FrameworkKeys = scope  # type: ignore[assignment]  # the same dict, framework view (no call)
         keys["app"] = self
         if self.max_body_size != DEFAULT_MAX_BODY_SIZE:
@@ -247,11 +266,11 @@ class TypedASGI:
 
     async def _openapi_endpoint(self, request: Request) -> Response:
         document = self.openapi()
-        root_path = request.scope["root_path"]
+        root_path = request.scope.get("root_path", "")
         if root_path:
             document = {**document, "servers": [{"url": root_path}]}
         return Response(_json_encode(document), media_type="application/json")
 
     async def _docs_endpoint(self, request: Request) -> Response:
         assert self.openapi_url is not None
-        return docs_page(self.title, request.scope["root_path"] + self.openapi_url)
+        return docs_page(self.title, request.scope.get("root_path", "") + self.openapi_url)

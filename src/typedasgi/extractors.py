@@ -135,7 +135,7 @@ class Inputs:
 
     def query(self) -> dict[str, list[str]]:
         if self._query is None:
-            self._query = parse_query(self.scope["query_string"])
+            self._query = parse_query(self.scope.get("query_string", b""))
         return self._query
 
     def headers(self) -> dict[str, list[str]]:

@@ -60,7 +60,7 @@ class Headers(Mapping[str, str]):
 
     @staticmethod
     def _from_scope(scope: HeaderCarrier) -> RawHeaders:
-        raw = scope["headers"]
+        raw = scope.get("headers", [])  # messages may leave it out: the spec's default
         if type(raw) is list:
             return cast(RawHeaders, raw)  # type() narrowing leaves the item type unknown
         scope["headers"] = owned = list(raw)  # a tuple or one-shot iterator: keep it readable for others
@@ -167,7 +167,7 @@ class MutableHeaders(Headers):
 
     @staticmethod
     def _from_scope(scope: HeaderCarrier) -> RawHeaders:
-        scope["headers"] = owned = list(scope["headers"])
+        scope["headers"] = owned = list(scope.get("headers", ()))
         return owned
 
     def _first(self, name: str) -> str | None:

@@ -59,7 +59,7 @@ class _Driven:
             return False
         if answer["type"] == "lifespan.startup.failed":
             await self._finish()
-            raise LifespanError(f"Mounted app {self.app!r} failed to start: {answer['message']}")
+            raise LifespanError(f"Mounted app {self.app!r} failed to start: {answer.get('message', '')}")
         return True
 
     async def _finish(self) -> None:
@@ -76,7 +76,7 @@ class _Driven:
         answer = await self._answer()
         await self._finish()
         if answer is not None and answer["type"] == "lifespan.shutdown.failed":
-            raise LifespanError(f"Mounted app {self.app!r} failed to shut down: {answer['message']}")
+            raise LifespanError(f"Mounted app {self.app!r} failed to shut down: {answer.get('message', '')}")
 
 
 class MountedLifespans:

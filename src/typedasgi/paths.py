@@ -47,7 +47,7 @@ def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[A
 def get_route_path(scope: WWWScope) -> str:
     """The part of ``path`` below ``root_path``: what routes inside a mount match against."""
     path = scope["path"]
-    root_path = scope["root_path"]
+    root_path = scope.get("root_path", "")
     if not root_path:
         return path
     if path.startswith(root_path) and (len(path) == len(root_path) or path[len(root_path)] == "/"):

@@ -84,7 +84,7 @@ class HTTPConnection(Generic[StateT]):
     @cached_property
     def base_url(self) -> URL:
         scope = self.scope
-        root = framework_keys(scope).get("app_root_path", scope["root_path"])
+        root = framework_keys(scope).get("app_root_path", scope.get("root_path", ""))
         base: WWWScope = scope.copy()
         base["path"] = root if root.endswith("/") else root + "/"
         base["query_string"] = b""
@@ -96,7 +96,7 @@ class HTTPConnection(Generic[StateT]):
 
     @cached_property
     def query_params(self) -> QueryParams:
-        return QueryParams(self.scope["query_string"])
+        return QueryParams(self.scope.get("query_string", b""))
 
     @property
     def path_params(self) -> dict[str, Any]:  # values come from the route's convertors
@@ -109,7 +109,7 @@ class HTTPConnection(Generic[StateT]):
 
     @property
     def client(self) -> Address | None:
-        client = self.scope["client"]
+        client = self.scope.get("client")
         return Address(client[0], client[1]) if client is not None else None
 
     def _set_by(self, key: str, middleware: str) -> Any:

@@ -416,7 +416,7 @@ class Mount(BaseRoute):
         assert params is not None
         matched = params.pop("__matched__")
         keys = framework_keys(scope)
-        root_path = scope["root_path"]
+        root_path = scope.get("root_path", "")
         if "app_root_path" not in keys:
             keys["app_root_path"] = root_path
         scope["root_path"] = root_path + matched
@@ -573,7 +573,7 @@ class Router:
             keys["router"] = self
         if self._indexed != len(self.routes):
             self._reindex()
-        route_path = get_route_path(scope) if scope["root_path"] else scope["path"]
+        route_path = get_route_path(scope) if scope.get("root_path") else scope["path"]
         slash = route_path.find("/", 1)
         segment = route_path[1:slash] if slash > 0 else route_path[1:]
         partial: BaseRoute | None = None

@@ -55,7 +55,7 @@ class _TemplateResponse(HTMLResponse):
 
     @override
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and "http.response.debug" in (scope["extensions"] or {}):
+        if scope["type"] == "http" and "http.response.debug" in scope.get("extensions", {}):
             await extension_send(send)(
                 {"type": "http.response.debug", "info": {"template": self.template, "context": self.context}}
             )

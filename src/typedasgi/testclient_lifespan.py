@@ -78,7 +78,7 @@ class LifespanRunner:
         if message["type"] == "lifespan.startup.failed":
             task, self._task = self._task, None
             await self._finish(task)
-            raise self._failure("startup", message["message"])
+            raise self._failure("startup", message.get("message", ""))
         raise RuntimeError(f"The app sent {message['type']!r} in answer to 'lifespan.startup'")
 
     async def shutdown(self) -> None:
@@ -99,5 +99,5 @@ class LifespanRunner:
         if message["type"] == "lifespan.shutdown.complete":
             return
         if message["type"] == "lifespan.shutdown.failed":
-            raise self._failure("shutdown", message["message"])
+            raise self._failure("shutdown", message.get("message", ""))
         raise RuntimeError(f"The app sent {message['type']!r} in answer to 'lifespan.shutdown'")

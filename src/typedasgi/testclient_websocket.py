@@ -293,13 +293,13 @@ class WebSocketTestSession:
         return self._run(self._channel.receive())
 
     def receive_text(self) -> str:
-        text = self.receive()["text"]
+        text = self.receive().get("text")
         if text is None:
             raise TypeError("Expected a text message, the app sent bytes")
         return text
 
     def receive_bytes(self) -> bytes:
-        data = self.receive()["bytes"]
+        data = self.receive().get("bytes")
         if data is None:
             raise TypeError("Expected a bytes message, the app sent text")
         return data

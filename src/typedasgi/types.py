@@ -1,27 +1,29 @@
-"""The ASGI 3.0 interface, typed.
+"""The ASGI 3.0 interface, typed key by key after the spec.
 
-Every scope and event message of the HTTP, WebSocket and Lifespan specs is a
-``TypedDict`` whose ``type`` key is a ``Literal``, so ``if message["type"] ==
-"http.request":`` narrows the union for the type checker.
+Every scope and event message of the HTTP, WebSocket and Lifespan specs (and
+of the extensions typedasgi speaks) is a ``TypedDict`` whose ``type`` key is a
+``Literal``, so ``if message["type"] == "http.request":`` narrows the union for
+the type checker. A key the spec marks optional is ``NotRequired``, in scopes
+and in messages of both directions, so the first lines of every ASGI tutorial
+type-check as written::
 
-The shapes are deliberately *structurally identical* to the ones uvicorn and
-asgiref use (mutable TypedDicts are only compatible when their keys match
-exactly). That buys two things, both proven in ``tests/typing``:
+    await send({"type": "http.response.start", "status": 204})
+    await send({"type": "http.response.body"})
 
-* a typedasgi app is an ``asgiref.typing.ASGI3Application`` (uvicorn accepts it), and
-* an app written against asgiref/uvicorn types is a typedasgi ``ASGIApp``.
+and reading an optional key needs ``.get(key, default)`` with the spec's
+default (basedpyright/pyright report a bare ``message["more_body"]``).
 
-The price is that these types list every key as present even where the spec
-makes it optional. So: messages an app *sends* carry every key (``more_body``,
-``trailers``, ...), which typedasgi's own components always do; and messages an
-app *receives* are read with ``.get(key, default)`` for the keys the spec marks
-optional (``body``/``more_body`` of ``http.request``, ``text``/``bytes`` of
-``websocket.receive``, ``code``/``reason`` of ``websocket.disconnect``),
-because servers do leave them out.
+``Send`` takes a :data:`SendEvent` (alias :data:`Message`, Starlette's name),
+extension messages included, so a middleware's send wrapper annotated with
+``Message`` fits where a ``Send`` goes, narrows on ``message["type"]`` and
+forwards the message unchanged. A misspelt ``type``, a missing ``status``, a
+``str`` body or header, a ``str`` close code, a message sent the wrong way are
+still errors.
 
-Extension messages the core unions do not carry (``http.response.pathsend``,
-``http.response.zerocopysend``, ``http.response.debug``) are typed here too and
-sent through :func:`extension_send` once the scope advertises the extension.
+asgiref's and hypercorn's types require keys the spec makes optional, so a
+function typed with theirs is not a typedasgi ``ASGIApp``; it is still
+accepted wherever typedasgi takes an app (:data:`AnyASGIApp`), and
+``TypedASGI`` is accepted by their typed entry points.
 
 Frameworks keep a few keys of their own in the scope (``app``, ``router``,
 ``endpoint``, ``path_params``, ...). They are typed by :class:`FrameworkKeys`
@@ -30,10 +32,10 @@ and reached through :func:`framework_keys`, so reading them is still checked.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Literal, Protocol, TypedDict, Union, cast
 
-from typing_extensions import NotRequired, ParamSpec, TypeAlias
+from typing_extensions import Never, NotRequired, ParamSpec, TypeAlias
 
 P = ParamSpec("P")
 
@@ -44,8 +46,10 @@ Headers: TypeAlias = Iterable[tuple[bytes, bytes]]
 
 
 class ASGIVersions(TypedDict):
-    spec_version: str
-    version: Literal["2.0"] | Literal["3.0"]
+    """``scope["asgi"]``: always present, its keys optional (``version`` defaults to ``"2.0"``)."""
+
+    version: NotRequired[Literal["2.0", "3.0"]]
+    spec_version: NotRequired[str]
 
 
 class HTTPScope(TypedDict):
@@ -53,34 +57,34 @@ class HTTPScope(TypedDict):
     asgi: ASGIVersions
     http_version: str
     method: str
-    scheme: str
+    scheme: NotRequired[str]  # default "http"
     path: str
-    raw_path: bytes
+    raw_path: NotRequired[bytes]  # missing: the server could not provide it
     query_string: bytes
-    root_path: str
+    root_path: NotRequired[str]  # default ""
     headers: Headers
-    client: tuple[str, int] | None
-    server: tuple[str, int | None] | None
-    # The spec leaves the values of ``state`` and ``extensions`` open.
+    client: NotRequired[tuple[str, int] | None]  # default None
+    server: NotRequired[tuple[str, int | None] | None]  # default None; (path, None) for a unix socket
+    # The spec leaves the values of ``state`` and of each extension open.
     state: NotRequired[dict[str, Any]]
-    extensions: dict[str, dict[object, object]] | None
+    extensions: NotRequired[dict[str, dict[object, object]]]
 
 
 class WebSocketScope(TypedDict):
     type: Literal["websocket"]
     asgi: ASGIVersions
-    http_version: str
-    scheme: str
+    http_version: NotRequired[str]  # default "1.1"
+    scheme: NotRequired[str]  # default "ws"
     path: str
-    raw_path: bytes
-    query_string: bytes
-    root_path: str
+    raw_path: NotRequired[bytes]
+    query_string: NotRequired[bytes]  # default b""
+    root_path: NotRequired[str]  # default ""
     headers: Headers
-    client: tuple[str, int] | None
-    server: tuple[str, int | None] | None
-    subprotocols: Iterable[str]
+    client: NotRequired[tuple[str, int] | None]
+    server: NotRequired[tuple[str, int | None] | None]
+    subprotocols: NotRequired[Iterable[str]]  # default []
     state: NotRequired[dict[str, Any]]
-    extensions: dict[str, dict[object, object]] | None
+    extensions: NotRequired[dict[str, dict[object, object]]]
 
 
 class LifespanScope(TypedDict):
@@ -110,8 +114,8 @@ class TLSExtensionInfo(TypedDict):
 
 class HTTPRequestEvent(TypedDict):
     type: Literal["http.request"]
-    body: bytes
-    more_body: bool
+    body: NotRequired[bytes]  # default b""
+    more_body: NotRequired[bool]  # default False
 
 
 class HTTPDisconnectEvent(TypedDict):
@@ -121,14 +125,14 @@ class HTTPDisconnectEvent(TypedDict):
 class HTTPResponseStartEvent(TypedDict):
     type: Literal["http.response.start"]
     status: int
-    headers: Headers
-    trailers: bool
+    headers: NotRequired[Headers]  # default []
+    trailers: NotRequired[bool]  # default False
 
 
 class HTTPResponseBodyEvent(TypedDict):
     type: Literal["http.response.body"]
-    body: bytes
-    more_body: bool
+    body: NotRequired[bytes]  # default b""
+    more_body: NotRequired[bool]  # default False
 
 
 class HTTPResponseTrailersEvent(TypedDict):
@@ -136,7 +140,7 @@ class HTTPResponseTrailersEvent(TypedDict):
 
     type: Literal["http.response.trailers"]
     headers: Headers
-    more_trailers: bool
+    more_trailers: NotRequired[bool]  # default False
 
 
 class HTTPServerPushEvent(TypedDict):
@@ -145,6 +149,13 @@ class HTTPServerPushEvent(TypedDict):
     type: Literal["http.response.push"]
     path: str
     headers: Headers
+
+
+class HTTPEarlyHintEvent(TypedDict):
+    """The early hints extension: a 103 response carrying ``Link`` values."""
+
+    type: Literal["http.response.early_hint"]
+    links: Iterable[bytes]
 
 
 class HTTPResponsePathsendEvent(TypedDict):
@@ -180,20 +191,24 @@ class WebSocketConnectEvent(TypedDict):
 
 class WebSocketAcceptEvent(TypedDict):
     type: Literal["websocket.accept"]
-    subprotocol: str | None
-    headers: Headers
+    subprotocol: NotRequired[str | None]  # default None
+    headers: NotRequired[Headers]  # default []
 
 
 class WebSocketReceiveEvent(TypedDict):
+    """Exactly one of ``bytes`` and ``text`` is not None (a missing key counts as None)."""
+
     type: Literal["websocket.receive"]
-    bytes: bytes | None
-    text: str | None
+    bytes: NotRequired[bytes | None]
+    text: NotRequired[str | None]
 
 
 class WebSocketSendEvent(TypedDict):
+    """Exactly one of ``bytes`` and ``text`` is not None (a missing key counts as None)."""
+
     type: Literal["websocket.send"]
-    bytes: bytes | None
-    text: str | None
+    bytes: NotRequired[bytes | None]
+    text: NotRequired[str | None]
 
 
 class WebSocketResponseStartEvent(TypedDict):
@@ -201,25 +216,25 @@ class WebSocketResponseStartEvent(TypedDict):
 
     type: Literal["websocket.http.response.start"]
     status: int
-    headers: Headers
+    headers: NotRequired[Headers]
 
 
 class WebSocketResponseBodyEvent(TypedDict):
     type: Literal["websocket.http.response.body"]
-    body: bytes
-    more_body: bool
+    body: NotRequired[bytes]
+    more_body: NotRequired[bool]
 
 
 class WebSocketDisconnectEvent(TypedDict):
     type: Literal["websocket.disconnect"]
-    code: int
-    reason: str | None
+    code: int  # 1005 when the client's close frame had none
+    reason: NotRequired[str | None]  # missing or None: ""
 
 
 class WebSocketCloseEvent(TypedDict):
     type: Literal["websocket.close"]
-    code: int
-    reason: str | None
+    code: NotRequired[int]  # default 1000
+    reason: NotRequired[str | None]  # missing or None: ""
 
 
 # ------------------------------------------------------------- Lifespan messages
@@ -239,7 +254,7 @@ class LifespanStartupCompleteEvent(TypedDict):
 
 class LifespanStartupFailedEvent(TypedDict):
     type: Literal["lifespan.startup.failed"]
-    message: str
+    message: NotRequired[str]  # default ""
 
 
 class LifespanShutdownCompleteEvent(TypedDict):
@@ -248,7 +263,7 @@ class LifespanShutdownCompleteEvent(TypedDict):
 
 class LifespanShutdownFailedEvent(TypedDict):
     type: Literal["lifespan.shutdown.failed"]
-    message: str
+    message: NotRequired[str]  # default ""
 
 
 # -------------------------------------------------------- unions per direction
@@ -274,42 +289,45 @@ LifespanSendEvent: TypeAlias = Union[
 ]
 
 ReceiveEvent: TypeAlias = Union[HTTPReceiveEvent, WebSocketReceiveMessage, LifespanReceiveEvent]
-"""Everything ``receive()`` may return."""
-SendEvent: TypeAlias = Union[HTTPSendEvent, HTTPDisconnectEvent, WebSocketSendMessage, LifespanSendEvent]
-"""Everything an app may pass to ``send()`` (``http.disconnect`` included, as servers' types allow)."""
+"""Everything a server's ``receive()`` returns."""
 ExtensionSendEvent: TypeAlias = Union[
-    HTTPResponsePathsendEvent, HTTPResponseZeroCopySendEvent, HTTPResponseDebugEvent
+    HTTPEarlyHintEvent, HTTPResponsePathsendEvent, HTTPResponseZeroCopySendEvent, HTTPResponseDebugEvent
 ]
-"""Messages only sendable when ``scope["extensions"]`` advertises them."""
+"""Messages of extensions: send one only when ``scope["extensions"]`` offers it."""
+SendEvent: TypeAlias = Union[HTTPSendEvent, WebSocketSendMessage, LifespanSendEvent, ExtensionSendEvent]
+"""Everything an app may pass to ``send()``."""
+Message: TypeAlias = SendEvent
+"""A message on its way out: what a middleware's send wrapper takes, narrows and forwards.
+
+``async def send_wrapper(message: Message) -> None`` fits where a ``Send`` goes,
+so Starlette's middleware idiom type-checks as written, while narrowing on
+``message["type"]`` still checks every key. A receive wrapper returns a
+:data:`ReceiveEvent` (typedasgi keeps the two directions apart, so sending a
+message meant for ``receive`` is an error).
+"""
 
 # ----------------------------------------------------------------- callables
 
 
 class Receive(Protocol):
-    """``receive``: an awaitable that returns the next event from the client."""
+    """``receive``: an awaitable that returns the next message from the client."""
 
     def __call__(self) -> Awaitable[ReceiveEvent]: ...
 
 
 class Send(Protocol):
-    """``send``: an awaitable that passes one event to the client."""
+    """``send``: an awaitable that passes one message to the client."""
 
     def __call__(self, message: SendEvent, /) -> Awaitable[None]: ...
 
 
-class ExtendedSend(Protocol):
-    """A ``send`` that also takes the extension messages (see :func:`extension_send`)."""
-
-    def __call__(self, message: SendEvent | ExtensionSendEvent, /) -> Awaitable[None]: ...
+ExtendedSend: TypeAlias = Send
+"""``Send`` takes the extension messages too; the name stays for code that used it."""
 
 
-def extension_send(send: Send) -> ExtendedSend:
-    """View ``send`` as accepting extension messages.
-
-    Only call it after checking ``scope["extensions"]``: the server promised then
-    to understand the message, which is what makes this view honest.
-    """
-    return cast(ExtendedSend, send)
+def extension_send(send: Send) -> Send:
+    """``send`` itself: marks where an extension's message goes out (after checking ``scope["extensions"]``)."""
+    return send
 
 
 class ASGIApp(Protocol):
@@ -349,6 +367,20 @@ AnyASGIApp: TypeAlias = Union[ASGIApp, DictASGIApp]
 def as_asgi_app(app: AnyASGIApp) -> ASGIApp:
     """View a foreign app as a typed one: at run time both are the same callable."""
     return cast(ASGIApp, app)
+
+
+ServerScope: TypeAlias = Mapping[str, object]
+"""A scope as any server's own types describe it (asgiref, hypercorn, uvicorn, Starlette's dicts)."""
+ServerReceive: TypeAlias = Callable[[], Awaitable[object]]
+"""A ``receive`` as any server's own types describe it."""
+ServerSend: TypeAlias = Callable[[Never], Awaitable[None]]
+"""A ``send`` as any server's own types describe it.
+
+asgiref's and hypercorn's ``send`` types take only messages with every key
+present; the spec makes servers take the short forms too. An app's entry point
+that takes ``ServerSend`` is accepted by those servers' typed entry points and
+relies on the spec, not on their annotations.
+"""
 
 
 class MiddlewareFactory(Protocol[P]):

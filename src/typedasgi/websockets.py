@@ -297,13 +297,17 @@ class WebSocket(HTTPConnection[StateT]):
         """Translate a response's ``http.response.*`` messages into the denial extension's."""
         if message["type"] == "http.response.start":
             await self.send(
-                {"type": "websocket.http.response.start", "status": message["status"], "headers": message["headers"]}
+                {
+                    "type": "websocket.http.response.start",
+                    "status": message["status"],
+                    "headers": message.get("headers", []),
+                }
             )
         elif message["type"] == "http.response.body":
             await self.send(
                 {
                     "type": "websocket.http.response.body",
-                    "body": message["body"],
+                    "body": message.get("body", b""),
                     "more_body": message.get("more_body", False),
                 }
             )

@@ -10,6 +10,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import uvicorn
+from granian.constants import Interfaces
+from granian.server.embed import Server as GranianServer
+from hypercorn.asyncio import serve as hypercorn_serve  # pyright: ignore[reportUnknownVariableType]  # hypercorn's WSGI type is partly unknown
+from hypercorn.config import Config as HypercornConfig
 from asgiref.typing import ASGI3Application
 from asgiref.typing import ASGIReceiveCallable as AsgirefReceive
 from asgiref.typing import ASGISendCallable as AsgirefSend
@@ -18,22 +22,27 @@ from typing_extensions import assert_type
 
 from typedasgi.applications import TypedASGI
 from typedasgi.middleware import Middleware
-from typedasgi.responses import PlainTextResponse
-from typedasgi.routing import Mount, Route, Router
+from typedasgi.routing import Mount, Route
 from typedasgi.testclient import TestClient
-from typedasgi.types import ASGIApp, HTTPScope, Receive, ReceiveEvent, Scope, Send
+from typedasgi.types import AnyASGIApp, ASGIApp, HTTPScope, Receive, ReceiveEvent, Scope, Send
 
-# -- typedasgi apps are accepted by uvicorn's and asgiref's types -------------------------
+# -- a TypedASGI app is accepted by uvicorn's, asgiref's, hypercorn's and granian's typed entry points
 
 app = TypedASGI()
 as_asgiref: ASGI3Application = app
-router_as_asgiref: ASGI3Application = Router()
-response_as_asgiref: ASGI3Application = PlainTextResponse("hi")
-route_as_asgiref: ASGI3Application = Route("/", PlainTextResponse("hi"))
 uvicorn_config = uvicorn.Config(app)
+granian_server = GranianServer(app, interface=Interfaces.ASGI)
 
 
-# -- apps written against asgiref/uvicorn types are typedasgi ASGIApps ------------------
+async def serve_with_hypercorn() -> None:
+    await hypercorn_serve(app, HypercornConfig())
+
+
+def serve_with_uvicorn() -> None:
+    uvicorn.run(app)
+
+
+# -- apps written against asgiref's types (every key required) are accepted where typedasgi takes an app
 
 async def asgiref_app(scope: AsgirefScope, receive: AsgirefReceive, send: AsgirefSend) -> None:
     if scope["type"] == "http":
@@ -41,8 +50,9 @@ async def asgiref_app(scope: AsgirefScope, receive: AsgirefReceive, send: Asgire
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-typed_from_asgiref: ASGIApp = asgiref_app
+foreign_from_asgiref: AnyASGIApp = asgiref_app
 mounted = Mount("/asgiref", app=asgiref_app)
+client_for_asgiref_app = TestClient(asgiref_app)
 
 
 # -- apps typed with plain dicts (Starlette, FastAPI, ...) are accepted where typedasgi takes an app
@@ -70,8 +80,24 @@ async def narrowing(scope: Scope, receive: Receive, send: Send) -> None:
     message = await receive()
     assert_type(message, ReceiveEvent)
     if message["type"] == "http.request":
-        assert_type(message["body"], bytes)
-        assert_type(message["more_body"], bool)
+        assert_type(message.get("body", b""), bytes)
+        assert_type(message.get("more_body", False), bool)
+
+
+# -- the minimal messages of the spec --------------------------------------------------
+
+async def minimal(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"hi"})
+        await send({"type": "http.response.start", "status": 204})
+        await send({"type": "http.response.body"})
+    elif scope["type"] == "websocket":
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": "hi"})
+        await send({"type": "websocket.close"})
+    else:
+        await send({"type": "lifespan.startup.failed"})
 
 
 # -- middleware declarations are checked against the middleware's __init__ ------------------
@@ -91,3 +117,12 @@ ok_middleware = Middleware(Prefix, "/api", strict=True)
 def test_the_dict_typed_app_really_runs() -> None:
     client = TestClient(TypedASGI(routes=[mounted_dict_app]))
     assert client.get("/dict/x").text == "dict"
+
+
+def test_the_minimal_messages_make_a_response() -> None:
+    async def minimal_http(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200})
+        await send({"type": "http.response.body", "body": b"hi"})
+
+    response = TestClient(minimal_http).get("/")
+    assert (response.status_code, response.text) == (200, "hi")

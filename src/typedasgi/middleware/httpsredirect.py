@@ -21,6 +21,7 @@ from typedasgi.types import ASGIApp, Receive, Scope, Send
 __all__ = ["HTTPSRedirectMiddleware"]
 
 _SECURE = {"http": "https", "ws": "wss"}
+_DEFAULT_SCHEME = {"http": "http", "websocket": "ws"}  # the spec's, when the server leaves "scheme" out
 
 
 class HTTPSRedirectMiddleware:
@@ -28,7 +29,11 @@ class HTTPSRedirectMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan" or scope["scheme"] not in _SECURE:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, send)
+            return
+        scheme = scope.get("scheme", _DEFAULT_SCHEME[scope["type"]])
+        if scheme not in _SECURE:
             await self.app(scope, receive, send)
             return
         url = URL(scope=scope)
@@ -39,5 +44,5 @@ class HTTPSRedirectMiddleware:
             return
         if port in (80, 443):
             netloc = netloc.rpartition(":")[0]  # drop the default port, keep credentials and IPv6 brackets
-        secure = url.replace(scheme=_SECURE[scope["scheme"]], netloc=netloc)
+        secure = url.replace(scheme=_SECURE[scheme], netloc=netloc)
         await respond_early(scope, receive, send, RedirectResponse(secure, status_code=307))
