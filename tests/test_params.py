@@ -99,7 +99,7 @@ def test_path_parameter_from_convertor_and_by_annotation() -> None:
     assert client.get(f"/b/7/{ref}").json() == {"id": 7, "ref": str(ref)}
     response = client.get("/b/seven/not-a-uuid")
     assert errors_of(response) == [("path", "item_id"), ("path", "ref")]
-    assert response.json()["errors"][0]["message"] == "Expected `int`, got `str`"
+    assert response.json()["errors"][0]["message"] == "'seven' is not a valid integer"
 
 
 def test_path_marker_with_alias_and_string_annotation() -> None:
@@ -373,7 +373,7 @@ def test_websocket_validation_failure_closes_with_1008() -> None:
     with pytest.raises(WebSocketDisconnect) as info:
         with client.websocket_connect("/ws?n=x"):
             pass
-    assert (info.value.code, info.value.reason) == (1008, "query n: Expected `int`, got `str`")
+    assert (info.value.code, info.value.reason) == (1008, "query n: 'x' is not a valid integer")
 
 
 def test_websocket_handler_rejects_a_body_parameter() -> None:

@@ -10,6 +10,7 @@ raise :class:`Invalid` for a missing or malformed value, which
 from __future__ import annotations
 
 import contextlib
+import enum
 import functools
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -17,12 +18,16 @@ from typing import Any, Literal, TypedDict
 from urllib.parse import parse_qsl
 
 import msgspec
+from typing_extensions import TypeIs
 
+from typedasgi.background import BackgroundTasks
 from typedasgi.convertors import Convertor
+
 from typedasgi.exceptions import HTTPException
 from typedasgi.requests import Request, cookie_parser
 from typedasgi.responses import JSONResponse, Response
 from typedasgi.types import Receive, Scope, Send, WWWScope
+from typedasgi.uploads import FormData, UploadFile
 from typedasgi.websockets import WebSocket
 
 __all__ = [
@@ -120,7 +125,10 @@ def parse_query(raw: bytes) -> dict[str, list[str]]:
 class Inputs:
     """What one request offers the steps; each source is parsed on first use, once."""
 
-    __slots__ = ("scope", "receive", "send", "websocket", "_query", "_headers", "_cookies", "_connection", "stack")
+    __slots__ = (
+        "scope", "receive", "send", "websocket", "_query", "_headers", "_cookies", "_connection", "stack",
+        "background", "response", "status_code",
+    )
 
     def __init__(self, scope: Scope, receive: Receive, send: Send, websocket: bool) -> None:
         self.scope = typing.cast(WWWScope, scope)  # handlers serve http and websocket routes only
@@ -132,6 +140,9 @@ class Inputs:
         self._cookies: dict[str, str] | None = None
         self._connection: Request[Any] | WebSocket[Any] | None = None
         self.stack: contextlib.AsyncExitStack | None = None
+        self.background: BackgroundTasks | None = None
+        self.response: Response | None = None
+        self.status_code = 200  # the handler's status: where an injected Response starts
 
     def query(self) -> dict[str, list[str]]:
         if self._query is None:
@@ -160,6 +171,19 @@ class Inputs:
                 self._connection = Request(self.scope, self.receive, self.send)  # type: ignore[arg-type]  # http scope
         return self._connection
 
+    def background_tasks(self) -> BackgroundTasks:
+        """The request's ``BackgroundTasks``: they run once the response is sent."""
+        if self.background is None:
+            self.background = BackgroundTasks()
+        return self.background
+
+    def temporal_response(self) -> Response:
+        """A response to set headers, cookies and the status on; merged into whatever the handler answers."""
+        if self.response is None:
+            self.response = Response(status_code=self.status_code)
+            self.response.raw_headers = []
+        return self.response
+
     def exit_stack(self) -> contextlib.AsyncExitStack:
         if self.stack is None:
             self.stack = contextlib.AsyncExitStack()
@@ -169,6 +193,36 @@ class Inputs:
 # ------------------------------------------------------------------ converters
 
 
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+_WORDS = {"int": "integer", "float": "number", "bool": "boolean", "str": "string"}
+_EXPECTED = "Expected `"
+
+
+def _is_list(value: object) -> TypeIs[list[object]]:
+    return isinstance(value, list)
+
+
+def explain(value: object, error: Exception, choices: str | None = None) -> str:
+    """msgspec's ``Expected `int`, got `str``` as ``'x' is not a valid integer`` (the ``- at`` suffix kept)."""
+    message, _, at = str(error).partition(" - at `$")
+    suffix = f" - at `${at}" if at else ""
+    index = at[1:].partition("]")[0] if at.startswith("[") else ""
+    if index.isdigit() and _is_list(value) and int(index) < len(value):
+        value = value[int(index)]
+    if message.startswith(_EXPECTED) and message.endswith(", got `str`"):
+        word = message[len(_EXPECTED) : message.index("`", len(_EXPECTED))]
+        return f"{_shown(value)} is not a valid {_WORDS.get(word, word)}{suffix}"
+    if message.startswith("Invalid enum value") and choices:
+        return f"{_shown(value)} is not one of {choices}{suffix}"
+    if message.startswith("Invalid "):
+        return f"{_shown(value)} is not a valid {message[len('Invalid '):]}{suffix}"
+    return f"{_shown(value)}: {message}{suffix}"
+
+
 def to_int(value: str) -> int:
     """``int()`` for plain decimal digits only (no spaces, underscores or other scripts' digits)."""
     if value.isdigit() and value.isascii() or value[:1] == "-" and value[1:].isdigit() and value.isascii():
@@ -176,16 +230,69 @@ def to_int(value: str) -> int:
             return int(value)
         except ValueError:  # more digits than int() converts
             pass
-    raise ValueError("Expected `int`, got `str`")
+    raise ValueError(f"{_shown(value)} is not a valid integer")
+
+
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
+def to_bool(value: str) -> bool:
+    """The usual spellings, any case: true/false, 1/0, yes/no, on/off (an HTML checkbox sends "on")."""
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"{_shown(value)} is not a valid boolean (use true/false, 1/0, yes/no or on/off)")
+
+
+def _choices(annotation: object) -> str | None:
+    """``'red', 'blue'`` for an enum or a Literal (also inside ``Optional``/``list``)."""
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, enum.Enum):
+            return ", ".join(repr(member.value) for member in candidate)
+        if typing.get_origin(candidate) is Literal:
+            return ", ".join(repr(value) for value in typing.get_args(candidate))
+    return None
+
+
+def _each(convert: Callable[[str], object]) -> Callable[[Any], object]:
+    def convert_all(values: list[str]) -> list[object]:
+        converted: list[object] = []
+        for index, value in enumerate(values):
+            try:
+                converted.append(convert(value))
+            except ValueError as error:
+                raise ValueError(f"{error} - at `$[{index}]`") from None
+        return converted
+
+    return convert_all
 
 
 def str_converter(annotation: object) -> Callable[[Any], object]:
-    """A converter from one string (or a list of them) to ``annotation``, as fast as the type allows."""
+    """A converter from one string (or a list of them) to ``annotation``, as fast as the type allows.
+
+    It raises ``ValueError`` saying what was wrong with which value (``'yes' is not a valid integer``).
+    """
     if annotation is str or annotation is Any:
         return identity
     if annotation is int:
         return to_int
-    return functools.partial(msgspec.convert, type=annotation, strict=False)
+    if annotation is bool:
+        return to_bool
+    if annotation == list[int] or annotation == list[bool]:
+        return _each(to_int if annotation == list[int] else to_bool)
+    convert = functools.partial(msgspec.convert, type=annotation, strict=False)
+    choices = _choices(annotation)
+
+    def converted(value: Any) -> object:
+        try:
+            return convert(value)
+        except msgspec.ValidationError as error:
+            raise ValueError(explain(value, error, choices)) from None
+
+    return converted
 
 
 def identity(value: object) -> object:
@@ -269,3 +376,29 @@ def lookup_step(
             raise validation_item(location, key, error) from None
 
     return last
+
+
+def form_step(
+    key: str, multi: bool, required: bool, default: object, convert: Callable[[Any], object], is_file: bool
+) -> Callable[[FormData], object]:
+    """A form-field step over the parsed form: text fields converted, file parts checked to be files."""
+
+    def step(form: FormData) -> object:
+        values = form.getlist(key)
+        if not values:
+            if required:
+                raise Invalid("body", key, "Field required")
+            return default
+        files = [isinstance(value, UploadFile) for value in values]
+        if is_file:
+            if not all(files):
+                raise Invalid("body", key, "Expected a file, got a text field")
+            return values if multi else values[-1]
+        if any(files):
+            raise Invalid("body", key, "Expected a text field, got a file")
+        try:
+            return convert(values if multi else values[-1])
+        except (msgspec.ValidationError, ValueError) as error:
+            raise validation_item("body", key, error) from None
+
+    return step

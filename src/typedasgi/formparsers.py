@@ -112,6 +112,11 @@ class _Multipart(NamedTuple):
 _multipart: _Multipart | None = None
 
 
+def require_multipart() -> None:
+    """Raise ``RuntimeError`` naming the ``forms`` extra when python-multipart is missing (checked at start-up)."""
+    _multipart_module()
+
+
 def _multipart_module() -> _Multipart:
     """python-multipart, imported on first use (the ``forms`` extra is optional)."""
     global _multipart

@@ -10,11 +10,12 @@ before any dependency runs, so one 422 lists every problem in the request.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import msgspec
 
+from typedasgi.background import BackgroundTasks
 from typedasgi.jsoncodec import encode_json
 from typedasgi.concurrency import run_in_threadpool
 from typedasgi.convertors import Convertor
@@ -27,7 +28,15 @@ from typedasgi.extractors import (
     request_validation_error_response,
     validation_item,
 )
-from typedasgi.params import BodyInfo, HandlerSignatureError, Signature, compile_signature
+from typedasgi.markers import Depends
+from typedasgi.params import (
+    BodyInfo,
+    DependencyOverrides,
+    FormField,
+    HandlerSignatureError,
+    Signature,
+    compile_signature,
+)
 from typedasgi.requests import Request
 from typedasgi.responses import JSONResponse, Response
 from typedasgi.types import ASGIApp, Receive, Scope, Send
@@ -99,6 +108,18 @@ async def read_body(inputs: Inputs, body: BodyInfo) -> object:
         raise MalformedBody(f"Malformed JSON body: {error}") from None
 
 
+async def read_form(inputs: Inputs, fields: list[FormField], kwargs: dict[str, Any]) -> list[ValidationErrorItem]:
+    """Fill the form-field parameters from one parse of the form; the problems found, if any."""
+    form = await inputs.connection().form()
+    errors: list[ValidationErrorItem] = []
+    for field in fields:
+        try:
+            kwargs[field.name] = field.extract(form)
+        except Invalid as invalid:
+            errors.append(invalid.item)
+    return errors
+
+
 def _decode_with(decode: Callable[[bytes, Any], object], raw: bytes, body: BodyInfo, media_type: str) -> object:
     """A plugin's decoder: a wrong shape is a 422, a malformed body a 400, like JSON."""
     if not raw and not body.required:
@@ -117,13 +138,14 @@ def _decode_with(decode: Callable[[bytes, Any], object], raw: bytes, body: BodyI
 class _Node:
     """One function to call per request: the handler or a dependency, and where its dependencies' values are."""
 
-    __slots__ = ("signature", "steps", "body", "connections", "deps", "call")
+    __slots__ = ("signature", "steps", "body", "form", "injected", "deps", "call")
 
-    def __init__(self, signature: Signature, deps: list[tuple[str, int]]) -> None:
+    def __init__(self, signature: Signature, deps: list[tuple[str | None, int]]) -> None:
         self.signature = signature
         self.steps = [(param.name, param.extract) for param in signature.params]
         self.body = signature.body
-        self.connections = signature.connections
+        self.form = signature.form
+        self.injected = [(name, inject) for name, _, inject in signature.injected]
         self.deps = deps
         self.call = _caller(signature)
 
@@ -166,6 +188,21 @@ def _caller(signature: Signature) -> Callable[[dict[str, Any], Inputs], Any]:
         return value
 
     return call_gen
+
+
+def merge_into(response: Response, inputs: Inputs, rendered: bool) -> Response:
+    """Fold the injected Response (headers, cookies, status) and BackgroundTasks into the answer."""
+    temporal = inputs.response
+    if temporal is not None and temporal is not response:
+        if rendered and temporal.status_code != inputs.status_code:
+            response.status_code = temporal.status_code
+        replaced = {key for key, _ in temporal.raw_headers if key != b"set-cookie"}
+        kept = [(key, value) for key, value in response.raw_headers if key not in replaced]
+        response.raw_headers = kept + temporal.raw_headers
+    tasks = inputs.background
+    if tasks is not None and tasks.tasks:
+        response.background = tasks if response.background is None else BackgroundTasks([response.background, tasks])
+    return response
 
 
 def _flatten(signature: Signature) -> list[_Node]:
@@ -220,9 +257,11 @@ class TypedHandler:
         status_code: int | None = None,
         response_class: Callable[..., Response] | None = None,
         websocket: bool = False,
+        dependencies: Sequence[Depends] = (),
     ) -> None:
         self.func = func
-        self.signature = compile_signature(func, path_convertors, websocket=websocket)
+        self._compile_args = (path_convertors, websocket, tuple(dependencies))
+        self.signature = compile_signature(func, path_convertors, websocket=websocket, dependencies=dependencies)
         if self.signature.kind not in ("async", "sync"):
             raise HandlerSignatureError(
                 f"Handler {self.signature.name} is a generator; yield in dependencies, not handlers"
@@ -231,9 +270,12 @@ class TypedHandler:
         self.status_code = status_code if status_code is not None else (204 if returns_none else 200)
         self.response_class = response_class
         self.nodes = _flatten(self.signature)
+        self._providers = {dep.func for sig in self.signature.walk() for _, _, dep in sig.dependencies}
+        self._overridden: dict[tuple[tuple[object, object], ...], list[_Node]] = {}
+        only_connections = all(kind == "connection" for _, kind, _ in self.signature.injected)
         if websocket:
             self.app: ASGIApp = self._general(respond=False)
-        elif len(self.nodes) == 1:
+        elif len(self.nodes) == 1 and not self.signature.form and only_connections:
             self.app = self._simple()
         else:
             self.app = self._general(respond=True)
@@ -241,6 +283,20 @@ class TypedHandler:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Usable wherever an ASGI app is (e.g. ``WebSocketRoute(path, TypedHandler(...))``)."""
         await self.app(scope, receive, send)
+
+    def nodes_for(self, overrides: DependencyOverrides) -> list[_Node]:
+        """The nodes with ``app.dependency_overrides`` applied, compiled once per set of overrides."""
+        key = tuple((provider, overrides[provider]) for provider in self._providers if provider in overrides)
+        if not key:
+            return self.nodes
+        nodes = self._overridden.get(key)
+        if nodes is None:
+            path_convertors, websocket, dependencies = self._compile_args
+            signature = compile_signature(
+                self.func, path_convertors, websocket=websocket, overrides=dict(key), dependencies=dependencies
+            )
+            nodes = self._overridden[key] = _flatten(signature)
+        return nodes
 
     # -- responses --------------------------------------------------------------------
 
@@ -271,7 +327,7 @@ class TypedHandler:
     def _simple(self) -> ASGIApp:
         """No dependencies: the steps, perhaps a body, the call (the common case, kept lean)."""
         steps = self.nodes[0].steps
-        connections = self.nodes[0].connections
+        connections = [name for name, _ in self.nodes[0].injected]
         node_call = self.nodes[0].call
         body = self.signature.body
         respond = self.respond
@@ -318,12 +374,16 @@ class TypedHandler:
 
     def _general(self, respond: bool) -> ASGIApp:
         """Bodies and dependencies: read every input first, then call dependencies in order."""
-        nodes = self.nodes
         to_response = self.respond
         websocket = not respond
+        status_code = self.status_code
+        nodes_for = self.nodes_for
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             inputs = Inputs(scope, receive, send, websocket)
+            inputs.status_code = status_code
+            overrides: DependencyOverrides | None = getattr(scope.get("app"), "dependency_overrides", None)
+            nodes = nodes_for(overrides) if overrides else self.nodes
             try:
                 errors: list[ValidationErrorItem] = []
                 all_kwargs: list[dict[str, Any]] = []
@@ -339,19 +399,26 @@ class TypedHandler:
                             kwargs[node.body.name] = await read_body(inputs, node.body)
                         except Invalid as invalid:
                             errors.append(invalid.item)
-                    for name in node.connections:
-                        kwargs[name] = inputs.connection()
+                    if node.form:
+                        errors += await read_form(inputs, node.form, kwargs)
+                    for name, inject in node.injected:
+                        kwargs[name] = inject(inputs)
                     all_kwargs.append(kwargs)
                 if errors:
                     await _fail(errors, scope, receive, send)
                     return
                 results: list[Any] = []
                 for node, kwargs in zip(nodes, all_kwargs):
-                    for name, index in node.deps:
-                        kwargs[name] = results[index]
+                    for dep_name, index in node.deps:
+                        if dep_name is not None:
+                            kwargs[dep_name] = results[index]
                     results.append(await node.call(kwargs, inputs))
                 if respond:
-                    await to_response(results[-1], scope, inputs)(scope, receive, send)
+                    value = results[-1]
+                    response = to_response(value, scope, inputs)
+                    if inputs.response is not None or inputs.background is not None:
+                        response = merge_into(response, inputs, not isinstance(value, Response))
+                    await response(scope, receive, send)
             except BaseException as exc:
                 if inputs.stack is not None:
                     await inputs.stack.__aexit__(type(exc), exc, exc.__traceback__)

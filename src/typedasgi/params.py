@@ -2,10 +2,10 @@
 
 A handler such as ``async def get_item(item_id: int, q: str | None = None) -> Item``
 is inspected here, at registration, into a :class:`Signature`: one extraction
-step per parameter (path, query, header, cookie, body, connection, dependency),
-each with its converter already chosen. ``typedasgi.handlers`` runs the steps
-per request; ``typedasgi.openapi`` documents them. Nothing here runs per request
-except the small step closures themselves.
+step per parameter (path, query, header, cookie, body, form field, injected
+object, dependency), each with its converter already chosen.
+``typedasgi.handlers`` runs the steps per request; ``typedasgi.openapi``
+documents them. Nothing here runs per request except the small step closures.
 """
 
 from __future__ import annotations
@@ -15,28 +15,34 @@ import functools
 import inspect
 import types
 import typing
-from collections.abc import Callable, Iterator, Mapping
-from typing import Annotated, Any, ClassVar, Literal
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Annotated, Any, Literal
 
 import msgspec
 import msgspec.inspect as mi
 from typing_extensions import TypeIs
 
+from typedasgi.background import BackgroundTasks
 from typedasgi.convertors import Convertor
 from typedasgi.extractors import (
+    Inputs,
     Location,
     RequestValidationError,
     ValidationErrorItem,
     ValidationErrorResponse,
     convertor_type,
+    form_step,
     identity,
     lookup_step,
     path_step,
     request_validation_error_response,
     str_converter,
 )
+from typedasgi.formparsers import require_multipart
+from typedasgi.markers import MARKER_TYPES, Body, Cookie, Depends, File, Form, Header, Marker, Param, Path, Query
 from typedasgi.requests import HTTPConnection, Request
 from typedasgi.responses import Response
+from typedasgi.uploads import UploadFile
 from typedasgi.websockets import WebSocket
 
 __all__ = [
@@ -44,6 +50,9 @@ __all__ = [
     "BodyInfo",
     "Cookie",
     "Depends",
+    "File",
+    "Form",
+    "FormField",
     "Header",
     "HandlerSignatureError",
     "ParamInfo",
@@ -59,97 +68,8 @@ __all__ = [
     "request_validation_error_response",
 ]
 
-# ------------------------------------------------------------------ markers
-
-
-def _short_repr(marker: object) -> str:
-    """``Query(alias='page-size')``: only the fields that differ from their defaults."""
-    shown = [
-        f"{field.name}={getattr(marker, field.name)!r}"
-        for field in dataclasses.fields(marker)  # type: ignore[arg-type]  # only called with dataclass markers
-        if getattr(marker, field.name) != field.default
-    ]
-    return f"{type(marker).__name__}({', '.join(shown)})"
-
-
-@dataclasses.dataclass(frozen=True, slots=True, repr=False)
-class _Param:
-    alias: str | None = None
-    """The name on the wire, when it differs from the Python parameter name."""
-    description: str | None = None
-    deprecated: bool = False
-    include_in_schema: bool = True
-
-    location: ClassVar[Location]
-
-    def __repr__(self) -> str:
-        return _short_repr(self)
-
-
-@dataclasses.dataclass(frozen=True, slots=True, repr=False)
-class Query(_Param):
-    """``Annotated[int, Query(alias="page-size")]``: a query-string parameter (``list[T]`` for repeats)."""
-
-    location: ClassVar[Location] = "query"
-
-
-@dataclasses.dataclass(frozen=True, slots=True, repr=False)
-class Header(_Param):
-    """A request header; by default ``user_agent`` reads ``user-agent`` (``convert_underscores``)."""
-
-    convert_underscores: bool = True
-    location: ClassVar[Location] = "header"
-
-
-@dataclasses.dataclass(frozen=True, slots=True, repr=False)
-class Cookie(_Param):
-    """A request cookie."""
-
-    location: ClassVar[Location] = "cookie"
-
-
-@dataclasses.dataclass(frozen=True, slots=True, repr=False)
-class Path(_Param):
-    """A path parameter; needed only for an alias: a parameter named like one in the path is one."""
-
-    location: ClassVar[Location] = "path"
-
-
-@dataclasses.dataclass(frozen=True, slots=True, repr=False)
-class Body:
-    """The request body, decoded from JSON or a form; needed only for a scalar body or a description."""
-
-    description: str | None = None
-    media_type: str = "application/json"
-    """What the OpenAPI document lists; JSON and form bodies are both accepted whatever it says."""
-
-    def __repr__(self) -> str:
-        return _short_repr(self)
-
-
-class Depends:
-    """``Annotated[Session, Depends(get_session)]``: the value ``get_session`` returns or yields.
-
-    The dependency's own parameters are read like a handler's. Sync functions run
-    in the thread pool unless ``sync_to_thread=False``; a generator's code after
-    ``yield`` runs once the response is sent. With ``use_cache`` (the default) a
-    dependency used several times in one request runs once.
-    """
-
-    __slots__ = ("dependency", "use_cache", "sync_to_thread")
-
-    def __init__(
-        self, dependency: Callable[..., object], *, use_cache: bool = True, sync_to_thread: bool = True
-    ) -> None:
-        self.dependency = dependency
-        self.use_cache = use_cache
-        self.sync_to_thread = sync_to_thread
-
-    def __repr__(self) -> str:
-        options = "" if self.use_cache else ", use_cache=False"
-        options += "" if self.sync_to_thread else ", sync_to_thread=False"
-        return f"Depends({getattr(self.dependency, '__name__', _describe(self.dependency))}{options})"
-
+DependencyOverrides = Mapping[Callable[..., Any], Callable[..., Any]]
+"""``app.dependency_overrides``: a dependency -> what runs in its place (for tests)."""
 
 class HandlerSignatureError(TypeError):
     """A handler parameter typedasgi cannot fill: raised when the route is registered, never per request."""
@@ -169,8 +89,29 @@ class ParamInfo:
     required: bool
     default: object
     multi: bool
-    marker: _Param | None
+    marker: Param | None
     extract: Callable[[Any], object]  # step(inputs) -> value; raises Invalid
+
+
+@dataclasses.dataclass(slots=True)
+class FormField:
+    """One form field or file part (also read by ``typedasgi.openapi``)."""
+
+    name: str
+    key: str
+    annotation: Any
+    required: bool
+    default: object
+    multi: bool
+    is_file: bool
+    marker: Form | None
+    extract: Callable[[Any], object]  # step(form) -> value; raises Invalid
+
+
+Injected = Literal["connection", "background", "response"]
+_INJECTORS: dict[Injected, Callable[[Inputs], object]] = {
+    "connection": Inputs.connection, "background": Inputs.background_tasks, "response": Inputs.temporal_response,
+}
 
 
 @dataclasses.dataclass(slots=True)
@@ -193,8 +134,9 @@ class Signature:
     kind: Literal["async", "sync", "asyncgen", "gen"]
     params: list[ParamInfo]
     body: BodyInfo | None
-    connections: list[str]  # parameters that receive the Request / WebSocket
-    dependencies: list[tuple[str, Depends, Signature]]
+    form: list[FormField]
+    injected: list[tuple[str, Injected, Callable[[Inputs], object]]]  # Request/WebSocket, BackgroundTasks, Response
+    dependencies: list[tuple[str | None, Depends, Signature]]  # None: run for its effect (router dependencies)
     return_annotation: Any  # inspect.Signature.empty when not declared
     sync_to_thread: bool = True
 
@@ -367,17 +309,241 @@ def _form_lists(annotation: object) -> frozenset[str]:
 
 # ------------------------------------------------------------------ compiling
 
+_INSTEAD = (
+    "use a msgspec Struct, dataclass or TypedDict for a JSON body, a str/int/float/bool/enum/UUID/date-like type "
+    "(or a list of one) for a parameter, or Annotated[T, Depends(provider)] for a value the app provides"
+)
 
-def _split_annotated(annotation: Any) -> tuple[Any, list[_Param | Body | Depends]]:
+
+def _split_annotated(annotation: Any) -> tuple[Any, list[Marker]]:
     """``Annotated[int, Meta(ge=1), Query()]`` -> (``Annotated[int, Meta(ge=1)]``, [Query()])."""
     if typing.get_origin(annotation) is not Annotated:
         return annotation, []
     base, *extras = typing.get_args(annotation)
-    ours = [extra for extra in extras if isinstance(extra, (_Param, Body, Depends))]
-    theirs = [extra for extra in extras if not isinstance(extra, (_Param, Body, Depends))]
+    ours: list[Marker] = [extra for extra in extras if isinstance(extra, MARKER_TYPES)]
+    theirs = [extra for extra in extras if not isinstance(extra, MARKER_TYPES)]
     if theirs:
         return Annotated[(base, *theirs)], ours
     return base, ours
+
+
+def _marker_class(annotation: Any) -> type | None:
+    """``Annotated[str, Query]``: a marker class where an instance belongs."""
+    if typing.get_origin(annotation) is not Annotated:
+        return None
+    for extra in typing.get_args(annotation)[1:]:
+        if inspect.isclass(extra) and issubclass(extra, MARKER_TYPES):
+            return extra
+    return None
+
+
+def _upload_kind(annotation: Any) -> tuple[bool, bool] | None:
+    """(is a file, many) for ``UploadFile``, ``UploadFile | None``, ``list[UploadFile]``; None otherwise."""
+    if typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [member for member in typing.get_args(annotation) if member is not type(None)]
+        if len(members) != 1:
+            return None
+        annotation = members[0]
+    many = typing.get_origin(annotation) is list
+    item = typing.get_args(annotation)[0] if many else annotation
+    return (True, many) if inspect.isclass(item) and issubclass(item, UploadFile) else None
+
+
+def _injected(annotation: Any) -> Injected | None:
+    if _is_connection(annotation) is not None:
+        return "connection"
+    if annotation is BackgroundTasks:
+        return "background"
+    if annotation is Response:
+        return "response"
+    return None
+
+
+class _Compiler:
+    """Compiles one function's parameters; one method per kind of parameter."""
+
+    def __init__(
+        self, func: Callable[..., Any], path_convertors: Mapping[str, Convertor[Any]], websocket: bool,
+        overrides: DependencyOverrides, seen: tuple[Callable[..., Any], ...],
+    ) -> None:
+        self.func, self.path_convertors, self.websocket = func, path_convertors, websocket
+        self.overrides, self.seen = overrides, seen
+        self.name = _describe(func)
+
+    def fail(self, parameter: str, problem: str) -> HandlerSignatureError:
+        return HandlerSignatureError(f"Handler {self.name}, parameter {parameter!r}: {problem}")
+
+    def compile(self) -> Signature:
+        func, name = self.func, self.name
+        if func in self.seen:
+            raise HandlerSignatureError(f"Dependency cycle through {name}")
+        try:
+            hints = _type_hints(func)
+        except (NameError, TypeError) as error:
+            raise HandlerSignatureError(f"Handler {name}: cannot resolve its annotations ({error})") from None
+        try:
+            parameters = inspect.signature(func).parameters.values()
+        except (TypeError, ValueError) as error:
+            raise HandlerSignatureError(f"Handler {name}: no signature ({error})") from None
+        signature = Signature(
+            func=func, name=name, kind=_kind(func), params=[], body=None, form=[], injected=[], dependencies=[],
+            return_annotation=hints.get("return", inspect.Signature.empty),
+        )
+        for parameter in parameters:
+            self.parameter(signature, parameter, hints.get(parameter.name, Any))
+        if signature.body is not None and signature.form:
+            raise self.fail(signature.body.name, f"a handler takes a body or form fields, not both "
+                                                 f"({signature.form[0].name!r} is a form field)")
+        return signature
+
+    def dependency(self, marker: Depends, provider: Callable[..., Any]) -> Signature:
+        provider = self.overrides.get(provider, provider)
+        compiler = _Compiler(provider, self.path_convertors, self.websocket, self.overrides, (*self.seen, self.func))
+        dep = compiler.compile()
+        dep.sync_to_thread = marker.sync_to_thread
+        return dep
+
+    def parameter(self, signature: Signature, parameter: inspect.Parameter, raw: Any) -> None:
+        pname = parameter.name
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD, parameter.POSITIONAL_ONLY):
+            raise self.fail(pname, "*args, **kwargs and positional-only parameters cannot be filled from a request")
+        if isinstance(parameter.default, MARKER_TYPES):
+            # the FastAPI spelling: never read as a plain default (a client could then set a dependency's value)
+            raise self.fail(pname, f"a marker is not a default value; write "
+                                   f"`{pname}: Annotated[{_type_name(raw)}, {parameter.default!r}]` instead")
+        wrong = _marker_class(raw)
+        if wrong is not None:
+            raise self.fail(pname, f"write the marker as an instance: {wrong.__name__}(), not {wrong.__name__}")
+        annotation, markers = _split_annotated(raw)
+        if len(markers) > 1:
+            raise self.fail(pname, f"more than one of Query/Header/Cookie/Path/Body/Form/File/Depends: {markers}")
+        marker = markers[0] if markers else None
+        has_default = parameter.default is not parameter.empty
+        default = parameter.default if has_default else None
+        required = not has_default and not _is_optional(annotation)
+        if isinstance(marker, Depends):
+            provider = marker.dependency
+            if provider is None:
+                base = typing.get_args(annotation)[0] if typing.get_origin(annotation) is Annotated else annotation
+                if not inspect.isclass(base):
+                    raise self.fail(pname, f"Depends() with no argument builds the annotated class, and "
+                                           f"{_type_name(base)} is not one; write Depends(provider)")
+                provider = base
+            signature.dependencies.append((pname, marker, self.dependency(marker, provider)))
+            return
+        injected = _injected(annotation) if marker is None else None
+        if injected is not None:
+            self.injected(signature, pname, annotation, injected)
+            return
+        upload = _upload_kind(annotation)
+        if isinstance(marker, Form) or upload is not None:
+            self.form_field(signature, pname, raw, annotation, marker, upload, required, default)
+            return
+        try:
+            info = _type_info(annotation)
+        except TypeError as error:
+            raise self.fail(pname, f"unsupported annotation {_type_name(raw)} ({error}); {_INSTEAD}") from None
+        multi = _is_multi(info)
+        if isinstance(marker, Body) or (marker is None and multi is None and pname not in self.path_convertors):
+            self.body(signature, pname, raw, annotation, info, marker, required, default)
+            return
+        self.lookup(signature, pname, raw, annotation, marker, multi, required, default)
+
+    def injected(self, signature: Signature, pname: str, annotation: Any, kind: Injected) -> None:
+        if kind == "connection":
+            connection = _is_connection(annotation)
+            wanted = WebSocket if self.websocket else Request
+            if connection is not None and not issubclass(wanted, connection):
+                raise self.fail(pname, f"a {'WebSocket' if self.websocket else 'HTTP'} route gives a "
+                                       f"{wanted.__name__}, not a {connection.__name__}")
+        elif self.websocket:
+            raise self.fail(pname, f"a WebSocket handler sends no HTTP response, so it has no {annotation.__name__}")
+        signature.injected.append((pname, kind, _INJECTORS[kind]))
+
+    def form_field(
+        self, signature: Signature, pname: str, raw: Any, annotation: Any, marker: Marker | None,
+        upload: tuple[bool, bool] | None, required: bool, default: object,
+    ) -> None:
+        if self.websocket:
+            raise self.fail(pname, "a WebSocket handler has no form")
+        form_marker = marker if isinstance(marker, Form) else None
+        if upload is None:
+            if isinstance(marker, File):
+                raise self.fail(pname, f"File() takes UploadFile or list[UploadFile], not {_type_name(raw)}")
+            multi = _is_multi(_type_info(annotation))
+            if multi is None:
+                raise self.fail(pname, f"unsupported annotation {_type_name(raw)} for a form field: use a "
+                                       "str/int/float/bool/enum/UUID/date-like type, a list of one, or UploadFile")
+            is_file = False
+        else:
+            is_file, multi = upload
+            try:
+                require_multipart()
+            except RuntimeError as error:
+                raise self.fail(pname, str(error)) from None
+        key = (form_marker.alias if form_marker is not None else None) or pname
+        convert = identity if is_file else str_converter(annotation)
+        signature.form.append(FormField(
+            name=pname, key=key, annotation=annotation, required=required, default=default, multi=multi,
+            is_file=is_file, marker=form_marker, extract=form_step(key, multi, required, default, convert, is_file),
+        ))
+
+    def body(
+        self, signature: Signature, pname: str, raw: Any, annotation: Any, info: mi.Type, marker: Marker | None,
+        required: bool, default: object,
+    ) -> None:
+        if self.websocket:
+            raise self.fail(pname, "a WebSocket handler has no request body")
+        if signature.body is not None:
+            raise self.fail(pname, f"a handler takes one body; {signature.body.name!r} is already it")
+        if isinstance(info, mi.CustomType):
+            raise self.fail(pname, f"unsupported annotation {_type_name(raw)}: not a type msgspec can decode; "
+                                   f"{_INSTEAD}")
+        try:
+            decoder = msgspec.json.Decoder(annotation)
+        except TypeError as error:
+            raise self.fail(pname, f"unsupported annotation {_type_name(raw)} ({error}); {_INSTEAD}") from None
+        signature.body = BodyInfo(
+            name=pname, annotation=annotation, required=required, default=default,
+            marker=marker if isinstance(marker, Body) else None, form_lists=_form_lists(annotation),
+            decoder=decoder,
+        )
+
+    def lookup(
+        self, signature: Signature, pname: str, raw: Any, annotation: Any, marker: Marker | None,
+        multi: bool | None, required: bool, default: object,
+    ) -> None:
+        param_marker = marker if isinstance(marker, Param) else None
+        location: Location = param_marker.location if param_marker is not None else (
+            "path" if pname in self.path_convertors else "query"
+        )
+        if multi is None:
+            raise self.fail(pname, f"unsupported annotation {_type_name(raw)} for a {location} parameter: "
+                                   "use a str/int/float/bool/enum/UUID/date-like type or a list of one")
+        if isinstance(marker, Header):
+            key = marker.alias or (pname.replace("_", "-") if marker.convert_underscores else pname)
+            key = key.lower()
+        else:
+            key = (param_marker.alias if param_marker is not None else None) or pname
+        if location == "path":
+            if key not in self.path_convertors:
+                raise self.fail(pname, f"the route path has no parameter {{{key}}}")
+            produced = convertor_type(self.path_convertors[key])
+            convert = identity if produced == annotation or annotation is Any else (
+                str if annotation is str else str_converter(annotation)
+            )
+            step = path_step(key, convert)
+            required = True
+        elif location == "cookie" and multi:
+            raise self.fail(pname, "a cookie has one value; list types are for query parameters and headers")
+        else:
+            step = lookup_step(location, key, multi, required, default, str_converter(annotation))
+        signature.params.append(ParamInfo(
+            name=pname, location=location, key=key, annotation=annotation, required=required,
+            default=default, multi=multi, marker=param_marker, extract=step,
+        ))
 
 
 def compile_signature(
@@ -385,106 +551,21 @@ def compile_signature(
     path_convertors: Mapping[str, Convertor[Any]],
     *,
     websocket: bool = False,
-    _seen: tuple[Callable[..., Any], ...] = (),
+    overrides: DependencyOverrides | None = None,
+    dependencies: Sequence[Depends] = (),
 ) -> Signature:
-    """Read ``func``'s signature into steps; raise :class:`HandlerSignatureError` for what cannot be filled."""
-    name = _describe(func)
+    """Read ``func``'s signature into steps; raise :class:`HandlerSignatureError` for what cannot be filled.
 
-    def fail(parameter: str, problem: str) -> HandlerSignatureError:
-        return HandlerSignatureError(f"Handler {name}, parameter {parameter!r}: {problem}")
-
-    if func in _seen:
-        raise HandlerSignatureError(f"Dependency cycle through {name}")
-    try:
-        hints = _type_hints(func)
-    except (NameError, TypeError) as error:
-        raise HandlerSignatureError(f"Handler {name}: cannot resolve its annotations ({error})") from None
-    try:
-        parameters = inspect.signature(func).parameters.values()
-    except (TypeError, ValueError) as error:
-        raise HandlerSignatureError(f"Handler {name}: no signature ({error})") from None
-    signature = Signature(
-        func=func, name=name, kind=_kind(func), params=[], body=None, connections=[], dependencies=[],
-        return_annotation=hints.get("return", inspect.Signature.empty),
-    )
-    for parameter in parameters:
-        pname = parameter.name
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD, parameter.POSITIONAL_ONLY):
-            raise fail(pname, "*args, **kwargs and positional-only parameters cannot be filled from a request")
-        raw = hints.get(pname, Any)
-        if isinstance(parameter.default, (_Param, Body, Depends)):
-            # the FastAPI spelling: never read as a plain default (a client could then set a dependency's value)
-            raise fail(pname, f"a marker is not a default value; write "
-                              f"`{pname}: Annotated[{_type_name(raw)}, {parameter.default!r}]` instead")
-        annotation, markers = _split_annotated(raw)
-        if len(markers) > 1:
-            raise fail(pname, f"more than one of Query/Header/Cookie/Path/Body/Depends: {markers}")
-        marker = markers[0] if markers else None
-        has_default = parameter.default is not parameter.empty
-        default = parameter.default if has_default else None
-        if isinstance(marker, Depends):
-            dep = compile_signature(marker.dependency, path_convertors, websocket=websocket, _seen=(*_seen, func))
-            dep.sync_to_thread = marker.sync_to_thread
-            signature.dependencies.append((pname, marker, dep))
-            continue
-        connection = _is_connection(annotation) if marker is None else None
-        if connection is not None:
-            wanted = WebSocket if websocket else Request
-            if not issubclass(wanted, connection):
-                raise fail(pname, f"a {'WebSocket' if websocket else 'HTTP'} route gives a {wanted.__name__}, "
-                                  f"not a {connection.__name__}")
-            signature.connections.append(pname)
-            continue
-        try:
-            info = _type_info(annotation)
-        except TypeError as error:
-            raise fail(pname, f"unsupported annotation {raw!r} ({error})") from None
-        multi = _is_multi(info)
-        required = not has_default and not _is_optional(annotation)
-        if isinstance(marker, Body) or (marker is None and multi is None and pname not in path_convertors):
-            if websocket:
-                raise fail(pname, "a WebSocket handler has no request body")
-            if signature.body is not None:
-                raise fail(pname, f"a handler takes one body; {signature.body.name!r} is already it")
-            if isinstance(info, mi.CustomType):
-                raise fail(pname, f"unsupported annotation {raw!r}: not a type msgspec can decode")
-            try:
-                decoder = msgspec.json.Decoder(annotation)
-            except TypeError as error:
-                raise fail(pname, f"unsupported annotation {raw!r} ({error})") from None
-            signature.body = BodyInfo(
-                name=pname, annotation=annotation, required=required, default=default,
-                marker=marker if isinstance(marker, Body) else None, form_lists=_form_lists(annotation),
-                decoder=decoder,
-            )
-            continue
-        param_marker = marker if isinstance(marker, _Param) else None
-        location: Location = param_marker.location if param_marker is not None else (
-            "path" if pname in path_convertors else "query"
-        )
-        if multi is None:
-            raise fail(pname, f"unsupported annotation {raw!r} for a {location} parameter: "
-                              "use a str/int/float/bool/enum/UUID/date-like type or a list of one")
-        if isinstance(marker, Header):
-            key = marker.alias or (pname.replace("_", "-") if marker.convert_underscores else pname)
-            key = key.lower()
-        else:
-            key = (param_marker.alias if param_marker is not None else None) or pname
-        if location == "path":
-            if key not in path_convertors:
-                raise fail(pname, f"the route path has no parameter {{{key}}}")
-            produced = convertor_type(path_convertors[key])
-            convert = identity if produced == annotation or annotation is Any else (
-                str if annotation is str else str_converter(annotation)
-            )
-            step = path_step(key, convert)
-            required = True
-        elif location == "cookie" and multi:
-            raise fail(pname, "a cookie has one value; list types are for query parameters and headers")
-        else:
-            step = lookup_step(location, key, multi, required, default, str_converter(annotation))
-        signature.params.append(ParamInfo(
-            name=pname, location=location, key=key, annotation=annotation, required=required,
-            default=default, multi=multi, marker=param_marker, extract=step,
-        ))
+    ``overrides`` replaces dependencies (``app.dependency_overrides``) wherever they appear;
+    ``dependencies`` (a router's or a route's) run first, for their effect: their values are not passed.
+    """
+    compiler = _Compiler(func, path_convertors, websocket, overrides or {}, ())
+    signature = compiler.compile()
+    extra: list[tuple[str | None, Depends, Signature]] = []
+    for marker in dependencies:
+        if marker.dependency is None:
+            raise HandlerSignatureError(f"Handler {compiler.name}: a route's dependencies need a provider: "
+                                        "Depends(provider), not Depends()")
+        extra.append((None, marker, compiler.dependency(marker, marker.dependency)))
+    signature.dependencies[:0] = extra
     return signature

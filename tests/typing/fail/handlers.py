@@ -45,7 +45,7 @@ route = Route("/", read_item, status_code=200.5)  # E: arg-type: expected "int |
 def markers() -> None:
     Query(alias=5)  # E: arg-type: expected "str | None"
     Header(convert_underscores="no")  # E: arg-type: expected "bool"
-    Depends(42)  # E: arg-type: expected "Callable[..., object]"
+    Depends(42)  # E: arg-type: expected "Callable[..., object] | None"
 
 
 def handler(exc: RequestValidationError) -> None:
