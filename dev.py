@@ -1,8 +1,10 @@
-"""The two Quick start commands: ``python3 dev.py serve`` and ``python3 dev.py check``.
+"""The Quick start commands: ``python3 dev.py serve`` and ``python3 dev.py check``.
 
 Needs nothing but Python 3.11: it makes ``.venv``, installs typedasgi with its
 ``dev`` extra and every first-party plugin (again only when a pyproject
-changed), then serves the example app or runs the whole check.
+changed), then serves the example app or runs the whole check. ``bench`` and
+``compat`` (Starlette's own test suite, which needs the package index) are
+run by hand.
 """
 
 from __future__ import annotations
@@ -114,10 +116,17 @@ def bench() -> int:
     return subprocess.run([str(BIN / "python"), "-m", "bench.run", *sys.argv[2:]], cwd=ROOT).returncode
 
 
+def compat() -> int:
+    """Starlette's own test suite, downloaded from the package index, run against typedasgi (compat/run.py)."""
+    setup()
+    return subprocess.run([str(BIN / "python"), "-m", "compat.run", *sys.argv[2:]], cwd=ROOT).returncode
+
+
 def main() -> int:
-    commands = {"setup": lambda: setup() or 0, "check": check, "serve": serve, "bench": bench}
-    if len(sys.argv) < 2 or sys.argv[1] not in commands or (len(sys.argv) > 2 and sys.argv[1] != "bench"):
-        print("usage: python3 dev.py serve|check|setup|bench [bench options]", file=sys.stderr)
+    commands = {"setup": lambda: setup() or 0, "check": check, "serve": serve, "bench": bench, "compat": compat}
+    with_options = ("bench", "compat")
+    if len(sys.argv) < 2 or sys.argv[1] not in commands or (len(sys.argv) > 2 and sys.argv[1] not in with_options):
+        print("usage: python3 dev.py serve|check|setup|bench|compat [bench or compat options]", file=sys.stderr)
         return 2
     return commands[sys.argv[1]]()
 

@@ -41,7 +41,7 @@ from typedasgi.types import (
     ServerSend,
 )
 
-__all__ = ["RouteOptions", "TypedASGI"]
+__all__ = ["RouteOptions", "Starlette", "TypedASGI"]
 
 _json_encode = msgspec.json.Encoder().encode
 
@@ -274,3 +274,7 @@ class TypedASGI:
     async def _docs_endpoint(self, request: Request) -> Response:
         assert self.openapi_url is not None
         return docs_page(self.title, request.scope.get("root_path", "") + self.openapi_url)
+
+
+Starlette = TypedASGI
+"""Starlette's name for the application class: the same class, so renamed imports keep working."""

@@ -71,3 +71,11 @@ def raises_to_app(scope: Mapping[str, object]) -> bool:
     knows nothing of our exception class), they answer the status themselves.
     """
     return getattr(scope.get("app"), "handles_typedasgi_exceptions", False) is True
+
+
+class TypedASGIDeprecationWarning(UserWarning):
+    """Something typedasgi will remove; a ``UserWarning`` so that it shows without ``-W``."""
+
+
+StarletteDeprecationWarning = TypedASGIDeprecationWarning
+"""The name Starlette code catches and filters on; the same class."""

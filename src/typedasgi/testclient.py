@@ -43,10 +43,13 @@ from typedasgi.testclient_http import AsyncTestTransport, TestTransport
 from typedasgi.testclient_lifespan import LifespanRunner
 from typedasgi.testclient_loop import Backend, LoopProvider, loop_factory
 from typedasgi.testclient_websocket import WebSocketDenialResponse, WebSocketTestSession, websocket_scope
-from typedasgi.types import AnyASGIApp, ASGI2App
+from typedasgi.types import AnyASGIApp, ASGI2App, ASGI2Instance, ASGIApp
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "ASGI2App",
+    "ASGI3App",
+    "ASGIInstance",
     "AsyncTestClient",
     "CookieTypes",
     "HeaderTypes",
@@ -57,6 +60,11 @@ __all__ = [
     "WebSocketDenialResponse",
     "WebSocketTestSession",
 ]
+
+ASGIInstance = ASGI2Instance
+"""Starlette's name for what an ASGI 2 app returns for a scope."""
+ASGI3App = ASGIApp
+"""Starlette's name for a single-callable ASGI app."""
 
 
 class TestClient(httpx2.Client):

@@ -33,7 +33,8 @@ and reached through :func:`framework_keys`, so reading them is still checked.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, Literal, Protocol, TypedDict, Union, cast
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Literal, Protocol, TypedDict, TypeVar, Union, cast
 
 from typing_extensions import Never, NotRequired, ParamSpec, TypeAlias
 
@@ -409,3 +410,16 @@ class FrameworkKeys(TypedDict, total=False):
 def framework_keys(scope: Scope) -> FrameworkKeys:
     """The same scope dict, viewed through :class:`FrameworkKeys` for typed access."""
     return cast(FrameworkKeys, scope)
+
+
+# ------------------------------------------------------ Starlette's plain names
+# Code written for Starlette types messages and lifespans with these names;
+# they keep it importable and checkable unchanged (``Scope``, ``Receive``,
+# ``Send`` and ``ASGIApp`` above already accept what such code passes).
+
+AppType = TypeVar("AppType")
+
+StatelessLifespan: TypeAlias = Callable[[AppType], AbstractAsyncContextManager[None]]
+StatefulLifespan: TypeAlias = Callable[[AppType], AbstractAsyncContextManager[Mapping[str, Any]]]
+Lifespan: TypeAlias = Union[StatelessLifespan[AppType], StatefulLifespan[AppType]]
+"""``lifespan=`` of an app: an async context manager factory, yielding nothing or the state."""
