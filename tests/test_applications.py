@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
+import traceback
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,10 +13,12 @@ from typedasgi.applications import TypedASGI
 from typedasgi.exceptions import HTTPException
 from typedasgi.middleware import Middleware
 from typedasgi.requests import Request
-from typedasgi.responses import JSONResponse, PlainTextResponse, Response
+from typedasgi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from typedasgi.routing import Route
 from typedasgi.testclient import TestClient
 from typedasgi.types import ASGIApp, Receive, Scope, Send, SendEvent
+
+from tests.support import Message, body_receiver, http_scope
 
 
 def test_hello_world_decorator_and_sync_endpoint_runs_off_the_loop() -> None:
@@ -234,3 +238,37 @@ def test_unhandled_error_logs_nothing_itself(caplog: pytest.LogCaptureFixture) -
         client.get("/")
     # typedasgi re-raises to the server, which logs it once; it does not log a second copy
     assert not [r for r in caplog.records if r.name.startswith("typedasgi")]
+
+
+def test_user_error_traceback_ends_in_the_user_code() -> None:
+    def fail_here() -> None:
+        raise LookupError("deep inside")
+
+    async def crash(request: Request) -> Response:
+        fail_here()
+        return PlainTextResponse("unreachable")
+
+    app = TypedASGI(routes=[Route("/crash", crash)])
+    with pytest.raises(LookupError) as caught:
+        TestClient(app).get("/crash")
+    names = [frame.name for frame in traceback.extract_tb(caught.value.__traceback__)]
+    assert names[-2:] == ["crash", "fail_here"]
+
+
+def test_error_after_the_response_started_is_reraised_without_a_second_answer() -> None:
+    async def broken_stream(request: Request) -> Response:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b"first"
+            raise RuntimeError("mid-stream")
+
+        return StreamingResponse(chunks())
+
+    app = TypedASGI(routes=[Route("/stream", broken_stream)])
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    with pytest.raises(RuntimeError, match="mid-stream"):
+        asyncio.run(app(http_scope(path="/stream"), body_receiver(), send))
+    assert [message.get("status") for message in sent if message["type"] == "http.response.start"] == [200]

@@ -190,6 +190,39 @@ def test_first_registered_route_wins_across_static_and_dynamic() -> None:
     assert TestClient(app2).get("/other").text == "dynamic"
 
 
+def test_static_path_keeps_registration_order_with_methods_mounts_and_hosts() -> None:
+    def answer(text: str) -> Any:
+        async def endpoint(request: Request) -> Response:
+            return PlainTextResponse(text)
+
+        return endpoint
+
+    app = TypedASGI(
+        routes=[
+            Route("/items", answer("get items")),
+            Route("/items", answer("post items"), methods=["POST"]),
+            Route("/only-post", answer("only post"), methods=["POST"]),
+            Route("/{anything}", answer("dynamic"), methods=["PUT"]),
+            Route("/only-post", answer("later get")),
+            Mount("/mounted", routes=[Route("/x", answer("inside mount"))]),
+            Route("/mounted/x", answer("shadowed by the mount")),
+            Host("other.example", app=PlainTextResponse("host")),
+            Route("/after-host", answer("after host")),
+        ]
+    )
+    client = TestClient(app)
+    assert client.get("/items").text == "get items"
+    assert client.post("/items").text == "post items"  # the first static route only matched partially
+    assert client.post("/only-post").text == "only post"
+    assert client.get("/only-post").text == "later get"
+    assert client.put("/only-post").text == "dynamic"  # an earlier pattern wins over a later static path
+    assert client.get("/mounted/x").text == "inside mount"
+    assert client.get("/after-host", headers={"host": "other.example"}).text == "host"
+    assert client.get("/after-host").text == "after host"
+    response = client.delete("/items")
+    assert (response.status_code, response.headers["allow"]) == (405, "GET, HEAD")  # the first partial match
+
+
 def test_routes_added_after_first_request_are_found() -> None:
     app = TypedASGI(routes=[Route("/", home)])
     client = TestClient(app)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, TypedDict, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast, overload
 
 import msgspec
 from typing_extensions import ParamSpec, Unpack
@@ -27,7 +27,8 @@ from typedasgi.params import RequestValidationError, request_validation_error_re
 from typedasgi.plugins import AppPlugins
 from typedasgi.requests import DEFAULT_MAX_BODY_SIZE, Request
 from typedasgi.responses import Response
-from typedasgi.routing import BaseRoute, Endpoint, Lifespan, Route, Router, WebSocketEndpointFunc
+from typedasgi.paths import get_route_path
+from typedasgi.routing import BaseRoute, Endpoint, Lifespan, Match, Route, Router, WebSocketEndpointFunc, not_a_response
 from typedasgi.types import (
     AnyASGIApp,
     ASGIApp,
@@ -36,6 +37,7 @@ from typedasgi.types import (
     Receive,
     Scope,
     Send,
+    SendEvent,
     ServerReceive,
     ServerScope,
     ServerSend,
@@ -44,6 +46,8 @@ from typedasgi.types import (
 __all__ = ["RouteOptions", "Starlette", "TypedASGI"]
 
 _json_encode = msgspec.json.Encoder().encode
+_FULL = Match.FULL
+_send_response = Response.__call__  # a response whose class keeps it is sent by TypedASGI.__call__ directly
 
 P = ParamSpec("P")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -105,6 +109,7 @@ class TypedASGI:
         self.exception_handlers: dict[int | type[BaseException], ExceptionHandler] = dict(exception_handlers or {})
         self.max_body_size = max_body_size
         self.middleware_stack: ASGIApp | None = None
+        self._direct: ServerErrorMiddleware | None = None  # set when HTTP requests skip the stack (see __call__)
         self.renderers: list[Renderer] = []  # tried for typed handlers' return values before JSON (plugin seam)
         self.body_decoders: dict[str, DecodeBody] = {}  # typed handlers' bodies by media type, besides JSON (plugin seam)
         self.title, self.version, self.openapi_url = title, version, openapi_url
@@ -134,8 +139,10 @@ class TypedASGI:
                 handlers[key] = handler
         exceptions = ExceptionMiddleware(self.router, handlers=handlers, debug=self.debug)
         middleware = plugged.middleware_around(self.user_middleware)
-        if not middleware:  # nothing in between: the outer layer does both jobs
-            return ServerErrorMiddleware(self.router, handler=error_handler, debug=self.debug, exceptions=exceptions)
+        if not middleware:  # nothing in between: the outer layer does both jobs, HTTP in __call__ itself
+            errors = ServerErrorMiddleware(self.router, handler=error_handler, debug=self.debug, exceptions=exceptions)
+            self._direct = errors
+            return errors
         app: ASGIApp = exceptions
         for cls, args, kwargs in reversed(middleware):
             app = cls(app, *args, **kwargs)
@@ -149,7 +156,8 @@ class TypedASGI:
         self, scope: Scope | ServerScope, receive: Receive | ServerReceive, send: Send | ServerSend
     ) -> None:
         """The ASGI entry point; the second form is how asgiref's and hypercorn's types call an app."""
-        scope, receive, send = cast("tuple[Scope, Receive, Send]", (scope, receive, send))  # the spec's shapes
+        if TYPE_CHECKING:  # the spec's shapes; at run time no call on the hot path
+            scope, receive, send = cast("tuple[Scope, Receive, Send]", (scope, receive, send))
         keys: FrameworkKeys = scope  # type: ignore[assignment]  # the same dict, framework view (no call)
         keys["app"] = self
         if self.max_body_size != DEFAULT_MAX_BODY_SIZE:
@@ -158,7 +166,56 @@ class TypedASGI:
         if stack is None:
             stack = self.middleware_stack = self.build_middleware_stack()
             self.plugins.notify_configured(self)
-        await stack(scope, receive, send)
+        errors = self._direct
+        if errors is None or scope["type"] != "http":
+            await stack(scope, receive, send)
+            return
+        # No middleware: this frame is the error layers, the router and a plain endpoint's
+        # wrapper at once (see ServerErrorMiddleware.answer, Router.resolve, request_response).
+        # ``send`` is wrapped only when it goes to code that may start the response unseen.
+        started = False
+
+        def tracked(message: SendEvent) -> Awaitable[None]:
+            nonlocal started
+            started = True
+            return send(message)
+
+        try:
+            router = self.router
+            if "router" not in keys:
+                keys["router"] = router
+            route_path = get_route_path(scope) if scope.get("root_path") else scope["path"]
+            route, match, params = router.resolve(scope, route_path)
+            if match is not _FULL:
+                await router.unmatched(scope, receive, tracked, route_path, route, params)
+                return
+            assert route is not None
+            route.enter(scope, params)
+            call = route.plain
+            if call is None:
+                await route.app(scope, receive, tracked)
+                return
+            request = Request(scope, receive, send)
+            try:
+                response = await call(request)
+                if not isinstance(response, Response):
+                    raise not_a_response(keys.get("endpoint"), response)
+                if type(response).__call__ is not _send_response:  # streams, files: they send themselves
+                    await response(scope, receive, tracked)
+                    return
+                started = True
+                await send({"type": "http.response.start", "status": response.status_code,
+                            "headers": response.raw_headers, "trailers": False})
+                body = b"" if scope["method"] == "HEAD" else response.body
+                await send({"type": "http.response.body", "body": body, "more_body": False})
+                if response.background is not None:
+                    await response.background()
+            finally:
+                if request._form is not None:  # pyright: ignore[reportPrivateUsage]  # same package
+                    await request.close()
+        except Exception as exc:
+            if not await errors.answer(exc, scope, receive, send, started=started):
+                raise
 
     # -- routes -----------------------------------------------------------------------
 

@@ -100,33 +100,40 @@ def _unwrap_partial(func: object) -> object:
     return func.func if isinstance(func, functools.partial) else func
 
 
+PlainCall: TypeAlias = Callable[[Request[Any]], Awaitable[object]]
+"""A plain endpoint made awaitable (sync ones run in the thread pool); it may return anything."""
+
+
+def plain_call(func: Endpoint) -> PlainCall:
+    """``func`` itself when it is a coroutine function, else a coroutine running it in the thread pool."""
+    target = _unwrap_partial(func)
+    if inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(getattr(target, "__call__", None)):
+        return cast(PlainCall, func)  # a coroutine function, checked above
+
+    async def in_threadpool(request: Request[Any]) -> object:  # sync endpoints run in the thread pool
+        return await run_in_threadpool(func, request)
+
+    return in_threadpool
+
+
+def not_a_response(endpoint: object, response: object) -> TypeError:
+    """The error for an endpoint that returned something other than a Response."""
+    return TypeError(
+        f"Endpoint {_describe(endpoint)} returned {type(response).__name__} {response!r:.80}; "
+        "expected a Response (e.g. JSONResponse(...))"
+    )
+
+
 def request_response(func: Endpoint) -> ASGIApp:
     """Turn ``endpoint(request) -> Response`` into an ASGI app (sync ones run in the thread pool)."""
-    name = _describe(func)
-    target = _unwrap_partial(func)
-
-    def check(response: object) -> Response:
-        raise TypeError(
-            f"Endpoint {name} returned {type(response).__name__} {response!r:.80}; "
-            "expected a Response (e.g. JSONResponse(...))"
-        )
-
-    call: Callable[[Request[Any]], Awaitable[object]]
-    if inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(getattr(target, "__call__", None)):
-        call = cast("Callable[[Request[Any]], Awaitable[object]]", func)  # a coroutine function, checked above
-    else:
-
-        async def in_threadpool(request: Request[Any]) -> object:  # sync endpoints run in the thread pool
-            return await run_in_threadpool(func, request)
-
-        call = in_threadpool
+    call = plain_call(func)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send)  # type: ignore[arg-type]  # http scopes only reach here
         try:
             response = await call(request)
             if not isinstance(response, Response):
-                response = check(response)
+                raise not_a_response(func, response)
             await response(scope, receive, send)
         finally:
             # uploads spooled to disk are closed with the request; close() only when a form was parsed
@@ -159,6 +166,7 @@ class BaseRoute:
     """
 
     app: ASGIApp
+    plain: PlainCall | None = None  # a plain endpoint the app may await directly instead of ``app``
     name: str | None = None
     first_segment: str | None = None  # see _first_segment; None: try for every path
 
@@ -270,6 +278,8 @@ class Route(_PathRoute):
         if (inspect.isfunction(target) or inspect.ismethod(target)) and not is_asgi_function(target):
             if status_code is None and response_class is None and is_plain_endpoint(endpoint):
                 app = request_response(endpoint)  # type: ignore[arg-type]  # a plain endpoint takes a Request
+                if not middleware:  # the app may call it directly (see TypedASGI.__call__)
+                    self.plain = plain_call(endpoint)  # type: ignore[arg-type]  # a plain endpoint takes a Request
             else:  # typed: parameters from the request, compiled now
                 self.handler = TypedHandler(
                     endpoint, self.param_convertors, status_code=status_code, response_class=response_class
@@ -497,6 +507,34 @@ class Host(BaseRoute):
         return f"{type(self).__name__}(host={self.host!r}, name={self.name!r}, app={self.app!r})"
 
 
+def _static_table(routes: Sequence[BaseRoute]) -> dict[str, Route]:
+    """Static paths -> the plain ``Route`` the ordered search would try first for them.
+
+    A path enters only when no earlier route could match it: earlier routes must be
+    plain routes, WebSocket routes or mounts (whose answer depends on the path alone)
+    and their patterns must not match it. The table stops at the first route of any
+    other kind (a Host, a subclass), whose answer the table cannot know in advance.
+    """
+    table: dict[str, Route] = {}
+    earlier: list[Route | Mount] = []
+    for route in routes:
+        kind = type(route)
+        if kind is Route:
+            assert isinstance(route, Route)
+            path = route.path
+            if route.is_static and path not in table and not any(
+                other.path_regex.match(path) for other in earlier
+            ):
+                table[path] = route
+        elif kind is WebSocketRoute:
+            continue  # never matches an HTTP request
+        elif kind is not Mount:
+            break
+        assert isinstance(route, (Route, Mount))
+        earlier.append(route)
+    return table
+
+
 class Router:
     """Dispatch to the first route that matches; 404, 405 or a slash redirect otherwise."""
 
@@ -513,6 +551,7 @@ class Router:
         self.lifespan_context = lifespan
         self._index: dict[str, list[BaseRoute]] = {}
         self._wildcard: list[BaseRoute] = []
+        self._static: dict[str, Route] = {}
         self._indexed = -1
 
     # -- registration -----------------------------------------------------------------
@@ -529,7 +568,8 @@ class Router:
                     bucket.append(route)
             else:
                 index.setdefault(key, list(wildcard)).append(route)
-        self._index, self._wildcard, self._indexed = index, wildcard, len(self.routes)
+        self._index, self._wildcard, self._static = index, wildcard, _static_table(self.routes)
+        self._indexed = len(self.routes)
 
     def add_route(
         self,
@@ -571,23 +611,22 @@ class Router:
         keys: FrameworkKeys = scope  # type: ignore[assignment]  # the same dict, framework view
         if "router" not in keys:
             keys["router"] = self
-        if self._indexed != len(self.routes):
-            self._reindex()
         route_path = get_route_path(scope) if scope.get("root_path") else scope["path"]
-        slash = route_path.find("/", 1)
-        segment = route_path[1:slash] if slash > 0 else route_path[1:]
-        partial: BaseRoute | None = None
-        partial_params: dict[str, Any] | None = None
-        for route in self._index.get(segment, self._wildcard):
-            match, params = route.match(scope, route_path)
-            if match is _FULL:
-                route.enter(scope, params)
-                await route.app(scope, receive, send)
-                return
-            if match is _PARTIAL and partial is None:
-                partial, partial_params = route, params
+        route, match, params = self.resolve(scope, route_path)
+        if match is _FULL:
+            assert route is not None
+            route.enter(scope, params)
+            await route.app(scope, receive, send)
+        else:
+            await self.unmatched(scope, receive, send, route_path, route, params)
+
+    async def unmatched(
+        self, scope: WWWScope, receive: Receive, send: Send, route_path: str,
+        partial: BaseRoute | None, params: dict[str, Any] | None,
+    ) -> None:
+        """No full match: 405 for a ``partial`` match, else a slash redirect, else ``default`` (404)."""
         if partial is not None:
-            partial.enter(scope, partial_params)
+            partial.enter(scope, params)
             await partial.handle_partial(scope, receive, send)
             return
         if scope["type"] == "http" and self.redirect_slashes and route_path != "/":
@@ -599,6 +638,31 @@ class Router:
                     await RedirectResponse(url=str(url.replace(path=new_path)))(scope, receive, send)
                     return
         await self.default(scope, receive, send)
+
+    def resolve(self, scope: WWWScope, route_path: str) -> tuple[BaseRoute | None, Match, dict[str, Any] | None]:
+        """The first route matching fully, else the first matching partially (a 405), else none.
+
+        A static path answered by a plain ``Route`` is one dict lookup; the table keeps
+        registration order (see ``_static_table``).
+        """
+        if self._indexed != len(self.routes):
+            self._reindex()
+        route = self._static.get(route_path)
+        if route is not None and scope["type"] == "http":
+            methods = route.methods
+            if methods is None or scope["method"] in methods:
+                return route, _FULL, None
+        slash = route_path.find("/", 1)
+        segment = route_path[1:slash] if slash > 0 else route_path[1:]
+        partial: BaseRoute | None = None
+        partial_params: dict[str, Any] | None = None
+        for candidate in self._index.get(segment, self._wildcard):
+            match, params = candidate.match(scope, route_path)
+            if match is _FULL:
+                return candidate, _FULL, params
+            if match is _PARTIAL and partial is None:
+                partial, partial_params = candidate, params
+        return partial, _PARTIAL if partial is not None else _NONE, partial_params
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":

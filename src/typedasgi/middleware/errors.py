@@ -67,18 +67,21 @@ class ServerErrorMiddleware:
         try:
             await self.app(scope, receive, tracked)
         except Exception as exc:
-            exceptions = self.exceptions
-            if exceptions is not None and await exceptions.handle(
-                exc, scope, receive, send, started=tracked.started
-            ):
-                return
-            if scope["type"] == "http" and not tracked.started:
-                request = Request(scope, receive, send)
-                if self.debug:
-                    response: Response = debug_response(request, exc)
-                elif self.handler is not None:
-                    response = await call_handler(self.handler, request, exc)
-                else:
-                    response = error_response(request, exc)
-                await response(scope, receive, send)
-            raise
+            if not await self.answer(exc, scope, receive, send, started=tracked.started):
+                raise
+
+    async def answer(self, exc: Exception, scope: Scope, receive: Receive, send: Send, *, started: bool) -> bool:
+        """Answer ``exc``: True when a handler took it; else the 500 is sent (unless started), re-raise it."""
+        exceptions = self.exceptions
+        if exceptions is not None and await exceptions.handle(exc, scope, receive, send, started=started):
+            return True
+        if scope["type"] == "http" and not started:
+            request = Request(scope, receive, send)
+            if self.debug:
+                response: Response = debug_response(request, exc)
+            elif self.handler is not None:
+                response = await call_handler(self.handler, request, exc)
+            else:
+                response = error_response(request, exc)
+            await response(scope, receive, send)
+        return False
