@@ -179,5 +179,5 @@ _json_decoder = msgspec.json.Decoder()
 def _decode_json(payload: str | bytes) -> object:
     try:
         return _json_decoder.decode(payload)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:
         raise WebSocketDecodeError(f"Malformed JSON message: {exc}") from None

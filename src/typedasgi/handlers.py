@@ -37,7 +37,7 @@ from typedasgi.params import (
     Signature,
     compile_signature,
 )
-from typedasgi.requests import Request
+from typedasgi.requests import TOO_DEEP, Request
 from typedasgi.responses import JSONResponse, Response
 from typedasgi.types import ASGIApp, Receive, Scope, Send
 
@@ -106,6 +106,8 @@ async def read_body(inputs: Inputs, body: BodyInfo) -> object:
         raise validation_item("body", "", error) from None
     except msgspec.DecodeError as error:
         raise MalformedBody(f"Malformed JSON body: {error}") from None
+    except RecursionError:  # msgspec's depth guard: a hostile document, not a server fault
+        raise MalformedBody(TOO_DEEP) from None
 
 
 async def read_form(inputs: Inputs, fields: list[FormField], kwargs: dict[str, Any]) -> list[ValidationErrorItem]:
@@ -130,6 +132,8 @@ def _decode_with(decode: Callable[[bytes, Any], object], raw: bytes, body: BodyI
         raise validation_item("body", "", error) from None
     except msgspec.DecodeError as error:
         raise MalformedBody(f"Malformed {media_type} body: {error}") from None
+    except RecursionError:
+        raise MalformedBody(f"Malformed {media_type} body: nested too deeply") from None
 
 
 # ------------------------------------------------------------------ calling

@@ -5,6 +5,7 @@ Built from a scope or message it costs O(1); the lookup table is made on first l
 
 from __future__ import annotations
 
+import re
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from typing import TypeVar, Union, cast, overload
 
@@ -17,7 +18,15 @@ from typedasgi.types import (
     WWWScope,
 )
 
-__all__ = ["HeaderCarrier", "Headers", "MutableHeaders", "RawHeaders"]
+__all__ = [
+    "HeaderCarrier",
+    "Headers",
+    "InvalidHeaderError",
+    "MutableHeaders",
+    "RawHeaders",
+    "encode_header",
+    "encode_header_value",
+]
 
 T = TypeVar("T")
 
@@ -26,6 +35,48 @@ HeaderCarrier: TypeAlias = Union[
     WWWScope, HTTPResponseStartEvent, WebSocketAcceptEvent, WebSocketResponseStartEvent
 ]
 """A scope or message with a ``headers`` list."""
+
+
+class InvalidHeaderError(ValueError):
+    """A header that would let its value rewrite the response (CR, LF, NUL...) or has a name that is no token."""
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+"""RFC 9110 ``token``: what a header name may be."""
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+"""Control characters a field value must not carry (RFC 9110 5.5; horizontal tab is allowed)."""
+_names: dict[str, bytes] = {}
+"""Checked names, lower-cased and encoded: names repeat, so each is checked once."""
+
+
+def _encode_name(name: str) -> bytes:
+    encoded = _names.get(name)
+    if encoded is None:
+        if _TOKEN.fullmatch(name) is None:
+            raise InvalidHeaderError(f"Invalid header name {name!r}: a header name is an RFC 9110 token")
+        encoded = name.lower().encode("latin-1")
+        if len(_names) < 4096:  # bounded: dynamic names must not grow it forever
+            _names[name] = encoded
+    return encoded
+
+
+def encode_header_value(name: str, value: str) -> bytes:
+    """``value`` encoded for the wire; :class:`InvalidHeaderError` when it holds CR, LF, NUL or another control."""
+    if _CONTROL.search(value) is not None:
+        raise InvalidHeaderError(
+            f"Invalid value for header {name!r}: {value!r} contains CR, LF, NUL or another control character"
+        )
+    return value.encode("latin-1")
+
+
+def encode_header(name: str, value: str) -> tuple[bytes, bytes]:
+    """A response header line, checked: the only way typedasgi turns a ``str`` header into raw bytes.
+
+    Refusing the header where it is set (with :class:`InvalidHeaderError`) makes
+    header injection impossible whatever the value came from. Headers the
+    framework builds itself are raw bytes already and skip this.
+    """
+    return _encode_name(name), encode_header_value(name, value)
 
 
 class Headers(Mapping[str, str]):
@@ -50,7 +101,7 @@ class Headers(Mapping[str, str]):
             raise TypeError("Headers() takes only one of 'headers', 'raw' or 'scope'")
         self._index: dict[str, str] | None = None
         if headers is not None:
-            self._list = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+            self._list = [encode_header(k, v) for k, v in headers.items()]
         elif raw is not None:
             self._list = raw
         elif scope is not None:
@@ -179,7 +230,7 @@ class MutableHeaders(Headers):
 
     def __setitem__(self, key: str, value: str) -> None:
         """Set ``key`` to one value: the first line is replaced in place, the rest dropped."""
-        name, encoded = key.lower().encode("latin-1"), value.encode("latin-1")
+        name, encoded = encode_header(key, value)
         raw = self._list
         found = [i for i, (k, _) in enumerate(raw) if k.lower() == name]
         if not found:
@@ -196,7 +247,7 @@ class MutableHeaders(Headers):
 
     def append(self, key: str, value: str) -> None:
         """Add a line, keeping existing ones (``set-cookie``, ``vary``, ...)."""
-        self._list.append((key.lower().encode("latin-1"), value.encode("latin-1")))
+        self._list.append(encode_header(key, value))
 
     def setdefault(self, key: str, value: str) -> str:
         existing = self._first(key.lower())

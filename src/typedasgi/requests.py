@@ -39,6 +39,10 @@ DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
 """Body size limit for a request whose app or route sets none (413 past it)."""
 
 
+TOO_DEEP = "Malformed JSON body: nested too deeply"
+"""The 400's detail for a document deeper than the decoder's recursion limit."""
+
+
 class URLResolver(Protocol):
     """What ``scope["router"]`` offers to ``url_for``."""
 
@@ -228,6 +232,8 @@ class Request(HTTPConnection[StateT]):
             return msgspec.json.decode(body, type=type)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise MalformedBody(f"Malformed JSON body: {exc}") from None
+        except RecursionError:  # msgspec's depth guard: a hostile document, not a server fault
+            raise MalformedBody(TOO_DEEP) from None
 
     async def form(
         self,

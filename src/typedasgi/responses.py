@@ -17,7 +17,7 @@ import secrets
 import stat
 from collections.abc import AsyncIterable, Iterable, Mapping
 from datetime import datetime, timezone
-from http.cookies import SimpleCookie
+from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
@@ -26,6 +26,7 @@ from typedasgi.jsoncodec import encode_json
 from typedasgi.background import BackgroundTask
 from typedasgi.concurrency import iterate_in_threadpool, run_in_threadpool
 from typedasgi.datastructures import URL, Headers, MutableHeaders
+from typedasgi.headers import InvalidHeaderError, encode_header, encode_header_value
 from typedasgi.types import HTTPResponseStartEvent, Receive, Scope, Send, extension_send
 
 __all__ = [
@@ -63,7 +64,7 @@ def _build_raw_headers(
     headers: Mapping[str, str] | None, body: bytes | None, status_code: int, media_type: str | None, charset: str
 ) -> list[tuple[bytes, bytes]]:
     if headers:
-        raw = [(key.lower().encode("latin-1"), value.encode("latin-1")) for key, value in headers.items()]
+        raw = [encode_header(key, value) for key, value in headers.items()]  # refuses header injection
         given: set[bytes] = {key for key, _ in raw}
     else:
         raw = []
@@ -146,9 +147,20 @@ class Response:
         samesite: Literal["lax", "strict", "none"] | None = "lax",
         partitioned: bool = False,
     ) -> None:
-        """Add a ``Set-Cookie`` header. ``expires`` as an int is seconds from now."""
+        """Add a ``Set-Cookie`` header. ``expires`` as an int is seconds from now.
+
+        A name that is not a cookie token, or a ``path``, ``domain`` or ``expires``
+        text holding ``;`` or a control character (which would add attributes or
+        headers of the client's choosing) raises :class:`InvalidHeaderError`.
+        """
+        for attribute, text in (("path", path), ("domain", domain), ("expires", expires)):
+            if isinstance(text, str) and ";" in text:
+                raise InvalidHeaderError(f"Invalid cookie {attribute} {text!r}: ';' would start another attribute")
         cookie: SimpleCookie = SimpleCookie()
-        cookie[key] = value  # validates the name, quotes the value where needed
+        try:
+            cookie[key] = value  # validates the name, quotes the value where needed
+        except CookieError as exc:
+            raise InvalidHeaderError(f"Invalid cookie name {key!r}: {exc}") from None
         morsel = cookie[key]
         if max_age is not None:
             morsel["max-age"] = str(max_age)
@@ -173,7 +185,7 @@ class Response:
         text = morsel.OutputString()
         if partitioned:  # CHIPS; Morsel only knows it from Python 3.14
             text += "; Partitioned"
-        self.raw_headers.append((b"set-cookie", text.encode("latin-1")))
+        self.raw_headers.append((b"set-cookie", encode_header_value("set-cookie", text)))
 
     def delete_cookie(
         self,

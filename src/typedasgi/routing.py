@@ -20,15 +20,16 @@ from typing import Any, TypeAlias, TypeVar, cast
 
 from typedasgi.concurrency import run_in_threadpool
 from typedasgi.convertors import Convertor
-from typedasgi.datastructures import URL, Headers, URLPath
+from typedasgi.datastructures import Headers, URLPath
 from typedasgi.exceptions import HTTPException, raises_to_app
 from typedasgi.handlers import TypedHandler
 from typedasgi.lifespan import MountedLifespans
 from typedasgi.middleware import Middleware
 from typedasgi.paths import compile_path, first_segment, get_route_path
 from typedasgi.params import is_asgi_function, is_plain_endpoint
+from typedasgi.redirects import send_slash_redirect
 from typedasgi.requests import Request
-from typedasgi.responses import PlainTextResponse, RedirectResponse, Response
+from typedasgi.responses import PlainTextResponse, Response
 from typedasgi.types import (
     AnyASGIApp,
     ASGIApp,
@@ -633,9 +634,7 @@ class Router:
             redirect_path = route_path[:-1] if route_path.endswith("/") else route_path + "/"
             for route in self._index.get(redirect_path[1:].partition("/")[0], self._wildcard):
                 if route.match(scope, redirect_path)[0] is not _NONE:
-                    url = URL(scope=scope)
-                    new_path = url.path[:-1] if url.path.endswith("/") else url.path + "/"
-                    await RedirectResponse(url=str(url.replace(path=new_path)))(scope, receive, send)
+                    await send_slash_redirect(scope, receive, send)
                     return
         await self.default(scope, receive, send)
 

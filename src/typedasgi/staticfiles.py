@@ -17,10 +17,10 @@ from typing import Literal, NamedTuple
 from urllib.parse import unquote
 
 from typedasgi.concurrency import run_in_threadpool
-from typedasgi.datastructures import URL
 from typedasgi.exceptions import HTTPException, raises_to_app
-from typedasgi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from typedasgi.responses import FileResponse, PlainTextResponse, Response
 from typedasgi.paths import get_route_path
+from typedasgi.redirects import send_slash_redirect
 from typedasgi.types import Receive, Scope, Send
 
 __all__ = ["StaticFiles"]
@@ -143,9 +143,9 @@ class StaticFiles:
         response: Response
         if found.kind == "file":
             response = FileResponse(found.path, stat_result=found.stat_result, method=method)
-        elif found.kind == "redirect":
-            url = URL(scope=scope)
-            response = RedirectResponse(url.replace(path=url.path + "/"))
+        elif found.kind == "redirect":  # "/dir" to "/dir/": _resolve redirects only paths without the slash
+            await send_slash_redirect(scope, receive, send)
+            return
         elif found.kind == "not_found_page":
             response = FileResponse(found.path, status_code=404, stat_result=found.stat_result, method=method)
         else:

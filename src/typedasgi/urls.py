@@ -5,16 +5,19 @@ A URL built from a scope keeps only the string; its parts are split out on first
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Sequence
 from typing import NamedTuple, TypedDict
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from typing_extensions import Self, Unpack
 
+from typedasgi.exceptions import InvalidHostHeader
 from typedasgi.multidict import MultiDict
 from typedasgi.types import WWWScope
 
-__all__ = ["URL", "Address", "URLComponents", "URLPath"]
+__all__ = ["URL", "Address", "URLComponents", "URLPath", "parse_host"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
@@ -33,6 +36,49 @@ class URLComponents(TypedDict, total=False):
     port: int | None
 
 
+_HOST_PORT = re.compile(
+    r"(\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::([0-9]{1,5}))?"
+)
+"""RFC 3986 ``host [":" port]``: a reg-name (IPv4 included) or a bracketed IPv6 literal, a numeric port."""
+
+
+def parse_host(value: str) -> tuple[str, int | None] | None:
+    """``(host, port)`` of a ``Host`` header value, or None when it is not a syntactically valid host.
+
+    Anything that could move a URL's authority elsewhere (userinfo ``@``, a path,
+    query or fragment, backslashes, spaces, controls, a port that is not a number
+    in 0-65535) fails here, so a URL built from an accepted value has that host.
+    """
+    match = _HOST_PORT.fullmatch(value)
+    if match is None:
+        return None
+    host, port_text = match.groups()
+    port = int(port_text) if port_text is not None else None
+    if port is not None and port > 65535:
+        return None
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return None
+    return host, port
+
+
+def _scope_host(scope: WWWScope) -> str | None:
+    """The one valid ``Host`` header value; None when there is none (or it is empty)."""
+    host: str | None = None
+    for name, value in scope["headers"]:
+        if name == b"host":
+            if host is not None:
+                raise InvalidHostHeader()  # more than one Host: RFC 9112 says 400
+            host = value.decode("latin-1")
+    if not host:
+        return None
+    if parse_host(host) is None:
+        raise InvalidHostHeader()
+    return host
+
+
 def _scope_path(scope: WWWScope) -> str:
     # ASGI now puts root_path inside path; older servers did not. Prefix only when missing.
     path, root = scope["path"], scope.get("root_path", "")
@@ -42,17 +88,16 @@ def _scope_path(scope: WWWScope) -> str:
 
 
 def _url_from_scope(scope: WWWScope) -> str:
+    """The request's URL; raises :class:`InvalidHostHeader` (400) rather than build one on a bad Host."""
     scheme = scope.get("scheme", "http")
     path = _scope_path(scope)
-    host: str | None = None
-    for name, value in scope["headers"]:
-        if name == b"host":
-            host = value.decode("latin-1")
-            break
+    if not path.startswith("/"):
+        path = "/" + path  # "@evil.com" or "evil.com/x" must stay a path, never become the authority
+    host = _scope_host(scope)
     if host is None:
         server = scope.get("server")
         if server is None:
-            url = path
+            url = "/" + path.lstrip("/\\")  # no authority at all: "//evil.com" must not become one
         else:
             server_host, port = server
             if ":" in server_host and not server_host.startswith("["):

@@ -18,6 +18,7 @@ import msgspec
 from typing_extensions import TypeIs
 
 from typedasgi import status
+from typedasgi.headers import encode_header
 from typedasgi.jsoncodec import decode_json, encode_json
 from typedasgi.requests import HTTPConnection, StateT
 from typedasgi.types import (
@@ -167,7 +168,7 @@ class WebSocket(HTTPConnection[StateT]):
             if type is object:
                 return decode_json(payload)
             return msgspec.json.decode(payload, type=type)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
             raise WebSocketDecodeError(f"Malformed JSON message: {exc}") from None
 
     async def iter_text(self) -> AsyncIterator[str]:
@@ -324,7 +325,7 @@ def _raw_headers(headers: Mapping[str, str] | Iterable[tuple[bytes, bytes]] | No
     if headers is None:
         return []
     if _is_str_mapping(headers):
-        return [(key.lower().encode("latin-1"), value.encode("latin-1")) for key, value in headers.items()]
+        return [encode_header(key, value) for key, value in headers.items()]
     return list(headers)
 
 

@@ -4,9 +4,12 @@ Guards against Host header attacks (poisoned password-reset links, cache
 poisoning): anything built from ``request.url`` trusts the Host header, so it is
 checked before the app runs. Patterns are exact names (``example.com``),
 subdomain wildcards (``*.example.com``, which does not match ``example.com``
-itself) or ``*`` for any host. A bad host gets 400 "Invalid host header"; a
-WebSocket is refused before the handshake completes (a 400 denial response where
-the server supports it, otherwise a close, which the client sees as HTTP 403).
+itself) or ``*`` for any host. The ``Host`` header is validated before it is
+matched, even with ``*``: a malformed host (userinfo, a path, spaces, a port that
+is not a number in 0-65535), a ``*`` sent literally, or more than one ``Host``
+header is refused. A refused host gets 400 "Invalid host header"; a WebSocket is
+refused before the handshake completes (a 400 denial response where the server
+supports it, otherwise a close, which the client sees as HTTP 403).
 
 With ``www_redirect`` a request for ``example.com`` is redirected to
 ``www.example.com`` when only the latter is allowed.
@@ -16,20 +19,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from typedasgi.datastructures import URL, Headers
+from typedasgi.datastructures import URL
 from typedasgi.responses import PlainTextResponse, RedirectResponse, Response
 from typedasgi.middleware.pure import respond_early
-from typedasgi.types import ASGIApp, Receive, Scope, Send
+from typedasgi.types import ASGIApp, Receive, Scope, Send, WWWScope
+from typedasgi.urls import parse_host
 
 __all__ = ["TrustedHostMiddleware"]
 
 
-def _hostname(host_header: str) -> str:
-    """The host without its port, lower-cased; an IPv6 literal keeps its brackets."""
-    if host_header.startswith("["):
-        end = host_header.find("]")
-        return host_header[: end + 1].lower() if end != -1 else ""
-    return host_header.partition(":")[0].lower()
+def _hostname(scope: WWWScope) -> str | None:
+    """The host without its port, lower-cased (an IPv6 literal keeps its brackets); ``""`` when the
+    request has no Host; None when it is malformed, a literal wildcard, or given more than once."""
+    values = [value for name, value in scope["headers"] if name == b"host"]
+    if not values:
+        return ""
+    if len(values) > 1:
+        return None
+    parsed = parse_host(values[0].decode("latin-1"))
+    if parsed is None or "*" in parsed[0]:
+        return None
+    return parsed[0].lower()
 
 
 class TrustedHostMiddleware:
@@ -58,15 +68,15 @@ class TrustedHostMiddleware:
         return host in self.exact_hosts or (bool(host) and host.endswith(self.wildcard_suffixes))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan" or self.allow_any:
+        if scope["type"] == "lifespan":
             await self.app(scope, receive, send)
             return
-        host = _hostname(Headers(scope=scope).get("host", ""))
-        if self.is_allowed(host):
+        host = _hostname(scope)
+        if host is not None and (self.allow_any or self.is_allowed(host)):
             await self.app(scope, receive, send)
             return
         response: Response
-        if self.www_redirect and host and "www." + host in self.exact_hosts:
+        if self.www_redirect and host and "www." + host in self.exact_hosts:  # host is valid here
             url = URL(scope=scope)
             response = RedirectResponse(url.replace(netloc="www." + url.netloc))
         else:

@@ -68,7 +68,7 @@ async def read_msgpack(request: Request[Any], into: type[T]) -> T:
     """The request body decoded as ``into``; a malformed body or a wrong shape is a 400."""
     try:
         return msgspec.msgpack.decode(await request.body(), type=into)
-    except msgspec.DecodeError as error:
+    except (msgspec.DecodeError, RecursionError) as error:
         raise MalformedBody(f"Invalid MessagePack body: {error}") from None
 
 

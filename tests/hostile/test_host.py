@@ -1,0 +1,166 @@
+"""Points 1-3 of the hostile-input suite: the Host header and the raw path never choose a URL's host;
+TrustedHostMiddleware validates; the framework's redirects never leave the origin. Through a real uvicorn."""
+
+from __future__ import annotations
+
+import pytest
+
+from typedasgi.datastructures import URL
+from typedasgi.exceptions import InvalidHostHeader
+from typedasgi.urls import parse_host
+
+from tests.hostile.app import app
+from tests.hostile.guards import Target, get_with_host, raw_exchange, same_origin
+from tests.support import ServerURL, call_app, http_scope
+
+VALID_HOSTS = [b"example.com", b"example.com:8080", b"EXAMPLE.com:0", b"127.0.0.1:65535", b"[::1]", b"[::1]:8000",
+               b"xn--bcher-kva.example", b"a_b~c.example"]
+HOSTILE_HOSTS = [
+    b"evil.com@example.com",      # userinfo: the URL's host would be example.com... or evil.com
+    b"example.com:80@evil.com",
+    b"example.com/evil",          # a path
+    b"example.com?x=1",           # a query
+    b"example.com#frag",          # a fragment
+    b"example.com\\evil.com",     # a backslash, which browsers read as "/"
+    b"example.com\\@evil.com",
+    b"exa mple.com",              # whitespace inside
+    b"example.com:99999",         # port out of range
+    b"example.com:http",          # port not a number
+    b"example.com:-1",
+    b"example.com:",              # an empty port
+    b"example.com:80:80",
+    b"[::1",                      # unbalanced bracket
+    b"[not-ipv6]",
+    b"::1",                       # an IPv6 literal without brackets
+    b"example.com\x7f",           # a control character
+]
+
+
+@pytest.mark.parametrize("host", VALID_HOSTS, ids=lambda host: host.decode())
+def test_a_valid_host_builds_every_url(server: ServerURL, served: Target, host: bytes) -> None:
+    with served.nothing_leaks():
+        status, _, body = get_with_host(server, "/url", host)
+    assert status == 200
+    origin = f"http://{host.decode()}"
+    assert body.decode() == f"{origin}/url|{origin}/|{origin}/url"
+
+
+@pytest.mark.parametrize("host", HOSTILE_HOSTS, ids=repr)
+def test_a_hostile_host_is_a_400_never_a_url(server: ServerURL, served: Target, host: bytes) -> None:
+    with served.nothing_leaks():
+        status, _, body = get_with_host(server, "/url", host)
+    assert status == 400
+    assert b"evil" not in body and b"http" not in body
+
+
+def test_more_than_one_host_header_is_a_400(server: ServerURL, served: Target) -> None:
+    with served.nothing_leaks():
+        status, _, body = get_with_host(server, "/url", b"example.com", b"evil.com")
+    assert (status, body) == (400, b"Invalid host header")
+
+
+def test_a_request_without_host_uses_the_servers_address(server: ServerURL, served: Target) -> None:
+    with served.nothing_leaks():
+        status, _, body = raw_exchange(server, b"GET /url HTTP/1.0\r\n\r\n")
+    assert status == 200
+    assert body.decode().startswith(server + "/url|")
+
+
+def test_routes_that_never_build_a_url_pay_nothing(server: ServerURL) -> None:
+    """The Host is checked lazily, where a URL is built: a route that never reads it answers as usual."""
+    assert get_with_host(server, "/ok", b"evil.com@example.com")[:1] == (200,)
+
+
+@pytest.mark.parametrize("path", ["@evil.com", "@evil.com/x", "evil.com/x", "//evil.com/x", "http://evil.com/x",
+                                  "\\\\evil.com/x", "/\\evil.com"])
+@pytest.mark.parametrize("headers", [[(b"host", b"good.example")], []], ids=["host", "no-host"])
+def test_a_raw_path_never_becomes_the_host(path: str, headers: list[tuple[bytes, bytes]]) -> None:
+    """Servers other than uvicorn may pass any path: it stays a path (the ASGI level; no server normalises it)."""
+    url = URL(scope=http_scope(path=path, headers=headers, server=None))
+    assert url.hostname == ("good.example" if headers else None)
+    assert same_origin(str(url), "good.example")
+
+
+def test_parse_host() -> None:
+    assert parse_host("Example.com:8080") == ("Example.com", 8080)
+    assert parse_host("[::1]:0") == ("[::1]", 0)
+    assert parse_host("example.com") == ("example.com", None)
+    assert all(parse_host(host.decode("latin-1")) is None for host in HOSTILE_HOSTS)
+    with pytest.raises(InvalidHostHeader):
+        _ = URL(scope=http_scope(headers=[(b"host", b"evil.com@good.example")])).hostname
+
+
+# ------------------------------------------------------------------ TrustedHostMiddleware
+
+
+@pytest.mark.parametrize(
+    ("hosts", "status"),
+    [
+        ((b"example.com",), 200),
+        ((b"api.example.com:8443",), 200),
+        ((b"evil.com",), 400),
+        ((b"*.example.com",), 400),                   # the wildcard pattern sent literally
+        ((b"*",), 400),
+        ((b"example.com:abc",), 400),                 # a port that is not a number
+        ((b"example.com:99999",), 400),
+        ((b"evil.com@example.com",), 400),
+        ((b"api.example.com/x",), 400),
+        ((b"example.com", b"example.com"), 400),      # more than one Host header, even when equal
+        ((b"example.com", b"evil.com"), 400),
+        ((), 400),
+    ],
+    ids=repr,
+)
+def test_trusted_host_validates(server: ServerURL, served: Target, hosts: tuple[bytes, ...], status: int) -> None:
+    with served.nothing_leaks():
+        got, _, body = get_with_host(server, "/trusted/x", *hosts)
+    assert got == status
+    if status == 400:
+        assert body == b"Invalid host header"
+    else:
+        assert body == f"inner http://{hosts[0].decode()}/trusted/x".encode()
+
+
+# ------------------------------------------------------------------ no open redirects
+
+REDIRECT_PATHS = ["//evil.com", "//evil.com/", "/\\evil.com", "/%5Cevil.com", "//evil.com%2F", "///evil.com",
+                  "//user@evil.com", "/static/docs", "/static//docs", "/secure//evil.com", "/secure/\\evil.com"]
+
+
+@pytest.mark.parametrize("path", REDIRECT_PATHS)
+@pytest.mark.parametrize("host", [b"good.example", b"good.example:8000"])
+def test_redirects_stay_on_the_origin(server: ServerURL, served: Target, path: str, host: bytes) -> None:
+    """Slash redirects, StaticFiles' directory redirects and HTTPSRedirect, whatever the path."""
+    with served.nothing_leaks():
+        status, headers, _ = get_with_host(server, path, host)
+    assert status in (200, 307, 404), (status, headers)
+    if status == 307:
+        assert same_origin(headers["location"], host.decode()), headers["location"]
+
+
+@pytest.mark.parametrize("path", ["//evil.com", "/static/docs", "/secure/x", "/trusted/x"])
+@pytest.mark.parametrize("host", [b"evil.com@good.example", b"good.example\\evil.com", b"good.example:x"])
+def test_no_redirect_is_built_from_a_hostile_host(server: ServerURL, served: Target, path: str, host: bytes) -> None:
+    with served.nothing_leaks():
+        status, headers, _ = get_with_host(server, path, host)
+    assert status == 400 and "location" not in headers
+
+
+@pytest.mark.parametrize("path", ["//evil.com", "/\\evil.com", "///evil.com/", "/static/docs", "/secure/x"])
+def test_redirects_without_any_host(local: Target, path: str) -> None:
+    """No Host header and no server address (a bare ASGI server): never a scheme-relative Location."""
+    with local.nothing_leaks():
+        messages = call_app(app, http_scope(path=path, server=None))
+    start = messages[0]
+    assert start["type"] == "http.response.start"
+    assert start["status"] in (200, 307, 400, 404)
+    location = dict(start["headers"]).get(b"location")
+    if start["status"] == 307:
+        assert location is not None and same_origin(location.decode(), "")
+    else:
+        assert location is None
+
+
+def test_https_redirect_keeps_the_validated_host(server: ServerURL) -> None:
+    status, headers, _ = get_with_host(server, "/secure/a?b=1", b"good.example:80")
+    assert (status, headers["location"]) == (307, "https://good.example/secure/a?b=1")
