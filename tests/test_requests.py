@@ -62,6 +62,12 @@ def test_state_is_shared_through_the_scope() -> None:
     assert Request(s).state.user == "ada"
 
 
+def test_every_cookie_header_line_is_read() -> None:
+    """HTTP/2 clients may send one ``cookie`` line per cookie; a later line wins a repeated name."""
+    request = Request(http_scope(headers=[(b"cookie", b"a=1; b=2"), (b"x", b"y"), (b"cookie", b"c=3; a=4")]))
+    assert request.cookies == {"a": "4", "b": "2", "c": "3"}
+
+
 def test_cookie_parser_is_lenient() -> None:
     assert cookie_parser("a=1; ; b = 2 ;c=\"x y\"; flag") == {"a": "1", "b": "2", "c": "x y", "": "flag"}
     assert cookie_parser("") == {}

@@ -19,6 +19,7 @@ from typedasgi.jsoncodec import decode_json
 from typedasgi.datastructures import URL, Address, FormData, Headers, QueryParams, State, URLPath
 from typedasgi.exceptions import BodyTooLarge, ClientDisconnect, MalformedBody
 from typedasgi.formparsers import FormLimits, parse_form
+from typedasgi.session import Session
 from typedasgi.types import (
     HTTPScope,
     Receive,
@@ -29,7 +30,7 @@ from typedasgi.types import (
     framework_keys,
 )
 
-__all__ = ["HTTPConnection", "Request", "ClientDisconnect", "cookie_parser"]
+__all__ = ["HTTPConnection", "Request", "ClientDisconnect", "cookie_parser", "read_cookies"]
 
 T = TypeVar("T")
 StateT = DefaultTypeVar("StateT", default=State)
@@ -60,6 +61,17 @@ def cookie_parser(cookie_string: str) -> dict[str, str]:
         key, value = key.strip(), value.strip()
         if key or value:
             cookies[key] = http_cookies._unquote(value)  # pyright: ignore[reportPrivateUsage]  # the stdlib's own cookie-value unquoting
+    return cookies
+
+
+def read_cookies(headers: Headers) -> dict[str, str]:
+    """Every ``Cookie`` header line parsed (HTTP/2 clients may send one line per cookie); later lines win."""
+    lines = headers.getlist("cookie")
+    if len(lines) == 1:
+        return cookie_parser(lines[0])
+    cookies: dict[str, str] = {}
+    for line in lines:
+        cookies.update(cookie_parser(line))
     return cookies
 
 
@@ -108,8 +120,7 @@ class HTTPConnection(Generic[StateT]):
 
     @cached_property
     def cookies(self) -> dict[str, str]:
-        header = self.headers.get("cookie")
-        return cookie_parser(header) if header else {}
+        return read_cookies(self.headers)
 
     @property
     def client(self) -> Address | None:
@@ -126,6 +137,8 @@ class HTTPConnection(Generic[StateT]):
     @property
     def session(self) -> dict[str, Any]:
         session: dict[str, Any] = self._set_by("session", "SessionMiddleware")
+        if isinstance(session, Session):
+            session.mark_accessed()  # the response then varies by Cookie
         return session
 
     @property

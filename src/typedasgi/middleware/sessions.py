@@ -1,53 +1,42 @@
-"""``SessionMiddleware``: a session dict kept client-side in a signed cookie.
+"""``SessionMiddleware``: a session dict kept client-side in a signed cookie, in Starlette's cookie format.
 
-The cookie is ``<payload>.<timestamp>.<signature>``: the payload is the session
-as msgspec JSON in URL-safe base64, the timestamp (Unix seconds) is when it was
-issued, and the signature is HMAC-SHA256 over both, so neither can be changed
-without the secret. The session is *readable* by the client (it is only
-base64): keep secrets out of it. Only the standard library signs - no
-itsdangerous.
+The cookie value is the session as JSON in base64, signed with a timestamp the way itsdangerous'
+``TimestampSigner`` signs (see :mod:`typedasgi.signing`; no itsdangerous needed), so cookies issued
+by a Starlette app with the same ``secret_key`` keep working after the move, and the other way round.
+The session is *readable* by the client (it is only base64): keep secrets out of it.
 
-A cookie that is tampered with, forged, malformed, too large
-(``max_cookie_size``, 4 KiB by default) or older than ``max_age`` is ignored:
-the request gets an empty session, never an error. ``Set-Cookie`` is sent while
-the session holds data (which also renews its expiry) and once more to clear it
-when it is emptied; an untouched empty session sends nothing.
+A cookie that is tampered with, forged, malformed, too large (``max_cookie_size``, 4 KiB by
+default) or older than ``max_age`` is ignored: the request gets an empty session, never an error.
+
+The response gets ``Vary: Cookie`` when the app read the session, and ``Set-Cookie`` only when it
+changed it: the new session, or a clearing cookie once it was emptied. A session that was only read
+sends no cookie, so its expiry is not renewed by reading (as in Starlette).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import logging
-import time
 from typing import Any, Literal
 
 import msgspec
 
-from typedasgi.jsoncodec import encode_json
 from typedasgi.datastructures import Headers, Secret
-from typedasgi.middleware.pure import start_headers
-from typedasgi.requests import cookie_parser
+from typedasgi.jsoncodec import encode_json
+from typedasgi.middleware.pure import add_vary, start_headers
+from typedasgi.requests import read_cookies
+from typedasgi.session import Session
+from typedasgi.signing import TimestampSigner
 from typedasgi.types import ASGIApp, Receive, Scope, Send, SendEvent, framework_keys
 
-__all__ = ["SessionMiddleware"]
+__all__ = ["MAX_COOKIE_SIZE", "Session", "SessionMiddleware"]
 
 logger = logging.getLogger("typedasgi.sessions")
 
 _decoder = msgspec.json.Decoder(dict[str, Any])  # values: whatever JSON holds
-_KEY_CONTEXT = b"typedasgi.sessions.v1"
 MAX_COOKIE_SIZE = 4096
 """Browsers keep cookies up to about 4 KiB; a larger one is ignored (and warned about when set)."""
-
-
-def _b64encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 class SessionMiddleware:
@@ -61,92 +50,95 @@ class SessionMiddleware:
         same_site: Literal["lax", "strict", "none"] = "lax",
         https_only: bool = False,
         domain: str | None = None,
+        partitioned: bool = False,
         *,
         max_cookie_size: int = MAX_COOKIE_SIZE,
     ) -> None:
-        secret = str(secret_key).encode("utf-8")
-        if not secret:
+        if not str(secret_key):
             raise ValueError("SessionMiddleware needs a non-empty secret_key")
         if same_site not in ("lax", "strict", "none"):
             raise ValueError(f"same_site must be 'lax', 'strict' or 'none', got {same_site!r}")
         self.app = app
-        # A key of our own, derived once: the raw secret may be shared with other uses.
-        self._key = hmac.new(secret, _KEY_CONTEXT, hashlib.sha256).digest()
+        self.signer = TimestampSigner(str(secret_key))
         self.session_cookie = session_cookie
         self.max_age = max_age
+        self.path = path
         self.max_cookie_size = max_cookie_size
-        flags = f"; path={path}"
-        if domain is not None:
-            flags += f"; domain={domain}"
-        flags += f"; httponly; samesite={same_site}"
+        flags = f"httponly; samesite={same_site}"
         if https_only:
             flags += "; secure"
-        self._set_suffix = (f"; Max-Age={max_age}" if max_age is not None else "") + flags
-        self._clear_header = f"{session_cookie}=null; Max-Age=0; expires=Thu, 01 Jan 1970 00:00:00 GMT{flags}"
+        if domain is not None:
+            flags += f"; domain={domain}"
+        if partitioned:
+            flags += "; partitioned"
+        self.security_flags = flags
+        max_age_flag = f"Max-Age={max_age}; " if max_age is not None else ""
+        self._set_suffix = f"; path={path}; {max_age_flag}{flags}"
+        self._clear_header = (
+            f"{session_cookie}=null; path={path}; Max-Age=0; expires=Thu, 01 Jan 1970 00:00:00 GMT; {flags}"
+        )
 
     # ------------------------------------------------------------------ the cookie value
 
-    def sign(self, message: str) -> str:
-        """The signature of ``message`` (URL-safe base64 of its HMAC-SHA256)."""
-        return _b64encode(hmac.new(self._key, message.encode("ascii"), hashlib.sha256).digest())
-
     def encode(self, session: dict[str, Any]) -> str:
-        """The cookie value for ``session``, issued now."""
-        signed = f"{_b64encode(encode_json(session))}.{int(time.time())}"
-        return f"{signed}.{self.sign(signed)}"
+        """The cookie value for ``session``, signed now."""
+        return self.signer.sign(base64.b64encode(encode_json(session))).decode("ascii")
 
     def decode(self, value: str) -> dict[str, Any] | None:
-        """The session in a cookie value, or None when it is not one we issued and still valid."""
-        if len(value) > self.max_cookie_size:
+        """The session in a cookie value, or None when it is not one signed with our key and still valid."""
+        if len(value) > self.max_cookie_size or not value.isascii():
             return None
-        signed, _, signature = value.rpartition(".")
-        payload, _, issued = signed.partition(".")
-        if not payload or not issued.isdigit() or len(issued) > 12 or not issued.isascii():
-            return None
-        expected = self.sign(signed) if signed.isascii() else ""
-        if not expected or not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
-            return None
-        if self.max_age is not None and time.time() - int(issued) > self.max_age:
+        payload = self.signer.unsign(value.encode("ascii"), max_age=self.max_age)
+        if payload is None:
             return None
         try:
-            return _decoder.decode(_b64decode(payload))
+            return _decoder.decode(base64.b64decode(payload))
         except (binascii.Error, ValueError, msgspec.MsgspecError):
-            return None  # signed by us but unreadable: e.g. written by another version
+            return None  # signed with our key but unreadable: e.g. written by something else
 
     # ------------------------------------------------------------------------ the app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
+        if scope["type"] != "http" and scope["type"] != "websocket":
             await self.app(scope, receive, send)
             return
         keys = framework_keys(scope)
-        value: str | None = None
-        header = Headers(scope=scope).get("cookie")
-        if header is not None and self.session_cookie in header:
-            value = cookie_parser(header).get(self.session_cookie)
-        session = self.decode(value) if value is not None else None
-        keys["session"] = session if session is not None else {}
+        headers = Headers(scope=scope)
+        data: dict[str, Any] | None = None
+        if any(self.session_cookie in line for line in headers.getlist("cookie")):  # parse only when it may be there
+            value = read_cookies(headers).get(self.session_cookie)
+            data = self.decode(value) if value is not None else None
+        keys["session"] = Session(data) if data is not None else Session()
         if scope["type"] != "http":
             await self.app(scope, receive, send)  # a WebSocket reads the session; it cannot set cookies
             return
-        # An emptied session, or a cookie we could not use, is cleared (so the client stops sending it).
-        clear_when_empty = value is not None
+        had_data = bool(data)
 
         async def send_with_cookie(message: SendEvent) -> None:
             if message["type"] == "http.response.start":
-                current = keys.get("session")
-                if current:
-                    cookie = f"{self.session_cookie}={self.encode(current)}{self._set_suffix}"
-                    if len(cookie) > self.max_cookie_size:
-                        logger.warning(
-                            "The session cookie is %d bytes, over the %d-byte limit: browsers may drop it "
-                            "and this middleware will ignore it; keep less in the session",
-                            len(cookie),
-                            self.max_cookie_size,
-                        )
-                    start_headers(message).append("set-cookie", cookie)
-                elif clear_when_empty:
+                session = keys.get("session")
+                if isinstance(session, Session):
+                    accessed, modified = session.accessed, session.modified
+                else:  # the app put a plain dict in its place: take it as read and changed
+                    accessed = modified = session is not None
+                if accessed:
+                    add_vary(start_headers(message), "Cookie")
+                if modified and session:
+                    self._set_cookie(message, session)
+                elif modified and had_data:
                     start_headers(message).append("set-cookie", self._clear_header)
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
+
+    def _set_cookie(self, message: SendEvent, session: dict[str, Any]) -> None:
+        assert message["type"] == "http.response.start"
+        cookie = f"{self.session_cookie}={self.encode(session)}{self._set_suffix}"
+        if len(cookie) > self.max_cookie_size:
+            logger.warning(
+                "The session cookie is %d bytes, over the %d-byte limit: browsers may drop it "
+                "and this middleware will ignore it; keep less in the session",
+                len(cookie),
+                self.max_cookie_size,
+            )
+        start_headers(message).append("set-cookie", cookie)
