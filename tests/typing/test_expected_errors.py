@@ -1,7 +1,7 @@
-"""Run mypy over tests/typing/fail/ and match its errors line by line with the ``# E:`` marks.
+"""mypy --strict over the typing probe (tests/typing/probe/), in one run, matched line by line with the marks.
 
-A mark is ``# E: <error code>: <text the message must contain>``. A loosened type
-(an error that goes missing) or a new error both fail this test.
+A loosened type (an error that goes missing) or a new error both fail this test;
+see ``marks.py`` for the mark syntax.
 """
 
 from __future__ import annotations
@@ -10,41 +10,37 @@ import re
 from pathlib import Path
 
 import pytest
-
-from tests.typing.marks import Marks
-from tests.typing.marks import expected_marks as read_marks
 from mypy import api
 
-FAIL_DIR = Path(__file__).parent / "fail"
+from tests.typing.marks import check_reports, expected_marks, probe_files
+
 ROOT = Path(__file__).resolve().parents[2]
 ERROR = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): error: (?P<message>.*)  \[(?P<code>[a-z-]+)\]$")
 
-
-def expected_marks() -> Marks:
-    return read_marks(FAIL_DIR)
+Errors = dict[tuple[str, int], list[tuple[str, str]]]
 
 
 @pytest.fixture(scope="module")
-def mypy_errors() -> dict[tuple[str, int], list[tuple[str, str]]]:
-    files = [str(path) for path in sorted(FAIL_DIR.glob("*.py"))]
+def mypy_errors() -> Errors:
+    files = [str(path) for path in probe_files()]
     stdout, stderr, _ = api.run(["--config-file", str(ROOT / "mypy.ini"), "--no-error-summary", *files])
-    errors: dict[tuple[str, int], list[tuple[str, str]]] = {}
+    assert not stderr, stderr
+    errors: Errors = {}
     for line in stdout.splitlines():
         found = ERROR.match(line)
         if found:
             key = (Path(found.group("file")).name, int(found.group("line")))
             errors.setdefault(key, []).append((found.group("code"), found.group("message")))
-    assert not stderr, stderr
     return errors
 
 
-@pytest.mark.parametrize("location", sorted(expected_marks()), ids=lambda loc: f"{loc[0]}:{loc[1]}")
-def test_expected_error_is_reported(location: tuple[str, int], mypy_errors: dict[tuple[str, int], list[tuple[str, str]]]) -> None:
-    code, text = expected_marks()[location]
-    reported = mypy_errors.get(location, [])
-    assert any(c == code and text in m for c, m in reported), f"expected [{code}] containing {text!r}, got {reported}"
+def test_mypy_reports_exactly_the_marked_mistakes(mypy_errors: Errors) -> None:
+    problems = check_reports(expected_marks("mypy"), mypy_errors)
+    assert not problems, "\n".join(problems)
 
 
-def test_no_unexpected_errors(mypy_errors: dict[tuple[str, int], list[tuple[str, str]]]) -> None:
-    unexpected = {loc: errs for loc, errs in mypy_errors.items() if loc not in expected_marks()}
-    assert not unexpected, unexpected
+def test_the_probe_is_large_enough() -> None:
+    marks = expected_marks("mypy")
+    both = set(marks) & set(expected_marks("pyright"))
+    clean = [path for path in probe_files() if not any(name == path.name for name, _ in marks)]
+    assert len(clean) >= 15 and len({name for name, _ in both}) >= 25, (len(clean), len(both))

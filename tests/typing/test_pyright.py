@@ -1,8 +1,4 @@
-"""Run basedpyright over tests/typing/pyright_fail/ and match its errors line by line with the ``# E:`` marks.
-
-A mark is ``# E: <pyright rule>: <text the message must contain>``. These are the
-errors mypy lets through (reads of ``NotRequired`` keys) that editor users see.
-"""
+"""basedpyright (strict) over the typing probe (tests/typing/probe/), in one run, matched line by line with the marks."""
 
 from __future__ import annotations
 
@@ -13,32 +9,25 @@ from pathlib import Path
 
 import pytest
 
-from tests.typing.marks import Marks
-from tests.typing.marks import expected_marks as read_marks
+from tests.typing.marks import PROBE, check_reports, expected_marks, probe_files
 
-FAIL_DIR = Path(__file__).parent / "pyright_fail"
 ROOT = Path(__file__).resolve().parents[2]
 BASEDPYRIGHT = Path(sys.executable).with_name("basedpyright")
 
 Errors = dict[tuple[str, int], list[tuple[str, str]]]
 
 
-def expected_marks() -> Marks:
-    return read_marks(FAIL_DIR)
-
-
 @pytest.fixture(scope="module")
 def pyright_errors() -> Errors:
-    files = [str(path) for path in sorted(FAIL_DIR.glob("*.py"))]
     result = subprocess.run(
-        [str(BASEDPYRIGHT), "--outputjson", "-p", str(FAIL_DIR / "pyrightconfig.json")],  # the root config, these files included
+        [str(BASEDPYRIGHT), "--outputjson", "-p", str(PROBE / "pyrightconfig.json")],  # the root config, the probe included
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     report = json.loads(result.stdout)
-    assert report["summary"]["filesAnalyzed"] == len(files), report["summary"]
+    assert report["summary"]["filesAnalyzed"] == len(probe_files()), report["summary"]
     errors: Errors = {}
     for diagnostic in report["generalDiagnostics"]:
         if diagnostic["severity"] == "error":
@@ -48,13 +37,6 @@ def pyright_errors() -> Errors:
     return errors
 
 
-@pytest.mark.parametrize("location", sorted(expected_marks()), ids=lambda loc: f"{loc[0]}:{loc[1]}")
-def test_expected_error_is_reported(location: tuple[str, int], pyright_errors: Errors) -> None:
-    rule, text = expected_marks()[location]
-    reported = pyright_errors.get(location, [])
-    assert any(r == rule and text in m for r, m in reported), f"expected [{rule}] containing {text!r}, got {reported}"
-
-
-def test_no_unexpected_errors(pyright_errors: Errors) -> None:
-    unexpected = {loc: errs for loc, errs in pyright_errors.items() if loc not in expected_marks()}
-    assert not unexpected, unexpected
+def test_pyright_reports_exactly_the_marked_mistakes(pyright_errors: Errors) -> None:
+    problems = check_reports(expected_marks("pyright"), pyright_errors)
+    assert not problems, "\n".join(problems)

@@ -23,7 +23,7 @@ from typedasgi.authentication import (
 from typedasgi.middleware.pure import respond_early
 from typedasgi.requests import HTTPConnection
 from typedasgi.responses import PlainTextResponse, Response
-from typedasgi.types import ASGIApp, Receive, Scope, Send, framework_keys
+from typedasgi.types import AnyASGIApp, Receive, Scope, Send, as_asgi_app, framework_keys
 
 __all__ = ["AuthenticationMiddleware", "AuthErrorHandler"]
 
@@ -37,9 +37,9 @@ def default_on_error(conn: HTTPConnection[Any], exc: AuthenticationError) -> Res
 
 class AuthenticationMiddleware:
     def __init__(
-        self, app: ASGIApp, backend: AuthenticationBackend, on_error: AuthErrorHandler | None = None
+        self, app: AnyASGIApp, backend: AuthenticationBackend, on_error: AuthErrorHandler | None = None
     ) -> None:
-        self.app = app
+        self.app = as_asgi_app(app)
         self.backend = backend
         self.on_error: AuthErrorHandler = on_error if on_error is not None else default_on_error
 

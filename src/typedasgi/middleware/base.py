@@ -34,6 +34,7 @@ from typedasgi.requests import Request
 from typedasgi.responses import Response, StreamingResponse
 from typedasgi.types import (
     ASGIApp,
+    AnyASGIApp,
     HTTPResponseStartEvent,
     HTTPScope,
     Receive,
@@ -41,6 +42,7 @@ from typedasgi.types import (
     Scope,
     Send,
     SendEvent,
+    as_asgi_app,
     extension_send,
 )
 
@@ -295,8 +297,8 @@ class BaseHTTPMiddleware:
                 return response
     """
 
-    def __init__(self, app: ASGIApp, dispatch: DispatchFunction | None = None) -> None:
-        self.app = app
+    def __init__(self, app: AnyASGIApp, dispatch: DispatchFunction | None = None) -> None:
+        self.app = as_asgi_app(app)
         self.dispatch_func: DispatchFunction = self.dispatch if dispatch is None else dispatch
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typedasgi.datastructures import Headers
 from typedasgi.middleware.pure import add_vary, start_headers
 from typedasgi.responses import PlainTextResponse
-from typedasgi.types import ASGIApp, Receive, Scope, Send, SendEvent
+from typedasgi.types import AnyASGIApp, Receive, Scope, Send, SendEvent, as_asgi_app
 
 __all__ = ["ALL_METHODS", "SAFELISTED_HEADERS", "CORSMiddleware"]
 
@@ -35,7 +35,7 @@ SAFELISTED_HEADERS = frozenset({"accept", "accept-language", "content-language",
 class CORSMiddleware:
     def __init__(
         self,
-        app: ASGIApp,
+        app: AnyASGIApp,
         allow_origins: Sequence[str] = (),
         allow_methods: Sequence[str] = ("GET",),
         allow_headers: Sequence[str] = (),
@@ -45,7 +45,7 @@ class CORSMiddleware:
         expose_headers: Sequence[str] = (),
         max_age: int = 600,
     ) -> None:
-        self.app = app
+        self.app = as_asgi_app(app)
         self.allow_all_origins = "*" in allow_origins
         self.allow_origins = frozenset(allow_origins)
         self.allow_origin_regex = re.compile(allow_origin_regex) if allow_origin_regex is not None else None

@@ -14,7 +14,7 @@ from typedasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddlewar
 from typedasgi.requests import Request
 from typedasgi.responses import HTMLResponse, PlainTextResponse, Response
 from typedasgi.middleware.tracking import TrackingSend
-from typedasgi.types import ASGIApp, Receive, Scope, Send
+from typedasgi.types import AnyASGIApp, Receive, Scope, Send, as_asgi_app
 
 __all__ = ["ServerErrorMiddleware"]
 
@@ -47,13 +47,13 @@ class ServerErrorMiddleware:
 
     def __init__(
         self,
-        app: ASGIApp,
+        app: AnyASGIApp,
         handler: ExceptionHandler | None = None,
         debug: bool = False,
         *,
         exceptions: ExceptionMiddleware | None = None,
     ) -> None:
-        self.app = app
+        self.app = as_asgi_app(app)
         self.handler = handler
         self.debug = debug
         self.exceptions = exceptions

@@ -24,7 +24,7 @@ from typing import Protocol
 
 from typedasgi.datastructures import Headers
 from typedasgi.middleware.pure import add_vary, start_headers
-from typedasgi.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send, SendEvent
+from typedasgi.types import AnyASGIApp, HTTPResponseStartEvent, Receive, Scope, Send, SendEvent, as_asgi_app
 
 __all__ = ["GZipMiddleware"]
 
@@ -54,14 +54,14 @@ def accepts_gzip(accept_encoding: str) -> bool:
 class GZipMiddleware:
     def __init__(
         self,
-        app: ASGIApp,
+        app: AnyASGIApp,
         minimum_size: int = 500,
         compresslevel: int = 9,
         exclude_media_types: Sequence[str] = ("text/event-stream",),
     ) -> None:
         if not 0 <= compresslevel <= 9:
             raise ValueError(f"compresslevel must be between 0 and 9, got {compresslevel}")
-        self.app = app
+        self.app = as_asgi_app(app)
         self.minimum_size = minimum_size
         self.compresslevel = compresslevel
         self.exclude_media_types = frozenset(t.lower() for t in exclude_media_types)

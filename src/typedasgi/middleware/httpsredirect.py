@@ -19,7 +19,7 @@ from typedasgi.datastructures import URL
 from typedasgi.exceptions import InvalidHostHeader
 from typedasgi.middleware.pure import respond_early
 from typedasgi.responses import PlainTextResponse, RedirectResponse
-from typedasgi.types import ASGIApp, Receive, Scope, Send
+from typedasgi.types import AnyASGIApp, Receive, Scope, Send, as_asgi_app
 
 __all__ = ["HTTPSRedirectMiddleware"]
 
@@ -28,8 +28,8 @@ _DEFAULT_SCHEME = {"http": "http", "websocket": "ws"}  # the spec's, when the se
 
 
 class HTTPSRedirectMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, app: AnyASGIApp) -> None:
+        self.app = as_asgi_app(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -38,15 +38,16 @@ from collections.abc import Awaitable, Callable
 from typedasgi.datastructures import MutableHeaders
 from typedasgi.responses import Response
 from typedasgi.types import (
-    ASGIApp,
+    AnyASGIApp,
     HTTPResponseStartEvent,
     HTTPScope,
     Receive,
     Scope,
     Send,
     SendEvent,
-    WebSocketScope,
     WWWScope,
+    WebSocketScope,
+    as_asgi_app,
 )
 from typedasgi.websockets import WebSocket
 
@@ -117,8 +118,8 @@ class PureASGIMiddleware:
     scope already narrowed to its type. The defaults pass through unchanged.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, app: AnyASGIApp) -> None:
+        self.app = as_asgi_app(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

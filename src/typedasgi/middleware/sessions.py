@@ -28,7 +28,7 @@ from typedasgi.middleware.pure import add_vary, start_headers
 from typedasgi.requests import read_cookies
 from typedasgi.session import Session
 from typedasgi.signing import TimestampSigner
-from typedasgi.types import ASGIApp, Receive, Scope, Send, SendEvent, framework_keys
+from typedasgi.types import AnyASGIApp, Receive, Scope, Send, SendEvent, as_asgi_app, framework_keys
 
 __all__ = ["MAX_COOKIE_SIZE", "Session", "SessionMiddleware"]
 
@@ -42,7 +42,7 @@ MAX_COOKIE_SIZE = 4096
 class SessionMiddleware:
     def __init__(
         self,
-        app: ASGIApp,
+        app: AnyASGIApp,
         secret_key: str | Secret,
         session_cookie: str = "session",
         max_age: int | None = 14 * 24 * 60 * 60,
@@ -58,7 +58,7 @@ class SessionMiddleware:
             raise ValueError("SessionMiddleware needs a non-empty secret_key")
         if same_site not in ("lax", "strict", "none"):
             raise ValueError(f"same_site must be 'lax', 'strict' or 'none', got {same_site!r}")
-        self.app = app
+        self.app = as_asgi_app(app)
         self.signer = TimestampSigner(str(secret_key))
         self.session_cookie = session_cookie
         self.max_age = max_age

@@ -23,7 +23,7 @@ from contextvars import ContextVar
 
 from typedasgi.hooks import PluginApp, PluginMiddleware, hookimpl
 from typedasgi.middleware import Middleware
-from typedasgi.types import ASGIApp, Receive, Scope, Send, SendEvent
+from typedasgi.types import AnyASGIApp, Receive, Scope, Send, SendEvent, as_asgi_app
 
 __all__ = ["RequestIdFilter", "RequestIdMiddleware", "RequestIdPlugin", "plugin", "request_id"]
 
@@ -43,12 +43,12 @@ class RequestIdMiddleware:
 
     def __init__(
         self,
-        app: ASGIApp,
+        app: AnyASGIApp,
         header: str = "x-request-id",
         trust_incoming: bool = True,
         generate: Callable[[], str] = new_request_id,
     ) -> None:
-        self.app = app
+        self.app = as_asgi_app(app)
         self.header = header.lower().encode("latin-1")
         self.trust_incoming = trust_incoming
         self.generate = generate

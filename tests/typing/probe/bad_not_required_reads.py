@@ -1,8 +1,4 @@
-"""Reads of NotRequired TypedDict keys: mypy --strict accepts them, pyright must not.
-
-``tests/typing/test_pyright.py`` runs basedpyright over this directory and matches
-its errors line by line with the ``# E: <rule>: <text>`` marks.
-"""
+"""Reads of NotRequired keys without a default: mypy --strict lets them through, basedpyright must not."""
 
 from __future__ import annotations
 
@@ -12,11 +8,11 @@ from typedasgi.types import HTTPScope, framework_keys
 
 
 def scope_state(scope: HTTPScope) -> dict[str, Any]:
-    return scope["state"]  # E: reportTypedDictNotRequiredAccess: "state" is not a required key
+    return scope["state"]  # E: - ## reportTypedDictNotRequiredAccess: "state" is not a required key
 
 
 def route_params(scope: HTTPScope) -> dict[str, Any]:
-    return framework_keys(scope)["path_params"]  # E: reportTypedDictNotRequiredAccess: "path_params" is not a required key
+    return framework_keys(scope)["path_params"]  # E: - ## reportTypedDictNotRequiredAccess: "path_params" is not a required key
 
 
 def checked_state(scope: HTTPScope) -> dict[str, Any]:

@@ -1,0 +1,8 @@
+"""A str body: the spec wants bytes."""
+
+from typedasgi.types import Receive, Scope, Send
+
+
+async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 200})
+    await send({"type": "http.response.body", "body": "hi"})  # E: arg-type: incompatible type "dict[str, str]" ## reportArgumentType: parameter "message"
