@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import threading
 import zlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -109,7 +110,16 @@ def test_minimum_size_is_configurable() -> None:
 def test_client_that_does_not_accept_gzip_gets_identity(accept: str | None) -> None:
     sent = run(GZipMiddleware(response_app(BIG.encode())), gzip_scope(accept_encoding=accept))
     assert "content-encoding" not in headers_of(sent[0])
+    assert headers_of(sent[0])["vary"] == "Accept-Encoding"  # a gzip client would get it compressed
     assert sent[1]["body"] == BIG.encode()
+
+
+def test_identity_client_streaming_and_excluded_types() -> None:
+    sent = run(GZipMiddleware(streaming_app([b"a", b"b"])), gzip_scope(accept_encoding=None))
+    assert headers_of(sent[0])["vary"] == "Accept-Encoding"
+    assert [m["body"] for m in sent[1:]] == [b"a", b"b", b""]
+    image = run(GZipMiddleware(response_app(BIG.encode(), headers={"content-type": "image/png"})), gzip_scope(accept_encoding=None))
+    assert "vary" not in headers_of(image[0])  # never compressed: nothing to vary by
 
 
 def test_already_encoded_response_is_not_encoded_twice() -> None:
@@ -132,9 +142,58 @@ def test_excluded_media_type_streams_uncompressed() -> None:
     assert [m["body"] for m in sent[1:-1]] == chunks
 
 
-def test_exclude_media_types_is_configurable() -> None:
-    app = GZipMiddleware(response_app(BIG.encode()), exclude_media_types=["text/plain"])
+@pytest.mark.parametrize("media_type", ["image/png", "video/mp4", "application/grpc+proto", "Audio/MPEG; x=1"])
+def test_compressed_formats_are_excluded_by_default(media_type: str) -> None:
+    app = GZipMiddleware(response_app(BIG.encode(), headers={"content-type": media_type}))
+    sent = run(app, gzip_scope())
+    assert "content-encoding" not in headers_of(sent[0]) and "vary" not in headers_of(sent[0])
+    assert sent[1]["body"] == BIG.encode()
+
+
+def test_exclude_content_types_is_configurable() -> None:
+    app = GZipMiddleware(response_app(BIG.encode()), exclude_content_types=["Text/*; charset=utf-8"])
     assert "content-encoding" not in headers_of(run(app, gzip_scope())[0])
+    png = response_app(BIG.encode(), headers={"content-type": "image/png"})
+    assert headers_of(run(GZipMiddleware(png, exclude_content_types=()), gzip_scope())[0])["content-encoding"] == "gzip"
+
+
+@pytest.mark.parametrize("more_body", [False, True])
+def test_trailers_pass_through_and_drop_content_length(more_body: bool) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": True})
+        await send({"type": "http.response.body", "body": BIG.encode(), "more_body": more_body})
+        if more_body:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await send({"type": "http.response.trailers", "headers": [(b"grpc-status", b"0")], "more_trailers": False})
+
+    sent = run(GZipMiddleware(app), gzip_scope())
+    headers = headers_of(sent[0])
+    assert headers["content-encoding"] == "gzip" and "content-length" not in headers
+    assert gzip.decompress(b"".join(m["body"] for m in sent if m["type"] == "http.response.body")) == BIG.encode()
+    assert sent[-1] == {"type": "http.response.trailers", "headers": [(b"grpc-status", b"0")], "more_trailers": False}
+
+
+def test_big_chunks_are_compressed_off_the_event_loop() -> None:
+    threads: list[str] = []
+    original = zlib.compressobj
+
+    class Spy:
+        def __init__(self) -> None:
+            self._inner = original(9, zlib.DEFLATED, 31)
+
+        def compress(self, data: bytes) -> bytes:
+            threads.append(threading.current_thread().name)
+            return self._inner.compress(data)
+
+        def flush(self, mode: int = zlib.Z_FINISH) -> bytes:
+            return self._inner.flush(mode)
+
+    app = GZipMiddleware(response_app(BIG.encode()), thread_minimum_size=len(BIG))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(zlib, "compressobj", lambda *args: Spy())
+        sent = run(app, gzip_scope())
+    assert gzip.decompress(sent[1]["body"]) == BIG.encode()
+    assert threads and threads[0] != threading.current_thread().name
 
 
 def test_head_request_is_not_compressed() -> None:

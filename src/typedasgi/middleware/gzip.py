@@ -4,31 +4,63 @@ The decision is made on the first body message, which is all the middleware
 ever holds back:
 
 * a complete body (one message) under ``minimum_size`` bytes goes out untouched;
-* a larger complete body is compressed in one go and keeps an exact ``Content-Length``;
+* a larger complete body is compressed in one go and keeps an exact ``Content-Length``
+  (none when the response announces trailers);
 * a streamed body (``more_body``) is compressed chunk by chunk, each chunk flushed
   (``Z_SYNC_FLUSH``) so the client sees it at once - server-sent events and
   long polls keep working - and ``Content-Length`` is dropped.
 
-Responses that already have a ``Content-Encoding``, partial content (206 /
-``Content-Range``), excluded media types (``text/event-stream`` by default) and
-``http.response.pathsend`` files pass through unchanged. Compressed responses
-get ``Vary: Accept-Encoding``.
+Chunks of ``thread_minimum_size`` bytes or more are compressed in a worker thread, so
+a large body does not stall the event loop. Responses that already have a
+``Content-Encoding``, partial content (206 / ``Content-Range``), media types in
+``exclude_content_types`` (already-compressed formats and event streams by default;
+``type/*`` wildcards allowed) and ``http.response.pathsend`` files pass through unchanged.
+
+Every response that *could* be compressed gets ``Vary: Accept-Encoding`` - also when
+this client did not ask for gzip - so a shared cache never hands the compressed body
+to a client that cannot read it, or the other way round.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Protocol
 
 from typedasgi.datastructures import Headers
 from typedasgi.middleware.pure import add_vary, start_headers
 from typedasgi.types import AnyASGIApp, HTTPResponseStartEvent, Receive, Scope, Send, SendEvent, as_asgi_app
 
-__all__ = ["GZipMiddleware"]
+__all__ = [
+    "DEFAULT_EXCLUDED_CONTENT_TYPES",
+    "GZipMiddleware",
+    "GZipResponder",
+    "IdentityResponder",
+    "accepts_gzip",
+]
+
+DEFAULT_EXCLUDED_CONTENT_TYPES = (
+    "application/grpc",
+    "application/gzip",
+    "application/x-gzip",
+    "application/zip",
+    "audio/*",
+    "font/woff",
+    "font/woff2",
+    "image/avif",
+    "image/gif",
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "text/event-stream",
+    "video/*",
+)
+"""Compressed already (gzip would only cost time) or streamed events (must not be held back)."""
 
 _GZIP_WBITS = 31  # zlib: 16 (gzip container) + 15 (window size)
+_THREAD_MINIMUM_SIZE = 128 * 1024
 
 
 @functools.lru_cache(maxsize=128)  # a handful of distinct Accept-Encoding values in practice
@@ -51,42 +83,8 @@ def accepts_gzip(accept_encoding: str) -> bool:
     return False
 
 
-class GZipMiddleware:
-    def __init__(
-        self,
-        app: AnyASGIApp,
-        minimum_size: int = 500,
-        compresslevel: int = 9,
-        exclude_media_types: Sequence[str] = ("text/event-stream",),
-    ) -> None:
-        if not 0 <= compresslevel <= 9:
-            raise ValueError(f"compresslevel must be between 0 and 9, got {compresslevel}")
-        self.app = as_asgi_app(app)
-        self.minimum_size = minimum_size
-        self.compresslevel = compresslevel
-        self.exclude_media_types = frozenset(t.lower() for t in exclude_media_types)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            accept = Headers(scope=scope).get("accept-encoding")
-            if accept and accepts_gzip(accept):
-                await self.app(scope, receive, _GZipResponder(self, send).send)
-                return
-        await self.app(scope, receive, send)
-
-    def should_compress(self, message: HTTPResponseStartEvent) -> bool:
-        """Whether a response with this head may be compressed at all."""
-        if message["status"] == 206:
-            return False
-        headers = start_headers(message)
-        if "content-encoding" in headers or "content-range" in headers:
-            return False
-        content_type = headers.get("content-type")
-        if content_type is not None:
-            media_type = content_type.partition(";")[0].strip().lower()
-            if media_type in self.exclude_media_types:
-                return False
-        return True
+def _normalize(content_types: Iterable[str]) -> frozenset[str]:
+    return frozenset(t.partition(";")[0].strip().lower() for t in content_types)
 
 
 class _Compressor(Protocol):
@@ -96,54 +94,176 @@ class _Compressor(Protocol):
     def flush(self, mode: int = ..., /) -> bytes: ...
 
 
-class _GZipResponder:
-    """One response's worth of state: the held-back head and, when streaming, the compressor."""
+class IdentityResponder:
+    """The responses to one kind of client, as an ASGI app around ``app``: this one leaves bodies as they are.
 
-    __slots__ = ("_compressor", "_config", "_send", "_start")
+    It still marks every response that a gzip client would get compressed with ``Vary: Accept-Encoding``.
+    """
 
-    def __init__(self, config: GZipMiddleware, send: Send) -> None:
+    content_encoding: str | None = None
+
+    def __init__(
+        self,
+        app: AnyASGIApp,
+        minimum_size: int,
+        *,
+        exclude_content_types: Iterable[str] = DEFAULT_EXCLUDED_CONTENT_TYPES,
+    ) -> None:
+        self.app = as_asgi_app(app)
+        self.minimum_size = minimum_size
+        self.exclude_content_types = _normalize(exclude_content_types)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, _ResponseStream(self, send).send)
+
+    def is_excluded(self, content_type: str | None) -> bool:
+        if content_type is None:
+            return False
+        media_type = content_type.partition(";")[0].strip().lower()
+        excluded = self.exclude_content_types
+        major = media_type.partition("/")[0]
+        return (
+            media_type in excluded
+            or f"{major}/*" in excluded
+            or (media_type.startswith("application/grpc+") and "application/grpc" in excluded)
+        )
+
+    def may_encode(self, message: HTTPResponseStartEvent) -> bool:
+        """Whether a response with this head may be compressed at all."""
+        if message["status"] == 206:
+            return False
+        headers = start_headers(message)
+        if "content-encoding" in headers or "content-range" in headers:
+            return False
+        return not self.is_excluded(headers.get("content-type"))
+
+    def compressor(self) -> _Compressor | None:
+        return None
+
+
+class GZipResponder(IdentityResponder):
+    """The responses to a client that accepts gzip, as an ASGI app around ``app``."""
+
+    content_encoding = "gzip"
+
+    def __init__(
+        self,
+        app: AnyASGIApp,
+        minimum_size: int,
+        compresslevel: int = 9,
+        *,
+        thread_minimum_size: int = _THREAD_MINIMUM_SIZE,
+        exclude_content_types: Iterable[str] = DEFAULT_EXCLUDED_CONTENT_TYPES,
+    ) -> None:
+        if not 0 <= compresslevel <= 9:
+            raise ValueError(f"compresslevel must be between 0 and 9, got {compresslevel}")
+        super().__init__(app, minimum_size, exclude_content_types=exclude_content_types)
+        self.compresslevel = compresslevel
+        self.thread_minimum_size = thread_minimum_size
+
+    def compressor(self) -> _Compressor:
+        return zlib.compressobj(self.compresslevel, zlib.DEFLATED, _GZIP_WBITS)
+
+
+class GZipMiddleware:
+    def __init__(
+        self,
+        app: AnyASGIApp,
+        minimum_size: int = 500,
+        compresslevel: int = 9,
+        thread_minimum_size: int = _THREAD_MINIMUM_SIZE,
+        *,
+        exclude_content_types: Iterable[str] = DEFAULT_EXCLUDED_CONTENT_TYPES,
+    ) -> None:
+        self.app = as_asgi_app(app)
+        self.minimum_size = minimum_size
+        self.compresslevel = compresslevel
+        self.thread_minimum_size = thread_minimum_size
+        self.exclude_content_types = _normalize(exclude_content_types)
+        # Built once: a request only picks one.
+        self._gzip = GZipResponder(
+            self.app,
+            minimum_size,
+            compresslevel,
+            thread_minimum_size=thread_minimum_size,
+            exclude_content_types=self.exclude_content_types,
+        )
+        self._identity = IdentityResponder(self.app, minimum_size, exclude_content_types=self.exclude_content_types)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        accept = Headers(scope=scope).get("accept-encoding")
+        responder = self._gzip if accept and accepts_gzip(accept) else self._identity
+        await responder(scope, receive, send)
+
+
+def _compress(compressor: _Compressor, body: bytes, more_body: bool) -> bytes:
+    return compressor.compress(body) + compressor.flush(zlib.Z_SYNC_FLUSH if more_body else zlib.Z_FINISH)
+
+
+class _ResponseStream:
+    """One response's worth of state: the held-back head and, when encoding, the compressor."""
+
+    __slots__ = ("_compressor", "_config", "_passthrough", "_send", "_start")
+
+    def __init__(self, config: IdentityResponder, send: Send) -> None:
         self._config = config
         self._send = send
         self._start: HTTPResponseStartEvent | None = None
         self._compressor: _Compressor | None = None
+        self._passthrough = False
 
     async def send(self, message: SendEvent) -> None:
-        if self._compressor is not None:
-            if message["type"] == "http.response.body":
-                body = self._compressor.compress(message.get("body", b""))
-                more_body = message.get("more_body", False)
-                body += self._compressor.flush(zlib.Z_SYNC_FLUSH if more_body else zlib.Z_FINISH)
-                if body or not more_body:
-                    await self._send({"type": "http.response.body", "body": body, "more_body": more_body})
+        if message["type"] == "http.response.body" and not self._passthrough:
+            start, self._start = self._start, None
+            body, more_body = message.get("body", b""), message.get("more_body", False)
+            if start is not None:
+                await self._first_body(start, body, more_body)
+                return
+            compressor = self._compressor
+            if compressor is not None:
+                data = await self._run(compressor, body, more_body)
+                if data or not more_body:
+                    await self._send({"type": "http.response.body", "body": data, "more_body": more_body})
                 return
         elif message["type"] == "http.response.start":
-            if self._config.should_compress(message):
+            if self._config.may_encode(message):
                 self._start = message  # decided on the first body message
                 return
-        elif self._start is not None:
+            self._passthrough = True
+        elif self._start is not None and message["type"] != "http.response.early_hint":
             start, self._start = self._start, None
-            if message["type"] == "http.response.body":
-                await self._first_body(start, message.get("body", b""), message.get("more_body", False))
-                return
             await self._send(start)  # e.g. a pathsend file: the server sends it as it is
         await self._send(message)
 
     async def _first_body(self, start: HTTPResponseStartEvent, body: bytes, more_body: bool) -> None:
         config = self._config
-        if not more_body and (not body or len(body) < config.minimum_size):
+        if not more_body and len(body) < config.minimum_size:
             await self._send(start)
             await self._send({"type": "http.response.body", "body": body, "more_body": False})
             return
-        compressor = zlib.compressobj(config.compresslevel, zlib.DEFLATED, _GZIP_WBITS)
         headers = start_headers(start)
-        headers["content-encoding"] = "gzip"
         add_vary(headers, "Accept-Encoding")
-        if more_body:
+        compressor = config.compressor()
+        if compressor is None or config.content_encoding is None:
+            self._passthrough = True
+            await self._send(start)
+            await self._send({"type": "http.response.body", "body": body, "more_body": more_body})
+            return
+        headers["content-encoding"] = config.content_encoding
+        data = await self._run(compressor, body, more_body)
+        if more_body or start.get("trailers", False):
             del headers["content-length"]
-            self._compressor = compressor
-            data = compressor.compress(body) + compressor.flush(zlib.Z_SYNC_FLUSH)
         else:
-            data = compressor.compress(body) + compressor.flush()
             headers["content-length"] = str(len(data))
+        self._compressor = compressor
         await self._send(start)
         await self._send({"type": "http.response.body", "body": data, "more_body": more_body})
+
+    async def _run(self, compressor: _Compressor, body: bytes, more_body: bool) -> bytes:
+        config = self._config
+        if isinstance(config, GZipResponder) and len(body) >= config.thread_minimum_size:
+            return await asyncio.to_thread(_compress, compressor, body, more_body)  # a big chunk: off the loop
+        return _compress(compressor, body, more_body)
