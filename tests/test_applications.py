@@ -18,7 +18,7 @@ from typedasgi.routing import Route
 from typedasgi.testclient import TestClient
 from typedasgi.types import ASGIApp, Receive, Scope, Send, SendEvent
 
-from tests.support import Message, body_receiver, http_scope
+from tests.support import Message, body_receiver, call_app, http_scope
 
 
 def test_hello_world_decorator_and_sync_endpoint_runs_off_the_loop() -> None:
@@ -229,15 +229,21 @@ def test_app_wide_body_limit() -> None:
     assert client.post("/", content=chunks()).status_code == 413  # type: ignore[arg-type]  # httpx2 takes iterators
 
 
-def test_unhandled_error_logs_nothing_itself(caplog: pytest.LogCaptureFixture) -> None:
+def test_unhandled_error_is_logged_once_and_not_re_raised(caplog: pytest.LogCaptureFixture) -> None:
+    """After its complete 500 the error is logged here, not raised to the server (which would close the
+    keep-alive connection, and log it a second time); the TestClient asks for it with an extension."""
     async def crash(request: Request) -> Response:
         raise RuntimeError("once")
 
-    client = TestClient(TypedASGI(routes=[Route("/", crash)]), raise_server_exceptions=False)
+    app = TypedASGI(routes=[Route("/", crash)])
     with caplog.at_level(logging.ERROR):
-        client.get("/")
-    # typedasgi re-raises to the server, which logs it once; it does not log a second copy
-    assert not [r for r in caplog.records if r.name.startswith("typedasgi")]
+        messages = call_app(app, http_scope(headers={"host": "example.com"}))  # returns: nothing re-raised
+    assert [m["status"] for m in messages if m["type"] == "http.response.start"] == [500]
+    [record] = [r for r in caplog.records if r.name.startswith("typedasgi")]
+    assert record.name == "typedasgi.error" and record.exc_info is not None
+    assert str(record.exc_info[1]) == "once" and "GET /" in record.getMessage()
+    with pytest.raises(RuntimeError, match="once"):
+        TestClient(app).get("/")
 
 
 def test_user_error_traceback_ends_in_the_user_code() -> None:

@@ -94,7 +94,7 @@ def test_round_trip_scope() -> None:
     assert all(name == name.lower() for name in headers)
     assert scope["client"] == ["testclient", 50000]
     assert scope["server"] == ["testserver", 80]
-    assert scope["extensions"] == ["http.response.debug"]
+    assert scope["extensions"] == ["http.response.debug", "typedasgi.raise_exceptions"]  # the app hands errors over
     assert scope["state"] == {}
     assert data["body"] == ""
     assert data["messages"] == 1
@@ -499,7 +499,7 @@ def test_websocket_scope_subprotocol_and_headers() -> None:
         assert session.extra_headers == [(b"x-extra", b"1")]
     assert seen["scheme"] == "ws" and seen["path"] == "/a b" and seen["query"] == b"x=1"
     assert seen["subprotocols"] == ["a", "b"]
-    assert seen["extensions"] == {"websocket.http.response": {}}
+    assert seen["extensions"] == {"websocket.http.response": {}, "typedasgi.raise_exceptions": {}}
     assert seen["state"] == {}
     headers = seen["headers"]
     assert isinstance(headers, dict)

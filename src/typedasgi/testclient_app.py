@@ -14,6 +14,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("The TestClient needs httpx2: pip install 'typedasgi[testclient]'") from exc
 
+from typedasgi.middleware.errors import RAISE_EXCEPTIONS
 from typedasgi.types import AnyASGIApp, ASGI2App, ASGIApp, Receive, Scope, Send, as_asgi_app
 
 __all__ = [
@@ -105,6 +106,10 @@ class AppConfig:
     ) -> AppConfig:
         bound = timeout.read if isinstance(timeout, httpx2.Timeout) else timeout
         return cls(_as_asgi3(app), root_path, client, raise_server_exceptions, bound)
+
+    def raise_extension(self) -> dict[str, dict[object, object]]:
+        """The scope extension asking the app to hand its errors over after answering them (for the test)."""
+        return {RAISE_EXCEPTIONS: {}} if self.raise_server_exceptions else {}
 
 
 def default_headers(headers: HeaderTypes | None) -> httpx2.Headers:

@@ -31,7 +31,7 @@ def _http_scope(config: AppConfig, request: httpx2.Request) -> HTTPScope:
         "headers": [(name.lower(), value) for name, value in request.headers.raw],
         "client": config.client,
         "server": server_address(url),
-        "extensions": {"http.response.debug": {}},
+        "extensions": {"http.response.debug": {}, **config.raise_extension()},
         "state": dict(config.state),
     }
 

@@ -75,7 +75,7 @@ def websocket_scope(config: AppConfig, request: httpx2.Request, subprotocols: li
         "client": config.client,
         "server": server_address(url),
         "subprotocols": subprotocols,
-        "extensions": {"websocket.http.response": {}},
+        "extensions": {"websocket.http.response": {}, **config.raise_extension()},
         "state": dict(config.state),
     }
 

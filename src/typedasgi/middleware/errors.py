@@ -1,22 +1,50 @@
-"""``ServerErrorMiddleware``: the outermost layer, so any uncaught error still gets one 500.
+"""``ServerErrorMiddleware``: the outermost layer, so any uncaught error still gets a proper ending.
 
-The error is re-raised after the 500 is sent, so the server logs it once and the
-TestClient can raise it in the test. The traceback page is shown only with
-``debug=True``; otherwise the client sees a bare "Internal Server Error".
+HTTP: one complete 500, then the error is logged (logger ``typedasgi.error``) and
+*not* re-raised, so the server keeps the keep-alive connection for the next
+request (uvicorn closes it when an app raises). A server that wants the error
+itself says so with the ``typedasgi.raise_exceptions`` scope extension (the
+TestClient does, to raise it in the test). An error after the response started
+is re-raised: the server must cut the half-sent response. The traceback page is
+shown only with ``debug=True``; otherwise the client sees "Internal Server Error".
+
+WebSockets: the client always gets a close frame. An error after ``accept`` closes
+with 1011, a message of the wrong kind or shape (:class:`WebSocketDecodeError`)
+with 1003; before ``accept`` the handshake is refused (the client sees HTTP 403, or
+the status of an ``HTTPException`` where the server offers denial responses).
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
+import logging
 import traceback
 
+from typedasgi import status
+from typedasgi.exceptions import HTTPException
 from typedasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddleware, call_handler
 from typedasgi.requests import Request
 from typedasgi.responses import HTMLResponse, PlainTextResponse, Response
-from typedasgi.middleware.tracking import TrackingSend
-from typedasgi.types import AnyASGIApp, Receive, Scope, Send, as_asgi_app
+from typedasgi.middleware.tracking import TrackingSend, WebSocketTracking
+from typedasgi.types import AnyASGIApp, Receive, Scope, Send, WebSocketScope, WWWScope, as_asgi_app
+from typedasgi.websockets import WebSocket, WebSocketDecodeError, WebSocketDisconnect
 
-__all__ = ["ServerErrorMiddleware"]
+__all__ = ["RAISE_EXCEPTIONS", "ServerErrorMiddleware"]
+
+RAISE_EXCEPTIONS = "typedasgi.raise_exceptions"
+"""The scope extension a server (the TestClient) offers to be handed the app's errors after their answer."""
+
+logger = logging.getLogger("typedasgi.error")
+
+
+def _wants_exceptions(scope: WWWScope) -> bool:
+    return RAISE_EXCEPTIONS in (scope.get("extensions") or {})
+
+
+def _log(scope: WWWScope, exc: BaseException, answer: str) -> None:
+    where = scope["method"] if scope["type"] == "http" else "WebSocket"
+    logger.error("Exception in %s %s, answered %s", where, scope["path"], answer, exc_info=exc)
 
 _PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{title}</title>
@@ -60,8 +88,11 @@ class ServerErrorMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
-        if scope_type == "lifespan" or (scope_type != "http" and self.exceptions is None):
+        if scope_type == "lifespan":
             await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
             return
         tracked = TrackingSend(send)
         try:
@@ -71,7 +102,8 @@ class ServerErrorMiddleware:
                 raise
 
     async def answer(self, exc: Exception, scope: Scope, receive: Receive, send: Send, *, started: bool) -> bool:
-        """Answer ``exc``: True when a handler took it; else the 500 is sent (unless started), re-raise it."""
+        """Answer ``exc``: True when it is dealt with (a handler took it, or a complete 500 went out and was
+        logged); False when the caller must re-raise it (the response had started, or the server wants it)."""
         exceptions = self.exceptions
         if exceptions is not None and await exceptions.handle(exc, scope, receive, send, started=started):
             return True
@@ -84,4 +116,44 @@ class ServerErrorMiddleware:
             else:
                 response = error_response(request, exc)
             await response(scope, receive, send)
+            if not _wants_exceptions(scope):
+                _log(scope, exc, "500")
+                return True
         return False
+
+    async def _websocket(self, scope: WebSocketScope, receive: Receive, send: Send) -> None:
+        tracked = WebSocketTracking(send)
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            exceptions = self.exceptions
+            if exceptions is not None and await exceptions.handle(exc, scope, receive, tracked, started=tracked.started):
+                return
+            if isinstance(exc, WebSocketDisconnect):  # the client left: nobody to answer, nothing went wrong
+                if _wants_exceptions(scope):
+                    raise
+                return
+            answer = await self._close(exc, scope, receive, tracked)
+            if isinstance(exc, WebSocketDecodeError):
+                return  # the client's mistake, answered with 1003: not the app's error
+            if _wants_exceptions(scope):
+                raise
+            _log(scope, exc, answer)
+
+    @staticmethod
+    async def _close(exc: Exception, scope: WebSocketScope, receive: Receive, tracked: WebSocketTracking) -> str:
+        """Send the client its close frame (or refuse the handshake); returns what it got, for the log."""
+        if tracked.closed:
+            return "with the close the app had sent"
+        with contextlib.suppress(OSError):  # ASGI 2.4: the client is already gone
+            if tracked.accepted:
+                decode_error = isinstance(exc, WebSocketDecodeError)
+                code = status.WS_1003_UNSUPPORTED_DATA if decode_error else status.WS_1011_INTERNAL_ERROR
+                await tracked({"type": "websocket.close", "code": code, "reason": str(exc)[:120] if decode_error else ""})
+                return f"close {code}"
+            if isinstance(exc, HTTPException):
+                denial = PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+                await WebSocket(scope, receive, tracked).send_denial_response(denial)
+                return f"a {exc.status_code} denial"
+            await tracked({"type": "websocket.close", "code": status.WS_1011_INTERNAL_ERROR, "reason": ""})
+        return "a refused handshake"

@@ -92,14 +92,20 @@ class ExceptionMiddleware:
         handler = lookup_handler(self.handlers, exc)
         if handler is None:
             return False
-        if started:
-            raise RuntimeError("Caught a handled exception, but the response had already started") from exc
         if scope["type"] == "http":
+            if started:
+                raise RuntimeError("Caught a handled exception, but the response had already started") from exc
             request = Request(scope, receive, send)
             response = await call_handler(handler, request, exc)
             if response is not None:
                 await response(scope, receive, send)
         else:
+            # A WebSocket's handlers run after accept too: closing with a code is how it answers.
             assert scope["type"] == "websocket"
-            await call_handler(handler, WebSocket(scope, receive, send), exc)
+            websocket = WebSocket(scope, receive, send)
+            result = await call_handler(handler, websocket, exc)
+            if isinstance(result, Response):  # an HTTP answer: a denial of the handshake, if still possible
+                if started:
+                    return False  # too late for HTTP: the outer layer closes with 1011
+                await websocket.send_denial_response(result)
         return True

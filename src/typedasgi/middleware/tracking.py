@@ -11,7 +11,7 @@ from collections.abc import Awaitable
 
 from typedasgi.types import Send, SendEvent
 
-__all__ = ["TrackingSend", "tracking"]
+__all__ = ["TrackingSend", "WebSocketTracking", "tracking"]
 
 
 class TrackingSend:
@@ -25,6 +25,29 @@ class TrackingSend:
         # A plain function handing back the server's own awaitable: the caller's
         # ``await`` runs it directly, so tracking adds no coroutine per message.
         self.started = True
+        return self.send(message)
+
+
+class WebSocketTracking:
+    """A WebSocket's ``send`` that remembers whether the app accepted and whether it closed (or denied)."""
+
+    __slots__ = ("accepted", "closed", "send")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.accepted = False
+        self.closed = False
+
+    @property
+    def started(self) -> bool:
+        return self.accepted or self.closed
+
+    def __call__(self, message: SendEvent) -> Awaitable[None]:
+        kind = message["type"]
+        if kind == "websocket.accept":
+            self.accepted = True
+        elif kind == "websocket.close" or kind == "websocket.http.response.start":
+            self.closed = True
         return self.send(message)
 
 
