@@ -182,7 +182,7 @@ def test_replacing_the_body_iterator() -> None:
 
             async def upper() -> AsyncIterator[bytes]:
                 async for chunk in inner:
-                    yield (chunk.encode() if isinstance(chunk, str) else chunk).upper()
+                    yield (chunk.encode() if isinstance(chunk, str) else bytes(chunk)).upper()
 
             response.body_iterator = upper()
             del response.headers["content-length"]
@@ -203,7 +203,7 @@ def test_reading_the_whole_body_iterator_in_dispatch() -> None:
         async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
             response = await call_next(request)
             assert isinstance(response, StreamingResponse)
-            body = b"".join([c if isinstance(c, bytes) else c.encode() async for c in response.body_iterator])
+            body = b"".join([c.encode() if isinstance(c, str) else bytes(c) async for c in response.body_iterator])
             return PlainTextResponse(f"logged {body.decode()}", status_code=response.status_code)
 
     async def home(request: Request) -> Response:

@@ -43,7 +43,7 @@ from typedasgi.types import (
     ServerSend,
 )
 
-__all__ = ["RouteOptions", "Starlette", "TypedASGI"]
+__all__ = ["AppType", "RouteOptions", "Starlette", "TypedASGI"]
 
 _json_encode = msgspec.json.Encoder().encode
 _FULL = Match.FULL
@@ -51,7 +51,7 @@ _send_response = Response.__call__  # a response whose class keeps it is sent by
 
 P = ParamSpec("P")
 F = TypeVar("F", bound=Callable[..., Any])
-AppT = TypeVar("AppT", bound="TypedASGI")
+AppType = TypeVar("AppType", bound="TypedASGI")
 
 
 class RouteOptions(TypedDict, total=False):

@@ -15,13 +15,22 @@ import contextvars
 import enum
 import functools
 import threading
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
+import warnings
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from typing_extensions import ParamSpec
 
-__all__ = ["DEFAULT_THREADPOOL_SIZE", "iterate_in_threadpool", "run_in_threadpool", "set_threadpool_size"]
+from typedasgi.exceptions import TypedASGIDeprecationWarning
+
+__all__ = [
+    "DEFAULT_THREADPOOL_SIZE",
+    "iterate_in_threadpool",
+    "run_in_threadpool",
+    "run_until_first_complete",
+    "set_threadpool_size",
+]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -113,3 +122,39 @@ async def iterate_in_threadpool(iterable: Iterable[T]) -> AsyncGenerator[T, None
                 await run_in_threadpool(close)
             except ValueError:  # the generator is still running in a thread (we were cancelled mid-next)
                 pass
+
+
+async def run_until_first_complete(*calls: tuple[Callable[..., Awaitable[object]], Mapping[str, Any]]) -> None:
+    """Deprecated: run each ``func(**kwargs)`` at once; the first to finish (or fail) cancels the others.
+
+    Kept so Starlette code runs unchanged; an ``asyncio.TaskGroup`` says the same
+    thing more plainly. The others are cancelled synchronously by the one that
+    finished, so none of them runs another step after it.
+    """
+    warnings.warn(
+        "run_until_first_complete is deprecated and will be removed in a future version.",
+        TypedASGIDeprecationWarning,
+        stacklevel=2,
+    )
+    tasks: list[asyncio.Task[None]] = []
+
+    async def run_then_cancel_others(func: Callable[..., Awaitable[object]], kwargs: Mapping[str, Any]) -> None:
+        try:
+            await func(**kwargs)
+        finally:
+            for task in tasks:
+                if task is not asyncio.current_task():
+                    task.cancel()
+
+    tasks.extend(asyncio.ensure_future(run_then_cancel_others(func, kwargs)) for func, kwargs in calls)
+    if not tasks:
+        return
+    try:
+        await asyncio.wait(tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+    for task in tasks:
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            raise error

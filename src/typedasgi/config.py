@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from enum import Enum
 from typing import Final, TypeVar, overload
 
-__all__ = ["Config", "Environ", "EnvironError", "environ"]
+__all__ = ["Config", "Environ", "EnvironError", "environ", "undefined"]
 
 T = TypeVar("T")
 D = TypeVar("D")
@@ -63,6 +63,8 @@ class _Undefined(Enum):
 
 
 _UNDEFINED: Final = _Undefined.UNDEFINED
+undefined: Final = _UNDEFINED
+"""``default=undefined`` is the same as giving no default: a missing key raises ``KeyError``."""
 _BOOLS: Final = {"true": True, "1": True, "false": False, "0": False}
 
 

@@ -4,23 +4,38 @@ Both parsers stream: the body is consumed chunk by chunk and every limit is
 checked as data arrives, so memory stays bounded by the limits whatever the
 client sends. A breach is an ``HTTPException(400)`` with a message naming the
 limit; the request body limit itself (413) is enforced by ``Request.stream()``.
+
+Starlette's parser classes (``FormParser``, ``MultiPartParser``) are here too,
+as thin fronts over the same parsers, for code that drives them by hand.
 """
 
 from __future__ import annotations
 
+import enum
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, final
 from urllib.parse import unquote_to_bytes
 
+from typing_extensions import deprecated
+
 from typedasgi.datastructures import FormData, Headers, UploadFile
-from typedasgi.exceptions import HTTPException
+from typedasgi.exceptions import HTTPException, TypedASGIDeprecationWarning
 
 if TYPE_CHECKING:  # the optional dependency, for annotations only; imported for real on first use
     from python_multipart.multipart import MultipartParser
 
-__all__ = ["FormLimits", "parse_form"]
+__all__ = [
+    "FormLimits",
+    "FormMessage",
+    "FormParser",
+    "MultiPartException",
+    "MultiPartParser",
+    "MultipartPart",
+    "parse_form",
+]
 
 _MiB = 1024 * 1024
 
@@ -41,8 +56,21 @@ class FormLimits:
     """Uploaded files stay in memory up to this size, then roll over to a temporary file."""
 
 
-def _bad_request(message: str) -> HTTPException:
-    return HTTPException(400, message)
+class MultiPartException(HTTPException):
+    """A form that breaks a limit or the multipart syntax: the client's mistake, so a 400.
+
+    ``message`` says which; being an ``HTTPException``, it becomes the 400
+    answer wherever the app handles exceptions, and stays catchable by this
+    name where code drives a parser by hand.
+    """
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(400, message)
+
+
+def _bad_request(message: str) -> MultiPartException:
+    return MultiPartException(message)
 
 
 async def parse_form(headers: Headers, stream: AsyncIterator[bytes], limits: FormLimits) -> FormData:
@@ -303,3 +331,89 @@ def _decode_text(value: bytes, charset: str) -> str:
         return value.decode(charset, "replace")
     except LookupError:  # an unknown charset name from the client
         return value.decode("utf-8", "replace")
+
+
+# ------------------------------------------------------------ Starlette's fronts
+
+
+def _limit(value: int | float) -> int:
+    """Starlette takes ``float("inf")`` for "no limit"."""
+    return sys.maxsize if value == float("inf") else int(value)
+
+
+class FormParser:
+    """Parse an ``application/x-www-form-urlencoded`` body from ``stream``: ``await FormParser(...).parse()``."""
+
+    def __init__(
+        self,
+        headers: Headers,
+        stream: AsyncIterator[bytes],
+        *,
+        max_fields: int | float = 1000,
+        max_part_size: int = _MiB,
+    ) -> None:
+        self.headers = headers
+        self.stream = stream
+        self.limits = FormLimits(max_fields=_limit(max_fields), max_part_size=max_part_size)
+
+    async def parse(self) -> FormData:
+        return await _parse_urlencoded(self.stream, self.limits)
+
+
+class MultiPartParser:
+    """Parse a ``multipart/form-data`` body from ``stream``: ``await MultiPartParser(...).parse()``.
+
+    The class attributes are the defaults of every parser, as in Starlette.
+    """
+
+    spool_max_size = _MiB
+    """Uploaded files stay in memory up to this size, then roll over to a temporary file."""
+    max_part_size = _MiB
+    """Largest non-file field value, in bytes."""
+
+    def __init__(
+        self,
+        headers: Headers,
+        stream: AsyncIterator[bytes],
+        *,
+        max_files: int | float = 1000,
+        max_fields: int | float = 1000,
+        max_part_size: int = _MiB,
+    ) -> None:
+        self.headers = headers
+        self.stream = stream
+        self.max_files = max_files
+        self.max_fields = max_fields
+        self.max_part_size = max_part_size
+
+    async def parse(self) -> FormData:
+        limits = FormLimits(
+            max_files=_limit(self.max_files),
+            max_fields=_limit(self.max_fields),
+            max_part_size=self.max_part_size,
+            spool_max_size=self.spool_max_size,
+        )
+        content_type = self.headers.get("content-type", "")
+        return await _MultipartParser(_multipart_module(), content_type, limits).parse(self.stream)
+
+
+@dataclass
+class MultipartPart:
+    """One part of a multipart body as a parser collects it (Starlette's record; typedasgi's parser keeps its own)."""
+
+    content_disposition: bytes | None = None
+    field_name: str = ""
+    data: bytearray = field(default_factory=bytearray)
+    file: UploadFile | None = None
+    item_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+
+@deprecated("`FormMessage` is deprecated: no parser uses it any more", category=TypedASGIDeprecationWarning)
+class FormMessage(enum.Enum):
+    """The events of Starlette's old url-encoded parser; nothing uses them."""
+
+    FIELD_START = 1
+    FIELD_NAME = 2
+    FIELD_DATA = 3
+    FIELD_END = 4
+    END = 5

@@ -8,9 +8,12 @@ from typing import Any
 from typedasgi.convertors import CONVERTOR_TYPES, Convertor
 from typedasgi.types import WWWScope
 
-__all__ = ["compile_path", "first_segment", "get_route_path"]
+__all__ = ["PARAM_FORMAT_REGEX", "PARAM_REGEX", "compile_path", "first_segment", "get_route_path", "replace_params"]
 
-_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?}")
+PARAM_REGEX = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?}")
+"""A parameter in a route path as written: ``{name}`` or ``{name:convertor}``."""
+PARAM_FORMAT_REGEX = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)}")
+"""A parameter in a compiled path format (convertor already dropped): ``{name}``."""
 
 
 def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[Any]]]:
@@ -23,7 +26,7 @@ def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[A
     regex, format_ = "^", ""
     convertors: dict[str, Convertor[Any]] = {}
     position = 0
-    for match in _PARAM.finditer(path):
+    for match in PARAM_REGEX.finditer(path):
         name, convertor_key = match.groups("str")
         convertor_key = convertor_key.lstrip(":")
         if convertor_key not in CONVERTOR_TYPES:
@@ -42,6 +45,24 @@ def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[A
     regex += re.escape(tail) + "$"
     format_ += tail
     return re.compile(regex), format_, convertors
+
+
+def replace_params(
+    path: str, param_convertors: dict[str, Convertor[Any]], path_params: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """Fill the ``{name}`` slots of a path format whose values are given; return the path and the unused params.
+
+    Slots without a value stay as ``{name}``, so a mount can fill its own part
+    and hand the rest on. ``path_params`` loses the values used, as in Starlette.
+    """
+    pieces = PARAM_FORMAT_REGEX.split(path)
+    for index in range(1, len(pieces), 2):
+        name = pieces[index]
+        if name in path_params:
+            pieces[index] = param_convertors[name].to_string(path_params.pop(name))
+        else:
+            pieces[index] = "{" + name + "}"
+    return "".join(pieces), path_params
 
 
 def get_route_path(scope: WWWScope) -> str:

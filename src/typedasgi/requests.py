@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from functools import cached_property
 from http import cookies as http_cookies
-from typing import Any, Generic, Protocol, TypeVar, cast, overload
+from typing import Any, Final, Generic, Protocol, TypeVar, cast, overload
 
 import msgspec
 from typing_extensions import TypeVar as DefaultTypeVar
@@ -30,7 +30,16 @@ from typedasgi.types import (
     framework_keys,
 )
 
-__all__ = ["HTTPConnection", "Request", "ClientDisconnect", "cookie_parser", "read_cookies"]
+__all__ = [
+    "SERVER_PUSH_HEADERS_TO_COPY",
+    "ClientDisconnect",
+    "HTTPConnection",
+    "Request",
+    "cookie_parser",
+    "empty_receive",
+    "empty_send",
+    "read_cookies",
+]
 
 T = TypeVar("T")
 StateT = DefaultTypeVar("StateT", default=State)
@@ -75,11 +84,19 @@ def read_cookies(headers: Headers) -> dict[str, str]:
     return cookies
 
 
-async def _empty_receive() -> ReceiveEvent:
+SERVER_PUSH_HEADERS_TO_COPY: Final = frozenset(
+    {"accept", "accept-encoding", "accept-language", "cache-control", "user-agent"}
+)
+"""Request headers a server push promise repeats, so the pushed response is negotiated like this one."""
+
+
+async def empty_receive() -> ReceiveEvent:
+    """The ``receive`` of a connection built from a scope alone: reading from it is a bug."""
     raise RuntimeError("This connection has no receive channel")
 
 
-async def _empty_send(message: SendEvent) -> None:
+async def empty_send(message: SendEvent) -> None:
+    """The ``send`` of a connection built without one: sending through it is a bug."""
     raise RuntimeError("This connection has no send channel")
 
 
@@ -175,7 +192,7 @@ class Request(HTTPConnection[StateT]):
     _form: FormData | None = None
     scope: HTTPScope
 
-    def __init__(self, scope: HTTPScope, receive: Receive = _empty_receive, send: Send = _empty_send) -> None:
+    def __init__(self, scope: HTTPScope, receive: Receive = empty_receive, send: Send = empty_send) -> None:
         self.scope = scope
         self._receive = receive
         self._send = send
@@ -284,7 +301,7 @@ class Request(HTTPConnection[StateT]):
         extensions = self.scope.get("extensions") or {}
         if "http.response.push" in extensions:
             raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()
-                           if k in ("accept", "accept-encoding", "accept-language", "cache-control", "user-agent")]
+                           if k in SERVER_PUSH_HEADERS_TO_COPY]
             await self._send({"type": "http.response.push", "path": path, "headers": raw_headers})
 
 

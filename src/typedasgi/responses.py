@@ -18,7 +18,7 @@ import stat
 from collections.abc import AsyncIterable, Iterable, Mapping
 from datetime import datetime, timezone
 from http.cookies import CookieError, SimpleCookie
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
 from urllib.parse import quote
 
 
@@ -30,14 +30,27 @@ from typedasgi.headers import InvalidHeaderError, encode_header, encode_header_v
 from typedasgi.types import HTTPResponseStartEvent, Receive, Scope, Send, extension_send
 
 __all__ = [
+    "AsyncContentStream",
+    "Content",
+    "ContentStream",
     "FileResponse",
     "HTMLResponse",
     "JSONResponse",
+    "MalformedRangeHeader",
     "PlainTextResponse",
+    "RangeNotSatisfiable",
     "RedirectResponse",
     "Response",
     "StreamingResponse",
+    "SyncContentStream",
 ]
+
+Content: TypeAlias = str | bytes | memoryview
+"""One piece of a streamed body."""
+SyncContentStream: TypeAlias = Iterable[Content]
+AsyncContentStream: TypeAlias = AsyncIterable[Content]
+ContentStream: TypeAlias = AsyncContentStream | SyncContentStream
+"""What :class:`StreamingResponse` takes: pieces from a sync or an async iterable."""
 
 _content_types: dict[str, dict[str, bytes]] = {"utf-8": {}}
 """Encoded content-type values by charset, then media type (two str lookups: cheaper than a tuple key)."""
@@ -265,11 +278,11 @@ class StreamingResponse(Response):
     task is skipped: the response was never delivered.
     """
 
-    body_iterator: AsyncIterable[str | bytes]
+    body_iterator: AsyncContentStream
 
     def __init__(
         self,
-        content: Iterable[str | bytes] | AsyncIterable[str | bytes],
+        content: ContentStream,
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
         media_type: str | None = None,
@@ -367,6 +380,30 @@ def _number(text: str) -> int | None:
     if not text or not text.isascii() or not text.isdigit():
         return None
     return int(text) if len(text) < 19 else 1 << 62  # beyond any file size; no huge int parsing
+
+
+class MalformedRangeHeader(Exception):
+    """Starlette's signal for an unreadable ``Range`` value.
+
+    typedasgi's :func:`parse_range_header` never raises it: a malformed range is
+    ignored and the whole file is sent, as RFC 9110 says. Kept so imports work.
+    """
+
+    def __init__(self, content: str = "Malformed range header.") -> None:
+        self.content = content
+        super().__init__(content)
+
+
+class RangeNotSatisfiable(Exception):
+    """Starlette's signal for ranges that all lie past the end of a ``max_size``-byte file.
+
+    typedasgi's :func:`parse_range_header` returns ``[]`` instead, and
+    :class:`FileResponse` answers 416. Kept so imports work.
+    """
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        super().__init__(max_size)
 
 
 def parse_range_header(value: str, size: int, max_ranges: int = MAX_RANGES) -> list[tuple[int, int]] | None:

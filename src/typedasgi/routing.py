@@ -25,7 +25,7 @@ from typedasgi.exceptions import HTTPException, raises_to_app
 from typedasgi.handlers import TypedHandler
 from typedasgi.lifespan import MountedLifespans
 from typedasgi.middleware import Middleware
-from typedasgi.paths import compile_path, first_segment, get_route_path
+from typedasgi.paths import PARAM_FORMAT_REGEX, PARAM_REGEX, compile_path, first_segment, get_route_path, replace_params
 from typedasgi.params import is_asgi_function, is_plain_endpoint
 from typedasgi.redirects import send_slash_redirect
 from typedasgi.requests import Request
@@ -48,6 +48,8 @@ __all__ = [
     "BaseRoute",
     "Host",
     "Lifespan",
+    "PARAM_FORMAT_REGEX",
+    "PARAM_REGEX",
     "Match",
     "Mount",
     "NoMatchFound",
@@ -56,6 +58,7 @@ __all__ = [
     "WebSocketRoute",
     "compile_path",
     "get_route_path",
+    "replace_params",
     "request_response",
     "websocket_session",
 ]

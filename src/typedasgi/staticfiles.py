@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.resources
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal, NamedTuple
 from urllib.parse import unquote
@@ -23,13 +23,23 @@ from typedasgi.paths import get_route_path
 from typedasgi.redirects import send_slash_redirect
 from typedasgi.types import Receive, Scope, Send
 
-__all__ = ["StaticFiles"]
+__all__ = ["NotModifiedResponse", "StaticFiles"]
 
 PathLike = str | os.PathLike[str]
 
 _ALLOW = {"Allow": "GET, HEAD"}
 _FORBIDDEN_IN_SEGMENT = ("\x00", "\\", "/")
 _WINDOWS = os.name == "nt"
+
+
+class NotModifiedResponse(Response):
+    """A 304 that repeats only the headers RFC 9110 lets a 304 carry, taken from the full response's."""
+
+    NOT_MODIFIED_HEADERS = ("cache-control", "content-location", "date", "etag", "expires", "vary")
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        kept = {name: value for name, value in headers.items() if name.lower() in self.NOT_MODIFIED_HEADERS}
+        super().__init__(status_code=304, headers=kept)
 
 
 class _Found(NamedTuple):

@@ -423,3 +423,13 @@ StatelessLifespan: TypeAlias = Callable[[AppType], AbstractAsyncContextManager[N
 StatefulLifespan: TypeAlias = Callable[[AppType], AbstractAsyncContextManager[Mapping[str, Any]]]
 Lifespan: TypeAlias = Union[StatelessLifespan[AppType], StatefulLifespan[AppType]]
 """``lifespan=`` of an app: an async context manager factory, yielding nothing or the state."""
+
+# ``types`` sits below ``requests`` and ``responses``, so these cannot name
+# Request/WebSocket/Response: they take any connection and return anything,
+# which is what lets a Starlette-typed handler table pass where the app takes
+# handlers. The checked shape is ``typedasgi.middleware.exceptions.ExceptionHandler``.
+HTTPExceptionHandler: TypeAlias = Callable[[Any, Exception], Any]
+"""``handler(request, exc)`` -> a response (or an awaitable of one)."""
+WebSocketExceptionHandler: TypeAlias = Callable[[Any, Exception], Awaitable[None]]
+"""``await handler(websocket, exc)``: closes or answers the WebSocket itself."""
+ExceptionHandler: TypeAlias = Union[HTTPExceptionHandler, WebSocketExceptionHandler]

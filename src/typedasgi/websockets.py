@@ -37,6 +37,7 @@ __all__ = [
     "WebSocketClose",
     "WebSocketDecodeError",
     "WebSocketDisconnect",
+    "WebSocketDisconnected",
     "WebSocketState",
     "DenialResponse",
 ]
@@ -66,6 +67,13 @@ class WebSocketDisconnect(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"
+
+
+class WebSocketDisconnected(RuntimeError):
+    """The app used a connection that is already over: received after the disconnect, or sent after the close.
+
+    A ``RuntimeError`` (a bug in the app, not the peer's doing), unlike :class:`WebSocketDisconnect`.
+    """
 
 
 class WebSocketDecodeError(ValueError):
@@ -105,7 +113,7 @@ class WebSocket(HTTPConnection[StateT]):
         """The next message from the server, checked against the client state machine."""
         state = self.client_state
         if state is WebSocketState.DISCONNECTED:
-            raise RuntimeError("Cannot call receive() once a disconnect message has been received")
+            raise WebSocketDisconnected("Cannot call receive() once a disconnect message has been received")
         if state is WebSocketState.CONNECTED and self.application_state is WebSocketState.CONNECTING:
             raise RuntimeError("Cannot receive messages before accept(): the handshake is not complete")
         message = await self._receive()
@@ -230,7 +238,7 @@ class WebSocket(HTTPConnection[StateT]):
             if not message.get("more_body", False):
                 self.application_state = WebSocketState.DISCONNECTED
         else:
-            raise RuntimeError(f"Cannot send {kind!r}: the connection is already closed")
+            raise WebSocketDisconnected(f"Cannot send {kind!r}: the connection is already closed")
         try:
             await self._send(message)
         except OSError:

@@ -239,7 +239,7 @@ class _CallNextResponse(StreamingResponse):
         await send(self._start())
         charset = self.charset
         async for chunk in self.body_iterator:
-            body = chunk.encode(charset) if isinstance(chunk, str) else chunk
+            body = chunk.encode(charset) if isinstance(chunk, str) else bytes(chunk)
             await send({"type": "http.response.body", "body": body, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 

@@ -25,7 +25,7 @@ from typedasgi.middleware.pure import respond_early
 from typedasgi.types import AnyASGIApp, Receive, Scope, Send, WWWScope, as_asgi_app
 from typedasgi.urls import parse_host
 
-__all__ = ["TrustedHostMiddleware"]
+__all__ = ["ENFORCE_DOMAIN_WILDCARD", "TrustedHostMiddleware"]
 
 
 def _hostname(scope: WWWScope) -> str | None:
@@ -42,6 +42,10 @@ def _hostname(scope: WWWScope) -> str | None:
     return parsed[0].lower()
 
 
+ENFORCE_DOMAIN_WILDCARD = "'*' may only start a pattern, as in '*.example.com'"
+"""Why a wildcard host pattern was refused (the message of the ``ValueError``)."""
+
+
 class TrustedHostMiddleware:
     def __init__(self, app: AnyASGIApp, allowed_hosts: Sequence[str] = ("*",), www_redirect: bool = True) -> None:
         if isinstance(allowed_hosts, str):
@@ -52,7 +56,7 @@ class TrustedHostMiddleware:
             if pattern == "*":
                 continue
             if "*" in pattern[1:] or (pattern.startswith("*") and not pattern.startswith("*.")):
-                raise ValueError(f"Invalid allowed host {pattern!r}: '*' may only start a pattern, as in '*.example.com'")
+                raise ValueError(f"Invalid allowed host {pattern!r}: {ENFORCE_DOMAIN_WILDCARD}")
             if pattern.startswith("*."):
                 suffixes.append(pattern[1:].lower())
             else:
