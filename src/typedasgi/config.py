@@ -10,7 +10,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from enum import Enum
-from typing import Final, TypeVar, overload
+from typing import Final, Literal, TypeVar, overload
 
 __all__ = ["Config", "Environ", "EnvironError", "environ", "undefined"]
 
@@ -112,6 +112,10 @@ class Config:
     @overload
     def __call__(self, key: str, cast: None = None) -> str: ...
     @overload
+    def __call__(self, key: str, cast: None = None, *, default: Literal[_Undefined.UNDEFINED]) -> str: ...
+    @overload
+    def __call__(self, key: str, cast: Callable[[str], T], default: Literal[_Undefined.UNDEFINED]) -> T: ...
+    @overload
     def __call__(self, key: str, cast: None = None, *, default: D) -> str | D: ...
     @overload
     def __call__(self, key: str, cast: None, default: D) -> str | D: ...
@@ -128,6 +132,10 @@ class Config:
 
     @overload
     def get(self, key: str, cast: None = None) -> str: ...
+    @overload
+    def get(self, key: str, cast: None = None, *, default: Literal[_Undefined.UNDEFINED]) -> str: ...
+    @overload
+    def get(self, key: str, cast: Callable[[str], T], default: Literal[_Undefined.UNDEFINED]) -> T: ...
     @overload
     def get(self, key: str, cast: None = None, *, default: D) -> str | D: ...
     @overload

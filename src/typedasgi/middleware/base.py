@@ -27,8 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any, TypeVar
 
 from typedasgi.requests import Request
 from typedasgi.responses import Response, StreamingResponse
@@ -46,11 +46,23 @@ from typedasgi.types import (
     extension_send,
 )
 
-__all__ = ["BaseHTTPMiddleware", "DispatchFunction", "RequestResponseEndpoint"]
+__all__ = [
+    "AsyncContentStream",
+    "BaseHTTPMiddleware",
+    "BodyStreamGenerator",
+    "DispatchFunction",
+    "RequestResponseEndpoint",
+]
 
 RequestResponseEndpoint = Callable[[Request], Awaitable[Response]]
 """``call_next``: hand the request to the rest of the app, get its (streaming) response."""
 DispatchFunction = Callable[[Request, RequestResponseEndpoint], Awaitable[Response]]
+
+# Starlette's names for what flows between the layers: body chunks, or a
+# message passed through as is (the values of a message are the spec's, open).
+BodyStreamGenerator = AsyncGenerator[bytes | MutableMapping[str, Any], None]
+AsyncContentStream = AsyncIterable[str | bytes | memoryview | MutableMapping[str, Any]]
+T = TypeVar("T")
 
 _HIDDEN_EXTENSIONS = ("http.response.pathsend", "http.response.zerocopysend")
 _MISSING = object()
