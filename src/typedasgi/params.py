@@ -215,21 +215,52 @@ def is_asgi_function(func: Callable[..., Any]) -> bool:
     return names == ["scope", "receive", "send"]
 
 
+def _lone_positional(parameters: Sequence[inspect.Parameter], hints: Mapping[str, Any]) -> object | None:
+    """The annotation of the only parameter when it is positional (``empty`` if none); else None."""
+    if len(parameters) != 1 or parameters[0].kind not in (parameters[0].POSITIONAL_ONLY, parameters[0].POSITIONAL_OR_KEYWORD):
+        return None
+    annotation: object = hints.get(parameters[0].name, inspect.Parameter.empty)
+    return annotation
+
+
+def _lone_untyped_parameter(parameters: Sequence[inspect.Parameter], hints: Mapping[str, Any]) -> bool:
+    """One positional parameter, unannotated or annotated ``Any`` or ``object``: it gets the connection."""
+    annotation = _lone_positional(parameters, hints)
+    return annotation is inspect.Parameter.empty or annotation is Any or annotation is object
+
+
+def _lone_connection_parameter(parameters: Sequence[inspect.Parameter], hints: Mapping[str, Any]) -> bool:
+    """One positional parameter that takes the connection: untyped (above) or a connection class."""
+    if _lone_untyped_parameter(parameters, hints):
+        return True
+    annotation = _lone_positional(parameters, hints)
+    return annotation is not None and _is_connection(annotation) is not None
+
+
 def is_plain_endpoint(func: Callable[..., Any]) -> bool:
-    """True for ``endpoint(request) -> Response``: routed the Starlette way, with no extraction at all."""
+    """True for ``endpoint(request) -> Response``: routed the Starlette way, with no extraction at all.
+
+    The rule: one positional parameter, unannotated or annotated ``Any``,
+    ``object`` or a connection class, gets the Request. So does a decorated
+    endpoint whose wrapper takes only ``*args``/``**kwargs`` (without
+    ``functools.wraps``). With a return annotation that is not a Response,
+    the endpoint is a typed handler that gets the Request the same way.
+    """
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError):
         return True
     parameters = list(signature.parameters.values())
-    if len(parameters) != 1 or parameters[0].kind in (parameters[0].VAR_KEYWORD, parameters[0].KEYWORD_ONLY):
-        return False
+    kinds = [parameter.kind for parameter in parameters]
+    if kinds in ([inspect.Parameter.VAR_POSITIONAL], [inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD]):
+        return True  # a decorator's wrapper that forwards whatever it is called with
     try:
         hints = _type_hints(func)
     except (NameError, TypeError):  # unresolvable: judge by the annotations' text; compiling reports the rest
-        return _names(parameters[0].annotation, "Request") and _names(signature.return_annotation, "Response")
-    annotation = hints.get(parameters[0].name, inspect.Parameter.empty)
-    if annotation is not inspect.Parameter.empty and _is_connection(annotation) is None:
+        return len(parameters) == 1 and _names(parameters[0].annotation, "Request") and _names(
+            signature.return_annotation, "Response"
+        )
+    if not _lone_connection_parameter(parameters, hints):
         return False
     returned = hints.get("return", inspect.Parameter.empty)
     if returned is inspect.Parameter.empty or returned is Any:
@@ -391,6 +422,10 @@ class _Compiler:
             func=func, name=name, kind=_kind(func), params=[], body=None, form=[], injected=[], dependencies=[],
             return_annotation=hints.get("return", inspect.Signature.empty),
         )
+        if _lone_untyped_parameter(list(parameters), hints):  # Starlette's rule: the one parameter is the request
+            (parameter,) = parameters
+            signature.injected.append((parameter.name, "connection", _INJECTORS["connection"]))
+            return signature
         for parameter in parameters:
             self.parameter(signature, parameter, hints.get(parameter.name, Any))
         if signature.body is not None and signature.form:
