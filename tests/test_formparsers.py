@@ -102,7 +102,7 @@ def test_urlencoded_streamed_in_small_chunks(client: TestClient) -> None:
 def test_urlencoded_byte_by_byte_is_linear() -> None:
     body = b"a=" + b"x" * 200_000 + b"&b=" + b"y" * 200_000
     form = asyncio.run(
-        parse_form(Headers({"content-type": "application/x-www-form-urlencoded"}), byte_by_byte(body), FormLimits())
+        parse_form(Headers({"content-type": "application/x-www-form-urlencoded"}), lambda limit: byte_by_byte(body), FormLimits())
     )
     assert form["a"] == "x" * 200_000 and form["b"] == "y" * 200_000
 
@@ -184,7 +184,7 @@ def test_multipart_split_at_every_byte() -> None:
 
 async def split_at_every_byte() -> None:
     body = multipart(text_part("a", "1"), b'Content-Disposition: form-data; name="f"; filename="x"\r\n\r\nabc')
-    form = await parse_form(Headers(MULTIPART), byte_by_byte(body), FormLimits())
+    form = await parse_form(Headers(MULTIPART), lambda limit: byte_by_byte(body), FormLimits())
     assert form["a"] == "1"
     upload = form["f"]
     assert isinstance(upload, UploadFile)
@@ -264,11 +264,24 @@ def test_hostile_forms_are_400_and_the_server_keeps_serving(
     assert_still_serving(client)
 
 
-def test_body_over_the_request_limit_is_413(client: TestClient) -> None:
-    payload = b"x" * (16 * 1024 * 1024 + 1)  # the default request body limit plus one byte
-    response = client.post("/form", files={"f": ("f", payload)})
-    assert response.status_code == 413
+def test_files_have_their_own_limits_not_the_body_limit(client: TestClient) -> None:
+    payload = b"x" * (16 * 1024 * 1024 + 1)  # the default request body limit plus one byte: files go to disk
+    assert client.post("/form", files={"f": ("f", payload)}).json()["f"][0]["length"] == len(payload)
+    small = {"f": ("f", b"x" * 1001)}
+    too_big = client.post("/form?max_file_size=1000", files=small)
+    assert (too_big.status_code, too_big.text) == (413, "Uploaded file 'f' too large: the limit is 1000 bytes")
+    assert client.post("/form?max_upload_size=1000", files=small).status_code == 413
     assert_still_serving(client)
+
+
+def test_form_fields_count_against_the_body_limit() -> None:
+    """Fields stay in memory, so a multipart body's fields are held to the request's body limit."""
+    app = TypedASGI(routes=[Route("/form", echo, methods=["POST"])], max_body_size=1000)
+    client = TestClient(app)
+    fields = {f"f{index}": "x" * 100 for index in range(12)}
+    response = client.post("/form", data=fields, files={"upload": ("u", b"y" * 5000)})
+    assert response.status_code == 413 and "Form fields and part headers too large" in response.text
+    assert client.post("/form", data={"a": "1"}, files={"upload": ("u", b"y" * 5000)}).status_code == 200
 
 
 def test_part_header_limit_and_files_closed_on_error() -> None:
@@ -290,7 +303,7 @@ async def part_header_limit() -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(UploadFile, "__init__", spy)
         with pytest.raises(HTTPException) as info:
-            await parse_form(Headers(MULTIPART), byte_by_byte(body), FormLimits(max_part_header_size=200))
+            await parse_form(Headers(MULTIPART), lambda limit: byte_by_byte(body), FormLimits(max_part_header_size=200))
     assert info.value.status_code == 400
     assert "headers too large" in str(info.value.detail)
     assert len(created) == 1 and created[0].file.closed
@@ -316,7 +329,7 @@ async def form_data_close() -> None:
     async def once() -> AsyncIterator[bytes]:
         yield body
 
-    form = await parse_form(Headers(MULTIPART), once(), FormLimits())
+    form = await parse_form(Headers(MULTIPART), lambda limit: once(), FormLimits())
     assert isinstance(form, FormData)
     uploads = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
     assert len(uploads) == 2 and not any(upload.file.closed for upload in uploads)

@@ -2,8 +2,12 @@
 
 Both parsers stream: the body is consumed chunk by chunk and every limit is
 checked as data arrives, so memory stays bounded by the limits whatever the
-client sends. A breach is an ``HTTPException(400)`` with a message naming the
-limit; the request body limit itself (413) is enforced by ``Request.stream()``.
+client sends. A url-encoded body lives in memory, so it is held to the request's
+body limit. A multipart body's files go to disk past ``spool_max_size``, so it is
+held to its own limits instead (``max_upload_size`` in all, ``max_file_size`` per
+file), while its fields and part headers still count against the body limit.
+A breach of a count or field limit is a 400, of a size limit a 413, each with a
+message naming the limit.
 
 Starlette's parser classes (``FormParser``, ``MultiPartParser``) are here too,
 as thin fronts over the same parsers, for code that drives them by hand.
@@ -49,7 +53,14 @@ class FormLimits:
     max_fields: int = 1000
     """Most non-file fields (url-encoded pairs or multipart text parts)."""
     max_part_size: int = _MiB
-    """Largest non-file field value, in bytes (files are limited only by the body limit)."""
+    """Largest non-file field value, in bytes."""
+    max_file_size: int = 256 * _MiB
+    """Largest uploaded file, in bytes (413 past it)."""
+    max_upload_size: int = 1024 * _MiB
+    """Largest multipart body in all, files included (413 past it); the body limit does not apply to it."""
+    max_in_memory_size: int | None = 16 * _MiB
+    """What a form may hold in memory: a url-encoded body, a multipart body's fields and part headers
+    (413 past it). ``Request.form()`` passes the request's body limit; None lifts it."""
     max_part_header_size: int = 16 * 1024
     """Largest total size of one multipart part's header lines."""
     spool_max_size: int = _MiB
@@ -73,14 +84,23 @@ def _bad_request(message: str) -> MultiPartException:
     return MultiPartException(message)
 
 
-async def parse_form(headers: Headers, stream: AsyncIterator[bytes], limits: FormLimits) -> FormData:
-    """Parse the body in ``stream`` by its content type; other content types give an empty form."""
+BodyReader = Callable[[int | None], AsyncIterator[bytes]]
+"""``read(limit)``: the request body chunk by chunk, a 413 past ``limit`` bytes (None: no limit)."""
+
+
+def _too_large(what: str, limit: int) -> HTTPException:
+    return HTTPException(413, f"{what} too large: the limit is {limit} bytes")
+
+
+async def parse_form(headers: Headers, read: BodyReader, limits: FormLimits) -> FormData:
+    """Parse the body ``read`` gives by its content type; other content types give an empty form."""
     content_type = headers.get("content-type", "")
     media_type = content_type.partition(";")[0].strip().lower()
     if media_type == "application/x-www-form-urlencoded":
-        return await _parse_urlencoded(stream, limits)
+        return await _parse_urlencoded(read(limits.max_in_memory_size), limits)
     if media_type == "multipart/form-data":
-        return await _MultipartParser(_multipart_module(), content_type, limits).parse(stream)
+        parser = _MultipartParser(_multipart_module(), content_type, limits)
+        return await parser.parse(read(limits.max_upload_size))
     return FormData()
 
 
@@ -199,6 +219,7 @@ class _MultipartParser:
         self.fields = 0
         self.files = 0
         self.finished = False
+        self.in_memory = 0  # field values and part headers held, across the whole form
         # The part being parsed.
         self._header_field = bytearray()
         self._header_value = bytearray()
@@ -208,6 +229,7 @@ class _MultipartParser:
         self._charset = "utf-8"
         self._value = bytearray()
         self._file: UploadFile | None = None
+        self._file_size = 0
         self._pending: list[tuple[UploadFile, bytes]] = []
 
     # -- callbacks (synchronous, inside parser.write)
@@ -217,8 +239,17 @@ class _MultipartParser:
         self._header_size = 0
         self._value = bytearray()
         self._file = None
+        self._file_size = 0
+
+    def _hold(self, size: int) -> None:
+        """Count ``size`` more bytes kept in memory against the form's in-memory limit."""
+        self.in_memory += size
+        limit = self.limits.max_in_memory_size
+        if limit is not None and self.in_memory > limit:
+            raise _too_large("Form fields and part headers", limit)
 
     def _count_header(self, size: int) -> None:
+        self._hold(size)
         self._header_size += size
         if self._header_size > self.limits.max_part_header_size:
             raise _bad_request(
@@ -270,8 +301,12 @@ class _MultipartParser:
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._file is not None:
+            self._file_size += end - start
+            if self._file_size > self.limits.max_file_size:
+                raise _too_large(f"Uploaded file {self._file.filename!r}", self.limits.max_file_size)
             self._pending.append((self._file, data[start:end]))
             return
+        self._hold(end - start)
         if len(self._value) + (end - start) > self.limits.max_part_size:
             raise _bad_request(
                 f"Form field {self._name!r} too large: the limit is {self.limits.max_part_size} bytes"

@@ -208,8 +208,12 @@ class Request(HTTPConnection[StateT]):
     def _max_body_size(self) -> int | None:
         return framework_keys(self.scope).get("max_body_size", DEFAULT_MAX_BODY_SIZE)
 
-    async def stream(self) -> AsyncIterator[bytes]:
+    def stream(self) -> AsyncIterator[bytes]:
         """The body chunk by chunk, enforcing the body size limit (413)."""
+        return self._read(self._max_body_size())
+
+    async def _read(self, limit: int | None) -> AsyncIterator[bytes]:
+        """The body chunk by chunk, refused with a 413 past ``limit`` (declared or as it arrives)."""
         if self._body is not None:
             if self._body:
                 yield self._body
@@ -217,7 +221,6 @@ class Request(HTTPConnection[StateT]):
         if self._stream_consumed:
             raise RuntimeError("Stream consumed")
         self._stream_consumed = True
-        limit = self._max_body_size()
         if limit is not None:
             declared = self.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -271,11 +274,26 @@ class Request(HTTPConnection[StateT]):
         max_files: int = FormLimits.max_files,
         max_fields: int = FormLimits.max_fields,
         max_part_size: int = FormLimits.max_part_size,
+        max_file_size: int = FormLimits.max_file_size,
+        max_upload_size: int = FormLimits.max_upload_size,
     ) -> FormData:
-        """Parse an url-encoded or multipart body (multipart needs the ``forms`` extra)."""
+        """Parse an url-encoded or multipart body (multipart needs the ``forms`` extra).
+
+        Uploaded files go to disk past a small threshold, so a multipart body is
+        limited by ``max_upload_size`` (and each file by ``max_file_size``), not by
+        the in-memory body limit; what stays in memory (fields, part headers, a
+        whole url-encoded body) still counts against that limit.
+        """
         if self._form is None:
-            limits = FormLimits(max_files=max_files, max_fields=max_fields, max_part_size=max_part_size)
-            self._form = await parse_form(self.headers, self.stream(), limits)
+            limits = FormLimits(
+                max_files=max_files,
+                max_fields=max_fields,
+                max_part_size=max_part_size,
+                max_file_size=max_file_size,
+                max_upload_size=max_upload_size,
+                max_in_memory_size=self._max_body_size(),
+            )
+            self._form = await parse_form(self.headers, self._read, limits)
         return self._form
 
     async def close(self) -> None:

@@ -40,10 +40,18 @@ class UploadFile:
         file = self.file
         return isinstance(file, io.BytesIO) or getattr(file, "_rolled", True) is False
 
+    def _stays_in_memory(self, more: int) -> bool:
+        """Whether writing ``more`` bytes keeps the file in memory (no rollover to disk on the event loop)."""
+        if not self._in_memory:
+            return False
+        max_size: int = getattr(self.file, "_max_size", 0)  # a SpooledTemporaryFile's rollover threshold
+        return not max_size or self.file.tell() + more <= max_size
+
     async def write(self, data: bytes) -> None:
+        """Write ``data``; once the file is (or is about to go) on disk, the write runs in the thread pool."""
         if self.size is not None:
             self.size += len(data)
-        if self._in_memory:
+        if self._stays_in_memory(len(data)):
             self.file.write(data)
         else:
             await run_in_threadpool(self.file.write, data)

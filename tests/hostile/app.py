@@ -26,12 +26,21 @@ from typedasgi.websockets import WebSocket
 SITE = Path(__file__).parent / "site"
 
 
-def resident_kib() -> int:
-    """This process's resident set size (VmRSS), in KiB."""
+def _status_kib(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1])
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def resident_kib() -> int:
+    """This process's resident set size now (VmRSS), in KiB."""
+    return _status_kib("VmRSS")
+
+
+def peak_resident_kib() -> int:
+    """The most this process has ever had resident (VmHWM), in KiB."""
+    return _status_kib("VmHWM")
 
 
 def open_fds() -> int:
@@ -67,13 +76,19 @@ async def typed_json(document: Document) -> Document:
 
 
 async def upload(request: Request) -> Response:
-    form = await request.form()
+    """Default limits; ``/upload/small`` has tight ones (1 MiB a file, 4 MiB in all, 3 files)."""
+    if request.path_params.get("small"):
+        form = await request.form(max_file_size=2**20, max_upload_size=2**22, max_files=3)
+    else:
+        form = await request.form()
     sizes = {name: value.size for name, value in form.multi_items() if isinstance(value, UploadFile)}
-    return JSONResponse({"sizes": sizes, "rss_kib": resident_kib()})
+    return JSONResponse({"sizes": sizes, "peak_rss_kib": peak_resident_kib()})
 
 
 async def stats(request: Request) -> Response:
-    return JSONResponse({"fds": open_fds(), "rss_kib": resident_kib(), "temp_files": temp_files()})
+    return JSONResponse(
+        {"fds": open_fds(), "rss_kib": resident_kib(), "peak_rss_kib": peak_resident_kib(), "temp_files": temp_files()}
+    )
 
 
 async def ws_text(websocket: WebSocket) -> None:
@@ -113,6 +128,7 @@ app = TypedASGI(
         Route("/json", echo_json, methods=["POST"]),
         Route("/typed", typed_json, methods=["POST"]),
         Route("/upload", upload, methods=["POST"]),
+        Route("/upload/{small}", upload, methods=["POST"]),
         Route("/_stats", stats),
         Mount("/static", app=StaticFiles(directory=SITE, html=True)),
         Mount("/secure", app=HTTPSRedirectMiddleware(Route("/{rest:path}", inner))),

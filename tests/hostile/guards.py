@@ -33,6 +33,10 @@ class Stats(TypedDict):
     temp_files: int
 
 
+class ServerStats(Stats):
+    peak_rss_kib: int
+
+
 Response = tuple[int, dict[str, str], bytes]
 
 
@@ -64,17 +68,18 @@ class Target:
 def server_target(base: str) -> Target:
     """A served app: stats from its ``/_stats`` route, the good request over a new connection."""
 
-    def stats() -> Stats:
-        status, _, body = http_get(base + "/_stats")
-        assert status == 200, body
-        result: Stats = json.loads(body)
-        return result
-
     def good_request() -> tuple[int, bytes]:
         status, _, body = http_get(base + "/ok")
         return status, body
 
-    return Target(stats, good_request)
+    return Target(lambda: server_stats(base), good_request)
+
+
+def server_stats(base: str) -> ServerStats:
+    status, _, body = http_get(base + "/_stats")
+    assert status == 200, body
+    result: ServerStats = json.loads(body)
+    return result
 
 
 def client_target(client: TestClient) -> Target:
