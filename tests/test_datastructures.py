@@ -212,9 +212,10 @@ def test_headers_repeated_names() -> None:
     assert headers.getlist("A") == ["1", "3"]
     assert headers.getlist("missing") == []
     assert list(headers) == ["a", "b", "a"]
-    assert list(headers.keys()) == ["a", "b", "a"]
-    assert list(headers.values()) == ["1", "2", "3"]
-    assert list(headers.items()) == [("a", "1"), ("b", "2"), ("a", "3")]
+    # Lists, as in Starlette: they compare equal to lists, duplicates included.
+    assert headers.keys() == ["a", "b", "a"]
+    assert headers.values() == ["1", "2", "3"]
+    assert headers.items() == [("a", "1"), ("b", "2"), ("a", "3")]
     assert ("a", "3") in headers.items()
     assert ("a", "4") not in headers.items()
     assert "a" in headers.keys()
@@ -315,6 +316,11 @@ def test_mutable_headers_setdefault_update_and_merge() -> None:
     assert merged["a"] == "merged"
     assert headers["a"] == "10"
     assert isinstance(merged, MutableHeaders)
+    not_a_mapping: Any = {"not", "a mapping"}
+    with pytest.raises(TypeError):
+        headers | not_a_mapping
+    with pytest.raises(TypeError):
+        headers |= not_a_mapping
 
 
 def test_mutable_headers_lookups_see_the_live_list() -> None:
@@ -396,6 +402,9 @@ def test_immutable_multidict_equality() -> None:
     assert ImmutableMultiDict([("a", "1"), ("a", "1")]) != ImmutableMultiDict([("a", "1")])
     assert ImmutableMultiDict([("a", "1")]) != ImmutableMultiDict([("a", "2")])
     assert ImmutableMultiDict([("a", "1")]) != {"a": "1"}
+    # the values of one key are compared in order (a=1&a=2 is not a=2&a=1), keys in any order
+    assert ImmutableMultiDict([("a", "1"), ("a", "2")]) != ImmutableMultiDict([("a", "2"), ("a", "1")])
+    assert QueryParams("a=1&b=3&a=2") == QueryParams("b=3&a=1&a=2")
     unhashable = ImmutableMultiDict([("a", [1]), ("b", [2])])
     assert unhashable == ImmutableMultiDict([("b", [2]), ("a", [1])])
     assert unhashable != ImmutableMultiDict([("a", [1]), ("b", [3])])

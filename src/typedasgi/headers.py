@@ -6,7 +6,7 @@ Built from a scope or message it costs O(1); the lookup table is made on first l
 from __future__ import annotations
 
 import re
-from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
+from collections.abc import Iterator, Mapping
 from typing import TypeVar, Union, cast, overload
 
 from typing_extensions import Self, TypeAlias
@@ -160,14 +160,15 @@ class Headers(Mapping[str, str]):
     def __len__(self) -> int:
         return len(self._list)
 
-    def keys(self) -> KeysView[str]:
-        return KeysView(self)
+    # Lists, as in Starlette: every raw line, duplicates included, comparable with ``==`` to a list.
+    def keys(self) -> list[str]:  # type: ignore[override]  # Starlette's contract: a list, not a view
+        return [k.decode("latin-1").lower() for k, _ in self._list]
 
-    def values(self) -> ValuesView[str]:
-        return _HeaderValues(self)
+    def values(self) -> list[str]:  # type: ignore[override]  # as keys()
+        return [v.decode("latin-1") for _, v in self._list]
 
-    def items(self) -> ItemsView[str, str]:
-        return _HeaderItems(self)
+    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]  # as keys()
+        return [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in self._list]
 
     def mutablecopy(self) -> MutableHeaders:
         return MutableHeaders(raw=list(self._list))
@@ -182,27 +183,6 @@ class Headers(Mapping[str, str]):
         if len(as_dict) == len(self):
             return f"{type(self).__name__}({as_dict!r})"
         return f"{type(self).__name__}(raw={self._list!r})"
-
-
-class _HeaderValues(ValuesView[str]):
-    def __init__(self, headers: Headers) -> None:
-        super().__init__(headers)
-        self._headers = headers
-
-    def __iter__(self) -> Iterator[str]:
-        return (v.decode("latin-1") for _, v in self._headers.raw)
-
-
-class _HeaderItems(ItemsView[str, str]):
-    def __init__(self, headers: Headers) -> None:
-        super().__init__(headers)
-        self._headers = headers
-
-    def __iter__(self) -> Iterator[tuple[str, str]]:
-        return ((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in self._headers.raw)
-
-    def __contains__(self, item: object) -> bool:
-        return item in list(self)
 
 
 class MutableHeaders(Headers):
@@ -261,10 +241,14 @@ class MutableHeaders(Headers):
             self[key] = value
 
     def __ior__(self, other: Mapping[str, str]) -> Self:
+        if not isinstance(other, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
+            return NotImplemented  # Python then raises TypeError, as for dict |= set
         self.update(other)
         return self
 
     def __or__(self, other: Mapping[str, str]) -> MutableHeaders:
+        if not isinstance(other, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
+            return NotImplemented
         merged = self.mutablecopy()
         merged.update(other)
         return merged

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from functools import cached_property
 from typing import Any, TypeVar, Union, cast, overload
@@ -107,16 +106,11 @@ class ImmutableMultiDict(Mapping[K, V_co]):
         return len(self._dict)
 
     def __eq__(self, other: object) -> bool:
-        """Equal when both hold the same pairs, in any order."""
+        """Equal when both hold the same keys, each with the same values in the same order (keys in any order)."""
         if not isinstance(other, ImmutableMultiDict):
             return NotImplemented
         other_pairs = cast("ImmutableMultiDict[object, object]", other)  # isinstance() leaves the type arguments unknown
-        mine: list[tuple[object, object]] = list(self._list)
-        theirs: list[tuple[object, object]] = list(other_pairs._list)
-        try:
-            return Counter(mine) == Counter(theirs)
-        except TypeError:  # unhashable values: compare the values of each key in order
-            return _grouped(mine) == _grouped(theirs)
+        return _grouped(list(self._list)) == _grouped(list(other_pairs._list))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.multi_items()!r})"
