@@ -69,7 +69,7 @@ class HTTPEndpoint:
 
     async def dispatch(self) -> None:
         request: Request = Request(self.scope, self.receive, self.send)
-        entry = self._handlers.get(self.scope["method"])
+        entry = self._handlers.get(self.scope.get("method", "GET"))
         response: Response
         if entry is None:
             response = await self.method_not_allowed(request)

@@ -152,7 +152,7 @@ class Inputs:
     def headers(self) -> dict[str, list[str]]:
         if self._headers is None:
             found: dict[str, list[str]] = {}
-            for key, value in self.scope["headers"]:
+            for key, value in self.scope.get("headers", ()):
                 found.setdefault(key.decode("latin-1").lower(), []).append(value.decode("latin-1"))
             self._headers = found
         return self._headers

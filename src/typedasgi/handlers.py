@@ -76,7 +76,7 @@ async def read_body(inputs: Inputs, body: BodyInfo) -> object:
     """Decode the body into its declared type: JSON (also when no content type is sent) or a form."""
     request: Request[Any] = inputs.connection()
     media_type = ""
-    for key, value in inputs.scope["headers"]:
+    for key, value in inputs.scope.get("headers", ()):
         if key == b"content-type":
             media_type = value.decode("latin-1").partition(";")[0].strip().lower()
             break
@@ -369,7 +369,7 @@ class TypedHandler:
                     headers = [(b"content-length", str(len(encoded)).encode()), _JSON_CONTENT_TYPE]
                     await send({"type": "http.response.start", "status": status_code, "headers": headers,
                                 "trailers": False})
-                    head = scope["method"] == "HEAD"  # type: ignore[typeddict-item]  # an http scope
+                    head = scope.get("method") == "HEAD"
                     await send({"type": "http.response.body", "body": b"" if head else encoded, "more_body": False})
                     return
             await respond(value, scope, inputs)(scope, receive, send)

@@ -199,7 +199,7 @@ class Request(HTTPConnection[StateT]):
 
     @property
     def method(self) -> str:
-        return self.scope["method"]
+        return self.scope.get("method", "GET")  # required by the spec; hand-built scopes leave it out
 
     @property
     def receive(self) -> Receive:

@@ -218,7 +218,7 @@ class Response:
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers, "trailers": False}
         )
-        head = scope["type"] == "http" and scope["method"] == "HEAD"
+        head = scope.get("method") == "HEAD"  # None for WebSocket denial responses and method-less scopes
         await send({"type": "http.response.body", "body": b"" if head else self.body, "more_body": False})
         if self.background is not None:
             await self.background()
@@ -336,7 +336,7 @@ class StreamingResponse(Response):
             pass  # request body the endpoint did not read: drop it
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "HEAD":
+        if scope.get("method") == "HEAD":
             await self._close_iterator()
             await send(self._start_message())
             await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -588,7 +588,7 @@ class FileResponse(Response):
         if stat_result is None:
             self.stat_result = stat_result = await self._stat()
             self._set_stat_headers(stat_result)
-        method = scope["method"] if scope["type"] == "http" else "GET"
+        method = scope.get("method", "GET")
         size = stat_result.st_size
         status, headers = self.status_code, self.raw_headers
         ranges: list[tuple[int, int]] | None = [(0, size - 1)]  # None: no body at all

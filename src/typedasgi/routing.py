@@ -318,9 +318,13 @@ class Route(_PathRoute):
                 return _NONE, None
             params = _convert(found, self.param_convertors)
         methods = self.methods
-        if methods is not None and scope["method"] not in methods:
-            return _PARTIAL, params
-        return _FULL, params
+        if methods is None:
+            return _FULL, params
+        try:
+            method = scope["method"]
+        except KeyError:  # a hand-built scope without one: GET, written back for the layers below
+            method = scope["method"] = "GET"
+        return (_FULL if method in methods else _PARTIAL), params
 
     def enter(self, scope: WWWScope, params: dict[str, Any] | None) -> None:
         keys: FrameworkKeys = scope  # type: ignore[assignment]  # the same dict, framework view (no call on the hot path)
@@ -652,7 +656,13 @@ class Router:
         route = self._static.get(route_path)
         if route is not None and scope["type"] == "http":
             methods = route.methods
-            if methods is None or scope["method"] in methods:
+            if methods is None:
+                return route, _FULL, None
+            try:
+                method = scope["method"]
+            except KeyError:  # a hand-built scope without one: GET, written back for the layers below
+                method = scope["method"] = "GET"
+            if method in methods:
                 return route, _FULL, None
         slash = route_path.find("/", 1)
         segment = route_path[1:slash] if slash > 0 else route_path[1:]

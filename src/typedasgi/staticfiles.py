@@ -141,7 +141,7 @@ class StaticFiles:
             return
         if not self._roots:
             await run_in_threadpool(self._check_config)
-        method = scope["method"]
+        method = scope.get("method", "GET")
         if method != "GET" and method != "HEAD":
             await _refuse(scope, receive, send, HTTPException(405, headers=_ALLOW))
             return

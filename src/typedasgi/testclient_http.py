@@ -52,7 +52,7 @@ class _HTTPExchange:
         self._chunks = [chunk for chunk in body if chunk] or [b""]
         self._sent_chunks = 0
         self._complete = asyncio.Event()
-        self._head = scope["method"] == "HEAD"
+        self._head = scope.get("method") == "HEAD"
         self.status: int | None = None
         self.headers: list[tuple[bytes, bytes]] = []
         self.body: list[bytes] = []

@@ -67,7 +67,7 @@ def parse_host(value: str) -> tuple[str, int | None] | None:
 def _scope_host(scope: WWWScope) -> str | None:
     """The one valid ``Host`` header value; None when there is none (or it is empty)."""
     host: str | None = None
-    for name, value in scope["headers"]:
+    for name, value in scope.get("headers", ()):
         if name == b"host":
             if host is not None:
                 raise InvalidHostHeader()  # more than one Host: RFC 9112 says 400
@@ -273,7 +273,10 @@ class URLPath(str):
         else:
             scheme = base.scheme
         netloc = self.host or base.netloc
-        return URL(scheme=scheme, netloc=netloc, path=base.path.rstrip("/") + str(self))
+        path = base.path.rstrip("/") + str(self)
+        if not netloc:  # a request with neither Host nor server: no authority to be absolute against
+            return URL(path)
+        return URL(scheme=scheme, netloc=netloc, path=path)
 
 
 class Address(NamedTuple):

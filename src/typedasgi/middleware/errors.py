@@ -43,7 +43,7 @@ def _wants_exceptions(scope: WWWScope) -> bool:
 
 
 def _log(scope: WWWScope, exc: BaseException, answer: str) -> None:
-    where = scope["method"] if scope["type"] == "http" else "WebSocket"
+    where = scope.get("method", "GET") if scope["type"] == "http" else "WebSocket"
     logger.error("Exception in %s %s, answered %s", where, scope["path"], answer, exc_info=exc)
 
 _PAGE = """<!DOCTYPE html>

@@ -31,7 +31,7 @@ __all__ = ["ENFORCE_DOMAIN_WILDCARD", "TrustedHostMiddleware"]
 def _hostname(scope: WWWScope) -> str | None:
     """The host without its port, lower-cased (an IPv6 literal keeps its brackets); ``""`` when the
     request has no Host; None when it is malformed, a literal wildcard, or given more than once."""
-    values = [value for name, value in scope["headers"] if name == b"host"]
+    values = [value for name, value in scope.get("headers", ()) if name == b"host"]
     if not values:
         return ""
     if len(values) > 1:

@@ -56,7 +56,7 @@ class RequestIdMiddleware:
     def _incoming(self, scope: Scope) -> str | None:
         if not self.trust_incoming or scope["type"] == "lifespan":
             return None
-        for key, value in scope["headers"]:
+        for key, value in scope.get("headers", ()):
             if key == self.header:
                 text = value.decode("latin-1")
                 return text if _VALID.fullmatch(text) else None
@@ -71,7 +71,7 @@ class RequestIdMiddleware:
 
         async def send_with_id(message: SendEvent) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message["headers"])
+                headers = list(message.get("headers", ()))
                 if all(key.lower() != self.header for key, _ in headers):
                     headers.append(header)
                 message["headers"] = headers
