@@ -71,7 +71,8 @@ class TestClient(httpx2.Client):
     """A synchronous httpx2 client whose requests go straight to ``app``.
 
     ``with TestClient(app) as client:`` also runs the app's lifespan (startup before the block,
-    shutdown after); a client may be entered again after it left a block.
+    shutdown after); a client may be entered again after it left a block. ``check_asgi=True``
+    holds the app to the ASGI spec (:mod:`typedasgi.testing`); unset, ``TYPEDASGI_CHECK_ASGI`` decides.
     """
 
     __test__ = False  # not a pytest test class
@@ -89,9 +90,10 @@ class TestClient(httpx2.Client):
         follow_redirects: bool = True,
         client: tuple[str, int] = ("testclient", 50000),
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        check_asgi: bool | None = None,
     ) -> None:
         self.app = app
-        self._config = AppConfig.create(app, root_path, client, raise_server_exceptions, timeout)
+        self._config = AppConfig.create(app, root_path, client, raise_server_exceptions, timeout, check_asgi)
         self._loop = LoopProvider(loop_factory(backend, backend_options))
         self._lifespan: LifespanRunner | None = None
         super().__init__(
@@ -170,9 +172,10 @@ class AsyncTestClient(httpx2.AsyncClient):
         follow_redirects: bool = True,
         client: tuple[str, int] = ("testclient", 50000),
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        check_asgi: bool | None = None,
     ) -> None:
         self.app = app
-        self._config = AppConfig.create(app, root_path, client, raise_server_exceptions, timeout)
+        self._config = AppConfig.create(app, root_path, client, raise_server_exceptions, timeout, check_asgi)
         self._lifespan: LifespanRunner | None = None
         super().__init__(
             base_url=base_url,

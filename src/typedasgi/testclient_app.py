@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import os
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
@@ -15,6 +16,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError("The TestClient needs httpx2: pip install 'typedasgi[testclient]'") from exc
 
 from typedasgi.middleware.errors import RAISE_EXCEPTIONS
+from typedasgi.testing import check_asgi
 from typedasgi.types import AnyASGIApp, ASGI2App, ASGIApp, Receive, Scope, Send, as_asgi_app
 
 __all__ = [
@@ -103,9 +105,14 @@ class AppConfig:
         client: tuple[str, int],
         raise_server_exceptions: bool,
         timeout: TimeoutTypes,
+        check: bool | None = None,
     ) -> AppConfig:
+        """``check``: wrap the app in the ASGI contract checker (``None``: as ``TYPEDASGI_CHECK_ASGI`` says)."""
         bound = timeout.read if isinstance(timeout, httpx2.Timeout) else timeout
-        return cls(_as_asgi3(app), root_path, client, raise_server_exceptions, bound)
+        asgi3 = _as_asgi3(app)
+        if check if check is not None else os.environ.get("TYPEDASGI_CHECK_ASGI", "") not in ("", "0"):
+            asgi3 = check_asgi(asgi3)
+        return cls(asgi3, root_path, client, raise_server_exceptions, bound)
 
     def raise_extension(self) -> dict[str, dict[object, object]]:
         """The scope extension asking the app to hand its errors over after answering them (for the test)."""

@@ -6,6 +6,7 @@ import asyncio
 from typing import cast
 
 from typedasgi.testclient_app import AppConfig, wait_within
+from typedasgi.testing import ASGIContractError
 from typedasgi.types import LifespanReceiveEvent, LifespanScope, LifespanSendEvent, SendEvent
 
 __all__ = ["LifespanRunner"]
@@ -70,8 +71,10 @@ class LifespanRunner:
         message = await self._next("startup")
         if message is None:
             # The app returned or raised before answering: it does not do lifespan. Go on without it,
-            # as uvicorn does.
+            # as uvicorn does - unless the contract checker caught it breaking the protocol.
             self._task = None
+            if isinstance(self._error, ASGIContractError):
+                raise self._error
             return
         if message["type"] == "lifespan.startup.complete":
             return
