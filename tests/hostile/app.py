@@ -16,6 +16,7 @@ from typedasgi.applications import TypedASGI
 from typedasgi.datastructures import UploadFile
 from typedasgi.endpoints import WebSocketEndpoint
 from typedasgi.middleware.httpsredirect import HTTPSRedirectMiddleware
+from typedasgi.middleware.sessions import SessionMiddleware
 from typedasgi.middleware.trustedhost import TrustedHostMiddleware
 from typedasgi.requests import Request
 from typedasgi.responses import JSONResponse, PlainTextResponse, Response
@@ -115,6 +116,18 @@ class JSONOnly(WebSocketEndpoint):
         await websocket.send_json({"echo": data})
 
 
+async def cookies(request: Request) -> Response:
+    return JSONResponse(request.cookies)
+
+
+async def session_view(request: Request) -> Response:
+    """The session as it was read; ``?set=v`` stores ``v`` in it."""
+    seen = dict(request.session)
+    if "set" in request.query_params:
+        request.session["value"] = request.query_params["set"]
+    return JSONResponse(seen)
+
+
 async def inner(request: Request) -> Response:
     return PlainTextResponse(f"inner {request.url}")
 
@@ -130,6 +143,8 @@ app = TypedASGI(
         Route("/upload", upload, methods=["POST"]),
         Route("/upload/{small}", upload, methods=["POST"]),
         Route("/_stats", stats),
+        Route("/cookies", cookies),
+        Mount("/session", app=SessionMiddleware(Route("/", session_view), secret_key="hostile-suite")),
         Mount("/static", app=StaticFiles(directory=SITE, html=True)),
         Mount("/secure", app=HTTPSRedirectMiddleware(Route("/{rest:path}", inner))),
         Mount(

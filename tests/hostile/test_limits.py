@@ -1,0 +1,137 @@
+"""The existing limits under attack, in the hostile-input suite: byte ranges, forms, cookies and sessions,
+path traversal. Each answer is a clear 4xx (or the harmless full answer), nothing leaks, and the server
+keeps serving. Through a real uvicorn."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.hostile.app import SITE
+from tests.hostile.guards import Target, raw_exchange
+from tests.support import ServerURL
+
+INDEX = (SITE / "index.html").read_bytes()
+
+
+def get(base: str, path: bytes, *headers: bytes) -> tuple[int, dict[str, str], bytes]:
+    head = b"GET " + path + b" HTTP/1.1\r\nHost: test\r\n" + b"".join(h + b"\r\n" for h in headers)
+    return raw_exchange(base, head + b"Connection: close\r\n\r\n")
+
+
+def post(base: str, path: bytes, content_type: bytes, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    head = b"POST %s HTTP/1.1\r\nHost: test\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+    return raw_exchange(base, head % (path, content_type, len(body)) + body)
+
+
+# ------------------------------------------------------------------ byte ranges
+
+RANGES = {
+    "more ranges than the cap": (b"bytes=" + b",".join(b"%d-%d" % (i, i) for i in range(17)), 416),
+    "overlaps multiplying the file": (b"bytes=" + b",".join([b"0-"] * 10), 416),
+    "none satisfiable": (b"bytes=100000-", 416),
+    "a huge number": (b"bytes=0-" + b"9" * 5000, 206),
+    "malformed: ignored": (b"bytes=a-b", 200),
+    "not bytes: ignored": (b"lines=1-2", 200),
+    "ten thousand empty elements": (b"bytes=" + b"," * 10_000 + b"0-0", 206),
+}
+
+
+@pytest.mark.parametrize(("value", "status"), RANGES.values(), ids=RANGES.keys())
+def test_hostile_ranges(server: ServerURL, served: Target, value: bytes, status: int) -> None:
+    with served.nothing_leaks():
+        got, headers, body = get(server, b"/static/index.html", b"Range: " + value)
+    assert got == status
+    if status == 200:
+        assert body == INDEX
+    elif status == 416:
+        assert headers["content-range"] == f"bytes */{len(INDEX)}" and body == b""
+    else:
+        assert body == INDEX[: len(body)] and headers["content-range"].startswith("bytes 0-")
+
+
+# ------------------------------------------------------------------ forms
+
+URLENCODED = b"application/x-www-form-urlencoded"
+FORMS = {
+    "too many fields": (URLENCODED, b"&".join(b"f%d=1" % i for i in range(1001)), 400, b"Too many form fields"),
+    "a field too large": (URLENCODED, b"f=" + b"x" * (1024 * 1024 + 1), 400, b"too large"),
+    "a boundary too long": (b"multipart/form-data; boundary=" + b"b" * 300, b"--", 400, b"boundary too long"),
+    "no boundary": (b"multipart/form-data", b"--x--\r\n", 400, b"without a boundary"),
+    "no closing boundary": (b"multipart/form-data; boundary=b", b"--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1", 400,
+                            b"closing boundary"),
+    "part headers too large": (b"multipart/form-data; boundary=b",
+                               b"--b\r\nX-Big: " + b"x" * 20_000 + b"\r\n\r\n1\r\n--b--\r\n", 400, b"header"),
+    "part without a name": (b"multipart/form-data; boundary=b", b"--b\r\nContent-Disposition: form-data\r\n\r\n1\r\n--b--\r\n",
+                            400, b"name"),
+    "garbage": (b"multipart/form-data; boundary=b", b"\x00\xff" * 1000, 400, b"Malformed"),
+}
+
+
+@pytest.mark.parametrize(("content_type", "body", "status", "message"), FORMS.values(), ids=FORMS.keys())
+def test_hostile_forms(
+    server: ServerURL, served: Target, content_type: bytes, body: bytes, status: int, message: bytes
+) -> None:
+    with served.nothing_leaks():
+        got, _, answer = post(server, b"/upload", content_type, body)
+    assert got == status and message in answer, answer[:300]
+
+
+# ------------------------------------------------------------------ cookies and sessions
+
+COOKIES = {
+    "only separators": (b";;;;; ;", {}),
+    "no names, quotes, equals": (b'=;"=";a==b;"', {"": '"', '"': '"', "a": "=b"}),
+    "a thousand cookies": (b"; ".join(b"c%d=%d" % (i, i) for i in range(1000)), {f"c{i}": str(i) for i in range(1000)}),
+    "not UTF-8": (b"a=\xff\xfe", {"a": "\xff\xfe"}),
+}
+
+
+@pytest.mark.parametrize(("header", "expected"), COOKIES.values(), ids=COOKIES.keys())
+def test_hostile_cookie_headers_parse_leniently(
+    server: ServerURL, served: Target, header: bytes, expected: dict[str, str]
+) -> None:
+    with served.nothing_leaks():
+        status, _, body = get(server, b"/cookies", b"Cookie: " + header)
+    assert status == 200 and json.loads(body) == expected
+
+
+SESSIONS = {
+    "over 4 KiB": b"session=" + b"a" * 5000,
+    "forged": b"session=eyJ2YWx1ZSI6ICJhZG1pbiJ9.Zm9yZ2Vk.c2lnbmF0dXJl",
+    "not base64": b"session=!!!.@@@.###",
+    "empty": b"session=",
+}
+
+
+@pytest.mark.parametrize("cookie", SESSIONS.values(), ids=SESSIONS.keys())
+def test_hostile_session_cookies_give_an_empty_session(server: ServerURL, served: Target, cookie: bytes) -> None:
+    with served.nothing_leaks():
+        status, _, body = get(server, b"/session/", b"Cookie: " + cookie)
+    assert (status, json.loads(body)) == (200, {})
+
+
+def test_a_real_session_round_trips(server: ServerURL) -> None:
+    status, headers, _ = get(server, b"/session/?set=v")
+    assert status == 200
+    cookie = headers["set-cookie"].split(";", 1)[0].encode()
+    assert json.loads(get(server, b"/session/", b"Cookie: " + cookie)[2]) == {"value": "v"}
+
+
+# ------------------------------------------------------------------ path traversal
+
+TRAVERSALS = [
+    b"/static/../app.py", b"/static/%2e%2e/app.py", b"/static/..%2fapp.py", b"/static/%2e%2e%2fapp.py",
+    b"/static/%252e%252e%252fapp.py", b"/static/..%5capp.py", b"/static/docs/../../app.py",
+    b"/static/index.html%00.png", b"/static/....//app.py", b"/static//etc/passwd", b"/static/%2fetc%2fpasswd",
+    b"/static/..\\app.py", b"/static/docs/..%2f..%2fconftest.py",
+]
+
+
+@pytest.mark.parametrize("path", TRAVERSALS, ids=repr)
+def test_path_traversal_never_leaves_the_directory(server: ServerURL, served: Target, path: bytes) -> None:
+    with served.nothing_leaks():
+        status, _, body = get(server, path)
+    assert status in (400, 404), (status, body[:100])
+    assert b"import" not in body and b"root:" not in body
