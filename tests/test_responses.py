@@ -814,3 +814,31 @@ def test_parse_range_header_directly() -> None:
     assert parse_range_header("bytes=0-99999999999999999999999", 10) == [(0, 9)]
     assert parse_range_header("bytes=0-1,3-4,6-7", 10, max_ranges=2) == []
     assert parse_range_header("bytes=x", 10) is None
+
+
+def test_subclasses_keep_their_render_media_type_and_charset() -> None:
+    class Shouting(PlainTextResponse):
+        def render(self, content: str | bytes | None) -> bytes:
+            return str(content).upper().encode()
+
+    class Latin(PlainTextResponse):
+        charset = "latin-1"
+
+    class Csv(Response):
+        media_type = "text/csv"
+
+    class Wrapped(JSONResponse):
+        def render(self, content: object) -> bytes:
+            return super().render({"data": content})
+
+    assert Shouting("hi").body == b"HI"
+    latin = Latin("café")
+    assert (latin.body, latin.headers["content-type"]) == ("café".encode("latin-1"), "text/plain; charset=latin-1")
+    assert Csv("a,b").headers["content-type"] == "text/csv; charset=utf-8"
+    assert Wrapped([1]).body == b'{"data":[1]}'
+    assert JSONResponse("text").body == b'"text"'
+    plain = Response("x", headers={})
+    assert (plain.status_code, plain.background, plain.raw_headers) == (200, None, [(b"content-length", b"1")])
+    created = JSONResponse({}, status_code=201, media_type="application/vnd.x+json")
+    assert (created.status_code, created.headers["content-type"]) == (201, "application/vnd.x+json")
+    assert Response(None, status_code=204).raw_headers == []

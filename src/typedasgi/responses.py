@@ -15,7 +15,7 @@ import mimetypes
 import os
 import secrets
 import stat
-from collections.abc import AsyncIterable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Literal, TypeAlias
@@ -94,9 +94,25 @@ class Response:
 
     media_type: str | None = None
     charset = "utf-8"
+    status_code = 200  # class defaults: the common response stores only its body and headers
+    background: BackgroundTask | None = None
 
     body: bytes
     raw_headers: list[tuple[bytes, bytes]]
+
+    # Set per class by __init_subclass__ from the class's own media type, charset and methods.
+    _type_header: tuple[bytes, bytes] | None = None  # the content-type pair, encoded once
+    _defaults_fast = True  # __init__ is Response's: the class defaults are all that can apply
+    _encodes_str = True  # render() is Response's: a str is encoded right in __init__
+    _encoder: Callable[[object], bytes] | None = None  # what render() does, callable without it
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._type_header = None if cls.media_type is None else (b"content-type", _content_type(cls.media_type, cls.charset))
+        cls._defaults_fast = cls.__init__ is Response.__init__ and cls.status_code == 200 and cls.background is None
+        cls._encodes_str = cls.render is Response.render
+        if "render" in cls.__dict__ and "_encoder" not in cls.__dict__:
+            cls._encoder = None
 
     def __init__(
         self,
@@ -107,27 +123,32 @@ class Response:
         background: BackgroundTask | None = None,
     ) -> None:
         # The hot path of every response: inline, no helper calls in the common case.
+        if background is not None:
+            self.background = background
+        if type(content) is str and self._encodes_str:
+            self.body = body = content.encode(self.charset)
+        else:
+            encoder = self._encoder
+            self.body = body = self.render(content) if encoder is None else encoder(content)
+        if status_code == 200 and headers is None and media_type is None and self._defaults_fast:
+            content_type = self._type_header
+            length = (b"content-length", str(len(body)).encode())
+            self.raw_headers = [length] if content_type is None else [length, content_type]
+            return
         self.status_code = status_code
         if media_type is None:
             media_type = self.media_type
         else:
             self.media_type = media_type
-        self.background = background
-        self.body = body = self.render(content)
-        if headers:
+        if headers or not _has_body_length(status_code):
             self.raw_headers = _build_raw_headers(headers, body, status_code, media_type, self.charset)
-        elif status_code >= 200 and status_code != 204 and status_code != 304:
-            if media_type is None:
-                self.raw_headers = [(b"content-length", str(len(body)).encode())]
-            else:
-                charset = self.charset
-                by_media_type = _content_types.get(charset)
-                content_type = by_media_type.get(media_type) if by_media_type is not None else None
-                if content_type is None:
-                    content_type = _content_type(media_type, charset)
-                self.raw_headers = [(b"content-length", str(len(body)).encode()), (b"content-type", content_type)]
+        elif media_type is None:
+            self.raw_headers = [(b"content-length", str(len(body)).encode())]
         else:
-            self.raw_headers = _build_raw_headers(None, body, status_code, media_type, self.charset)
+            self.raw_headers = [
+                (b"content-length", str(len(body)).encode()),
+                (b"content-type", _content_type(media_type, self.charset)),
+            ]
 
     def render(self, content: str | bytes | None) -> bytes:
         """Turn ``content`` into the body bytes; subclasses override this for other formats."""
@@ -251,6 +272,8 @@ class JSONResponse(Response):
 
     def render(self, content: object) -> bytes:
         return encode_json(content)
+
+    _encoder = staticmethod(encode_json)  # render() without the call to it (dropped where render is overridden)
 
 
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%"  # RFC 3986 reserved characters, and '%' so escapes stay as they are
