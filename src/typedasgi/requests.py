@@ -27,6 +27,7 @@ from typedasgi.types import (
     Send,
     SendEvent,
     WWWScope,
+    FrameworkKeys,
     framework_keys,
 )
 
@@ -133,7 +134,11 @@ class HTTPConnection(Generic[StateT]):
 
     @property
     def path_params(self) -> dict[str, Any]:  # values come from the route's convertors
-        return framework_keys(self.scope).get("path_params", {})
+        keys: FrameworkKeys = self.scope  # type: ignore[assignment]  # the same dict, framework view (no call)
+        try:
+            return keys["path_params"]  # pyright: ignore[reportTypedDictNotRequiredAccess]  # absent: KeyError below; no default dict made per read
+        except KeyError:
+            return {}
 
     @cached_property
     def cookies(self) -> dict[str, str]:
