@@ -28,7 +28,18 @@ from typedasgi.plugins import AppPlugins
 from typedasgi.requests import DEFAULT_MAX_BODY_SIZE, Request
 from typedasgi.responses import Response
 from typedasgi.paths import get_route_path
-from typedasgi.routing import BaseRoute, Endpoint, Lifespan, Match, Route, Router, WebSocketEndpointFunc, not_a_response
+from typedasgi.middleware.tracking import TrackingSend
+from typedasgi.routing import (
+    BaseRoute,
+    Endpoint,
+    Lifespan,
+    Match,
+    Route,
+    Router,
+    WebSocketEndpointFunc,
+    not_a_response,
+    store_params,
+)
 from typedasgi.types import (
     AnyASGIApp,
     ASGIApp,
@@ -37,7 +48,6 @@ from typedasgi.types import (
     Receive,
     Scope,
     Send,
-    SendEvent,
     ServerReceive,
     ServerScope,
     ServerSend,
@@ -174,12 +184,7 @@ class TypedASGI:
         # wrapper at once (see ServerErrorMiddleware.answer, Router.resolve, request_response).
         # ``send`` is wrapped only when it goes to code that may start the response unseen.
         started = False
-
-        def tracked(message: SendEvent) -> Awaitable[None]:
-            nonlocal started
-            started = True
-            return send(message)
-
+        tracked: TrackingSend | None = None
         try:
             router = self.router
             if "router" not in keys:
@@ -187,20 +192,27 @@ class TypedASGI:
             route_path = get_route_path(scope) if scope.get("root_path") else scope["path"]
             route, match, params = router.resolve(scope, route_path)
             if match is not _FULL:
+                tracked = TrackingSend(send)
                 await router.unmatched(scope, receive, tracked, route_path, route, params)
                 return
             assert route is not None
-            route.enter(scope, params)
-            call = route.plain
-            if call is None:
+            plain = route.plain
+            if plain is None:
+                route.enter(scope, params)
+                tracked = TrackingSend(send)
                 await route.app(scope, receive, tracked)
                 return
+            call, entry_keys = plain
+            keys.update(entry_keys)  # type: ignore[typeddict-item]  # what Route.enter does, without the call
+            if params:
+                store_params(scope, params)
             request = Request(scope, receive, send)
             try:
                 response = await call(request)
                 if not isinstance(response, Response):
                     raise not_a_response(keys.get("endpoint"), response)
                 if type(response).__call__ is not _send_response:  # streams, files: they send themselves
+                    tracked = TrackingSend(send)
                     await response(scope, receive, tracked)
                     return
                 started = True
@@ -214,6 +226,8 @@ class TypedASGI:
                 if request._form is not None:  # pyright: ignore[reportPrivateUsage]  # same package
                     await request.close()
         except Exception as exc:
+            if tracked is not None:
+                started = tracked.started
             if not await errors.answer(exc, scope, receive, send, started=started):
                 raise
 

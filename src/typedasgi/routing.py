@@ -19,7 +19,7 @@ from types import EllipsisType
 from typing import Any, TypeAlias, TypeVar, cast
 
 from typedasgi.concurrency import run_in_threadpool
-from typedasgi.convertors import Convertor
+from typedasgi.convertors import Convertor, FloatConvertor, IntegerConvertor, PathConvertor, StringConvertor
 from typedasgi.datastructures import Headers, URLPath
 from typedasgi.exceptions import HTTPException, raises_to_app
 from typedasgi.handlers import TypedHandler
@@ -170,7 +170,8 @@ class BaseRoute:
     """
 
     app: ASGIApp
-    plain: PlainCall | None = None  # a plain endpoint the app may await directly instead of ``app``
+    plain: tuple[PlainCall, Mapping[str, object]] | None = None
+    """A plain endpoint and the scope keys ``enter`` sets: the app may do both itself instead of ``app``."""
     name: str | None = None
     first_segment: str | None = None  # see _first_segment; None: try for every path
 
@@ -208,11 +209,28 @@ class BaseRoute:
             await self.app(scope, receive, send)
 
 
-def _convert(match: re.Match[str], convertors: dict[str, Convertor[Any]]) -> dict[str, Any]:
-    return {key: convertors[key].convert(value) for key, value in match.groupdict().items()}
+Conversions: TypeAlias = tuple[tuple[str, Callable[[str], Any]], ...]
 
 
-def _store_params(scope: WWWScope, params: dict[str, Any] | None) -> None:
+def _conversions(convertors: Mapping[str, Convertor[Any]]) -> Conversions:
+    """The conversions a match needs, decided once: none for plain strings, the builtin for ints and floats."""
+    steps: list[tuple[str, Callable[[str], Any]]] = []
+    for key, convertor in convertors.items():
+        kind = type(convertor)
+        if kind is StringConvertor or kind is PathConvertor:
+            continue  # the matched text is the value
+        steps.append((key, int if kind is IntegerConvertor else float if kind is FloatConvertor else convertor.convert))
+    return tuple(steps)
+
+
+def _convert(match: re.Match[str], conversions: Conversions) -> dict[str, Any]:
+    params = match.groupdict()
+    for key, convert in conversions:  # a plain loop: no comprehension frame
+        params[key] = convert(params[key])
+    return params
+
+
+def store_params(scope: WWWScope, params: dict[str, Any] | None) -> None:
     if params:
         keys = framework_keys(scope)
         existing = keys.get("path_params")
@@ -228,6 +246,7 @@ class _PathRoute(BaseRoute):
         self.path = path
         self.name = name
         self.path_regex, self.path_format, self.param_convertors = compile_path(path)
+        self._conversions = _conversions(self.param_convertors)
         self.is_static = not self.param_convertors
         self.first_segment = first_segment(path)
 
@@ -237,7 +256,7 @@ class _PathRoute(BaseRoute):
         found = self.path_regex.match(route_path)
         if found is None:
             return False, None
-        return True, _convert(found, self.param_convertors)
+        return True, _convert(found, self._conversions)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         if name != self.name or set(path_params) != set(self.param_convertors):
@@ -276,14 +295,15 @@ class Route(_PathRoute):
         self.summary, self.description, self.deprecated = summary, description, deprecated
         self.tags = list(tags or ())
         self.handler: TypedHandler | None = None  # the compiled signature of a typed handler
+        plain: PlainCall | None = None
         target = endpoint
         while isinstance(target, functools.partial):
             target = target.func
         if (inspect.isfunction(target) or inspect.ismethod(target)) and not is_asgi_function(target):
             if status_code is None and response_class is None and is_plain_endpoint(endpoint):
                 app = request_response(endpoint)  # type: ignore[arg-type]  # a plain endpoint takes a Request
-                if not middleware:  # the app may call it directly (see TypedASGI.__call__)
-                    self.plain = plain_call(endpoint)  # type: ignore[arg-type]  # a plain endpoint takes a Request
+                if not middleware:
+                    plain = plain_call(endpoint)  # type: ignore[arg-type]  # a plain endpoint takes a Request
             else:  # typed: parameters from the request, compiled now
                 self.handler = TypedHandler(
                     endpoint, self.param_convertors, status_code=status_code, response_class=response_class
@@ -302,8 +322,11 @@ class Route(_PathRoute):
                 upper.add("HEAD")
             self.methods = frozenset(upper)
         self._allow = ", ".join(sorted(self.methods)) if self.methods else ""
-        self._has_body_limit = not isinstance(max_body_size, EllipsisType)
-        self._max_body_size = None if isinstance(max_body_size, EllipsisType) else max_body_size
+        self.entry_keys: dict[str, object] = {"endpoint": endpoint}  # what enter() puts in the scope
+        if not isinstance(max_body_size, EllipsisType):
+            self.entry_keys["max_body_size"] = max_body_size
+        if plain is not None and type(self).enter is Route.enter:  # the app may enter and call it itself
+            self.plain = (plain, self.entry_keys)
 
     def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
         if scope["type"] != "http":
@@ -316,7 +339,7 @@ class Route(_PathRoute):
             found = self.path_regex.match(route_path)
             if found is None:
                 return _NONE, None
-            params = _convert(found, self.param_convertors)
+            params = _convert(found, self._conversions)
         methods = self.methods
         if methods is None:
             return _FULL, params
@@ -327,12 +350,9 @@ class Route(_PathRoute):
         return (_FULL if method in methods else _PARTIAL), params
 
     def enter(self, scope: WWWScope, params: dict[str, Any] | None) -> None:
-        keys: FrameworkKeys = scope  # type: ignore[assignment]  # the same dict, framework view (no call on the hot path)
-        keys["endpoint"] = self.endpoint
+        scope.update(self.entry_keys)  # type: ignore[typeddict-item]  # framework keys (endpoint, max_body_size)
         if params:
-            _store_params(scope, params)
-        if self._has_body_limit:
-            keys["max_body_size"] = self._max_body_size
+            store_params(scope, params)
 
     async def handle_partial(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {"Allow": self._allow}
@@ -383,7 +403,7 @@ class WebSocketRoute(_PathRoute):
     def enter(self, scope: WWWScope, params: dict[str, Any] | None) -> None:
         framework_keys(scope)["endpoint"] = self.endpoint
         if params:
-            _store_params(scope, params)
+            store_params(scope, params)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(path={self.path!r}, name={self.name!r})"
@@ -414,6 +434,7 @@ class Mount(BaseRoute):
         self.app = _wrap(self._base_app, middleware)
         self.name = name
         self.path_regex, self.path_format, self.param_convertors = compile_path(self.path + "/{path:path}")
+        self._conversions = _conversions(self.param_convertors)
         self.first_segment = first_segment(self.path) if self.path else None
 
     @property
@@ -425,7 +446,7 @@ class Mount(BaseRoute):
         found = self.path_regex.match(route_path)
         if found is None:
             return Match.NONE, None
-        params = _convert(found, self.param_convertors)
+        params = _convert(found, self._conversions)
         remaining = "/" + params.pop("path")
         params["__matched__"] = route_path[: len(route_path) - len(remaining)]
         return Match.FULL, params
@@ -439,7 +460,7 @@ class Mount(BaseRoute):
             keys["app_root_path"] = root_path
         scope["root_path"] = root_path + matched
         keys["endpoint"] = self._base_app
-        _store_params(scope, params)
+        store_params(scope, params)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         if self.name is not None and name == self.name and "path" in path_params:
@@ -478,6 +499,7 @@ class Host(BaseRoute):
         self.app = as_asgi_app(app)
         self.name = name
         self.host_regex, self.host_format, self.param_convertors = compile_path(host)
+        self._conversions = _conversions(self.param_convertors)
 
     @property
     def routes(self) -> list[BaseRoute]:
@@ -488,11 +510,11 @@ class Host(BaseRoute):
         found = self.host_regex.match(host)
         if found is None:
             return Match.NONE, None
-        return Match.FULL, _convert(found, self.param_convertors)
+        return Match.FULL, _convert(found, self._conversions)
 
     def enter(self, scope: WWWScope, params: dict[str, Any] | None) -> None:
         framework_keys(scope)["endpoint"] = self.app
-        _store_params(scope, params)
+        store_params(scope, params)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         own = {key: value for key, value in path_params.items() if key in self.param_convertors}
