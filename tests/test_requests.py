@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -78,7 +79,7 @@ def test_body_stream_and_json() -> None:
         request = Request(scope(method="POST"), body_receiver(b'{"a":', b" [1, 2]}"))
         assert await request.body() == b'{"a": [1, 2]}'
         assert await request.json() == {"a": [1, 2]}
-        assert [c async for c in request.stream()] == [b'{"a": [1, 2]}']
+        assert [c async for c in request.stream()] == [b'{"a": [1, 2]}', b""]  # the end is an empty chunk
 
         class Model(msgspec.Struct):
             a: list[int]
@@ -94,7 +95,7 @@ def test_body_stream_and_json() -> None:
 def test_stream_twice_is_an_error_and_disconnect_raises() -> None:
     async def run() -> None:
         request = Request(scope(), body_receiver(b"a", b"b"))
-        assert [c async for c in request.stream()] == [b"a", b"b"]
+        assert [c async for c in request.stream()] == [b"a", b"b", b""]  # as in Starlette: b"" marks the end
         with pytest.raises(RuntimeError, match="Stream consumed"):
             [c async for c in request.stream()]
 
@@ -103,6 +104,38 @@ def test_stream_twice_is_an_error_and_disconnect_raises() -> None:
 
         with pytest.raises(ClientDisconnect):
             await Request(scope(), disconnect).body()
+
+    asyncio.run(run())
+
+
+def test_connection_is_a_mapping_over_its_scope() -> None:
+    s = scope()
+    request = Request(s)
+    assert isinstance(request, Mapping)
+    assert request["path"] == "/a/b" and request.get("method") == "GET" and request.get("nope") is None
+    assert set(request) == set(s) and len(request) == len(s)
+    assert request == request and request != Request(s)  # equal only to itself
+    assert len({request, Request(s)}) == 2
+
+
+def test_form_is_awaitable_or_an_async_context_manager_closing_uploads() -> None:
+    boundary = "xyz"
+    body = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n\r\ndata\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+    headers = [(b"content-type", f"multipart/form-data; boundary={boundary}".encode())]
+
+    async def run() -> None:
+        async with Request(http_scope("POST", headers=headers), body_receiver(body)).form() as form:
+            upload = form["f"]
+            assert not isinstance(upload, str)
+            assert await upload.read() == b"data"
+        assert upload.file.closed
+        awaited = await Request(http_scope("POST", headers=headers), body_receiver(body)).form()
+        upload = awaited["f"]
+        assert not isinstance(upload, str) and not upload.file.closed
+        await awaited.close()
 
     asyncio.run(run())
 

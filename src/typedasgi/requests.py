@@ -7,9 +7,10 @@ URL are parsed the first time they are read and cached on the object.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Generator, Iterator, Mapping
 from functools import cached_property
 from http import cookies as http_cookies
+from types import TracebackType
 from typing import Any, Final, Generic, Protocol, TypeVar, cast, overload
 
 import msgspec
@@ -34,6 +35,7 @@ from typedasgi.types import (
 __all__ = [
     "SERVER_PUSH_HEADERS_TO_COPY",
     "ClientDisconnect",
+    "AwaitableOrContextManager",
     "HTTPConnection",
     "Request",
     "cookie_parser",
@@ -101,11 +103,61 @@ async def empty_send(message: SendEvent) -> None:
     raise RuntimeError("This connection has no send channel")
 
 
-class HTTPConnection(Generic[StateT]):
-    """What HTTP requests and WebSocket sessions share: URL, headers, params, state."""
+class SupportsAsyncClose(Protocol):
+    async def close(self) -> None: ...
+
+
+ClosableT = TypeVar("ClosableT", bound=SupportsAsyncClose)
+
+
+class AwaitableOrContextManager(Generic[ClosableT]):
+    """``await it`` gives the value; ``async with it as value:`` also closes the value when the block ends."""
+
+    __slots__ = ("_awaitable", "_value")
+
+    def __init__(self, awaitable: Awaitable[ClosableT]) -> None:
+        self._awaitable = awaitable
+        self._value: ClosableT | None = None
+
+    def __await__(self) -> Generator[Any, None, ClosableT]:
+        return self._awaitable.__await__()
+
+    async def __aenter__(self) -> ClosableT:
+        self._value = await self._awaitable
+        return self._value
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._value is not None:
+            await self._value.close()
+
+
+class HTTPConnection(Mapping[str, Any], Generic[StateT]):
+    """What HTTP requests and WebSocket sessions share: URL, headers, params, state.
+
+    As in Starlette, a connection is also a read-only mapping over its scope
+    (``request["path"]``); two connections are equal only when they are the same object.
+    """
 
     def __init__(self, scope: WWWScope, receive: Receive | None = None) -> None:
         self.scope = scope
+
+    def __getitem__(self, key: str) -> Any:  # a scope value: its type depends on the key
+        scope: dict[str, Any] = self.scope  # type: ignore[assignment]  # read by any key, as a mapping
+        return scope[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.scope)
+
+    def __len__(self) -> int:
+        return len(self.scope)
+
+    def __eq__(self, other: object) -> bool:  # not Mapping's value comparison: one connection is itself only
+        return self is other
+
+    def __hash__(self) -> int:
+        return object.__hash__(self)
 
     @property
     def app(self) -> Any:  # the application object; typed by the app that reads it
@@ -214,14 +266,14 @@ class Request(HTTPConnection[StateT]):
         return framework_keys(self.scope).get("max_body_size", DEFAULT_MAX_BODY_SIZE)
 
     def stream(self) -> AsyncIterator[bytes]:
-        """The body chunk by chunk, enforcing the body size limit (413)."""
+        """The body chunk by chunk, then one empty chunk (as Starlette), enforcing the body size limit (413)."""
         return self._read(self._max_body_size())
 
     async def _read(self, limit: int | None) -> AsyncIterator[bytes]:
-        """The body chunk by chunk, refused with a 413 past ``limit`` (declared or as it arrives)."""
+        """The body chunk by chunk and a final ``b""``, refused with a 413 past ``limit`` (declared or as it arrives)."""
         if self._body is not None:
-            if self._body:
-                yield self._body
+            yield self._body
+            yield b""
             return
         if self._stream_consumed:
             raise RuntimeError("Stream consumed")
@@ -241,6 +293,7 @@ class Request(HTTPConnection[StateT]):
                         raise BodyTooLarge(limit)
                     yield chunk
                 if not message.get("more_body", False):
+                    yield b""  # the end, spelled out: parsers that feed chunks on finish with it
                     return
             elif message["type"] == "http.disconnect":
                 self._is_disconnected = True
@@ -249,7 +302,7 @@ class Request(HTTPConnection[StateT]):
     async def body(self) -> bytes:
         """The whole body, read once and cached."""
         if self._body is None:
-            chunks = [chunk async for chunk in self.stream()]
+            chunks = [chunk async for chunk in self.stream() if chunk]
             self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return self._body
 
@@ -273,7 +326,7 @@ class Request(HTTPConnection[StateT]):
         except RecursionError:  # msgspec's depth guard: a hostile document, not a server fault
             raise MalformedBody(TOO_DEEP) from None
 
-    async def form(
+    def form(
         self,
         *,
         max_files: int = FormLimits.max_files,
@@ -281,14 +334,28 @@ class Request(HTTPConnection[StateT]):
         max_part_size: int = FormLimits.max_part_size,
         max_file_size: int = FormLimits.max_file_size,
         max_upload_size: int = FormLimits.max_upload_size,
-    ) -> FormData:
+    ) -> AwaitableOrContextManager[FormData]:
         """Parse an url-encoded or multipart body (multipart needs the ``forms`` extra).
 
-        Uploaded files go to disk past a small threshold, so a multipart body is
-        limited by ``max_upload_size`` (and each file by ``max_file_size``), not by
-        the in-memory body limit; what stays in memory (fields, part headers, a
+        ``await request.form()``, or ``async with request.form() as form:`` to close its
+        uploads when the block ends. Uploaded files go to disk past a small threshold, so a
+        multipart body is limited by ``max_upload_size`` (and each file by ``max_file_size``),
+        not by the in-memory body limit; what stays in memory (fields, part headers, a
         whole url-encoded body) still counts against that limit.
         """
+        return AwaitableOrContextManager(
+            self._get_form(
+                max_files=max_files,
+                max_fields=max_fields,
+                max_part_size=max_part_size,
+                max_file_size=max_file_size,
+                max_upload_size=max_upload_size,
+            )
+        )
+
+    async def _get_form(
+        self, *, max_files: int, max_fields: int, max_part_size: int, max_file_size: int, max_upload_size: int
+    ) -> FormData:
         if self._form is None:
             limits = FormLimits(
                 max_files=max_files,
