@@ -53,9 +53,21 @@ def test_307_keeps_the_method_when_followed() -> None:
     assert str(response.url) == "https://testserver/submit"
 
 
-@pytest.mark.parametrize("host", ["testserver:http", "[::1", "testserver:99999999"])
-def test_unreadable_host_is_a_400_not_a_500(host: str) -> None:
+@pytest.mark.parametrize("host", ["testserver:http", "[::1", "testserver:99999999", "evil.com@testserver"])
+def test_unreadable_host_redirects_to_the_servers_address(host: str) -> None:
+    """As in Starlette: a malformed Host is ignored for the server's address (the TestClient's is testserver)."""
     response = client().get("/", headers={"host": host})
+    assert (response.status_code, response.headers["location"]) == (307, "https://testserver/")
+
+
+@pytest.mark.parametrize("host", ["testserver:http", "[::1"])
+def test_no_valid_host_and_no_server_is_a_400(host: str) -> None:
+    async def without_server(scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http"
+        scope.pop("server", None)
+        await HTTPSRedirectMiddleware(bare_app)(scope, receive, send)
+
+    response = TestClient(without_server).get("/", headers={"host": host})
     assert (response.status_code, response.text) == (400, "Invalid host header")
 
 

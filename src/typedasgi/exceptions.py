@@ -63,13 +63,6 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"Request body is larger than the limit of {limit} bytes")
 
 
-class InvalidHostHeader(HTTPException):
-    """The request's ``Host`` is not a valid host (or there are several): 400, so no URL is built from it."""
-
-    def __init__(self) -> None:
-        super().__init__(400, "Invalid host header")
-
-
 def raises_to_app(scope: Mapping[str, object]) -> bool:
     """True when a typedasgi app above this component turns our HTTPExceptions into responses.
 

@@ -13,11 +13,10 @@ from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from typing_extensions import Self, Unpack
 
-from typedasgi.exceptions import InvalidHostHeader
 from typedasgi.multidict import MultiDict
 from typedasgi.types import WWWScope
 
-__all__ = ["URL", "Address", "URLComponents", "URLPath", "parse_host"]
+__all__ = ["URL", "Address", "URLComponents", "URLPath", "parse_host", "valid_port"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
@@ -37,26 +36,24 @@ class URLComponents(TypedDict, total=False):
 
 
 _HOST_PORT = re.compile(
-    r"(\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::([0-9]{1,5}))?"
+    r"(\[(?:[0-9A-Fa-f:.]+|v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+)\]"
+    r"|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::([0-9]+))?"
 )
-"""RFC 3986 ``host [":" port]``: a reg-name (IPv4 included) or a bracketed IPv6 literal, a numeric port."""
+"""RFC 3986 ``host [":" port]``: a reg-name (IPv4 included) or a bracketed IPv6 / IPvFuture literal."""
 
 
-def parse_host(value: str) -> tuple[str, int | None] | None:
-    """``(host, port)`` of a ``Host`` header value, or None when it is not a syntactically valid host.
+def parse_host(value: str) -> tuple[str, str | None] | None:
+    """``(host, port digits)`` of a ``Host`` header value, or None when it is not a syntactically valid host.
 
     Anything that could move a URL's authority elsewhere (userinfo ``@``, a path,
-    query or fragment, backslashes, spaces, controls, a port that is not a number
-    in 0-65535) fails here, so a URL built from an accepted value has that host.
+    query or fragment, backslashes, spaces, controls, a port that is not a number)
+    fails here, so a URL built from an accepted value has that host.
     """
     match = _HOST_PORT.fullmatch(value)
     if match is None:
         return None
-    host, port_text = match.groups()
-    port = int(port_text) if port_text is not None else None
-    if port is not None and port > 65535:
-        return None
-    if host.startswith("["):
+    host, port = match.groups()
+    if host.startswith("[") and not host.startswith("[v"):
         try:
             ipaddress.IPv6Address(host[1:-1])
         except ValueError:
@@ -64,19 +61,30 @@ def parse_host(value: str) -> tuple[str, int | None] | None:
     return host, port
 
 
+def valid_port(port: str | None) -> bool:
+    """No port, or one in 0-65535 (leading zeros allowed, as RFC 3986 does)."""
+    if port is None:
+        return True
+    digits = port.lstrip("0")
+    return len(digits) <= 5 and int(digits or "0") <= 65535
+
+
 def _scope_host(scope: WWWScope) -> str | None:
-    """The one valid ``Host`` header value; None when there is none (or it is empty)."""
+    """The ``Host`` header when there is exactly one and it is a valid host with a valid port, else None.
+
+    None makes the URL fall back to the server's address: a malformed or repeated
+    Host never becomes the URL's authority (Starlette falls back the same way).
+    """
     host: str | None = None
     for name, value in scope.get("headers", ()):
         if name == b"host":
             if host is not None:
-                raise InvalidHostHeader()  # more than one Host: RFC 9112 says 400
+                return None  # more than one Host: none of them can be trusted
             host = value.decode("latin-1")
     if not host:
         return None
-    if parse_host(host) is None:
-        raise InvalidHostHeader()
-    return host
+    parsed = parse_host(host)
+    return host if parsed is not None and valid_port(parsed[1]) else None
 
 
 def _scope_path(scope: WWWScope) -> str:
@@ -88,16 +96,17 @@ def _scope_path(scope: WWWScope) -> str:
 
 
 def _url_from_scope(scope: WWWScope) -> str:
-    """The request's URL; raises :class:`InvalidHostHeader` (400) rather than build one on a bad Host."""
+    """The request's URL, its authority from a valid Host header, else from the server's address."""
     scheme = scope.get("scheme", "http")
-    path = _scope_path(scope)
+    # The path stays a path: its delimiters are escaped, "@evil.com" gets its leading "/".
+    path = _scope_path(scope).replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
     if not path.startswith("/"):
-        path = "/" + path  # "@evil.com" or "evil.com/x" must stay a path, never become the authority
+        path = "/" + path
     host = _scope_host(scope)
     if host is None:
         server = scope.get("server")
         if server is None:
-            url = "/" + path.lstrip("/\\")  # no authority at all: "//evil.com" must not become one
+            url = "/%2F" + path[2:] if path.startswith("//") else path  # "//evil.com" would be an authority
         else:
             server_host, port = server
             if ":" in server_host and not server_host.startswith("["):

@@ -5,8 +5,8 @@ an explicit default port (``:80``/``:443``) is dropped, any other port is kept.
 A ``ws://`` handshake is refused with the same redirect, to ``wss://``, as a
 denial response where the server supports it, else closed (HTTP 403 for the
 client) - a WebSocket cannot follow a redirect anyway. The redirect's host is the
-request's validated ``Host``: a malformed one, or none at all, is a 400, never a
-``Location`` pointing elsewhere.
+request's validated ``Host``, or the server's address when it is malformed; with
+neither, the answer is a 400, never a ``Location`` pointing elsewhere.
 
 Behind a TLS-terminating proxy the scope's scheme is ``http``: have the server
 trust the proxy's ``X-Forwarded-Proto`` (uvicorn ``--proxy-headers``) or every
@@ -16,7 +16,6 @@ request will be redirected.
 from __future__ import annotations
 
 from typedasgi.datastructures import URL
-from typedasgi.exceptions import InvalidHostHeader
 from typedasgi.middleware.pure import respond_early
 from typedasgi.responses import PlainTextResponse, RedirectResponse
 from typedasgi.types import AnyASGIApp, Receive, Scope, Send, as_asgi_app
@@ -39,11 +38,8 @@ class HTTPSRedirectMiddleware:
         if scheme not in _SECURE:
             await self.app(scope, receive, send)
             return
-        try:
-            url = URL(scope=scope)
-        except InvalidHostHeader:  # "Host: example.com:http", "evil.com@example.com", ... - the client's mistake
-            url = None
-        if url is None or not url.netloc:  # without a host, "https:" + the path could name any host
+        url = URL(scope=scope)  # a malformed Host is ignored for the server's address
+        if not url.netloc:  # no host at all: "https:" + the path could name any host
             await respond_early(scope, receive, send, PlainTextResponse("Invalid host header", status_code=400))
             return
         netloc, port = url.netloc, url.port
