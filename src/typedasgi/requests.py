@@ -275,34 +275,58 @@ class Request(HTTPConnection[StateT]):
             yield self._body
             yield b""
             return
+        self._start_reading(limit)
+        received = 0
+        while True:
+            chunk, more = self._chunk(await self._receive())
+            if chunk:
+                received += len(chunk)
+                if limit is not None and received > limit:
+                    raise BodyTooLarge(limit)
+                yield chunk
+            if not more:
+                yield b""  # the end, spelled out: parsers that feed chunks on finish with it
+                return
+
+    def _start_reading(self, limit: int | None) -> None:
+        """Once per request: refuse a second read, and a declared length past ``limit`` (413)."""
         if self._stream_consumed:
             raise RuntimeError("Stream consumed")
         self._stream_consumed = True
         if limit is not None:
-            declared = self.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise BodyTooLarge(limit)
-        received = 0
-        while True:
-            message = await self._receive()
-            if message["type"] == "http.request":
-                chunk = message.get("body", b"")
+            for key, value in self.scope.get("headers", ()):  # the raw pairs: no Headers index for one value
+                if key == b"content-length":
+                    if value.isdigit() and int(value) > limit:
+                        raise BodyTooLarge(limit)
+                    break
+
+    def _chunk(self, message: ReceiveEvent) -> tuple[bytes, bool]:
+        """One received message: its body chunk and whether more follow; a disconnect raises."""
+        if message["type"] == "http.request":
+            return message.get("body", b""), message.get("more_body", False)
+        if message["type"] == "http.disconnect":
+            self._is_disconnected = True
+            raise ClientDisconnect()
+        return b"", True  # not for this request: keep reading
+
+    async def body(self) -> bytes:
+        """The whole body, read once and cached (read here directly: no async generator per request)."""
+        if self._body is None:
+            keys: FrameworkKeys = self.scope  # type: ignore[assignment]  # the same dict, framework view (no call)
+            limit = keys.get("max_body_size", DEFAULT_MAX_BODY_SIZE)
+            self._start_reading(limit)
+            chunks: list[bytes] = []
+            received = 0
+            receive = self._receive
+            while True:
+                chunk, more = self._chunk(await receive())
                 if chunk:
                     received += len(chunk)
                     if limit is not None and received > limit:
                         raise BodyTooLarge(limit)
-                    yield chunk
-                if not message.get("more_body", False):
-                    yield b""  # the end, spelled out: parsers that feed chunks on finish with it
-                    return
-            elif message["type"] == "http.disconnect":
-                self._is_disconnected = True
-                raise ClientDisconnect()
-
-    async def body(self) -> bytes:
-        """The whole body, read once and cached."""
-        if self._body is None:
-            chunks = [chunk async for chunk in self.stream() if chunk]
+                    chunks.append(chunk)
+                if not more:
+                    break
             self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return self._body
 
