@@ -9,8 +9,17 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from typedasgi.applications import TypedASGI
+from typedasgi.middleware import Middleware
+from typedasgi.middleware.gzip import GZipMiddleware
+from typedasgi.requests import Request
+from typedasgi.responses import Response
+from typedasgi.routing import Route, WebSocketRoute
+from typedasgi.testclient import TestClient
+from typedasgi.websockets import WebSocket, WebSocketDisconnect
+
 from tests.hostile.guards import Target
-from tests.support import ServerURL
+from tests.support import ServerURL, call_app, http_scope
 
 
 def connection(base: str) -> http.client.HTTPConnection:
@@ -78,3 +87,26 @@ def test_stalled_clients_do_not_block_others_and_leave_nothing_behind(
         finally:
             for sock in stalled:  # the clients vanish mid-request
                 sock.close()
+
+
+def test_behind_user_middleware_too(local: Target) -> None:
+    """With middleware between the error layers, the 500 and the WebSocket close are the same."""
+    async def boom(request: Request) -> Response:
+        raise RuntimeError("boom")
+
+    async def ws_boom(websocket: WebSocket) -> None:
+        await websocket.accept()
+        raise RuntimeError("ws boom")
+
+    app = TypedASGI(
+        routes=[Route("/boom", boom), WebSocketRoute("/ws", ws_boom)],
+        middleware=[Middleware(GZipMiddleware)],
+    )
+    messages = call_app(app, http_scope(path="/boom", headers={"host": "t"}))  # returns: nothing re-raised
+    assert [m["status"] for m in messages if m["type"] == "http.response.start"] == [500]
+    client = TestClient(app, raise_server_exceptions=False)
+    assert client.get("/boom").status_code == 500  # its loop thread exists before the baseline
+    with local.nothing_leaks():
+        with client.websocket_connect("/ws") as session, pytest.raises(WebSocketDisconnect) as closed:
+            session.receive_text()
+    assert closed.value.code == 1011
