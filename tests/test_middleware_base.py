@@ -230,23 +230,44 @@ def test_debug_and_trailer_messages_are_forwarded_in_order() -> None:
     assert sent[1]["trailers"] is True
 
 
-def test_pathsend_is_hidden_from_the_app() -> None:
+def test_pathsend_passes_through() -> None:
     seen: list[object] = []
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
         seen.append(sorted(map(str, scope["extensions"] or {})))
-        await PlainTextResponse("x")(scope, receive, send)
+        await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": False})
+        await extension_send(send)({"type": "http.response.pathsend", "path": "/srv/file.txt"})
 
-    scope = http_scope(extensions={"http.response.pathsend": {}, "http.response.debug": {}})
-    asyncio.run(drive(CustomHeader(app), scope))
-    assert seen == [["http.response.debug"]]
+    scope = http_scope(extensions={"http.response.pathsend": {}, "http.response.zerocopysend": {}})
+    sent = asyncio.run(drive(CustomHeader(app), scope))
+    assert seen == [["http.response.pathsend"]]  # zerocopysend stays hidden: its bodies pass as bytes
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.pathsend"]
+    assert sent[1]["path"] == "/srv/file.txt" and (b"x-custom", b"yes") in sent[0]["headers"]
+
+
+def test_background_task_starts_after_the_last_body_message_was_sent() -> None:
+    events: list[str] = []
+
+    async def note_background() -> None:
+        events.append("background")
+
+    async def endpoint(request: Request) -> Response:
+        return PlainTextResponse("hello", background=BackgroundTask(note_background))
+
+    async def slow_send(message: SendEvent) -> None:
+        await asyncio.sleep(0.01)  # the client takes its time; the background task must wait for it
+        events.append(message["type"])
+
+    app = TypedASGI(routes=[Route("/", endpoint)], middleware=[Middleware(CustomHeader)])
+    asyncio.run(app(http_scope(), body_receiver(disconnect=asyncio.Event()), slow_send))
+    assert events == ["http.response.start", "http.response.body", "background"]
 
 
 # ------------------------------------------------------------------- request body
 
 
-def test_body_read_in_dispatch_is_replayed_to_the_endpoint() -> None:
+def test_body_read_in_dispatch_is_handed_to_the_endpoint() -> None:
     class ReadBody(BaseHTTPMiddleware):
         async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
             body = await request.body()
@@ -275,6 +296,73 @@ def test_body_not_read_in_dispatch_reaches_the_endpoint() -> None:
 
     client = TestClient(TypedASGI(routes=[Route("/", echo, methods=["POST"])], middleware=[Middleware(CustomHeader)]))
     assert client.post("/", content=b"direct").text == "direct"
+
+
+def body_app(read: str, seen: list[object]) -> TypedASGI:
+    """An app whose middleware reads the body as ``read`` says before call_next; the endpoint records what it got."""
+
+    class Reader(BaseHTTPMiddleware):
+        async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+            if read == "body":
+                seen.append(await request.body())
+            elif read == "stream":
+                seen.append([chunk async for chunk in request.stream()])
+            response = await call_next(request)
+            if read == "after":
+                with pytest.raises(RuntimeError, match="Stream consumed"):
+                    [chunk async for chunk in request.stream()]
+                seen.append("consumed by the app")
+            return response
+
+    async def endpoint(request: Request) -> Response:
+        seen.append([chunk async for chunk in request.stream()])
+        return PlainTextResponse("ok")
+
+    return TypedASGI(routes=[Route("/", endpoint, methods=["POST"])], middleware=[Middleware(Reader)])
+
+
+@pytest.mark.parametrize(
+    ("read", "expected"),
+    [
+        ("body", [b"ab", [b"ab", b""]]),  # read whole in dispatch: handed to the app whole
+        ("stream", [[b"a", b"b", b""], [b""]]),  # streamed by dispatch: the app gets an empty body
+        ("after", [[b"a", b"b", b""], "consumed by the app"]),  # read by the app: gone for dispatch
+    ],
+)
+def test_the_body_is_read_once_as_in_starlette(read: str, expected: list[object]) -> None:
+    seen: list[object] = []
+
+    def chunks() -> Any:
+        yield b"a"
+        yield b"b"
+
+    assert TestClient(body_app(read, seen)).post("/", content=chunks()).text == "ok"
+    assert seen == expected
+
+
+def test_a_disconnect_is_remembered_for_the_app() -> None:
+    received: list[object] = []
+
+    class ReadsTwice(BaseHTTPMiddleware):
+        async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+            return await call_next(request)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        for _ in range(3):  # a second read must not wait for a server that will say nothing more
+            received.append((await receive())["type"])
+        await PlainTextResponse("x")(scope, receive, send)
+
+    calls = 0
+
+    async def server_receive() -> ReceiveEvent:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            await asyncio.Event().wait()  # a server says disconnect once
+        return {"type": "http.disconnect"}
+
+    asyncio.run(drive_once(ReadsTwice(app), http_scope(), receive=server_receive))
+    assert received == ["http.disconnect"] * 3 and calls == 1
 
 
 # ------------------------------------------------------------------------ errors

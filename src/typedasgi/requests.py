@@ -245,6 +245,7 @@ class Request(HTTPConnection[StateT]):
     # Class-level defaults: a new request stores three attributes, not seven.
     _body: bytes | None = None
     _stream_consumed = False
+    _received = 0  # body bytes read so far, across stream() calls
     _is_disconnected = False
     _form: FormData | None = None
     scope: HTTPScope
@@ -276,24 +277,23 @@ class Request(HTTPConnection[StateT]):
             yield b""
             return
         self._start_reading(limit)
-        received = 0
-        while True:
+        # Consumed once the last message arrived: a stream left part-way may be taken up again (as Starlette).
+        while not self._stream_consumed:
             chunk, more = self._chunk(await self._receive())
+            if not more:
+                self._stream_consumed = True
             if chunk:
-                received += len(chunk)
-                if limit is not None and received > limit:
+                self._received += len(chunk)
+                if limit is not None and self._received > limit:
                     raise BodyTooLarge(limit)
                 yield chunk
-            if not more:
-                yield b""  # the end, spelled out: parsers that feed chunks on finish with it
-                return
+        yield b""  # the end, spelled out: parsers that feed chunks on finish with it
 
     def _start_reading(self, limit: int | None) -> None:
-        """Once per request: refuse a second read, and a declared length past ``limit`` (413)."""
+        """Refuse a read after the last message, and a declared length past ``limit`` (413) on the first read."""
         if self._stream_consumed:
             raise RuntimeError("Stream consumed")
-        self._stream_consumed = True
-        if limit is not None:
+        if limit is not None and not self._received:
             for key, value in self.scope.get("headers", ()):  # the raw pairs: no Headers index for one value
                 if key == b"content-length":
                     if value.isdigit() and int(value) > limit:
@@ -316,7 +316,7 @@ class Request(HTTPConnection[StateT]):
             limit = keys.get("max_body_size", DEFAULT_MAX_BODY_SIZE)
             self._start_reading(limit)
             chunks: list[bytes] = []
-            received = 0
+            received = self._received
             receive = self._receive
             while True:
                 chunk, more = self._chunk(await receive())
@@ -326,6 +326,7 @@ class Request(HTTPConnection[StateT]):
                         raise BodyTooLarge(limit)
                     chunks.append(chunk)
                 if not more:
+                    self._stream_consumed = True
                     break
             self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return self._body

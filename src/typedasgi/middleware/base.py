@@ -11,15 +11,18 @@ does about the classic pitfalls:
 * An error raised downstream before the response starts comes out of
   ``call_next``; one raised mid-stream comes out of sending the response. Both
   keep their traceback.
-* A body read in ``dispatch`` (``await request.body()``) is replayed to the app.
+* A body read in ``dispatch`` with ``await request.body()`` is handed to the app.
 * The client going away (the server's ``send`` raising ``OSError``) stops the
   stream and cancels the downstream task; nothing is left running.
 * ContextVars: Starlette documents that values set in the endpoint are not seen
   by the middleware. Here the endpoint's changes are copied into the
   middleware's context when ``call_next`` returns and again when the response
   is complete, so ``dispatch`` (and outer middleware) see them.
-* Servers' ``http.response.pathsend``/``zerocopysend`` extensions are hidden from
-  the app below, so every body passes through ``dispatch`` as bytes.
+* ``http.response.pathsend`` passes through (the server sends the file); the
+  ``zerocopysend`` extension is hidden from the app below, so such bodies pass
+  through ``dispatch`` as bytes.
+* The request body is read once, as in Starlette (see :class:`_DispatchRequest`),
+  and background tasks of the response start after its last body message was sent.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any, TypeVar
 
-from typedasgi.requests import Request
+from typedasgi.requests import ClientDisconnect, Request
 from typedasgi.responses import Response, StreamingResponse
 from typedasgi.types import (
     ASGIApp,
@@ -64,7 +67,7 @@ BodyStreamGenerator = AsyncGenerator[bytes | MutableMapping[str, Any], None]
 AsyncContentStream = AsyncIterable[str | bytes | memoryview | MutableMapping[str, Any]]
 T = TypeVar("T")
 
-_HIDDEN_EXTENSIONS = ("http.response.pathsend", "http.response.zerocopysend")
+_HIDDEN_EXTENSIONS = ("http.response.zerocopysend",)
 _MISSING = object()
 
 
@@ -87,19 +90,29 @@ def _checked(send: Send) -> Send:
     return checked_send
 
 
+def _is_last(message: SendEvent) -> bool:
+    return message["type"] == "http.response.pathsend" or (
+        message["type"] == "http.response.body" and not message.get("more_body", False)
+    )
+
+
 class _HandOff:
     """A one-message channel from the app (``put`` is its ``send``) to the response.
 
     Holding at most one message is what gives back-pressure: the app cannot run
-    ahead of a slow client, and nothing is buffered.
+    ahead of a slow client, and nothing is buffered. The app's ``send`` of the last
+    body message returns only once the response asks for what comes next (it has
+    then sent that message on), so background tasks start after the client has it.
     """
 
-    __slots__ = ("_consumer", "_finished", "_items", "_producers")
+    __slots__ = ("_consumer", "_delivered", "_finished", "_items", "_producers", "_taken")
 
     def __init__(self) -> None:
         self._items: deque[SendEvent] = deque()
         self._consumer: asyncio.Future[None] | None = None
         self._producers: list[asyncio.Future[None]] = []
+        self._delivered: asyncio.Future[None] | None = None  # the app waits on it after putting the last message
+        self._taken = False  # the last message was handed out: the next get() means it was sent on
         self._finished = False
 
     async def put(self, message: SendEvent) -> None:
@@ -111,6 +124,15 @@ class _HandOff:
         consumer = self._consumer
         if consumer is not None and not consumer.done():
             consumer.set_result(None)
+        if _is_last(message):
+            self._delivered = delivered = asyncio.get_running_loop().create_future()
+            await delivered
+
+    def release(self) -> None:
+        """Let the app's ``send`` of the last message return (it was sent on, or never will be)."""
+        delivered, self._delivered = self._delivered, None
+        if delivered is not None and not delivered.done():
+            delivered.set_result(None)
 
     def finish(self) -> None:
         self._finished = True
@@ -120,12 +142,15 @@ class _HandOff:
 
     async def get(self) -> SendEvent | None:
         """The next message, or None once the app has returned."""
+        if self._taken:
+            self.release()
         while not self._items:
             if self._finished:
                 return None
             self._consumer = asyncio.get_running_loop().create_future()
             await self._consumer
         message = self._items.popleft()
+        self._taken = _is_last(message)
         producers, self._producers = self._producers, []
         for waiter in producers:  # each re-checks; one gets the free slot
             if not waiter.done():
@@ -162,7 +187,7 @@ class _Downstream:
         message = await self.channel.get()
         if message is None:
             await self.wait()  # the app returned: raise its error, if any
-        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+        elif _is_last(message):
             self.complete = True
         return message
 
@@ -195,6 +220,7 @@ class _Downstream:
 
     async def close(self) -> None:
         """After the response: let a delivered one finish its background work, cancel any other."""
+        self.channel.release()
         if not self.complete and not self.task.done():
             self.task.cancel()
         await self.wait()
@@ -270,31 +296,50 @@ class _CallNextResponse(StreamingResponse):
             await self.background()
 
 
-class _Recorder:
-    """The request's ``receive`` for ``dispatch``: keeps what it read so the app can read it again."""
+_DISCONNECT: ReceiveEvent = {"type": "http.disconnect"}
 
-    __slots__ = ("_receive", "messages")
 
-    def __init__(self, receive: Receive) -> None:
-        self._receive = receive
-        self.messages: list[ReceiveEvent] = []
+class _DispatchRequest(Request[Any]):
+    """The request ``dispatch`` gets; its :meth:`receive_for_app` is the app's ``receive``.
 
-    async def receive(self) -> ReceiveEvent:
-        message = await self._receive()
-        self.messages.append(message)
-        return message
+    The body is read once, by whoever reads first, as in Starlette: a body that dispatch
+    read with ``body()`` is handed to the app whole; one that dispatch streamed to the end
+    reaches the app empty; one that dispatch left alone is read for the app through this
+    request (so dispatch cannot stream it afterwards). A disconnect, once seen, is answered
+    at once from then on - a second read never hangs.
+    """
 
-    def replay(self) -> Receive:
-        """A ``receive`` for the app: first what dispatch read, then the live channel."""
-        pending = deque(self.messages)
-        if not pending:
-            return self._receive
-        live = self._receive
+    _app_consumed = False  # the app got the last body message
+    _app_disconnected = False  # the app got http.disconnect
 
-        async def receive() -> ReceiveEvent:
-            return pending.popleft() if pending else await live()
-
-        return receive
+    async def receive_for_app(self) -> ReceiveEvent:
+        if self._app_disconnected:
+            return _DISCONNECT
+        if self._app_consumed:
+            if self._is_disconnected:
+                self._app_disconnected = True
+                return _DISCONNECT
+            message = await self._receive()  # all that is left to come is the disconnect
+            if message["type"] == "http.disconnect":
+                self._app_disconnected = True
+            return message
+        body = self._body
+        if body is not None:
+            self._app_consumed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        if self._stream_consumed:
+            self._app_consumed = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        chunks = self.stream()
+        try:
+            chunk = await anext(chunks)
+        except ClientDisconnect:
+            self._app_disconnected = True
+            return _DISCONNECT
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]  # stream() is an async generator
+        self._app_consumed = self._stream_consumed
+        return {"type": "http.request", "body": chunk, "more_body": not self._stream_consumed}
 
 
 class BaseHTTPMiddleware:
@@ -323,19 +368,19 @@ class BaseHTTPMiddleware:
         extensions = scope.get("extensions")
         if extensions and any(name in extensions for name in _HIDDEN_EXTENSIONS):
             scope["extensions"] = {k: v for k, v in extensions.items() if k not in _HIDDEN_EXTENSIONS}
-        recorder = _Recorder(receive)
+        request = _DispatchRequest(scope, receive, send)
         calls: list[_Downstream] = []
 
-        async def call_next(request: Request[Any]) -> Response:
-            request_scope = request.scope
+        async def call_next(request_given: Request[Any]) -> Response:
+            request_scope = request_given.scope
             if request_scope["type"] != "http":
                 raise TypeError("call_next() takes the HTTP request dispatch() was given")
-            downstream = _Downstream(self.app, request_scope, recorder.replay())
+            downstream = _Downstream(self.app, request_scope, request.receive_for_app)
             calls.append(downstream)
             return await downstream.response()
 
         try:
-            response = await self.dispatch_func(Request(scope, recorder.receive, send), call_next)
+            response = await self.dispatch_func(request, call_next)
             await response(scope, receive, send)
         except BaseException:
             for downstream in calls:
