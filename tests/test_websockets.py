@@ -17,6 +17,7 @@ from typedasgi.websockets import (
     WebSocketClose,
     WebSocketDecodeError,
     WebSocketDisconnect,
+    WebSocketDisconnected,
     WebSocketState,
 )
 
@@ -600,3 +601,32 @@ def test_disconnect_exception() -> None:
     assert (exc.code, exc.reason) == (4000, "gone")
     assert repr(exc) == "WebSocketDisconnect(code=4000, reason='gone')"
     assert (WebSocketDisconnect().code, WebSocketDisconnect().reason) == (1000, "")
+
+
+def test_receive_text_in_an_open_session_keeps_the_state_checks() -> None:
+    server = FakeServer(
+        {"type": "websocket.connect"},
+        {"type": "websocket.receive", "text": "one"},
+        {"type": "websocket.receive", "bytes": b"two"},
+        {"type": "websocket.connect"},
+        {"type": "websocket.disconnect", "code": 1001},
+    )
+    websocket: WebSocket = WebSocket(ws_scope(), server.receive, server.send)
+
+    async def steps() -> None:
+        await websocket.accept()
+        assert await websocket.receive_text() == "one"
+        with pytest.raises(WebSocketDecodeError):
+            await websocket.receive_text()
+        with pytest.raises(RuntimeError, match="websocket.connect"):
+            await websocket.receive_text()
+        with pytest.raises(WebSocketDisconnect) as info:
+            await websocket.receive_text()
+        assert info.value.code == 1001
+        with pytest.raises(WebSocketDisconnected):
+            await websocket.receive_text()
+        await websocket.close()
+        with pytest.raises(WebSocketDisconnected):
+            await websocket.send_text("late")
+
+    run(steps())

@@ -23,12 +23,14 @@ from typedasgi.jsoncodec import decode_json, encode_json
 from typedasgi.requests import HTTPConnection, StateT
 from typedasgi.types import (
     Receive,
+    ReceiveEvent,
     Scope,
     Send,
     SendEvent,
     WebSocketReceiveEvent,
     WebSocketReceiveMessage,
     WebSocketScope,
+    WebSocketSendEvent,
     WebSocketSendMessage,
 )
 
@@ -55,6 +57,9 @@ class WebSocketState(enum.Enum):
     CONNECTED = 1
     DISCONNECTED = 2
     RESPONSE = 3
+
+
+_CONNECTED = WebSocketState.CONNECTED  # a module global: cheaper to read than the enum attribute
 
 
 class WebSocketDisconnect(Exception):
@@ -141,9 +146,24 @@ class WebSocket(HTTPConnection[StateT]):
             raise RuntimeError('Unexpected "websocket.connect" message after accept()')
         return message
 
+    def _data(self, message: ReceiveEvent) -> WebSocketReceiveEvent:
+        """A message received while both sides are connected: data, or the disconnect raised."""
+        if message["type"] == "websocket.receive":
+            return message
+        if message["type"] == "websocket.disconnect":
+            self.client_state = WebSocketState.DISCONNECTED
+            raise WebSocketDisconnect(message.get("code") or 1000, message.get("reason"))
+        kind = message["type"]
+        raise RuntimeError(f'Expected a "websocket.receive" or "websocket.disconnect" message, got {kind!r}')
+
     async def receive_text(self) -> str:
         """The next message as text; a binary message raises :class:`WebSocketDecodeError`."""
-        text = (await self._receive_data()).get("text")
+        if self.client_state is _CONNECTED and self.application_state is _CONNECTED:
+            # The open session's common case: the state checks of receive() hold, one frame less per message.
+            message = await self._receive()
+            text = self._data(message).get("text")
+        else:
+            text = (await self._receive_data()).get("text")
         if text is None:
             raise WebSocketDecodeError("Expected a text message, got a binary one")
         return text
@@ -242,9 +262,12 @@ class WebSocket(HTTPConnection[StateT]):
         try:
             await self._send(message)
         except OSError:
-            # ASGI 2.4: the server raises OSError once the client is gone.
-            self.application_state = WebSocketState.DISCONNECTED
-            raise WebSocketDisconnect(status.WS_1006_ABNORMAL_CLOSURE) from None
+            raise self._gone() from None
+
+    def _gone(self) -> WebSocketDisconnect:
+        """ASGI 2.4: the server raises OSError once the client is gone; the session is over."""
+        self.application_state = WebSocketState.DISCONNECTED
+        return WebSocketDisconnect(status.WS_1006_ABNORMAL_CLOSURE)
 
     async def accept(
         self,
@@ -266,7 +289,14 @@ class WebSocket(HTTPConnection[StateT]):
             await self.receive()  # the "websocket.connect" the server sends first
 
     async def send_text(self, data: str) -> None:
-        await self.send({"type": "websocket.send", "text": data, "bytes": None})
+        message: WebSocketSendEvent = {"type": "websocket.send", "text": data, "bytes": None}
+        if self.application_state is not _CONNECTED:
+            await self.send(message)
+            return
+        try:  # accepted and open: what send() checks holds, so send without the extra frame
+            await self._send(message)
+        except OSError:
+            raise self._gone() from None
 
     async def send_bytes(self, data: bytes) -> None:
         await self.send({"type": "websocket.send", "bytes": data, "text": None})
