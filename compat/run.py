@@ -40,6 +40,7 @@ TEST_REQUIREMENTS: tuple[tuple[str, str], ...] = (
     ("sniffio", "sniffio"),
     ("httpx", "httpx"),
     ("httpx2", "httpx2"),
+    ("zstandard", "zstandard"),  # Starlette's tests expect httpx2 to offer zstd, as in their environment
     ("itsdangerous", "itsdangerous"),
     ("jinja2", "jinja2"),
     ("python-multipart", "python_multipart"),

@@ -126,4 +126,4 @@ def test_websocket_without_the_denial_extension_is_closed() -> None:
         return {"type": "websocket.connect"}
 
     asyncio.run(TrustedHostMiddleware(bare_app, allowed_hosts=["example.com"])(scope, receive, sent))
-    assert sent.messages == [{"type": "websocket.close", "code": 1008, "reason": ""}]
+    assert sent.messages == [{"type": "websocket.close", "code": 1000, "reason": ""}]

@@ -94,7 +94,7 @@ def test_round_trip_scope() -> None:
     assert all(name == name.lower() for name in headers)
     assert scope["client"] == ["testclient", 50000]
     assert scope["server"] == ["testserver", 80]
-    assert scope["extensions"] == ["http.response.debug", "typedasgi.raise_exceptions"]  # the app hands errors over
+    assert scope["extensions"] == ["http.response.debug", "http.response.trailers", "typedasgi.raise_exceptions"]  # the app hands errors over
     assert scope["state"] == {}
     assert data["body"] == ""
     assert data["messages"] == 1
@@ -233,7 +233,7 @@ def test_app_without_response_is_an_error() -> None:
         TestClient(silent, check_asgi=False).get("/")
     with pytest.raises(RuntimeError, match="without sending 'http.response.start'"):
         TestClient(silent, raise_server_exceptions=False, check_asgi=False).get("/")
-    with pytest.raises(RuntimeError, match="before the body was complete"):
+    with pytest.raises(RuntimeError, match="before body completed"):
         TestClient(unfinished, check_asgi=False).get("/")
 
 

@@ -477,7 +477,7 @@ def test_denial_without_extension_closes_before_accept() -> None:
     server = FakeServer({"type": "websocket.connect"})
     websocket: WebSocket = WebSocket(ws_scope(extensions={}), server.receive, server.send)
     run(websocket.send_denial_response(PlainTextResponse("no", status_code=403)))
-    assert server.sent == [{"type": "websocket.close", "code": 1008, "reason": ""}]
+    assert server.sent == [{"type": "websocket.close", "code": 1000, "reason": ""}]
     assert websocket.application_state is WebSocketState.DISCONNECTED
 
 
@@ -520,7 +520,7 @@ def test_response_state_only_takes_body_messages() -> None:
         assert websocket.application_state is WebSocketState.RESPONSE
         await websocket.send({"type": "websocket.http.response.body", "body": b"a", "more_body": True})
         assert websocket.application_state is WebSocketState.RESPONSE
-        with pytest.raises(RuntimeError, match='Expected "websocket.http.response.body"'):
+        with pytest.raises(RuntimeError, match='Expected ASGI message "websocket.http.response.body"'):
             await websocket.close()
         await websocket.send({"type": "websocket.http.response.body", "body": b"b", "more_body": False})
         assert app_state(websocket) is WebSocketState.DISCONNECTED

@@ -95,12 +95,12 @@ SERVER_PUSH_HEADERS_TO_COPY: Final = frozenset(
 
 async def empty_receive() -> ReceiveEvent:
     """The ``receive`` of a connection built from a scope alone: reading from it is a bug."""
-    raise RuntimeError("This connection has no receive channel")
+    raise RuntimeError("Receive channel has not been made available")
 
 
 async def empty_send(message: SendEvent) -> None:
     """The ``send`` of a connection built without one: sending through it is a bug."""
-    raise RuntimeError("This connection has no send channel")
+    raise RuntimeError("Send channel has not been made available")
 
 
 class SupportsAsyncClose(Protocol):
@@ -418,6 +418,17 @@ class Request(HTTPConnection[StateT]):
             raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()
                            if k in SERVER_PUSH_HEADERS_TO_COPY]
             await self._send({"type": "http.response.push", "path": path, "headers": raw_headers})
+
+    async def send_early_hints(self, link: str, /, *additional_links: str) -> None:
+        """A ``103 Early Hints`` with these ``Link`` values, when the server offers the extension; otherwise nothing.
+
+        ``await request.send_early_hints("</style.css>; rel=preload; as=style")`` lets the
+        browser fetch what the page will need while the endpoint is still working.
+        """
+        extensions = self.scope.get("extensions") or {}
+        if "http.response.early_hint" in extensions:
+            links = [value.encode("latin-1") for value in (link, *additional_links)]
+            await self._send({"type": "http.response.early_hint", "links": links})
 
 
 

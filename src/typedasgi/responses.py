@@ -355,7 +355,8 @@ class StreamingResponse(Response):
         return True
 
     async def _wait_for_disconnect(self, receive: Receive) -> None:
-        while (await receive())["type"] != "http.disconnect":
+        # A denial response (a WebSocket scope) ends on the WebSocket's disconnect instead.
+        while (await receive())["type"] not in ("http.disconnect", "websocket.disconnect"):
             pass  # request body the endpoint did not read: drop it
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -22,6 +22,7 @@ from typedasgi.types import AnyASGIApp, ASGI2App, ASGIApp, Receive, Scope, Send,
 __all__ = [
     "DEFAULT_TIMEOUT",
     "AppConfig",
+    "AppProtocolError",
     "CookieTypes",
     "HeaderTypes",
     "QueryParamTypes",
@@ -42,6 +43,13 @@ HeaderTypes = Mapping[str, str] | list[tuple[str, str]]
 _Primitive = str | int | float | bool | None
 QueryParamTypes = httpx2.QueryParams | Mapping[str, _Primitive | Sequence[_Primitive]] | list[tuple[str, _Primitive]] | str
 TimeoutTypes = float | httpx2.Timeout | None
+
+
+class AppProtocolError(AssertionError, RuntimeError):
+    """The app under test broke the ASGI message order: a failed assertion about it, and a ``RuntimeError``.
+
+    Raised whatever ``raise_server_exceptions`` says: a server would drop the connection.
+    """
 
 
 class TestClientTimeout(TimeoutError):

@@ -138,7 +138,7 @@ class WebSocket(HTTPConnection[StateT]):
     async def _receive_data(self) -> WebSocketReceiveEvent:
         """The next data message; the client's disconnect becomes :class:`WebSocketDisconnect`."""
         if self.application_state is not WebSocketState.CONNECTED:
-            raise RuntimeError("WebSocket is not connected: call accept() first")
+            raise WebSocketDisconnected("WebSocket is not connected: call accept() first")
         message = await self.receive()
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code") or 1000, message.get("reason"))
@@ -191,7 +191,7 @@ class WebSocket(HTTPConnection[StateT]):
         elif mode == "binary":
             payload = await self.receive_bytes()
         else:
-            raise ValueError(f'mode must be "text" or "binary", got {mode!r}')
+            raise RuntimeError(f'mode must be "text" or "binary", got {mode!r}')
         try:
             if type is object:
                 return decode_json(payload)
@@ -254,7 +254,7 @@ class WebSocket(HTTPConnection[StateT]):
                 raise RuntimeError(f'Expected "websocket.send" or "websocket.close", got {kind!r}')
         elif state is WebSocketState.RESPONSE:
             if message["type"] != "websocket.http.response.body":
-                raise RuntimeError(f'Expected "websocket.http.response.body", got {kind!r}')
+                raise RuntimeError(f'Expected ASGI message "websocket.http.response.body", but got {kind!r}')
             if not message.get("more_body", False):
                 self.application_state = WebSocketState.DISCONNECTED
         else:
@@ -309,7 +309,7 @@ class WebSocket(HTTPConnection[StateT]):
         elif mode == "binary":
             await self.send({"type": "websocket.send", "bytes": encoded, "text": None})
         else:
-            raise ValueError(f'mode must be "text" or "binary", got {mode!r}')
+            raise RuntimeError(f'mode must be "text" or "binary", got {mode!r}')
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Close the connection; before ``accept()`` this rejects the handshake (HTTP 403)."""
@@ -330,7 +330,7 @@ class WebSocket(HTTPConnection[StateT]):
             if self.application_state in (WebSocketState.CONNECTING, WebSocketState.RESPONSE):
                 raise RuntimeError("The denial response did not send a complete body")
         else:
-            await self.close(code=status.WS_1008_POLICY_VIOLATION)  # policy violation; the client sees HTTP 403
+            await self.close()  # before accept: the server answers HTTP 403 whatever the code
 
     async def _denial_send(self, message: SendEvent, /) -> None:
         """Translate a response's ``http.response.*`` messages into the denial extension's."""

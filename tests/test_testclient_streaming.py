@@ -1,0 +1,70 @@
+"""The synchronous TestClient streams like a server: chunks as produced, backpressure, early close cancels."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+
+import pytest
+
+from typedasgi.testclient import TestClient
+from typedasgi.testclient_app import AppProtocolError
+from typedasgi.responses import StreamingResponse
+from typedasgi.types import Receive, Scope, Send
+
+
+def test_a_stream_is_readable_before_the_app_finishes_and_each_chunk_waits_for_the_reader() -> None:
+    second_started = threading.Event()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"one"
+        second_started.set()
+        yield b"two"
+
+    client = TestClient(StreamingResponse(chunks()))
+    with client.stream("GET", "/") as response:
+        raw = response.iter_raw()
+        assert not second_started.is_set()  # the app waits until the test reads
+        assert next(raw) == b"one"
+        assert second_started.wait(5)
+        assert list(raw) == [b"two"]
+
+
+def test_closing_an_unfinished_response_cancels_the_app() -> None:
+    cancelled = threading.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": False})
+        await send({"type": "http.response.body", "body": b"first", "more_body": True})
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    with TestClient(app).stream("GET", "/") as response:
+        assert next(response.iter_raw()) == b"first"
+    assert cancelled.is_set()
+
+
+def test_trailers_land_in_the_response_extensions() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http" and "http.response.trailers" in (scope.get("extensions") or {})
+        await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": True})
+        await send({"type": "http.response.body", "body": b"data", "more_body": False})
+        await send({"type": "http.response.trailers", "headers": [(b"x-sum", b"1")], "more_trailers": True})
+        await send({"type": "http.response.trailers", "headers": [(b"x-sum", b"2")], "more_trailers": False})
+
+    response = TestClient(app).get("/")
+    assert response.content == b"data"
+    assert response.extensions["http.response.trailers"] == [(b"x-sum", b"1"), (b"x-sum", b"2")]
+
+
+def test_trailers_before_the_body_is_complete_are_a_protocol_error() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": True})
+        await send({"type": "http.response.trailers", "headers": [], "more_trailers": False})
+
+    with pytest.raises(AppProtocolError, match="before body completed"):
+        TestClient(app).get("/")
