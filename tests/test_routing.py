@@ -9,7 +9,7 @@ from typedasgi.applications import TypedASGI
 from typedasgi.convertors import Convertor, register_url_convertor
 from typedasgi.requests import Request
 from typedasgi.responses import JSONResponse, PlainTextResponse, Response
-from typedasgi.routing import Host, Mount, NoMatchFound, Route, Router, WebSocketRoute, compile_path
+from typedasgi.routing import Host, Match, Mount, NoMatchFound, Route, Router, WebSocketRoute, compile_path
 from typedasgi.testclient import TestClient
 from typedasgi.types import Receive, Scope, Send
 from typedasgi.websockets import WebSocket
@@ -293,3 +293,53 @@ def test_typed_websocket_handler_reads_path_and_query() -> None:
     app = TypedASGI(routes=[WebSocketRoute("/rooms/{room}", room)])
     with TestClient(app).websocket_connect("/rooms/blue?greeting=hello") as session:
         assert session.receive_text() == "hello blue"
+
+
+# ------------------------------------------------- Starlette's route protocol: matches(scope)
+
+
+def test_every_route_class_answers_matches_with_a_child_scope() -> None:
+    inner = Router(routes=[Route("/users/{user_id:int}", ok_endpoint, name="user")])
+    scope = http_scope_for("/api/users/7", host="tenant.example.org:8000")
+    route = Route("/api/users/{user_id:int}", ok_endpoint)
+    match, child = route.matches(scope)
+    assert match is Match.FULL and child == {"endpoint": ok_endpoint, "path_params": {"user_id": 7}}
+    assert Route("/api/users/{user_id:int}", ok_endpoint, methods=["POST"]).matches(scope)[0] is Match.PARTIAL
+    assert route.matches(http_scope_for("/other")) == (Match.NONE, {})
+    match, child = Mount("/api", app=inner).matches(scope)
+    assert match is Match.FULL and child["root_path"] == "/api" and child["app_root_path"] == ""
+    assert child["endpoint"] is inner and child["path_params"] == {}
+    match, child = Host("{tenant}.example.org", app=inner).matches(scope)
+    assert match is Match.FULL and child["path_params"] == {"tenant": "tenant"}
+    assert WebSocketRoute("/ws", ws_endpoint).matches(scope) == (Match.NONE, {})
+    assert "path_params" not in scope and scope["root_path"] == ""  # the scope itself is left as it was
+
+
+class HeaderRoute(Route):
+    """Written against Starlette's protocol: narrows super().matches()."""
+
+    def matches(self, scope: Any) -> tuple[Match, dict[str, Any]]:
+        match, child = super().matches(scope)
+        if match is not Match.NONE and (b"x-route", b"preferred") not in scope["headers"]:
+            return Match.NONE, {}
+        return match, child
+
+
+def test_a_subclass_overriding_matches_is_honoured_by_the_router() -> None:
+    async def preferred(request: Request) -> Response:
+        return PlainTextResponse("preferred " + request.path_params["item"])
+
+    async def fallback(request: Request) -> Response:
+        return PlainTextResponse("fallback " + request.path_params["item"])
+
+    client = TestClient(Router(routes=[HeaderRoute("/items/{item}", preferred), Route("/items/{item}", fallback)]))
+    assert client.get("/items/a").text == "fallback a"
+    assert client.get("/items/b", headers={"x-route": "preferred"}).text == "preferred b"
+
+
+async def ok_endpoint(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+def http_scope_for(path: str, host: str = "example.org") -> Any:
+    return {"type": "http", "method": "GET", "path": path, "root_path": "", "headers": [(b"host", host.encode())]}

@@ -162,6 +162,18 @@ def _wrap(app: ASGIApp, middleware: Sequence[Middleware] | None) -> ASGIApp:
     return app
 
 
+_ABSENT = object()
+
+
+def _match_through_matches(route: BaseRoute, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
+    return route.matches(scope)
+
+
+def _enter_child_scope(route: BaseRoute, scope: WWWScope, params: dict[str, Any] | None) -> None:
+    if params:
+        scope.update(params)  # type: ignore[typeddict-item]  # the child scope matches() gave
+
+
 class BaseRoute:
     """What the router asks of every route.
 
@@ -180,6 +192,40 @@ class BaseRoute:
 
     def enter(self, scope: WWWScope, params: dict[str, Any] | None) -> None:
         """Record the match in the scope before ``handle`` (path params, root path, endpoint)."""
+
+    def matches(self, scope: WWWScope) -> tuple[Match, dict[str, Any]]:
+        """Starlette's route protocol: the match and the scope keys it sets (``scope.update(child_scope)``).
+
+        Instrumentation packages walk routes with it; the router itself uses the cheaper
+        :meth:`match`/:meth:`enter` pair. A subclass that overrides ``matches`` is honoured
+        by the router too.
+        """
+        match, params = self._own_match(scope, get_route_path(scope))
+        if match is _NONE:
+            return match, {}
+        child: dict[str, Any] = dict(scope)
+        self._own_enter(child, params)  # type: ignore[arg-type]  # a copy of the scope, same keys
+        original: dict[str, Any] = scope  # type: ignore[assignment]  # read by any key
+        changed = {key: value for key, value in child.items() if original.get(key, _ABSENT) is not value}
+        changed.setdefault("path_params", dict(original.get("path_params", {})))  # Starlette always sets them
+        return match, changed
+
+    # What matches() builds on; for a subclass that overrides matches(), its parent's match()/enter().
+    def _own_match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
+        return self.match(scope, route_path)
+
+    def _own_enter(self, scope: WWWScope, params: dict[str, Any] | None) -> None:
+        self.enter(scope, params)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "matches" in cls.__dict__ and "match" not in cls.__dict__:
+            # Written against Starlette's protocol: route through the override, keep the parent's matching for super().
+            parent_match, parent_enter = cls.match, cls.enter
+            cls._own_match = parent_match  # type: ignore[method-assign]  # the parent's, bound per instance
+            cls._own_enter = parent_enter  # type: ignore[method-assign]
+            cls.match = _match_through_matches  # type: ignore[method-assign, assignment]
+            cls.enter = _enter_child_scope  # type: ignore[method-assign, assignment]
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
