@@ -10,10 +10,12 @@ run by hand.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -80,7 +82,8 @@ def setup() -> None:
 
 
 def check() -> int:
-    """mypy --strict over the whole tree, basedpyright over src and the typing tests, then pytest."""
+    """mypy --strict over the whole tree, basedpyright over src and the typing tests (and
+    ``--verifytypes`` on the package), then pytest."""
     setup()
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     steps: list[list[str | Path]] = [
@@ -95,6 +98,35 @@ def check() -> int:
         code = subprocess.run([str(a) for a in step], cwd=ROOT, env=env).returncode
         if code != 0:
             return code
+        if step[0] == BIN / "basedpyright":
+            code = verify_types()
+            if code != 0:
+                return code
+    return 0
+
+
+def verify_types() -> int:
+    """``basedpyright --verifytypes``: every public symbol's type is declared (100 % completeness).
+
+    It runs on a copy of the package as a wheel installs it (the source tree and
+    ``py.typed``), not on the editable install, which checkers read as source.
+    """
+    with tempfile.TemporaryDirectory(prefix="typedasgi-verifytypes-") as copy:
+        shutil.copytree(ROOT / "src" / "typedasgi", Path(copy) / "typedasgi", ignore=shutil.ignore_patterns("__pycache__"))
+        # The venv's python on PATH is how basedpyright finds the dependencies (msgspec, httpx2, ...).
+        env = dict(os.environ, PYTHONPATH=copy, VIRTUAL_ENV=str(VENV), PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+        cmd = [str(BIN / "basedpyright"), "--verifytypes", "typedasgi", "--ignoreexternal", "--outputjson"]
+        print("+", " ".join(cmd), flush=True)
+        result = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True)
+        try:
+            score = json.loads(result.stdout)["typeCompleteness"]["completenessScore"]
+        except (ValueError, KeyError):
+            print(result.stdout, result.stderr, file=sys.stderr)
+            return 1
+        if score < 1:
+            subprocess.run(cmd[:-1], cwd=copy, env=env)  # the readable report: what lacks a declared type
+            print(f"Type completeness {score:.1%}, not 100 %", file=sys.stderr)
+            return 1
     return 0
 
 

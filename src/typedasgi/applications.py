@@ -110,11 +110,11 @@ class TypedASGI:
         blocked_plugins: Collection[str] = (),
     ) -> None:
         self.debug = debug
-        self.state = State()
+        self.state: State = State()
         self._lifespan = lifespan
-        self.plugins = AppPlugins(plugins or (), autoload=autoload_plugins, blocked=blocked_plugins)
+        self.plugins: AppPlugins = AppPlugins(plugins or (), autoload=autoload_plugins, blocked=blocked_plugins)
         run_lifespan = self._run_lifespan if lifespan or self.plugins else None
-        self.router = Router(routes, redirect_slashes=redirect_slashes, lifespan=run_lifespan)
+        self.router: Router = Router(routes, redirect_slashes=redirect_slashes, lifespan=run_lifespan)
         self.user_middleware: list[Middleware] = list(middleware or [])
         self.exception_handlers: dict[int | type[BaseException], ExceptionHandler] = dict(exception_handlers or {})
         self.max_body_size = max_body_size
@@ -122,6 +122,9 @@ class TypedASGI:
         self._direct: ServerErrorMiddleware | None = None  # set when HTTP requests skip the stack (see __call__)
         self.renderers: list[Renderer] = []  # tried for typed handlers' return values before JSON (plugin seam)
         self.body_decoders: dict[str, DecodeBody] = {}  # typed handlers' bodies by media type, besides JSON (plugin seam)
+        self.openapi_url: str | None
+        self.version: str
+        self.title: str
         self.title, self.version, self.openapi_url = title, version, openapi_url
         self._openapi: tuple[int, dict[str, Any]] | None = None
         if openapi_url is not None:

@@ -58,7 +58,7 @@ class AuthCredentials:
     """What the authenticated connection may do: a list of scope names."""
 
     def __init__(self, scopes: Sequence[str] = ()) -> None:
-        self.scopes = list(scopes)
+        self.scopes: list[str] = list(scopes)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.scopes!r})"

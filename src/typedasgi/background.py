@@ -23,7 +23,7 @@ __all__ = ["BackgroundTask", "BackgroundTasks"]
 
 P = ParamSpec("P")
 
-logger = logging.getLogger("typedasgi.background")
+logger: logging.Logger = logging.getLogger("typedasgi.background")
 
 
 def _is_async_callable(func: object) -> bool:
@@ -53,7 +53,7 @@ class BackgroundTask:
         self.func: Callable[..., object] = func
         self.args: tuple[object, ...] = args
         self.kwargs: dict[str, object] = kwargs
-        self.is_async = _is_async_callable(func)  # decided once, not per call
+        self.is_async: bool = _is_async_callable(func)  # decided once, not per call
 
     @property
     def name(self) -> str:

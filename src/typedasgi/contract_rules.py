@@ -54,12 +54,12 @@ class HTTPRules(Rules):
 
     def __init__(self, extensions: Mapping[str, object]) -> None:
         super().__init__(extensions)
-        self.started = False
-        self.body_done = False
-        self.trailers_announced = False
-        self.complete = False
-        self.request_done = False
-        self.disconnected = False
+        self.started: bool = False
+        self.body_done: bool = False
+        self.trailers_announced: bool = False
+        self.complete: bool = False
+        self.request_done: bool = False
+        self.disconnected: bool = False
 
     def sent(self, message: Message) -> Problem | None:
         kind = message["type"]
@@ -124,11 +124,11 @@ class WebSocketRules(Rules):
 
     def __init__(self, extensions: Mapping[str, object]) -> None:
         super().__init__(extensions)
-        self.connected = False
-        self.accepted = False
-        self.denial = False  # a denial response has started
-        self.closed = False
-        self.disconnected = False
+        self.connected: bool = False
+        self.accepted: bool = False
+        self.denial: bool = False  # a denial response has started
+        self.closed: bool = False
+        self.disconnected: bool = False
 
     def sent(self, message: Message) -> Problem | None:
         kind = message["type"]
@@ -191,7 +191,7 @@ class LifespanRules(Rules):
 
     def __init__(self, extensions: Mapping[str, object]) -> None:
         super().__init__(extensions)
-        self.phase = "idle"  # idle -> starting -> started -> stopping -> done (or failed)
+        self.phase: str = "idle"  # idle -> starting -> started -> stopping -> done (or failed)
 
     def sent(self, message: Message) -> Problem | None:
         kind = message["type"]

@@ -131,10 +131,10 @@ class Inputs:
     )
 
     def __init__(self, scope: Scope, receive: Receive, send: Send, websocket: bool) -> None:
-        self.scope = typing.cast(WWWScope, scope)  # handlers serve http and websocket routes only
-        self.receive = receive
-        self.send = send
-        self.websocket = websocket
+        self.scope: WWWScope = typing.cast(WWWScope, scope)  # handlers serve http and websocket routes only
+        self.receive: Receive = receive
+        self.send: Send = send
+        self.websocket: bool = websocket
         self._query: dict[str, list[str]] | None = None
         self._headers: dict[str, list[str]] | None = None
         self._cookies: dict[str, str] | None = None
@@ -142,7 +142,7 @@ class Inputs:
         self.stack: contextlib.AsyncExitStack | None = None
         self.background: BackgroundTasks | None = None
         self.response: Response | None = None
-        self.status_code = 200  # the handler's status: where an injected Response starts
+        self.status_code: int = 200  # the handler's status: where an injected Response starts
 
     def query(self) -> dict[str, list[str]]:
         if self._query is None:

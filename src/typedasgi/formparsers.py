@@ -389,7 +389,7 @@ class FormParser:
     ) -> None:
         self.headers = headers
         self.stream = stream
-        self.limits = FormLimits(max_fields=_limit(max_fields), max_part_size=max_part_size)
+        self.limits: FormLimits = FormLimits(max_fields=_limit(max_fields), max_part_size=max_part_size)
 
     async def parse(self) -> FormData:
         return await _parse_urlencoded(self.stream, self.limits)
@@ -403,7 +403,7 @@ class MultiPartParser:
 
     spool_max_size = _MiB
     """Uploaded files stay in memory up to this size, then roll over to a temporary file."""
-    max_part_size = _MiB
+    max_part_size: int = _MiB
     """Largest non-file field value, in bytes."""
 
     def __init__(

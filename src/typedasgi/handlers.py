@@ -265,15 +265,15 @@ class TypedHandler:
     ) -> None:
         self.func = func
         self._compile_args = (path_convertors, websocket, tuple(dependencies))
-        self.signature = compile_signature(func, path_convertors, websocket=websocket, dependencies=dependencies)
+        self.signature: Signature = compile_signature(func, path_convertors, websocket=websocket, dependencies=dependencies)
         if self.signature.kind not in ("async", "sync"):
             raise HandlerSignatureError(
                 f"Handler {self.signature.name} is a generator; yield in dependencies, not handlers"
             )
         returns_none = self.signature.return_annotation in (None, type(None))
-        self.status_code = status_code if status_code is not None else (204 if returns_none else 200)
+        self.status_code: int = status_code if status_code is not None else (204 if returns_none else 200)
         self.response_class = response_class
-        self.nodes = _flatten(self.signature)
+        self.nodes: list[_Node] = _flatten(self.signature)
         self._providers = {dep.func for sig in self.signature.walk() for _, _, dep in sig.dependencies}
         self._overridden: dict[tuple[tuple[object, object], ...], list[_Node]] = {}
         only_connections = all(kind == "connection" for _, kind, _ in self.signature.injected)

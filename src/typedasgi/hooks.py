@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, Protocol, TypeVar, overload
+from typing import Any, Final, Generic, Literal, Protocol, TypeVar, overload
 
 import pluggy
 from typing_extensions import Concatenate, ParamSpec, TypeAlias
@@ -59,7 +59,7 @@ R = TypeVar("R")
 S = TypeVar("S")
 T = TypeVar("T")
 
-hookspec = pluggy.HookspecMarker(PROJECT)
+hookspec: pluggy.HookspecMarker = pluggy.HookspecMarker(PROJECT)
 """pluggy's spec marker for typedasgi; plugins that add hooks of their own mark them with it too."""
 
 _untyped_hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -295,19 +295,19 @@ class HookImpls:
 
     def __init__(self, *, tryfirst: bool = False, trylast: bool = False) -> None:
         options = {"tryfirst": tryfirst, "trylast": trylast}
-        self.add_hookspecs = HookImplDecorator(typedasgi_add_hookspecs, **options)
-        self.convertors = HookImplDecorator(typedasgi_convertors, **options)
-        self.middleware = HookImplDecorator(typedasgi_middleware, **options)
-        self.routes = HookImplDecorator(typedasgi_routes, **options)
-        self.exception_handlers = HookImplDecorator(typedasgi_exception_handlers, **options)
-        self.renderers = HookImplDecorator(typedasgi_renderers, **options)
-        self.body_decoders = HookImplDecorator(typedasgi_body_decoders, **options)
-        self.lifespan = HookImplDecorator(typedasgi_lifespan, **options)
-        self.app_configured = HookImplDecorator(typedasgi_app_configured, **options)
+        self.add_hookspecs: Final = HookImplDecorator(typedasgi_add_hookspecs, **options)
+        self.convertors: Final = HookImplDecorator(typedasgi_convertors, **options)
+        self.middleware: Final = HookImplDecorator(typedasgi_middleware, **options)
+        self.routes: Final = HookImplDecorator(typedasgi_routes, **options)
+        self.exception_handlers: Final = HookImplDecorator(typedasgi_exception_handlers, **options)
+        self.renderers: Final = HookImplDecorator(typedasgi_renderers, **options)
+        self.body_decoders: Final = HookImplDecorator(typedasgi_body_decoders, **options)
+        self.lifespan: Final = HookImplDecorator(typedasgi_lifespan, **options)
+        self.app_configured: Final = HookImplDecorator(typedasgi_app_configured, **options)
 
     def __call__(self, *, tryfirst: bool = False, trylast: bool = False) -> HookImpls:
         return HookImpls(tryfirst=tryfirst, trylast=trylast)
 
 
-hookimpl = HookImpls()
+hookimpl: HookImpls = HookImpls()
 """The typed way to implement typedasgi's hooks: ``@hookimpl.middleware def ...(app: PluginApp)``."""

@@ -7,12 +7,14 @@ or the TestClient sends it.
 
 from __future__ import annotations
 
+from typing import Final
+
 import msgspec
 
 __all__ = ["decode_json", "encode_json"]
 
-encode_json = msgspec.json.Encoder().encode
+encode_json: Final = msgspec.json.Encoder().encode
 """dicts, lists, dataclasses, ``msgspec.Struct``, datetimes, UUIDs, Decimals, ... -> bytes."""
 
-decode_json = msgspec.json.Decoder().decode
+decode_json: Final = msgspec.json.Decoder().decode
 """JSON bytes or str -> plain Python values (use ``msgspec.json.decode(..., type=T)`` for a type)."""

@@ -20,7 +20,7 @@ from typedasgi.types import ASGIApp, LifespanScope, LifespanSendEvent, ReceiveEv
 
 __all__ = ["LifespanError", "MountedLifespans"]
 
-logger = logging.getLogger("typedasgi.lifespan")
+logger: logging.Logger = logging.getLogger("typedasgi.lifespan")
 
 
 class LifespanError(RuntimeError):
@@ -83,7 +83,7 @@ class MountedLifespans:
     """Start the mounted apps' lifespans in order and stop them in reverse."""
 
     def __init__(self, apps: Iterable[ASGIApp], state: dict[str, Any]) -> None:
-        self.apps = list(apps)
+        self.apps: list[ASGIApp] = list(apps)
         self.state = state
         self.running: list[_Driven] = []
 

@@ -116,9 +116,9 @@ class Depends:
     def __init__(
         self, dependency: Callable[..., object] | None = None, *, use_cache: bool = True, sync_to_thread: bool = True
     ) -> None:
-        self.dependency = dependency
-        self.use_cache = use_cache
-        self.sync_to_thread = sync_to_thread
+        self.dependency: Callable[..., object] | None = dependency
+        self.use_cache: bool = use_cache
+        self.sync_to_thread: bool = sync_to_thread
 
     def __repr__(self) -> str:
         options = [] if self.dependency is None else [_name_of(self.dependency)]

@@ -66,7 +66,7 @@ __all__ = [
     "installed_plugins",
 ]
 
-logger = logging.getLogger("typedasgi.plugins")
+logger: logging.Logger = logging.getLogger("typedasgi.plugins")
 
 ENTRY_POINT_GROUP = PROJECT
 DISABLE_AUTOLOAD_ENV = "TYPEDASGI_DISABLE_PLUGIN_AUTOLOAD"
@@ -108,8 +108,8 @@ class PluginError(RuntimeError):
 
     def __init__(self, info: PluginInfo, message: str) -> None:
         super().__init__(f"Plugin {info.describe()} {message}")
-        self.plugin = info.name
-        self.distribution = info.origin()[0]
+        self.plugin: str = info.name
+        self.distribution: str | None = info.origin()[0]
 
 
 @functools.lru_cache(maxsize=1)
@@ -270,7 +270,7 @@ class AppPlugins:
         except pluggy.PluginValidationError as exc:
             raise PluginError(self._info_of(exc.plugin), f"implements a hook nobody specified: {exc}") from exc
         self._contributions: Contributions | None = None
-        self.renderer_table = RendererTable(())
+        self.renderer_table: RendererTable = RendererTable(())
         if self.infos:
             logger.info("Loaded plugins: %s", ", ".join(_short(info) for info in self.infos))
         else:

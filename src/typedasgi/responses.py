@@ -246,17 +246,17 @@ class Response:
 
 
 class HTMLResponse(Response):
-    media_type = "text/html"
+    media_type: str | None = "text/html"
 
 
 class PlainTextResponse(Response):
-    media_type = "text/plain"
+    media_type: str | None = "text/plain"
 
 
 class JSONResponse(Response):
     """``content`` encoded with msgspec: dicts, lists, dataclasses, Structs, datetimes, UUIDs, Decimals, ..."""
 
-    media_type = "application/json"
+    media_type: str | None = "application/json"
 
     if TYPE_CHECKING:
         # Only the accepted type of ``content`` differs from Response.__init__, so at run time that
@@ -317,9 +317,11 @@ class StreamingResponse(Response):
             self.body_iterator = iterate_in_threadpool(content)
         self.status_code = status_code
         if media_type is not None:
-            self.media_type = media_type
+            self.media_type: str | None = media_type
         self.background = background
-        self.raw_headers = _build_raw_headers(headers, None, status_code, self.media_type, self.charset)
+        self.raw_headers: list[tuple[bytes, bytes]] = _build_raw_headers(
+            headers, None, status_code, self.media_type, self.charset
+        )
 
     def _start_message(self) -> HTTPResponseStartEvent:
         headers = self.raw_headers
@@ -544,12 +546,14 @@ class FileResponse(Response):
         self.path = path
         self.status_code = status_code
         self.filename = filename
-        self.send_header_only = method is not None and method.upper() == "HEAD"
+        self.send_header_only: bool = method is not None and method.upper() == "HEAD"
         if media_type is None:
             media_type = mimetypes.guess_type(filename or path)[0] or "text/plain"
-        self.media_type = media_type
+        self.media_type: str | None = media_type
         self.background = background
-        self.raw_headers = _build_raw_headers(headers, None, status_code, media_type, self.charset)
+        self.raw_headers: list[tuple[bytes, bytes]] = _build_raw_headers(
+            headers, None, status_code, media_type, self.charset
+        )
         if filename is not None:
             quoted = quote(filename)
             if quoted == filename:

@@ -291,10 +291,13 @@ class _PathRoute(BaseRoute):
             raise ValueError(f"Routed paths must start with '/': {path!r}")
         self.path = path
         self.name = name
+        self.param_convertors: dict[str, Convertor[Any]]
+        self.path_format: str
+        self.path_regex: re.Pattern[str]
         self.path_regex, self.path_format, self.param_convertors = compile_path(path)
         self._conversions = _conversions(self.param_convertors)
-        self.is_static = not self.param_convertors
-        self.first_segment = first_segment(path)
+        self.is_static: bool = not self.param_convertors
+        self.first_segment: str | None = first_segment(path)
 
     def _match_path(self, route_path: str) -> tuple[bool, dict[str, Any] | None]:
         if self.is_static:
@@ -338,8 +341,11 @@ class Route(_PathRoute):
         super().__init__(path, get_name(endpoint) if name is None else name)
         self.endpoint = endpoint
         self.include_in_schema = include_in_schema
+        self.deprecated: bool
+        self.description: str | None
+        self.summary: str | None
         self.summary, self.description, self.deprecated = summary, description, deprecated
-        self.tags = list(tags or ())
+        self.tags: list[str] = list(tags or ())
         self.handler: TypedHandler | None = None  # the compiled signature of a typed handler
         plain: PlainCall | None = None
         target = endpoint
@@ -359,7 +365,7 @@ class Route(_PathRoute):
                 methods = ["GET"]
         else:
             app = as_asgi_app(endpoint)  # type: ignore[arg-type]  # anything else is an ASGI app
-        self.app = _wrap(app, middleware)
+        self.app: ASGIApp = _wrap(app, middleware)
         if methods is None:
             self.methods: frozenset[str] | None = None
         else:
@@ -438,7 +444,7 @@ class WebSocketRoute(_PathRoute):
                 app = self.handler.app
         else:
             app = as_asgi_app(endpoint)  # type: ignore[arg-type]  # anything else is an ASGI app
-        self.app = _wrap(app, middleware)
+        self.app: ASGIApp = _wrap(app, middleware)
 
     def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
         if scope["type"] != "websocket":
@@ -475,13 +481,16 @@ class Mount(BaseRoute):
             raise ValueError(f"Routed paths must start with '/': {path!r}")
         if (app is None) == (routes is None):
             raise ValueError("Mount takes either an app or routes, not both and not neither")
-        self.path = path.rstrip("/")
+        self.path: str = path.rstrip("/")
         self._base_app: ASGIApp = as_asgi_app(app) if app is not None else Router(routes=routes)
-        self.app = _wrap(self._base_app, middleware)
+        self.app: ASGIApp = _wrap(self._base_app, middleware)
         self.name = name
+        self.param_convertors: dict[str, Convertor[Any]]
+        self.path_format: str
+        self.path_regex: re.Pattern[str]
         self.path_regex, self.path_format, self.param_convertors = compile_path(self.path + "/{path:path}")
         self._conversions = _conversions(self.param_convertors)
-        self.first_segment = first_segment(self.path) if self.path else None
+        self.first_segment: str | None = first_segment(self.path) if self.path else None
 
     @property
     def routes(self) -> list[BaseRoute]:
@@ -542,8 +551,11 @@ class Host(BaseRoute):
         if host.startswith("/"):
             raise ValueError(f"Host patterns must not start with '/': {host!r}")
         self.host = host
-        self.app = as_asgi_app(app)
+        self.app: ASGIApp = as_asgi_app(app)
         self.name = name
+        self.param_convertors: dict[str, Convertor[Any]]
+        self.host_format: str
+        self.host_regex: re.Pattern[str]
         self.host_regex, self.host_format, self.param_convertors = compile_path(host)
         self._conversions = _conversions(self.param_convertors)
 

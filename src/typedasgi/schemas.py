@@ -57,7 +57,7 @@ def _require_yaml() -> _YAML:
 class OpenAPIResponse(Response):
     """A schema (a mapping) sent as YAML."""
 
-    media_type = "application/vnd.oai.openapi"
+    media_type: str | None = "application/vnd.oai.openapi"
 
     def __init__(
         self,

@@ -26,8 +26,8 @@ from typing import Any, Self
 
 try:
     import httpx2
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError("The TestClient needs httpx2: pip install 'typedasgi[testclient]'") from exc
+except ImportError as _missing:  # pragma: no cover - exercised only without the extra
+    raise ImportError("The TestClient needs httpx2: pip install 'typedasgi[testclient]'") from _missing
 
 from typedasgi.testclient_app import (
     DEFAULT_TIMEOUT,

@@ -12,8 +12,8 @@ from typing import Any, TypeVar, cast
 
 try:
     import httpx2
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError("The TestClient needs httpx2: pip install 'typedasgi[testclient]'") from exc
+except ImportError as _missing:  # pragma: no cover - exercised only without the extra
+    raise ImportError("The TestClient needs httpx2: pip install 'typedasgi[testclient]'") from _missing
 
 from typedasgi.middleware.errors import RAISE_EXCEPTIONS
 from typedasgi.testing import check_asgi

@@ -54,8 +54,8 @@ class LoopThread:
     """One asyncio loop in a daemon thread; the test's thread submits coroutines to it."""
 
     def __init__(self, new_loop: LoopFactory = asyncio.new_event_loop) -> None:
-        self.loop = new_loop()
-        self.thread = threading.Thread(target=self._serve, name="typedasgi-testclient", daemon=True)
+        self.loop: asyncio.AbstractEventLoop = new_loop()
+        self.thread: threading.Thread = threading.Thread(target=self._serve, name="typedasgi-testclient", daemon=True)
         self.thread.start()
 
     def _serve(self) -> None:

@@ -11,8 +11,8 @@ import msgspec
 
 try:
     import httpx2
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError("The TestClient needs httpx2: pip install 'typedasgi[testclient]'") from exc
+except ImportError as _missing:  # pragma: no cover - exercised only without the extra
+    raise ImportError("The TestClient needs httpx2: pip install 'typedasgi[testclient]'") from _missing
 
 from typedasgi.jsoncodec import encode_json
 from typedasgi.testclient_app import AppConfig, TestClientTimeout, server_address, wait_within

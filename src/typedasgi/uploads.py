@@ -28,7 +28,7 @@ class UploadFile:
         self.file = file
         self.size = size
         self.filename = filename
-        self.headers = headers if headers is not None else Headers()
+        self.headers: Headers = headers if headers is not None else Headers()
 
     @property
     def content_type(self) -> str | None:

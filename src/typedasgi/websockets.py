@@ -67,7 +67,7 @@ class WebSocketDisconnect(Exception):
 
     def __init__(self, code: int = 1000, reason: str | None = None) -> None:
         self.code = code
-        self.reason = reason or ""
+        self.reason: str = reason or ""
         super().__init__(code, self.reason)
 
     def __repr__(self) -> str:
@@ -109,8 +109,8 @@ class WebSocket(HTTPConnection[StateT]):
         self.scope: WebSocketScope = scope
         self._receive = receive
         self._send = send
-        self.client_state = WebSocketState.CONNECTING
-        self.application_state = WebSocketState.CONNECTING
+        self.client_state: WebSocketState = WebSocketState.CONNECTING
+        self.application_state: WebSocketState = WebSocketState.CONNECTING
 
     # ------------------------------------------------------------------ receiving
 
@@ -372,7 +372,7 @@ class WebSocketClose:
 
     def __init__(self, code: int = 1000, reason: str | None = None) -> None:
         self.code = code
-        self.reason = reason or ""
+        self.reason: str = reason or ""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, /) -> None:
         if scope["type"] != "websocket":

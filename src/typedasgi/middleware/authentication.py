@@ -23,7 +23,7 @@ from typedasgi.authentication import (
 from typedasgi.middleware.pure import respond_early
 from typedasgi.requests import HTTPConnection
 from typedasgi.responses import PlainTextResponse, Response
-from typedasgi.types import AnyASGIApp, Receive, Scope, Send, as_asgi_app, framework_keys
+from typedasgi.types import ASGIApp, AnyASGIApp, Receive, Scope, Send, as_asgi_app, framework_keys
 
 __all__ = ["AuthenticationMiddleware", "AuthErrorHandler"]
 
@@ -39,7 +39,7 @@ class AuthenticationMiddleware:
     def __init__(
         self, app: AnyASGIApp, backend: AuthenticationBackend, on_error: AuthErrorHandler | None = None
     ) -> None:
-        self.app = as_asgi_app(app)
+        self.app: ASGIApp = as_asgi_app(app)
         self.backend = backend
         self.on_error: AuthErrorHandler = on_error if on_error is not None else default_on_error
 

@@ -355,7 +355,7 @@ class BaseHTTPMiddleware:
     """
 
     def __init__(self, app: AnyASGIApp, dispatch: DispatchFunction | None = None) -> None:
-        self.app = as_asgi_app(app)
+        self.app: ASGIApp = as_asgi_app(app)
         self.dispatch_func: DispatchFunction = self.dispatch if dispatch is None else dispatch
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:

@@ -23,7 +23,7 @@ from collections.abc import Collection
 from typedasgi.datastructures import Headers
 from typedasgi.middleware.pure import add_vary, start_headers
 from typedasgi.responses import PlainTextResponse
-from typedasgi.types import AnyASGIApp, Receive, Scope, Send, SendEvent, as_asgi_app
+from typedasgi.types import ASGIApp, AnyASGIApp, Receive, Scope, Send, SendEvent, as_asgi_app
 
 __all__ = ["ALL_METHODS", "SAFELISTED_HEADERS", "CORSMiddleware"]
 
@@ -50,19 +50,19 @@ class CORSMiddleware:
         expose_headers: Collection[str] = (),
         max_age: int = 600,
     ) -> None:
-        self.app = as_asgi_app(app)
+        self.app: ASGIApp = as_asgi_app(app)
         methods = ALL_METHODS if "*" in allow_methods else tuple(allow_methods)
         self.allow_methods = methods
-        self.allow_origins = frozenset(allow_origins)
-        self.allow_all_origins = "*" in allow_origins
-        self.allow_origin_regex = re.compile(allow_origin_regex) if allow_origin_regex is not None else None
-        self.allow_all_headers = "*" in allow_headers
+        self.allow_origins: frozenset[str] = frozenset(allow_origins)
+        self.allow_all_origins: bool = "*" in allow_origins
+        self.allow_origin_regex: re.Pattern[str] | None = re.compile(allow_origin_regex) if allow_origin_regex is not None else None
+        self.allow_all_headers: bool = "*" in allow_headers
         named_headers = sorted(SAFELISTED_HEADERS | {h for h in allow_headers if h != "*"})
-        self.allow_headers = frozenset(h.lower() for h in named_headers)
+        self.allow_headers: frozenset[str] = frozenset(h.lower() for h in named_headers)
         self.allow_credentials = allow_credentials
         self.allow_private_network = allow_private_network
         # "*" may only be answered when it is the same for every origin and no credentials are involved.
-        self.preflight_explicit_allow_origin = not self.allow_all_origins or allow_credentials
+        self.preflight_explicit_allow_origin: bool = not self.allow_all_origins or allow_credentials
 
         simple: dict[str, str] = {}
         if self.allow_all_origins:

@@ -27,7 +27,7 @@ from typedasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddlewar
 from typedasgi.requests import Request
 from typedasgi.responses import HTMLResponse, PlainTextResponse, Response
 from typedasgi.middleware.tracking import TrackingSend, WebSocketTracking
-from typedasgi.types import AnyASGIApp, Receive, Scope, Send, WebSocketScope, WWWScope, as_asgi_app
+from typedasgi.types import ASGIApp, AnyASGIApp, Receive, Scope, Send, WWWScope, WebSocketScope, as_asgi_app
 from typedasgi.websockets import WebSocket, WebSocketDecodeError, WebSocketDisconnect
 
 __all__ = ["RAISE_EXCEPTIONS", "ServerErrorMiddleware"]
@@ -35,7 +35,7 @@ __all__ = ["RAISE_EXCEPTIONS", "ServerErrorMiddleware"]
 RAISE_EXCEPTIONS = "typedasgi.raise_exceptions"
 """The scope extension a server (the TestClient) offers to be handed the app's errors after their answer."""
 
-logger = logging.getLogger("typedasgi.error")
+logger: logging.Logger = logging.getLogger("typedasgi.error")
 
 
 def _wants_exceptions(scope: WWWScope) -> bool:
@@ -81,7 +81,7 @@ class ServerErrorMiddleware:
         *,
         exceptions: ExceptionMiddleware | None = None,
     ) -> None:
-        self.app = as_asgi_app(app)
+        self.app: ASGIApp = as_asgi_app(app)
         self.handler = handler
         self.debug = debug
         self.exceptions = exceptions

@@ -11,7 +11,7 @@ from typedasgi.exceptions import HTTPException, WebSocketException
 from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, Response
 from typedasgi.middleware.tracking import tracking
-from typedasgi.types import AnyASGIApp, Receive, Scope, Send, as_asgi_app
+from typedasgi.types import ASGIApp, AnyASGIApp, Receive, Scope, Send, as_asgi_app
 from typedasgi.websockets import WebSocket
 
 __all__ = ["ExceptionHandler", "ExceptionHandlers", "ExceptionMiddleware", "lookup_handler"]
@@ -65,7 +65,7 @@ class ExceptionMiddleware:
         handlers: Mapping[int | type[BaseException], ExceptionHandler] | None = None,
         debug: bool = False,
     ) -> None:
-        self.app = as_asgi_app(app)
+        self.app: ASGIApp = as_asgi_app(app)
         self.debug = debug
         self.handlers: dict[int | type[BaseException], ExceptionHandler] = {
             HTTPException: http_exception_response,

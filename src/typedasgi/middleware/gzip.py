@@ -31,7 +31,16 @@ from typing import Protocol
 
 from typedasgi.datastructures import Headers
 from typedasgi.middleware.pure import add_vary, start_headers
-from typedasgi.types import AnyASGIApp, HTTPResponseStartEvent, Receive, Scope, Send, SendEvent, as_asgi_app
+from typedasgi.types import (
+    ASGIApp,
+    AnyASGIApp,
+    HTTPResponseStartEvent,
+    Receive,
+    Scope,
+    Send,
+    SendEvent,
+    as_asgi_app,
+)
 
 __all__ = [
     "DEFAULT_EXCLUDED_CONTENT_TYPES",
@@ -109,9 +118,9 @@ class IdentityResponder:
         *,
         exclude_content_types: Iterable[str] = DEFAULT_EXCLUDED_CONTENT_TYPES,
     ) -> None:
-        self.app = as_asgi_app(app)
+        self.app: ASGIApp = as_asgi_app(app)
         self.minimum_size = minimum_size
-        self.exclude_content_types = _normalize(exclude_content_types)
+        self.exclude_content_types: frozenset[str] = _normalize(exclude_content_types)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, _ResponseStream(self, send).send)
@@ -144,7 +153,7 @@ class IdentityResponder:
 class GZipResponder(IdentityResponder):
     """The responses to a client that accepts gzip, as an ASGI app around ``app``."""
 
-    content_encoding = "gzip"
+    content_encoding: str | None = "gzip"
 
     def __init__(
         self,
@@ -175,11 +184,11 @@ class GZipMiddleware:
         *,
         exclude_content_types: Iterable[str] = DEFAULT_EXCLUDED_CONTENT_TYPES,
     ) -> None:
-        self.app = as_asgi_app(app)
+        self.app: ASGIApp = as_asgi_app(app)
         self.minimum_size = minimum_size
         self.compresslevel = compresslevel
         self.thread_minimum_size = thread_minimum_size
-        self.exclude_content_types = _normalize(exclude_content_types)
+        self.exclude_content_types: frozenset[str] = _normalize(exclude_content_types)
         # Built once: a request only picks one.
         self._gzip = GZipResponder(
             self.app,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typedasgi.datastructures import URL
 from typedasgi.middleware.pure import respond_early
 from typedasgi.responses import PlainTextResponse, RedirectResponse
-from typedasgi.types import AnyASGIApp, Receive, Scope, Send, as_asgi_app
+from typedasgi.types import ASGIApp, AnyASGIApp, Receive, Scope, Send, as_asgi_app
 
 __all__ = ["HTTPSRedirectMiddleware"]
 
@@ -28,7 +28,7 @@ _DEFAULT_SCHEME = {"http": "http", "websocket": "ws"}  # the spec's, when the se
 
 class HTTPSRedirectMiddleware:
     def __init__(self, app: AnyASGIApp) -> None:
-        self.app = as_asgi_app(app)
+        self.app: ASGIApp = as_asgi_app(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -38,6 +38,7 @@ from collections.abc import Awaitable, Callable
 from typedasgi.datastructures import MutableHeaders
 from typedasgi.responses import Response
 from typedasgi.types import (
+    ASGIApp,
     AnyASGIApp,
     HTTPResponseStartEvent,
     HTTPScope,
@@ -119,7 +120,7 @@ class PureASGIMiddleware:
     """
 
     def __init__(self, app: AnyASGIApp) -> None:
-        self.app = as_asgi_app(app)
+        self.app: ASGIApp = as_asgi_app(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

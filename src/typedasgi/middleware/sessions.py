@@ -28,11 +28,11 @@ from typedasgi.middleware.pure import add_vary, start_headers
 from typedasgi.requests import read_cookies
 from typedasgi.session import Session
 from typedasgi.signing import TimestampSigner
-from typedasgi.types import AnyASGIApp, Receive, Scope, Send, SendEvent, as_asgi_app, framework_keys
+from typedasgi.types import ASGIApp, AnyASGIApp, Receive, Scope, Send, SendEvent, as_asgi_app, framework_keys
 
 __all__ = ["MAX_COOKIE_SIZE", "Session", "SessionMiddleware"]
 
-logger = logging.getLogger("typedasgi.sessions")
+logger: logging.Logger = logging.getLogger("typedasgi.sessions")
 
 _decoder = msgspec.json.Decoder(dict[str, Any])  # values: whatever JSON holds
 MAX_COOKIE_SIZE = 4096
@@ -58,8 +58,8 @@ class SessionMiddleware:
             raise ValueError("SessionMiddleware needs a non-empty secret_key")
         if same_site not in ("lax", "strict", "none"):
             raise ValueError(f"same_site must be 'lax', 'strict' or 'none', got {same_site!r}")
-        self.app = as_asgi_app(app)
-        self.signer = TimestampSigner(str(secret_key))
+        self.app: ASGIApp = as_asgi_app(app)
+        self.signer: TimestampSigner = TimestampSigner(str(secret_key))
         self.session_cookie = session_cookie
         self.max_age = max_age
         self.path = path

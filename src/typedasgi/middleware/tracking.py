@@ -18,8 +18,8 @@ class TrackingSend:
     __slots__ = ("send", "started")
 
     def __init__(self, send: Send) -> None:
-        self.send = send
-        self.started = False
+        self.send: Send = send
+        self.started: bool = False
 
     def __call__(self, message: SendEvent) -> Awaitable[None]:
         # A plain function handing back the server's own awaitable: the caller's
@@ -34,9 +34,9 @@ class WebSocketTracking:
     __slots__ = ("accepted", "closed", "send")
 
     def __init__(self, send: Send) -> None:
-        self.send = send
-        self.accepted = False
-        self.closed = False
+        self.send: Send = send
+        self.accepted: bool = False
+        self.closed: bool = False
 
     @property
     def started(self) -> bool:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typedasgi.datastructures import URL
 from typedasgi.responses import PlainTextResponse, RedirectResponse, Response
 from typedasgi.middleware.pure import respond_early
-from typedasgi.types import AnyASGIApp, Receive, Scope, Send, WWWScope, as_asgi_app
+from typedasgi.types import ASGIApp, AnyASGIApp, Receive, Scope, Send, WWWScope, as_asgi_app
 from typedasgi.urls import parse_host
 
 __all__ = ["ENFORCE_DOMAIN_WILDCARD", "TrustedHostMiddleware"]
@@ -61,11 +61,11 @@ class TrustedHostMiddleware:
                 suffixes.append(pattern[1:].lower())
             else:
                 exact.add(pattern.lower())
-        self.app = as_asgi_app(app)
-        self.allowed_hosts = list(allowed_hosts)
-        self.allow_any = "*" in allowed_hosts
-        self.exact_hosts = frozenset(exact)
-        self.wildcard_suffixes = tuple(suffixes)
+        self.app: ASGIApp = as_asgi_app(app)
+        self.allowed_hosts: list[str] = list(allowed_hosts)
+        self.allow_any: bool = "*" in allowed_hosts
+        self.exact_hosts: frozenset[str] = frozenset(exact)
+        self.wildcard_suffixes: tuple[str, ...] = tuple(suffixes)
         self.www_redirect = www_redirect
 
     def is_allowed(self, host: str) -> bool:

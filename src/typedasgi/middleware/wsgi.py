@@ -110,7 +110,7 @@ class WSGIResponder:
     def __init__(self, app: WSGIApp, scope: HTTPScope) -> None:
         self.app = app
         self.scope = scope
-        self.response_started = False
+        self.response_started: bool = False
         self.exc_info: ExcInfo | None = None
         self._send: Send | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
