@@ -94,7 +94,7 @@ class Response:
 
     media_type: str | None = None
     charset = "utf-8"
-    status_code = 200  # class defaults: the common response stores only its body and headers
+    status_code: int = 200  # class defaults: the common response stores only its body and headers
     background: BackgroundTask | None = None
 
     body: bytes

@@ -378,7 +378,7 @@ class Route(_PathRoute):
         if not isinstance(max_body_size, EllipsisType):
             self.entry_keys["max_body_size"] = max_body_size
         if plain is not None and type(self).enter is Route.enter:  # the app may enter and call it itself
-            self.plain = (plain, self.entry_keys)
+            self.plain: tuple[PlainCall, Mapping[str, object]] | None = (plain, self.entry_keys)
 
     def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
         if scope["type"] != "http":
