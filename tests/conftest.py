@@ -10,9 +10,6 @@ import pytest
 # every test's app: autoload is off for the test session; plugin tests opt in with
 # ``autoload_plugins=True``. Set at import, since some test modules build apps at import.
 os.environ.setdefault("TYPEDASGI_DISABLE_PLUGIN_AUTOLOAD", "1")
-# Every TestClient in the suite holds its app to the ASGI spec (typedasgi.testing); a test that drives
-# a deliberately broken app says check_asgi=False.
-os.environ.setdefault("TYPEDASGI_CHECK_ASGI", "1")
 
 from tests.support import ServerFactory, running_server
 
