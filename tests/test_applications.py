@@ -203,6 +203,25 @@ def test_lifespan_startup_failure_is_reported() -> None:
             pass
 
 
+def test_a_middleware_refusing_its_options_fails_start_up() -> None:
+    """As in Starlette: the stack is built at start-up, so a bad option stops the app there, not at a request."""
+
+    class Strict:
+        def __init__(self, app: ASGIApp, level: int) -> None:
+            if level < 0:
+                raise ValueError("level must not be negative")
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            await self.app(scope, receive, send)
+
+    app = TypedASGI()
+    app.add_middleware(Strict, level=-1)
+    with pytest.raises(ValueError, match="level must not be negative"):
+        with TestClient(app):
+            pass
+
+
 def test_malformed_json_is_400_not_500() -> None:
     async def read(request: Request) -> Response:
         return JSONResponse({"got": await request.json()})

@@ -177,7 +177,13 @@ class TypedASGI:
             keys["max_body_size"] = self.max_body_size
         stack = self.middleware_stack
         if stack is None:
-            stack = self.middleware_stack = self.build_middleware_stack()
+            try:
+                stack = self.middleware_stack = self.build_middleware_stack()
+            except Exception as exc:  # e.g. a middleware refusing its options: fail start-up, not the first request
+                if scope["type"] == "lifespan":
+                    await receive()  # lifespan.startup
+                    await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
+                raise
             self.plugins.notify_configured(self)
         errors = self._direct
         if errors is None or scope["type"] != "http":
