@@ -134,6 +134,17 @@ def test_an_extension_message_the_scope_does_not_offer() -> None:
     assert contract_error(app).rule == "extension.not-offered"
 
 
+@pytest.mark.parametrize(
+    ("name", "rule"), [(b"Content-Type", "message.header-case"), (b":status", "message.pseudo-header")]
+)
+def test_response_header_names_are_lower_case_and_not_pseudo(name: bytes, rule: str) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(name, b"text/plain")]})
+        await send({"type": "http.response.body"})
+
+    assert contract_error(app).rule == rule
+
+
 def test_returning_in_the_middle_of_a_response() -> None:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200})
@@ -213,6 +224,14 @@ def test_websocket_send_with_both_payloads() -> None:
         await send({"type": "websocket.send", "text": "a", "bytes": b"a"})
 
     assert websocket_error(app).rule == "websocket.send-payload"
+
+
+def test_websocket_subprotocol_in_the_headers() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept", "headers": [(b"sec-websocket-protocol", b"chat")]})
+
+    assert websocket_error(app).rule == "websocket.protocol-header"
 
 
 def test_websocket_handshake_left_unanswered() -> None:

@@ -9,7 +9,7 @@ read ``<protocol>.<what>``; ``server.`` ones are broken by the server side.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from typedasgi.contract_shapes import Problem
 
@@ -40,13 +40,27 @@ class Rules:
         extension = _EXTENSION_OF.get(message["type"])
         if extension is not None and extension not in self.extensions:
             return Problem("extension.not-offered", f"the scope's extensions do not offer {extension!r}")
-        return None
+        headers: object = message.get("headers")
+        # Shape-checked already: a list or tuple here holds (bytes, bytes) pairs; a generator is not read.
+        if not isinstance(headers, (list, tuple)):
+            return None
+        return _header_problem(cast("list[tuple[bytes, bytes]]", headers))
 
     def received(self, message: Message) -> Problem | None:
         return None
 
     def returned(self) -> Problem | None:
         return None
+
+
+def _header_problem(headers: list[tuple[bytes, bytes]]) -> Problem | None:
+    """Header names an app sends must be lower-case and not HTTP/2 pseudo headers (the spec's words)."""
+    for name, _ in headers:
+        if name.startswith(b":"):
+            return Problem("message.pseudo-header", f"pseudo header {name!r} must not be sent")
+        if name != name.lower():
+            return Problem("message.header-case", f"header name {name!r} must be lower-case")
+    return None
 
 
 class HTTPRules(Rules):
@@ -64,14 +78,14 @@ class HTTPRules(Rules):
     def sent(self, message: Message) -> Problem | None:
         kind = message["type"]
         if kind == "http.response.trailers" and not self.trailers_announced:
-            return Problem("http.trailers-unannounced", "trailers sent, but http.response.start had no 'trailers': True")
+            return Problem("http.trailers-unannounced", "trailers sent; http.response.start had no 'trailers': True")
         if self.complete:
             return Problem("http.after-complete", "the response was complete; nothing may be sent after it")
         problem = super().sent(message)
         if problem is not None:
             return problem
         if kind == "http.response.debug":
-            return Problem("http.debug-after-start", "debug info goes before http.response.start") if self.started else None
+            return Problem("http.debug-after-start", "debug goes before http.response.start") if self.started else None
         if kind == "http.response.start":
             if self.started:
                 return Problem("http.start-twice", "http.response.start was already sent")
@@ -140,6 +154,8 @@ class WebSocketRules(Rules):
         if kind == "websocket.accept":
             if self.accepted or self.denial:
                 return Problem("websocket.accept-twice", "the handshake was already answered")
+            if any(name == b"sec-websocket-protocol" for name, _ in message.get("headers", ())):
+                return Problem("websocket.protocol-header", "the subprotocol goes in 'subprotocol', not in headers")
             self.accepted = True
         elif kind == "websocket.send":
             if not self.accepted:
