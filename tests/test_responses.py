@@ -692,9 +692,9 @@ def parse_multipart(content_type: bytes, body: bytes) -> list[tuple[dict[str, st
     media, _, boundary = content_type.decode().partition("; boundary=")
     assert media == "multipart/byteranges"
     delimiter = b"--" + boundary.encode()
-    assert body.endswith(delimiter + b"--\r\n")
+    assert body.endswith(delimiter + b"--")
     parts = []
-    for chunk in body[: -len(delimiter + b"--\r\n")].split(delimiter)[1:]:
+    for chunk in body[: -len(delimiter + b"--")].split(delimiter)[1:]:
         assert chunk.startswith(b"\r\n") and chunk.endswith(b"\r\n")
         head, _, data = chunk[2:-2].partition(b"\r\n\r\n")
         fields = dict(line.split(": ", 1) for line in head.decode().split("\r\n"))

@@ -24,7 +24,7 @@ from typedasgi.websockets import WebSocket, WebSocketDecodeError, WebSocketDisco
 
 __all__ = ["HTTPEndpoint", "WebSocketEndpoint"]
 
-HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "QUERY")
 """The methods an ``HTTPEndpoint`` dispatches to (``get``, ``head``, ...); others answer 405."""
 
 _NORMAL_CLOSURE = status.WS_1000_NORMAL_CLOSURE
@@ -118,7 +118,7 @@ class WebSocketEndpoint:
             while True:
                 message = await websocket.receive()
                 if message["type"] == "websocket.receive":
-                    await self.on_receive(websocket, self.decode(message))
+                    await self.on_receive(websocket, await self.decode(websocket, message))
                 elif message["type"] == "websocket.disconnect":
                     close_code = message.get("code") or _NORMAL_CLOSURE
                     return
@@ -137,18 +137,30 @@ class WebSocketEndpoint:
         finally:
             await self.on_disconnect(websocket, close_code)
 
-    def decode(self, message: WebSocketReceiveEvent) -> Any:  # str, bytes or a JSON value, by `encoding`
-        """The message's payload as ``encoding`` asks; :class:`WebSocketDecodeError` if it does not fit."""
+    async def decode(self, websocket: WebSocket, message: WebSocketReceiveEvent) -> Any:  # by `encoding`
+        """The message's payload as ``encoding`` asks (str, bytes or a JSON value).
+
+        A message that does not fit closes the connection with 1003 (unsupported
+        data) and raises :class:`WebSocketDecodeError`, which ``dispatch`` treats as
+        the client's mistake.
+        """
+        try:
+            return self._payload(message)
+        except WebSocketDecodeError as exc:
+            await _close_if_open(websocket, _UNSUPPORTED_DATA, str(exc))  # the reason tells the client what was wrong
+            raise
+
+    def _payload(self, message: WebSocketReceiveEvent) -> Any:  # str, bytes or a JSON value, by `encoding`
         text = message.get("text")
         data = message.get("bytes")
         encoding = self.encoding
         if encoding == "text":
             if text is None:
-                raise WebSocketDecodeError("Expected a text message, got a binary one")
+                raise WebSocketDecodeError("Expected text websocket messages, but got bytes")
             return text
         if encoding == "bytes":
             if data is None:
-                raise WebSocketDecodeError("Expected a binary message, got a text one")
+                raise WebSocketDecodeError("Expected bytes websocket messages, but got text")
             return data
         if encoding == "json":
             payload = text if text is not None else data

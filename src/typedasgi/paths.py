@@ -25,6 +25,7 @@ def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[A
     is_host = not path.startswith("/")
     regex, format_ = "^", ""
     convertors: dict[str, Convertor[Any]] = {}
+    duplicated: list[str] = []
     position = 0
     for match in PARAM_REGEX.finditer(path):
         name, convertor_key = match.groups("str")
@@ -32,19 +33,27 @@ def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[A
         if convertor_key not in CONVERTOR_TYPES:
             raise ValueError(f"Unknown path convertor '{convertor_key}' in route path {path!r}")
         if name in convertors:
-            raise ValueError(f"Duplicated param name {name!r} in route path {path!r}")
+            if name not in duplicated:
+                duplicated.append(name)
+            position = match.end()
+            continue
         convertor = CONVERTOR_TYPES[convertor_key]
         literal = path[position : match.start()]
         regex += re.escape(literal) + f"(?P<{name}>{convertor.regex})"
         format_ += literal + "{" + name + "}"
         convertors[name] = convertor
         position = match.end()
+    if duplicated:
+        plural = "s" if len(duplicated) > 1 else ""
+        raise ValueError(f"Duplicated param name{plural} {', '.join(duplicated)} at path {path}")
     tail = path[position:]
     if is_host:
-        tail = tail.split(":")[0]  # hosts match without the port
+        port = tail.find(":", tail.rfind("]") + 1)  # after an IPv6 literal's brackets, if any
+        if port != -1:
+            tail = tail[:port]  # hosts match without the port
     regex += re.escape(tail) + "$"
     format_ += tail
-    return re.compile(regex), format_, convertors
+    return re.compile(regex, re.IGNORECASE if is_host else 0), format_, convertors
 
 
 def replace_params(

@@ -229,10 +229,12 @@ class Response:
         secure: bool = False,
         httponly: bool = False,
         samesite: Literal["lax", "strict", "none"] | None = "lax",
+        partitioned: bool = False,
     ) -> None:
-        """Tell the client to drop cookie ``key`` (same path and domain as when it was set)."""
+        """Tell the client to drop cookie ``key`` (same path, domain and partition as when it was set)."""
         self.set_cookie(
-            key, max_age=0, expires=0, path=path, domain=domain, secure=secure, httponly=httponly, samesite=samesite
+            key, max_age=0, expires=0, path=path, domain=domain, secure=secure, httponly=httponly, samesite=samesite,
+            partitioned=partitioned,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -616,7 +618,8 @@ class FileResponse(Response):
         if stat_result is None:
             self.stat_result = stat_result = await self._stat()
             self._set_stat_headers(stat_result)
-        method = scope.get("method", "GET")
+        # Servers send the method upper-case; hand-built scopes may not, or leave it out.
+        method = scope["method"].upper() if scope["type"] == "http" and "method" in scope else "GET"
         size = stat_result.st_size
         status, headers = self.status_code, self.raw_headers
         ranges: list[tuple[int, int]] | None = [(0, size - 1)]  # None: no body at all
@@ -657,14 +660,14 @@ class FileResponse(Response):
         self, ranges: list[tuple[int, int]], size: int
     ) -> tuple[list[tuple[bytes, bytes]], tuple[list[bytes], bytes]]:
         """Headers and framing of a ``multipart/byteranges`` body; its length is known up front."""
-        boundary = secrets.token_hex(16).encode("ascii")
+        boundary = secrets.token_hex(13).encode("ascii")  # 104 random bits; the length Starlette uses
         content_type = (_header(self.raw_headers, b"content-type") or "application/octet-stream").encode("latin-1")
         part_heads = [
             b"--%s\r\nContent-Type: %s\r\nContent-Range: bytes %d-%d/%d\r\n\r\n"
             % (boundary, content_type, first, last, size)
             for first, last in ranges
         ]
-        tail = b"--%s--\r\n" % boundary
+        tail = b"--%s--" % boundary  # the close delimiter; RFC 2046 needs no line break after it
         length = sum(len(head) + last - first + 1 + 2 for head, (first, last) in zip(part_heads, ranges)) + len(tail)
         headers = _without(self.raw_headers, _BODY_HEADERS)
         headers += [
@@ -692,8 +695,8 @@ class FileResponse(Response):
                 remaining = last - first + 1
                 while remaining > 0:
                     chunk = await file.read(min(chunk_size, remaining))
-                    if not chunk:
-                        break  # the file shrank since its stat: the server will see the short body
+                    if not chunk:  # the file shrank since its stat: the promised length cannot be sent
+                        raise RuntimeError(f"File at path {self.path} is shorter than expected.")
                     remaining -= len(chunk)
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
         end = b"\r\n" + multipart[1] if multipart is not None else b""

@@ -30,6 +30,7 @@ from typedasgi.params import is_asgi_function, is_plain_endpoint
 from typedasgi.redirects import send_slash_redirect
 from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, Response
+from typedasgi.urls import parse_host
 from typedasgi.types import (
     AnyASGIApp,
     ASGIApp,
@@ -564,8 +565,10 @@ class Host(BaseRoute):
         return list(getattr(self.app, "routes", []))
 
     def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
-        host = Headers(scope=scope).get("host", "").split(":")[0]
-        found = self.host_regex.match(host)
+        parsed = parse_host(Headers(scope=scope).get("host", ""))
+        if parsed is None:  # not a valid Host ("example.org:evil", "[:::]"): matches no pattern
+            return Match.NONE, None
+        found = self.host_regex.match(parsed[0].lower())  # host names are case-insensitive; params come lower-case
         if found is None:
             return Match.NONE, None
         return Match.FULL, _convert(found, self._conversions)
@@ -786,7 +789,10 @@ class Router:
                     own_state = await stack.enter_async_context(context(self))
                     if own_state is not None:
                         if "state" not in lifespan_scope:
-                            raise RuntimeError("The server does not support lifespan state; cannot keep it")
+                            raise RuntimeError(
+                                'The server does not support "state" in the lifespan scope: '
+                                "the state this lifespan yields cannot be kept"
+                            )
                         state.update(own_state)
                 await stack.enter_async_context(MountedLifespans(self.mounted_apps(), state))
                 await send({"type": "lifespan.startup.complete"})

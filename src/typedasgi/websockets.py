@@ -81,11 +81,12 @@ class WebSocketDisconnected(RuntimeError):
     """
 
 
-class WebSocketDecodeError(ValueError):
+class WebSocketDecodeError(ValueError, RuntimeError):
     """A client message that is not what the app asked for (bad JSON, text where bytes were expected).
 
     It is the client's mistake: ``WebSocketEndpoint`` answers it with close code
-    1003 (unsupported data), not with a server error.
+    1003 (unsupported data), not with a server error. Also a ``RuntimeError``,
+    which is what Starlette code catches for the same mistake.
     """
 
 

@@ -94,9 +94,10 @@ class ExceptionMiddleware:
             return False
         if scope["type"] == "http":
             if started:
-                raise RuntimeError("Caught a handled exception, but the response had already started") from exc
+                raise RuntimeError("Caught handled exception, but response already started.") from exc
             request = Request(scope, receive, send)
             response = await call_handler(handler, request, exc)
+            exc.__traceback__ = None  # answered: don't keep the frames alive through a long-lived exception object
             if response is not None:
                 await response(scope, receive, send)
         else:
