@@ -7,10 +7,15 @@ from collections.abc import Mapping
 
 
 class HTTPException(Exception):
-    """Raise to answer with ``status_code``; ``detail`` defaults to the reason phrase."""
+    """Raise to answer with ``status_code``; ``detail`` defaults to the reason phrase.
+
+    ``detail`` may be any JSON-encodable value: the answer is ``{"detail": ...}`` in JSON
+    for typed routes and JSON clients (always, for a detail that is not a string), else
+    the text of ``detail`` (see ``typedasgi.error_responses``).
+    """
 
     def __init__(
-        self, status_code: int, detail: str | None = None, headers: Mapping[str, str] | None = None
+        self, status_code: int, detail: object = None, headers: Mapping[str, str] | None = None
     ) -> None:
         if detail is None:
             try:

@@ -75,7 +75,7 @@ class ValidationErrorResponse(msgspec.Struct):
 
 def request_validation_error_response(request: Request[Any], exc: RequestValidationError) -> Response:
     """The default 422 answer: ``{"detail": ..., "errors": [{"location", "field", "message"}, ...]}``."""
-    return JSONResponse(ValidationErrorResponse(exc.detail, exc.errors), status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse(ValidationErrorResponse(str(exc.detail), exc.errors), status_code=exc.status_code, headers=exc.headers)
 
 
 class Invalid(Exception):

@@ -19,6 +19,7 @@ from typedasgi.background import BackgroundTasks
 from typedasgi.jsoncodec import encode_json
 from typedasgi.concurrency import run_in_threadpool
 from typedasgi.convertors import Convertor
+from typedasgi.error_responses import mark_json_errors
 from typedasgi.exceptions import HTTPException, MalformedBody, WebSocketException, raises_to_app
 from typedasgi.extractors import (
     Inputs,
@@ -349,17 +350,21 @@ class TypedHandler:
                     kwargs[name] = step(inputs)
             except Invalid:  # the rare path: run every step again to report every problem
                 errors = _collect(steps, inputs)
-            if body is not None:
-                try:
-                    kwargs[body.name] = await read_body(inputs, body)
-                except Invalid as invalid:
-                    errors = [*(errors or ()), invalid.item]
-            if errors:
-                await _fail(errors, scope, receive, send)
-                return
-            for name in connections:
-                kwargs[name] = inputs.connection()
-            value = await func(**kwargs) if is_async else await node_call(kwargs, inputs)
+            try:
+                if body is not None:
+                    try:
+                        kwargs[body.name] = await read_body(inputs, body)
+                    except Invalid as invalid:
+                        errors = [*(errors or ()), invalid.item]
+                if errors:
+                    await _fail(errors, scope, receive, send)
+                    return
+                for name in connections:
+                    kwargs[name] = inputs.connection()
+                value = await func(**kwargs) if is_async else await node_call(kwargs, inputs)
+            except HTTPException:
+                mark_json_errors(scope)  # the error handler answers a typed route in JSON
+                raise
             if plain_json and not isinstance(value, Response) and not getattr(scope.get("app"), "renderers", None):
                 try:
                     encoded = encode_json(value)
@@ -424,6 +429,8 @@ class TypedHandler:
                         response = merge_into(response, inputs, not isinstance(value, Response))
                     await response(scope, receive, send)
             except BaseException as exc:
+                if isinstance(exc, HTTPException):
+                    mark_json_errors(scope)  # the error handler answers a typed route in JSON
                 if inputs.stack is not None:
                     await inputs.stack.__aexit__(type(exc), exc, exc.__traceback__)
                 raise

@@ -11,46 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from typedasgi.accept import accept_ranges, quality_of
 from typedasgi.hooks import ResponseRenderer
 from typedasgi.requests import Request
 from typedasgi.responses import Response
 
 __all__ = ["RendererTable"]
 
-_MAX_ACCEPT_RANGES = 32
 _CACHE_LIMIT = 256
-
-
-def _accept_ranges(header: str) -> list[tuple[str, float]]:
-    ranges: list[tuple[str, float]] = []
-    for part in header.split(",", _MAX_ACCEPT_RANGES)[:_MAX_ACCEPT_RANGES]:
-        media, *params = part.split(";")
-        media = media.strip().lower()
-        if not media:
-            continue
-        quality = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    quality = float(value.strip())
-                except ValueError:
-                    quality = 0.0
-                if not 0.0 <= quality <= 1.0:  # also NaN
-                    quality = 0.0
-        ranges.append((media, quality))
-    return ranges
-
-
-def _quality(ranges: list[tuple[str, float]], media_type: str) -> float:
-    """The quality of the most specific range that covers ``media_type``; -1 if none does."""
-    wildcard = media_type.partition("/")[0] + "/*"
-    best, specificity = -1.0, -1
-    for media, quality in ranges:
-        rank = 2 if media == media_type else 1 if media == wildcard else 0 if media == "*/*" else -1
-        if rank > specificity:
-            best, specificity = quality, rank
-    return best
 
 
 class RendererTable:
@@ -86,11 +54,11 @@ class RendererTable:
     def for_accept(self, accept: str) -> ResponseRenderer[Any] | None:
         if accept in self._accept_cache:
             return self._accept_cache[accept]
-        ranges = _accept_ranges(accept)
+        ranges = accept_ranges(accept)
         best: ResponseRenderer[Any] | None = None
-        best_quality = max(_quality(ranges, "application/json"), 0.0)
+        best_quality = max(quality_of(ranges, "application/json"), 0.0)
         for renderer in self._by_media:
-            quality = _quality(ranges, renderer.media_type)
+            quality = quality_of(ranges, renderer.media_type)
             if quality > best_quality:
                 best, best_quality = renderer, quality
         if len(accept) <= 256:

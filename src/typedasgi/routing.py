@@ -21,6 +21,7 @@ from typing import Any, TypeAlias, TypeVar, cast
 from typedasgi.concurrency import run_in_threadpool
 from typedasgi.convertors import Convertor, FloatConvertor, IntegerConvertor, PathConvertor, StringConvertor
 from typedasgi.datastructures import Headers, URLPath
+from typedasgi.error_responses import error_response, mark_json_errors
 from typedasgi.exceptions import HTTPException, raises_to_app
 from typedasgi.handlers import TypedHandler
 from typedasgi.lifespan import MountedLifespans
@@ -29,7 +30,7 @@ from typedasgi.paths import PARAM_FORMAT_REGEX, PARAM_REGEX, compile_path, first
 from typedasgi.params import is_asgi_function, is_plain_endpoint
 from typedasgi.redirects import send_slash_redirect
 from typedasgi.requests import Request
-from typedasgi.responses import PlainTextResponse, Response
+from typedasgi.responses import Response
 from typedasgi.urls import parse_host
 from typedasgi.types import (
     AnyASGIApp,
@@ -245,7 +246,7 @@ class BaseRoute:
         match, params = self.match(scope, get_route_path(scope))
         if match is _NONE:
             if scope["type"] == "http":
-                await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+                await error_response(scope, 404, "Not Found", None)(scope, receive, send)
             else:
                 await WebSocketClose()(scope, receive, send)
             return
@@ -409,9 +410,11 @@ class Route(_PathRoute):
 
     async def handle_partial(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {"Allow": self._allow}
+        if self.handler is not None:
+            mark_json_errors(scope)
         if raises_to_app(scope):
             raise HTTPException(405, headers=headers)
-        await PlainTextResponse("Method Not Allowed", status_code=405, headers=headers)(scope, receive, send)
+        await error_response(scope, 405, "Method Not Allowed", headers)(scope, receive, send)
 
     def __repr__(self) -> str:
         methods = sorted(self.methods or ())
@@ -765,7 +768,7 @@ class Router:
             return
         if raises_to_app(scope):
             raise HTTPException(404)  # inside an app: let its exception handlers answer
-        await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+        await error_response(scope, 404, "Not Found", None)(scope, receive, send)
 
     def mounted_apps(self) -> list[ASGIApp]:
         """The apps below this router whose lifespans run with its own (see ``typedasgi.lifespan``)."""

@@ -17,8 +17,9 @@ from typing import Literal, NamedTuple
 from urllib.parse import unquote
 
 from typedasgi.concurrency import run_in_threadpool
+from typedasgi.error_responses import error_response
 from typedasgi.exceptions import HTTPException, raises_to_app
-from typedasgi.responses import FileResponse, PlainTextResponse, Response
+from typedasgi.responses import FileResponse, Response
 from typedasgi.paths import get_route_path
 from typedasgi.redirects import send_slash_redirect
 from typedasgi.types import Receive, Scope, Send
@@ -201,4 +202,4 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, error: HTTPExcepti
     framework, which knows nothing of our exception) answer the status directly."""
     if raises_to_app(scope):
         raise error
-    await PlainTextResponse(error.detail, status_code=error.status_code, headers=error.headers)(scope, receive, send)
+    await error_response(scope, error.status_code, error.detail, error.headers)(scope, receive, send)

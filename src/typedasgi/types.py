@@ -403,6 +403,7 @@ class FrameworkKeys(TypedDict, total=False):
     path_params: dict[str, Any]  # values come from the convertors, any type
     app_root_path: str  # root_path as the app saw it, before any Mount extended it
     max_body_size: int | None  # set by the app and by routes; read by Request.stream()
+    json_errors: bool  # set as an error leaves a typed handler: answer it in JSON (typedasgi.error_responses)
     session: dict[str, Any]
     user: object
     auth: object

@@ -7,9 +7,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeAlias
 
 from typedasgi.concurrency import run_in_threadpool
+from typedasgi.error_responses import error_response
 from typedasgi.exceptions import HTTPException, WebSocketException
 from typedasgi.requests import Request
-from typedasgi.responses import PlainTextResponse, Response
+from typedasgi.responses import Response
 from typedasgi.middleware.tracking import tracking
 from typedasgi.types import ASGIApp, AnyASGIApp, Receive, Scope, Send, as_asgi_app
 from typedasgi.websockets import WebSocket
@@ -47,9 +48,7 @@ async def call_handler(handler: ExceptionHandler, connection: Any, exc: BaseExce
 
 
 def http_exception_response(request: Request, exc: HTTPException) -> Response:
-    if exc.status_code in (204, 304):
-        return Response(status_code=exc.status_code, headers=exc.headers)
-    return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+    return error_response(request.scope, exc.status_code, exc.detail, exc.headers)
 
 
 async def websocket_exception_close(websocket: WebSocket, exc: WebSocketException) -> None:
