@@ -108,3 +108,11 @@ def test_a_detail_that_is_not_text_is_always_json_and_standalone_routers_share_t
     assert client.get("/missing").text == "Not Found"
     assert client.get("/missing", headers=JSON).json() == {"detail": "Not Found"}
     assert client.get("/only", headers=JSON).json() == {"detail": "Method Not Allowed"}
+
+
+def test_an_endpoint_taking_only_the_request_and_returning_none_stays_starlette_style() -> None:
+    def refuse(request: Request) -> None:
+        raise HTTPException(406)
+
+    answer = TestClient(TypedASGI(routes=[Route("/", refuse)])).get("/")
+    assert (answer.status_code, answer.text) == (406, "Not Acceptable")

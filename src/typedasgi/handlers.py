@@ -278,6 +278,12 @@ class TypedHandler:
         self._providers = {dep.func for sig in self.signature.walk() for _, _, dep in sig.dependencies}
         self._overridden: dict[tuple[tuple[object, object], ...], list[_Node]] = {}
         only_connections = all(kind == "connection" for _, kind, _ in self.signature.injected)
+        sig = self.signature
+        starlette_style = (
+            only_connections and not (sig.params or sig.body or sig.form or sig.dependencies) and returns_none
+        )
+        self.json_errors = not starlette_style
+        """Errors leaving it answer in JSON; not for ``endpoint(request) -> None``, Starlette's spelling."""
         if websocket:
             self.app: ASGIApp = self._general(respond=False)
         elif len(self.nodes) == 1 and not self.signature.form and only_connections:
@@ -339,6 +345,7 @@ class TypedHandler:
         func = self.func
         is_async = self.signature.kind == "async"
         status_code = self.status_code
+        json_errors = self.json_errors
         plain_json = self.response_class is None and 200 <= status_code and status_code not in (204, 304)
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -363,7 +370,8 @@ class TypedHandler:
                     kwargs[name] = inputs.connection()
                 value = await func(**kwargs) if is_async else await node_call(kwargs, inputs)
             except HTTPException:
-                mark_json_errors(scope)  # the error handler answers a typed route in JSON
+                if json_errors:
+                    mark_json_errors(scope)  # the error handler answers a typed route in JSON
                 raise
             if plain_json and not isinstance(value, Response) and not getattr(scope.get("app"), "renderers", None):
                 try:
@@ -386,6 +394,7 @@ class TypedHandler:
         to_response = self.respond
         websocket = not respond
         status_code = self.status_code
+        json_errors = self.json_errors
         nodes_for = self.nodes_for
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -429,7 +438,7 @@ class TypedHandler:
                         response = merge_into(response, inputs, not isinstance(value, Response))
                     await response(scope, receive, send)
             except BaseException as exc:
-                if isinstance(exc, HTTPException):
+                if json_errors and isinstance(exc, HTTPException):
                     mark_json_errors(scope)  # the error handler answers a typed route in JSON
                 if inputs.stack is not None:
                     await inputs.stack.__aexit__(type(exc), exc, exc.__traceback__)

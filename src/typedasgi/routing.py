@@ -410,7 +410,7 @@ class Route(_PathRoute):
 
     async def handle_partial(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {"Allow": self._allow}
-        if self.handler is not None:
+        if self.handler is not None and self.handler.json_errors:
             mark_json_errors(scope)
         if raises_to_app(scope):
             raise HTTPException(405, headers=headers)
