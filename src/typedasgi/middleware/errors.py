@@ -22,6 +22,7 @@ import logging
 import traceback
 
 from typedasgi import status
+from typedasgi.error_responses import error_response as shaped_error_response
 from typedasgi.exceptions import HTTPException
 from typedasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddleware, call_handler
 from typedasgi.requests import Request
@@ -152,7 +153,7 @@ class ServerErrorMiddleware:
                 await tracked({"type": "websocket.close", "code": code, "reason": str(exc)[:120] if decode_error else ""})
                 return f"close {code}"
             if isinstance(exc, HTTPException):
-                denial = PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+                denial = shaped_error_response(scope, exc.status_code, exc.detail, exc.headers)
                 await WebSocket(scope, receive, tracked).send_denial_response(denial)
                 return f"a {exc.status_code} denial"
             await tracked({"type": "websocket.close", "code": status.WS_1011_INTERNAL_ERROR, "reason": ""})

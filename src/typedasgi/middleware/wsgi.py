@@ -22,9 +22,9 @@ from types import TracebackType
 from typing import Any, TypeAlias
 
 from typedasgi.concurrency import run_in_threadpool
+from typedasgi.error_responses import error_response
 from typedasgi.exceptions import BodyTooLarge, ClientDisconnect, TypedASGIDeprecationWarning
 from typedasgi.requests import Request
-from typedasgi.responses import PlainTextResponse
 from typedasgi.types import HTTPScope, Receive, Scope, Send, SendEvent
 
 __all__ = ["WSGIApp", "WSGIMiddleware", "WSGIResponder", "build_environ"]
@@ -119,7 +119,7 @@ class WSGIResponder:
         try:
             body = await Request(self.scope, receive).body()
         except BodyTooLarge as exc:
-            await PlainTextResponse(exc.detail, status_code=413)(self.scope, receive, send)
+            await error_response(self.scope, 413, exc.detail, None)(self.scope, receive, send)
             return
         except ClientDisconnect:
             return
