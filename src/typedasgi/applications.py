@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast, overload
 import msgspec
 from typing_extensions import ParamSpec, Unpack
 
+from typedasgi.apidocs import Responses
 from typedasgi.datastructures import State, URLPath
 from typedasgi.handlers import Renderer
 from typedasgi.hooks import DecodeBody
+from typedasgi.markers import Depends
 from typedasgi.middleware import Middleware
 from typedasgi.middleware.errors import ServerErrorMiddleware
 from typedasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddleware
@@ -29,6 +31,7 @@ from typedasgi.requests import DEFAULT_MAX_BODY_SIZE, Request
 from typedasgi.responses import Response
 from typedasgi.paths import get_route_path
 from typedasgi.middleware.tracking import TrackingSend
+from typedasgi.routers import APIRouter, RouteOptions
 from typedasgi.routing import (
     BaseRoute,
     Endpoint,
@@ -64,26 +67,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 AppType = TypeVar("AppType", bound="TypedASGI")
 
 
-class RouteOptions(TypedDict, total=False):
-    """What ``@app.get(...)`` and friends accept besides the path (see ``Route``)."""
-
-    name: str | None
-    include_in_schema: bool
-    status_code: int | None
-    summary: str | None
-    description: str | None
-    tags: Sequence[str] | None
-    deprecated: bool
-    response_class: Callable[..., Response] | None
-
-
 class TypedASGI:
     """A typed ASGI application.
 
     ``max_body_size`` bounds every request body read through ``Request`` (413
     past it); ``None`` lifts the limit. Routes may set their own.
     ``openapi_url`` serves the OpenAPI document (and ``docs_url`` a page for
-    it); both are off unless ``openapi_url`` is given.
+    it); both are off unless ``openapi_url`` is given. ``title``, ``version``,
+    ``description`` and ``servers`` (``[{"url": ..., "description": ...}]``)
+    are the document's.
     ``plugins`` load in the order given, then the installed ones unless
     ``autoload_plugins=False`` (or ``TYPEDASGI_DISABLE_PLUGIN_AUTOLOAD=1`` when it
     is left ``None``); ``blocked_plugins`` names plugins never to load.
@@ -105,6 +97,8 @@ class TypedASGI:
         docs_url: str | None = "/docs",
         title: str = "TypedASGI",
         version: str = "0.1.0",
+        description: str | None = None,
+        servers: Sequence[Mapping[str, str]] = (),
         plugins: Sequence[object] | None = None,
         autoload_plugins: bool | None = None,
         blocked_plugins: Collection[str] = (),
@@ -126,6 +120,9 @@ class TypedASGI:
         self.version: str
         self.title: str
         self.title, self.version, self.openapi_url = title, version, openapi_url
+        self.description, self.servers = description, [dict(server) for server in servers]
+        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
+        """``app.dependency_overrides[get_db] = fake_db``: what typed handlers call instead (for tests)."""
         self._openapi: tuple[int, dict[str, Any]] | None = None
         if openapi_url is not None:
             self.router.routes.append(Route(openapi_url, self._openapi_endpoint, include_in_schema=False))
@@ -314,6 +311,20 @@ class TypedASGI:
 
     # -- typed routes and OpenAPI ---------------------------------------------------------
 
+    def include_router(
+        self,
+        router: APIRouter,
+        *,
+        prefix: str = "",
+        tags: Sequence[str] = (),
+        dependencies: Sequence[Depends] = (),
+        responses: Responses | None = None,
+    ) -> None:
+        """Add ``router``'s routes, below ``prefix``, with these tags, dependencies and responses first."""
+        outer = APIRouter(prefix=prefix, tags=tags, dependencies=dependencies, responses=responses)
+        outer.include_router(router)
+        self.router.routes.extend(outer.routes)
+
     def api_route(self, path: str, methods: Collection[str], **options: Unpack[RouteOptions]) -> Callable[[F], F]:
         """Register the decorated handler (plain or typed) for ``methods``; it is returned unchanged."""
 
@@ -341,13 +352,16 @@ class TypedASGI:
     def openapi(self) -> dict[str, Any]:
         """The OpenAPI 3.1 document of this app's routes; rebuilt only when routes were added."""
         if self._openapi is None or self._openapi[0] != len(self.routes):
-            self._openapi = (len(self.routes), openapi_document(self.routes, title=self.title, version=self.version))
+            document = openapi_document(
+                self.routes, title=self.title, version=self.version, description=self.description, servers=self.servers
+            )
+            self._openapi = (len(self.routes), document)
         return self._openapi[1]
 
     async def _openapi_endpoint(self, request: Request) -> Response:
         document = self.openapi()
         root_path = request.scope.get("root_path", "")
-        if root_path:
+        if root_path and not self.servers:
             document = {**document, "servers": [{"url": root_path}]}
         return Response(_json_encode(document), media_type="application/json")
 

@@ -10,10 +10,14 @@ before any dependency runs, so one 422 lists every problem in the request.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import inspect
+import typing
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 import msgspec
+from typing_extensions import is_typeddict
 
 from typedasgi.background import BackgroundTasks
 from typedasgi.jsoncodec import encode_json
@@ -195,6 +199,46 @@ def _caller(signature: Signature) -> Callable[[dict[str, Any], Inputs], Any]:
     return call_gen
 
 
+def _is_shaped(annotation: object) -> bool:
+    """True when ``annotation`` names a Struct, dataclass, TypedDict, NamedTuple or attrs class anywhere."""
+    origin = typing.get_origin(annotation)
+    if origin is not None:
+        args = typing.get_args(annotation)
+        return _is_shaped(args[0]) if origin is Annotated else any(_is_shaped(arg) for arg in args)
+    if not inspect.isclass(annotation) or issubclass(annotation, Response):
+        return False
+    return (
+        issubclass(annotation, msgspec.Struct)
+        or dataclasses.is_dataclass(annotation)
+        or is_typeddict(annotation)
+        or hasattr(annotation, "__attrs_attrs__")
+        or (issubclass(annotation, tuple) and hasattr(annotation, "_fields"))
+    )
+
+
+def output_shaper(annotation: object, name: str) -> Callable[[object], object] | None:
+    """What makes a return value fit the return annotation: fields it does not declare are dropped.
+
+    ``-> PublicUser`` returning a ``User`` (or a dict, or an ORM object) sends only
+    PublicUser's fields; the return annotation is the response model. A value of
+    exactly the annotated class is sent as is (one type check per request).
+    """
+    if not _is_shaped(annotation):
+        return None
+    exact = annotation if inspect.isclass(annotation) else None
+
+    def shape(value: object) -> object:
+        if type(value) is exact:
+            return value
+        try:
+            return msgspec.convert(value, annotation, from_attributes=True)
+        except msgspec.ValidationError as error:
+            raise TypeError(f"Handler {name} returned a value that does not fit its return annotation "
+                            f"{annotation!r}: {error}") from None
+
+    return shape
+
+
 def merge_into(response: Response, inputs: Inputs, rendered: bool) -> Response:
     """Fold the injected Response (headers, cookies, status) and BackgroundTasks into the answer."""
     temporal = inputs.response
@@ -274,6 +318,7 @@ class TypedHandler:
         returns_none = self.signature.return_annotation in (None, type(None))
         self.status_code: int = status_code if status_code is not None else (204 if returns_none else 200)
         self.response_class = response_class
+        self.shape: Callable[[object], object] | None = output_shaper(self.signature.return_annotation, self.signature.name)
         self.nodes: list[_Node] = _flatten(self.signature)
         self._providers = {dep.func for sig in self.signature.walk() for _, _, dep in sig.dependencies}
         self._overridden: dict[tuple[tuple[object, object], ...], list[_Node]] = {}
@@ -346,6 +391,7 @@ class TypedHandler:
         is_async = self.signature.kind == "async"
         status_code = self.status_code
         json_errors = self.json_errors
+        shape = self.shape
         plain_json = self.response_class is None and 200 <= status_code and status_code not in (204, 304)
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -369,6 +415,8 @@ class TypedHandler:
                 for name in connections:
                     kwargs[name] = inputs.connection()
                 value = await func(**kwargs) if is_async else await node_call(kwargs, inputs)
+                if shape is not None and not isinstance(value, Response):
+                    value = shape(value)
             except HTTPException:
                 if json_errors:
                     mark_json_errors(scope)  # the error handler answers a typed route in JSON
@@ -395,6 +443,7 @@ class TypedHandler:
         websocket = not respond
         status_code = self.status_code
         json_errors = self.json_errors
+        shape = self.shape
         nodes_for = self.nodes_for
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -433,6 +482,8 @@ class TypedHandler:
                     results.append(await node.call(kwargs, inputs))
                 if respond:
                     value = results[-1]
+                    if shape is not None and not isinstance(value, Response):
+                        value = shape(value)
                     response = to_response(value, scope, inputs)
                     if inputs.response is not None or inputs.background is not None:
                         response = merge_into(response, inputs, not isinstance(value, Response))

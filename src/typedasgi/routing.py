@@ -18,6 +18,7 @@ from enum import IntEnum
 from types import EllipsisType
 from typing import Any, TypeAlias, TypeVar, cast
 
+from typedasgi.apidocs import ResponseDoc, Responses
 from typedasgi.concurrency import run_in_threadpool
 from typedasgi.convertors import Convertor, FloatConvertor, IntegerConvertor, PathConvertor, StringConvertor
 from typedasgi.datastructures import Headers, URLPath
@@ -25,6 +26,7 @@ from typedasgi.error_responses import error_response, mark_json_errors
 from typedasgi.exceptions import HTTPException, raises_to_app
 from typedasgi.handlers import TypedHandler
 from typedasgi.lifespan import MountedLifespans
+from typedasgi.markers import Depends
 from typedasgi.middleware import Middleware
 from typedasgi.paths import PARAM_FORMAT_REGEX, PARAM_REGEX, compile_path, first_segment, get_route_path, replace_params
 from typedasgi.params import is_asgi_function, is_plain_endpoint
@@ -339,6 +341,8 @@ class Route(_PathRoute):
         tags: Sequence[str] | None = None,
         deprecated: bool = False,
         response_class: Callable[..., Response] | None = None,
+        dependencies: Sequence[Depends] = (),
+        responses: Responses | None = None,
     ) -> None:
         super().__init__(path, get_name(endpoint) if name is None else name)
         self.endpoint = endpoint
@@ -348,19 +352,21 @@ class Route(_PathRoute):
         self.summary: str | None
         self.summary, self.description, self.deprecated = summary, description, deprecated
         self.tags: list[str] = list(tags or ())
+        self.responses: dict[int, ResponseDoc | type[object]] = dict(responses or {})  # other answers, for OpenAPI
         self.handler: TypedHandler | None = None  # the compiled signature of a typed handler
         plain: PlainCall | None = None
         target = endpoint
         while isinstance(target, functools.partial):
             target = target.func
         if (inspect.isfunction(target) or inspect.ismethod(target)) and not is_asgi_function(target):
-            if status_code is None and response_class is None and is_plain_endpoint(endpoint):
+            if status_code is None and response_class is None and not dependencies and is_plain_endpoint(endpoint):
                 app = request_response(endpoint)  # type: ignore[arg-type]  # a plain endpoint takes a Request
                 if not middleware:
                     plain = plain_call(endpoint)  # type: ignore[arg-type]  # a plain endpoint takes a Request
             else:  # typed: parameters from the request, compiled now
                 self.handler = TypedHandler(
-                    endpoint, self.param_convertors, status_code=status_code, response_class=response_class
+                    endpoint, self.param_convertors, status_code=status_code, response_class=response_class,
+                    dependencies=dependencies,
                 )
                 app = self.handler.app
             if methods is None:
@@ -433,6 +439,7 @@ class WebSocketRoute(_PathRoute):
         *,
         name: str | None = None,
         middleware: Sequence[Middleware] | None = None,
+        dependencies: Sequence[Depends] = (),
     ) -> None:
         super().__init__(path, get_name(endpoint) if name is None else name)
         self.endpoint = endpoint
@@ -441,10 +448,10 @@ class WebSocketRoute(_PathRoute):
             target = target.func
         self.handler: TypedHandler | None = None
         if (inspect.isfunction(target) or inspect.ismethod(target)) and not is_asgi_function(target):
-            if len(inspect.signature(endpoint).parameters) == 1:
+            if len(inspect.signature(endpoint).parameters) == 1 and not dependencies:
                 app = websocket_session(endpoint)  # type: ignore[arg-type]  # a function endpoint takes a WebSocket
             else:  # typed: path, query, header parameters and dependencies besides the WebSocket
-                self.handler = TypedHandler(endpoint, self.param_convertors, websocket=True)
+                self.handler = TypedHandler(endpoint, self.param_convertors, websocket=True, dependencies=dependencies)
                 app = self.handler.app
         else:
             app = as_asgi_app(endpoint)  # type: ignore[arg-type]  # anything else is an ASGI app
