@@ -212,7 +212,7 @@ def _is_shaped(annotation: object) -> bool:
         or dataclasses.is_dataclass(annotation)
         or is_typeddict(annotation)
         or hasattr(annotation, "__attrs_attrs__")
-        or (issubclass(annotation, tuple) and hasattr(annotation, "_fields"))
+        or (issubclass(annotation, tuple) and hasattr(annotation, "_fields"))  # pyright: ignore[reportUnknownArgumentType]  # any tuple class
     )
 
 

@@ -17,12 +17,14 @@ from typing import Any
 
 import msgspec
 
+from typedasgi.apidocs import ResponseDoc
 from typedasgi.convertors import Convertor
 from typedasgi.datastructures import UploadFile
 from typedasgi.extractors import ValidationErrorResponse, convertor_type
 from typedasgi.params import ParamInfo, Signature
 from typedasgi.responses import HTMLResponse, Response
 from typedasgi.routing import BaseRoute, Mount, Route
+from typedasgi.security import SecurityScheme
 
 __all__ = ["docs_page", "openapi_document"]
 
@@ -106,6 +108,9 @@ class _Operation:
         handler = route.handler
         self.params: list[tuple[dict[str, Any], int, dict[str, Any]]] = []  # entry, schema slot, schema extras
         self.body: tuple[dict[str, Any], int] | None = None
+        self.form: tuple[str, list[tuple[str, bool, int]]] | None = None  # media type, (key, required, slot)
+        self.others: dict[str, tuple[str, str, int | None]] = {}  # status -> description, media type, slot
+        self.security: list[SecurityScheme] = []
         self.returns: int | None = None
         self.validates = False
         seen: set[tuple[str, str]] = set()
@@ -116,12 +121,25 @@ class _Operation:
             is_response = inspect.isclass(returned) and issubclass(returned, Response)
             if returned is not inspect.Signature.empty and returned is not None and not is_response:
                 self.returns = schemas.add(returned)
+        for status, doc in route.responses.items():
+            if not isinstance(doc, ResponseDoc):
+                doc = ResponseDoc(model=doc)
+            slot = schemas.add(doc.model) if doc.model is not None else None
+            self.others[str(status)] = (doc.description or _phrase(status), doc.media_type, slot)
         for key, convertor in path_params.items():  # the template's other parameters must be declared too
             if ("path", key) not in seen:
                 entry = {"name": key, "in": "path", "required": True}
                 self.params.append((entry, schemas.add(convertor_type(convertor)), {}))
 
     def _add_signature(self, signature: Signature, seen: set[tuple[str, str]], schemas: _Schemas) -> None:
+        if isinstance(signature.func, SecurityScheme) and signature.func not in self.security:
+            self.security.append(signature.func)
+        if signature.form and self.form is None:
+            self.validates = True
+            is_multipart = any(field.is_file for field in signature.form)
+            media_type = "multipart/form-data" if is_multipart else "application/x-www-form-urlencoded"
+            fields = [(field.key, field.required, schemas.add(field.annotation)) for field in signature.form]
+            self.form = (media_type, fields)
         for param in signature.params:
             if (param.location, param.key) in seen:
                 continue
@@ -172,13 +190,29 @@ class _Operation:
             marker = handler.signature.body.marker if handler and handler.signature.body else None
             body_media_type = marker.media_type if marker is not None else "application/json"
             operation["requestBody"] = {**entry, "content": {body_media_type: {"schema": schemas[index]}}}
+        if self.form is not None:
+            form_type, fields = self.form
+            schema: dict[str, Any] = {
+                "type": "object", "properties": {key: schemas[index] for key, _, index in fields},
+            }
+            required = [key for key, is_required, _ in fields if is_required]
+            if required:
+                schema["required"] = required
+            operation["requestBody"] = {"required": bool(required), "content": {form_type: {"schema": schema}}}
+        if self.security:
+            operation["security"] = [{scheme.scheme_name: [] for scheme in self.security}]
         status = handler.status_code if handler is not None else 200
         response: dict[str, Any] = {"description": _phrase(status)}
         if self.returns is not None and status not in (204, 304):
             media_type = getattr(handler.response_class, "media_type", None) if handler else None
             response["content"] = {media_type or "application/json": {"schema": schemas[self.returns]}}
         responses: dict[str, Any] = {str(status): response}
-        if self.validates:
+        for code, (text, other_type, slot) in self.others.items():
+            other: dict[str, Any] = {"description": text}
+            if slot is not None:
+                other["content"] = {other_type: {"schema": schemas[slot]}}
+            responses[code] = other
+        if self.validates and "422" not in responses:
             responses["422"] = {
                 "description": "Validation Error",
                 "content": {"application/json": {"schema": schemas[_VALIDATION_SLOT]}},
@@ -238,7 +272,22 @@ def openapi_document(
     used = {name: schema for name, schema in components.items() if name not in unused}
     if used:
         document["components"] = {"schemas": used}
+    schemes = _security_schemes(operations)
+    if schemes:
+        document.setdefault("components", {})["securitySchemes"] = schemes
     return document
+
+
+def _security_schemes(operations: Iterable[_Operation]) -> dict[str, Any]:
+    """Every scheme the operations use, once; two different schemes under one name is a mistake."""
+    found: dict[str, SecurityScheme] = {}
+    for operation in operations:
+        for scheme in operation.security:
+            other = found.setdefault(scheme.scheme_name, scheme)
+            if other is not scheme and other.openapi() != scheme.openapi():
+                raise ValueError(f"Two different security schemes are named {scheme.scheme_name!r}: "
+                                 f"{other!r} and {scheme!r}; give one a scheme_name")
+    return {name: scheme.openapi() for name, scheme in found.items()}
 
 
 def _uses_errors(paths: Mapping[str, Any]) -> bool:
