@@ -61,6 +61,7 @@ def apt_install(binary: str, package: str) -> None:
 def system_packages() -> None:
     """The real services the tests start themselves."""
     apt_install("redis-server", "redis-server")
+    apt_install("chromium", "chromium")  # the /docs page is tested in a real headless browser
 
 
 def setup() -> None:

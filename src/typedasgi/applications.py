@@ -18,13 +18,14 @@ from typing_extensions import ParamSpec, Unpack
 
 from typedasgi.apidocs import Responses
 from typedasgi.datastructures import State, URLPath
+from typedasgi.docs_page import DocsPage
 from typedasgi.handlers import Renderer
 from typedasgi.hooks import DecodeBody
 from typedasgi.markers import Depends
 from typedasgi.middleware import Middleware
 from typedasgi.middleware.errors import ServerErrorMiddleware
 from typedasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddleware
-from typedasgi.openapi import docs_page, openapi_document
+from typedasgi.openapi import openapi_document
 from typedasgi.params import RequestValidationError, request_validation_error_response
 from typedasgi.plugins import AppPlugins
 from typedasgi.requests import DEFAULT_MAX_BODY_SIZE, Request
@@ -73,7 +74,9 @@ class TypedASGI:
     ``max_body_size`` bounds every request body read through ``Request`` (413
     past it); ``None`` lifts the limit. Routes may set their own.
     ``openapi_url`` serves the OpenAPI document (and ``docs_url`` a page for
-    it); both are off unless ``openapi_url`` is given. ``title``, ``version``,
+    it: Swagger UI from the ``docs`` extra, served by the app itself, or from
+    ``docs_assets_url`` when one is given); both are off unless ``openapi_url``
+    is given. ``title``, ``version``,
     ``description`` and ``servers`` (``[{"url": ..., "description": ...}]``)
     are the document's.
     ``plugins`` load in the order given, then the installed ones unless
@@ -95,6 +98,7 @@ class TypedASGI:
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
         openapi_url: str | None = None,
         docs_url: str | None = "/docs",
+        docs_assets_url: str | None = None,
         title: str = "TypedASGI",
         version: str = "0.1.0",
         description: str | None = None,
@@ -127,7 +131,8 @@ class TypedASGI:
         if openapi_url is not None:
             self.router.routes.append(Route(openapi_url, self._openapi_endpoint, include_in_schema=False))
             if docs_url is not None:
-                self.router.routes.append(Route(docs_url, self._docs_endpoint, include_in_schema=False))
+                docs = DocsPage(title, openapi_url, docs_url, docs_assets_url)
+                self.router.routes.extend(docs.routes())
         self.plugins.register_convertors(self)
 
     def _run_lifespan(self, router: Router) -> AbstractAsyncContextManager[Mapping[str, Any] | None]:
@@ -364,10 +369,6 @@ class TypedASGI:
         if root_path and not self.servers:
             document = {**document, "servers": [{"url": root_path}]}
         return Response(_json_encode(document), media_type="application/json")
-
-    async def _docs_endpoint(self, request: Request) -> Response:
-        assert self.openapi_url is not None
-        return docs_page(self.title, request.scope.get("root_path", "") + self.openapi_url)
 
 
 Starlette = TypedASGI

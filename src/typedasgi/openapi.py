@@ -8,10 +8,8 @@ parameters and a bare 200, since nothing more is known about them.
 
 from __future__ import annotations
 
-import html
 import http
 import inspect
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -22,11 +20,11 @@ from typedasgi.convertors import Convertor
 from typedasgi.datastructures import UploadFile
 from typedasgi.extractors import ValidationErrorResponse, convertor_type
 from typedasgi.params import ParamInfo, Signature
-from typedasgi.responses import HTMLResponse, Response
+from typedasgi.responses import Response
 from typedasgi.routing import BaseRoute, Mount, Route
 from typedasgi.security import SecurityScheme
 
-__all__ = ["docs_page", "openapi_document"]
+__all__ = ["openapi_document"]
 
 _REF = "#/components/schemas/{name}"
 _METHODS = ("get", "put", "post", "delete", "options", "patch", "trace")
@@ -292,58 +290,3 @@ def _security_schemes(operations: Iterable[_Operation]) -> dict[str, Any]:
 
 def _uses_errors(paths: Mapping[str, Any]) -> bool:
     return any("422" in op["responses"] for ops in paths.values() for op in ops.values())
-
-
-# ------------------------------------------------------------------ the documentation page
-
-_DOCS = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
-<style>
-body {{ margin: 0; font-family: system-ui, sans-serif; }}
-#fallback {{ max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }}
-#fallback .op {{ border: 1px solid #ccc; border-radius: 4px; margin: .5rem 0; padding: .5rem .75rem; }}
-#fallback .method {{ display: inline-block; min-width: 4.5rem; font-weight: bold; text-transform: uppercase; }}
-#fallback code {{ font-size: .95em; }}
-#fallback small {{ color: #555; }}
-</style>
-</head>
-<body>
-<div id="swagger-ui"></div>
-<div id="fallback" hidden><h1>{title}</h1><p>The API document: <a href="{url}">{url}</a></p><div id="ops"></div></div>
-<noscript><p>The API document is at <a href="{url}">{url}</a>.</p></noscript>
-<script>
-const specUrl = {url_json};
-function el(tag, text) {{ const node = document.createElement(tag); if (text) node.textContent = text; return node; }}
-function showFallback() {{
-  document.getElementById("fallback").hidden = false;
-  fetch(specUrl).then((r) => r.json()).then((doc) => {{
-    const ops = document.getElementById("ops");
-    for (const [path, methods] of Object.entries(doc.paths || {{}})) {{
-      for (const [method, op] of Object.entries(methods)) {{
-        const box = el("div"); box.className = "op";
-        const verb = el("span", method); verb.className = "method";
-        box.append(verb, el("code", path), el("p", op.summary || ""));
-        const params = (op.parameters || []).map((p) => p.name + " (" + p.in + (p.required ? ", required" : "") + ")");
-        if (params.length) box.append(el("small", "Parameters: " + params.join(", ")));
-        ops.append(box);
-      }}
-    }}
-  }});
-}}
-function showSwagger() {{ window.SwaggerUIBundle({{ url: specUrl, dom_id: "#swagger-ui" }}); }}
-</script>
-<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js" onload="showSwagger()" onerror="showFallback()"></script>
-</body>
-</html>
-"""
-
-
-def docs_page(title: str, openapi_url: str) -> HTMLResponse:
-    """Swagger UI from a CDN; offline, a small built-in list of the operations instead."""
-    url_json = json.dumps(openapi_url).replace("<", "\\u003c")
-    return HTMLResponse(_DOCS.format(title=html.escape(title), url=html.escape(openapi_url), url_json=url_json))
