@@ -140,9 +140,10 @@ class Inputs:
         self._cookies: dict[str, str] | None = None
         self._connection: Request[Any] | WebSocket[Any] | None = None
         self.stack: contextlib.AsyncExitStack | None = None
-        self.background: BackgroundTasks | None = None
-        self.response: Response | None = None
-        self.status_code: int = 200  # the handler's status: where an injected Response starts
+        # background, response, status_code: set by the handlers that inject them (not on the lean path)
+        self.background: BackgroundTasks | None
+        self.response: Response | None
+        self.status_code: int  # the handler's status: where an injected Response starts
 
     def query(self) -> dict[str, list[str]]:
         if self._query is None:
@@ -170,6 +171,10 @@ class Inputs:
             else:
                 self._connection = Request(self.scope, self.receive, self.send)  # type: ignore[arg-type]  # http scope
         return self._connection
+
+    def injecting(self, status_code: int) -> None:
+        """Ready BackgroundTasks and a temporal Response for handlers that may ask for them."""
+        self.status_code, self.background, self.response = status_code, None, None
 
     def background_tasks(self) -> BackgroundTasks:
         """The request's ``BackgroundTasks``: they run once the response is sent."""

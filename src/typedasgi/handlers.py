@@ -392,6 +392,7 @@ class TypedHandler:
         status_code = self.status_code
         json_errors = self.json_errors
         shape = self.shape
+        shaped_type = self.signature.return_annotation  # a value of exactly this class needs no shaping
         plain_json = self.response_class is None and 200 <= status_code and status_code not in (204, 304)
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -415,7 +416,7 @@ class TypedHandler:
                 for name in connections:
                     kwargs[name] = inputs.connection()
                 value = await func(**kwargs) if is_async else await node_call(kwargs, inputs)
-                if shape is not None and not isinstance(value, Response):
+                if shape is not None and type(value) is not shaped_type and not isinstance(value, Response):
                     value = shape(value)
             except HTTPException:
                 if json_errors:
@@ -448,7 +449,7 @@ class TypedHandler:
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             inputs = Inputs(scope, receive, send, websocket)
-            inputs.status_code = status_code
+            inputs.injecting(status_code)
             overrides: DependencyOverrides | None = getattr(scope.get("app"), "dependency_overrides", None)
             nodes = nodes_for(overrides) if overrides else self.nodes
             try:
