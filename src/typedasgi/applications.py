@@ -124,7 +124,8 @@ class TypedASGI:
         self.version: str
         self.title: str
         self.title, self.version, self.openapi_url = title, version, openapi_url
-        self.description, self.servers = description, [dict(server) for server in servers]
+        self.description: str | None = description
+        self.servers: list[dict[str, str]] = [dict(server) for server in servers]
         self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
         """``app.dependency_overrides[get_db] = fake_db``: what typed handlers call instead (for tests)."""
         self._openapi: tuple[int, dict[str, Any]] | None = None

@@ -93,9 +93,11 @@ class DocsPage:
     """The page at ``docs_url`` and its assets at ``docs_url + "/assets/<file>"``."""
 
     def __init__(self, title: str, openapi_url: str, docs_url: str, assets_url: str | None = None) -> None:
-        self.title, self.openapi_url, self.docs_url = title, openapi_url, docs_url.rstrip("/") or "/"
-        self.assets_url = assets_url.rstrip("/") if assets_url else None
-        self.directory = None if assets_url else swagger_ui_directory()
+        self.title: str = title
+        self.openapi_url: str = openapi_url
+        self.docs_url: str = docs_url.rstrip("/") or "/"
+        self.assets_url: str | None = assets_url.rstrip("/") if assets_url else None
+        self.directory: Path | None = None if assets_url else swagger_ui_directory()
 
     def routes(self) -> list[BaseRoute]:
         own = self.docs_url.rstrip("/") + "/assets/{name}"

@@ -327,7 +327,7 @@ class TypedHandler:
         starlette_style = (
             only_connections and not (sig.params or sig.body or sig.form or sig.dependencies) and returns_none
         )
-        self.json_errors = not starlette_style
+        self.json_errors: bool = not starlette_style
         """Errors leaving it answer in JSON; not for ``endpoint(request) -> None``, Starlette's spelling."""
         if websocket:
             self.app: ASGIApp = self._general(respond=False)

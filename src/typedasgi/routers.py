@@ -15,7 +15,7 @@ from typing import Any, TypedDict, TypeVar
 
 from typing_extensions import Unpack
 
-from typedasgi.apidocs import Responses
+from typedasgi.apidocs import ResponseDoc, Responses
 from typedasgi.markers import Depends
 from typedasgi.responses import Response
 from typedasgi.routing import BaseRoute, Route, WebSocketRoute
@@ -90,10 +90,10 @@ class APIRouter:
         dependencies: Sequence[Depends] = (),
         responses: Responses | None = None,
     ) -> None:
-        self.prefix = _check_prefix(prefix)
-        self.tags = list(tags)
-        self.dependencies = list(dependencies)
-        self.responses = dict(responses or {})
+        self.prefix: str = _check_prefix(prefix)
+        self.tags: list[str] = list(tags)
+        self.dependencies: list[Depends] = list(dependencies)
+        self.responses: dict[int, ResponseDoc | type[object]] = dict(responses or {})
         self._declared: list[_Declared] = []
 
     # -- declaring ----------------------------------------------------------------------

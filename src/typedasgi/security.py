@@ -48,8 +48,8 @@ class SecurityScheme:
     """A way of sending credentials; ``scheme_name`` is its key in ``components.securitySchemes``."""
 
     def __init__(self, *, scheme_name: str | None = None, description: str | None = None) -> None:
-        self.scheme_name = scheme_name or type(self).__name__
-        self.description = description
+        self.scheme_name: str = scheme_name or type(self).__name__
+        self.description: str | None = description
 
     def openapi(self) -> dict[str, Any]:
         """The OpenAPI Security Scheme Object."""
@@ -82,7 +82,8 @@ class HTTPBearer(SecurityScheme):
         description: str | None = None,
     ) -> None:
         super().__init__(scheme_name=scheme_name, description=description)
-        self.bearer_format, self.auto_error = bearer_format, auto_error
+        self.bearer_format: str | None = bearer_format
+        self.auto_error: bool = auto_error
 
     def _scheme(self) -> dict[str, Any]:
         scheme: dict[str, Any] = {"type": "http", "scheme": "bearer"}
@@ -107,8 +108,8 @@ class HTTPBasic(SecurityScheme):
         description: str | None = None,
     ) -> None:
         super().__init__(scheme_name=scheme_name, description=description)
-        self.auto_error = auto_error
-        self.challenge = f'Basic realm="{realm}"' if realm else "Basic"
+        self.auto_error: bool = auto_error
+        self.challenge: str = f'Basic realm="{realm}"' if realm else "Basic"
 
     def _scheme(self) -> dict[str, Any]:
         return {"type": "http", "scheme": "basic"}
@@ -135,7 +136,8 @@ class _APIKey(SecurityScheme):
         self, name: str, *, auto_error: bool = True, scheme_name: str | None = None, description: str | None = None
     ) -> None:
         super().__init__(scheme_name=scheme_name, description=description)
-        self.name, self.auto_error = name, auto_error
+        self.name: str = name
+        self.auto_error: bool = auto_error
 
     def _scheme(self) -> dict[str, Any]:
         return {"type": "apiKey", "name": self.name, "in": self.location}
@@ -155,7 +157,7 @@ class _APIKey(SecurityScheme):
 class APIKeyHeader(_APIKey):
     """An API key in the header ``name`` (e.g. ``X-API-Key``)."""
 
-    location = "header"
+    location: Literal["header", "cookie", "query"] = "header"
 
     def _read(self, connection: HTTPConnection[Any]) -> str | None:
         return connection.headers.get(self.name)
@@ -164,7 +166,7 @@ class APIKeyHeader(_APIKey):
 class APIKeyCookie(_APIKey):
     """An API key in the cookie ``name``."""
 
-    location = "cookie"
+    location: Literal["header", "cookie", "query"] = "cookie"
 
     def _read(self, connection: HTTPConnection[Any]) -> str | None:
         return connection.cookies.get(self.name)
@@ -173,7 +175,7 @@ class APIKeyCookie(_APIKey):
 class APIKeyQuery(_APIKey):
     """An API key in the query parameter ``name`` (it ends up in logs: prefer a header)."""
 
-    location = "query"
+    location: Literal["header", "cookie", "query"] = "query"
 
     def _read(self, connection: HTTPConnection[Any]) -> str | None:
         return connection.query_params.get(self.name)
