@@ -47,6 +47,7 @@ from typedasgi.routing import (
 from typedasgi.types import (
     AnyASGIApp,
     ASGIApp,
+    ForeignMiddlewareFactory,
     FrameworkKeys,
     MiddlewareFactory,
     Receive,
@@ -297,7 +298,12 @@ class TypedASGI:
 
     # -- middleware and errors ----------------------------------------------------------
 
-    def add_middleware(self, middleware_class: MiddlewareFactory[P], *args: P.args, **kwargs: P.kwargs) -> None:
+    def add_middleware(
+        self,
+        middleware_class: MiddlewareFactory[P] | ForeignMiddlewareFactory[P],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> None:
         """Add a middleware outside the ones given so far (the last added runs first)."""
         if self.middleware_stack is not None:
             raise RuntimeError("Cannot add middleware after the application has started")

@@ -391,6 +391,17 @@ class MiddlewareFactory(Protocol[P]):
     def __call__(self, app: ASGIApp, /, *args: P.args, **kwargs: P.kwargs) -> ASGIApp: ...
 
 
+class ForeignMiddlewareFactory(Protocol[P]):
+    """A middleware class typed with another framework's types (Starlette's, asgiref's).
+
+    Its ``app`` parameter is typed with that framework's own app type, which a
+    typedasgi app satisfies by the spec, not by annotation: so it is not checked
+    (``Never``); the other arguments are, as for :class:`MiddlewareFactory`.
+    """
+
+    def __call__(self, app: Never, /, *args: P.args, **kwargs: P.kwargs) -> AnyASGIApp: ...
+
+
 # ------------------------------------------------------------ framework keys
 
 

@@ -10,14 +10,15 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import uvicorn
-from granian.constants import Interfaces
-from granian.server.embed import Server as GranianServer
-from hypercorn.asyncio import serve as hypercorn_serve  # pyright: ignore[reportUnknownVariableType]  # hypercorn's WSGI type is partly unknown
-from hypercorn.config import Config as HypercornConfig
 from asgiref.typing import ASGI3Application
 from asgiref.typing import ASGIReceiveCallable as AsgirefReceive
 from asgiref.typing import ASGISendCallable as AsgirefSend
 from asgiref.typing import Scope as AsgirefScope
+from granian.constants import Interfaces
+from granian.server.embed import Server as GranianServer
+from hypercorn.asyncio import serve as hypercorn_serve  # pyright: ignore[reportUnknownVariableType]  # hypercorn's WSGI type is partly unknown
+from hypercorn.config import Config as HypercornConfig
+from starlette.middleware.gzip import GZipMiddleware as StarletteGZip
 from typing_extensions import assert_type
 
 from typedasgi.applications import TypedASGI
@@ -126,3 +127,13 @@ def test_the_minimal_messages_make_a_response() -> None:
 
     response = TestClient(minimal_http).get("/")
     assert (response.status_code, response.text) == (200, "hi")
+
+
+def test_a_starlette_typed_middleware_runs_in_a_typedasgi_app() -> None:
+    async def hello(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200})
+        await send({"type": "http.response.body", "body": b"x" * 1000})
+
+    app = TypedASGI(routes=[Route("/", hello)], middleware=[Middleware(StarletteGZip, minimum_size=100)])
+    response = TestClient(app, check_asgi=True).get("/", headers={"accept-encoding": "gzip"})
+    assert (response.headers["content-encoding"], response.text) == ("gzip", "x" * 1000)

@@ -11,7 +11,7 @@ from typing import Any
 
 from typing_extensions import ParamSpec
 
-from typedasgi.types import MiddlewareFactory
+from typedasgi.types import ForeignMiddlewareFactory, MiddlewareFactory
 
 P = ParamSpec("P")
 
@@ -21,7 +21,9 @@ __all__ = ["Middleware"]
 class Middleware:
     """A middleware factory plus the arguments to build it with, around the app it wraps."""
 
-    def __init__(self, cls: MiddlewareFactory[P], *args: P.args, **kwargs: P.kwargs) -> None:
+    def __init__(
+        self, cls: MiddlewareFactory[P] | ForeignMiddlewareFactory[P], *args: P.args, **kwargs: P.kwargs
+    ) -> None:
         self.cls = cls
         self.args = args
         self.kwargs = kwargs

@@ -1,4 +1,4 @@
-"""Apps typed with asgiref's types or with plain dicts (Starlette's style) mount in typedasgi."""
+"""Apps and middleware typed with asgiref's types or with plain dicts (Starlette's style) plug into typedasgi."""
 
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -6,8 +6,11 @@ from typing import Any
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable
 from asgiref.typing import Scope as AsgirefScope
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware as StarletteCORS
+from starlette.middleware.gzip import GZipMiddleware as StarletteGZip
 
 from typedasgi.applications import TypedASGI
+from typedasgi.middleware import Middleware
 from typedasgi.middleware.gzip import GZipMiddleware
 from typedasgi.routing import Mount
 from typedasgi.testclient import TestClient
@@ -27,6 +30,10 @@ async def dict_app(
     await send({"type": "http.response.body", "body": b"dict"})
 
 
-app = TypedASGI(routes=[Mount("/a", asgiref_app), Mount("/d", dict_app), Mount("/s", Starlette())])
+app = TypedASGI(
+    routes=[Mount("/a", asgiref_app), Mount("/d", dict_app), Mount("/s", Starlette())],
+    middleware=[Middleware(StarletteCORS, allow_origins=["*"])],  # a middleware typed with Starlette's types
+)
+app.add_middleware(StarletteGZip, minimum_size=100)
 compressed = GZipMiddleware(Starlette())
 client = TestClient(Starlette())
