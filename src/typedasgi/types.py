@@ -30,7 +30,6 @@ Frameworks keep a few keys of their own in the scope (``app``, ``router``,
 and reached through :func:`framework_keys`, so reading them is still checked.
 """
 
-
 # No ``from __future__ import annotations`` here: with real annotations, ``__optional_keys__`` of each
 # TypedDict is right at run time (the contract checker and other runtime tools read it).
 from collections.abc import Awaitable, Callable, Iterable, Mapping
