@@ -25,6 +25,8 @@ from typedasgi.schemas import OpenAPIResponse, SchemaGenerator
 from typedasgi.staticfiles import NotModifiedResponse
 from typedasgi.testclient import TestClient
 from typedasgi.websockets import WebSocket, WebSocketDisconnected
+from typedasgi.middleware import Middleware
+from typedasgi.types import ASGIApp, Receive, Scope, Send
 
 with pytest.warns(TypedASGIDeprecationWarning, match="typedasgi.middleware.wsgi is deprecated"):
     wsgi = importlib.reload(importlib.import_module("typedasgi.middleware.wsgi"))
@@ -291,3 +293,38 @@ def test_build_environ_reads_a_minimal_scope_with_spec_defaults() -> None:
     assert environ["SERVER_PROTOCOL"] == "HTTP/1.1"
     assert (environ["SERVER_NAME"], environ["SERVER_PORT"]) == ("localhost", 80)
     assert "REMOTE_ADDR" not in environ
+
+
+# ------------------------------------------------------------------ exception handlers
+
+
+class BadBody(Exception):
+    pass
+
+
+async def reads_then_fails(request: Request) -> Response:
+    await request.body()
+    raise BadBody()
+
+
+async def handler_reads_again(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse(b"handler saw " + await request.body(), status_code=422)
+
+
+@pytest.mark.parametrize("middleware", [False, True], ids=["app frame", "exception middleware"])
+def test_an_exception_handler_gets_the_failed_endpoints_request_with_its_body(middleware: bool) -> None:
+    app = TypedASGI(
+        routes=[Route("/", reads_then_fails, methods=["POST"])],
+        exception_handlers={BadBody: handler_reads_again},
+        middleware=[Middleware(PassThrough)] if middleware else [],
+    )
+    response = TestClient(app).post("/", content=b"payload")
+    assert (response.status_code, response.text) == (422, "handler saw payload")
+
+
+class PassThrough:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)

@@ -235,6 +235,9 @@ class TypedASGI:
                 await send({"type": "http.response.body", "body": body, "more_body": False})
                 if response.background is not None:
                     await response.background()
+            except Exception:
+                keys["request"] = request  # the error's handler gets this request, its body already read
+                raise
             finally:
                 if request._form is not None:  # pyright: ignore[reportPrivateUsage]  # same package
                     await request.close()

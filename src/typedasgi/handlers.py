@@ -44,7 +44,7 @@ from typedasgi.params import (
 )
 from typedasgi.requests import TOO_DEEP, Request
 from typedasgi.responses import JSONResponse, Response
-from typedasgi.types import ASGIApp, Receive, Scope, Send
+from typedasgi.types import ASGIApp, Receive, Scope, Send, framework_keys
 
 __all__ = ["Renderer", "TypedHandler"]
 
@@ -418,9 +418,11 @@ class TypedHandler:
                 value = await func(**kwargs) if is_async else await node_call(kwargs, inputs)
                 if shape is not None and type(value) is not shaped_type and not isinstance(value, Response):
                     value = shape(value)
-            except HTTPException:
-                if json_errors:
+            except Exception as exc:
+                if json_errors and isinstance(exc, HTTPException):
                     mark_json_errors(scope)  # the error handler answers a typed route in JSON
+                if connections:  # the error's handler gets this request, its body already read
+                    framework_keys(scope)["request"] = inputs.connection()
                 raise
             if plain_json and not isinstance(value, Response) and not getattr(scope.get("app"), "renderers", None):
                 try:

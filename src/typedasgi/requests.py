@@ -41,6 +41,7 @@ __all__ = [
     "cookie_parser",
     "empty_receive",
     "empty_send",
+    "request_for_handler",
     "read_cookies",
 ]
 
@@ -432,3 +433,9 @@ class Request(HTTPConnection[StateT]):
 
 
 
+
+
+def request_for_handler(scope: HTTPScope, receive: Receive, send: Send) -> Request:
+    """The Request an exception handler gets: the failed endpoint's own (body and form already read), else a new one."""
+    kept = framework_keys(scope).get("request")
+    return kept if isinstance(kept, Request) else Request(scope, receive, send)

@@ -143,6 +143,9 @@ def request_response(func: Endpoint) -> ASGIApp:
             if not isinstance(response, Response):
                 raise not_a_response(func, response)
             await response(scope, receive, send)
+        except Exception:
+            framework_keys(scope)["request"] = request  # the error's handler gets this request, its body already read
+            raise
         finally:
             # uploads spooled to disk are closed with the request; close() only when a form was parsed
             if request._form is not None:  # pyright: ignore[reportPrivateUsage]  # same package

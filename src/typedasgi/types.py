@@ -414,6 +414,7 @@ class FrameworkKeys(TypedDict, total=False):
     app_root_path: str  # root_path as the app saw it, before any Mount extended it
     max_body_size: int | None  # set by the app and by routes; read by Request.stream()
     json_errors: bool  # set as an error leaves a typed handler: answer it in JSON (typedasgi.error_responses)
+    request: object  # the endpoint's Request, kept only when the endpoint raised: its error handler gets it
     session: dict[str, Any]
     user: object
     auth: object

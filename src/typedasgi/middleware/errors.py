@@ -25,7 +25,7 @@ from typedasgi import status
 from typedasgi.error_responses import error_response as shaped_error_response
 from typedasgi.exceptions import HTTPException
 from typedasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddleware, call_handler
-from typedasgi.requests import Request
+from typedasgi.requests import Request, request_for_handler
 from typedasgi.responses import HTMLResponse, PlainTextResponse, Response
 from typedasgi.middleware.tracking import TrackingSend, WebSocketTracking
 from typedasgi.types import ASGIApp, AnyASGIApp, Receive, Scope, Send, WWWScope, WebSocketScope, as_asgi_app
@@ -109,7 +109,7 @@ class ServerErrorMiddleware:
         if exceptions is not None and await exceptions.handle(exc, scope, receive, send, started=started):
             return True
         if scope["type"] == "http" and not started:
-            request = Request(scope, receive, send)
+            request = request_for_handler(scope, receive, send)
             if self.debug:
                 response: Response = debug_response(request, exc)
             elif self.handler is not None:

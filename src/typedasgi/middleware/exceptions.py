@@ -9,7 +9,7 @@ from typing import Any, TypeAlias
 from typedasgi.concurrency import run_in_threadpool
 from typedasgi.error_responses import error_response
 from typedasgi.exceptions import HTTPException, WebSocketException
-from typedasgi.requests import Request
+from typedasgi.requests import Request, request_for_handler
 from typedasgi.responses import Response
 from typedasgi.middleware.tracking import tracking
 from typedasgi.types import ASGIApp, AnyASGIApp, Receive, Scope, Send, as_asgi_app
@@ -94,7 +94,7 @@ class ExceptionMiddleware:
         if scope["type"] == "http":
             if started:
                 raise RuntimeError("Caught handled exception, but response already started.") from exc
-            request = Request(scope, receive, send)
+            request = request_for_handler(scope, receive, send)
             response = await call_handler(handler, request, exc)
             exc.__traceback__ = None  # answered: don't keep the frames alive through a long-lived exception object
             if response is not None:
