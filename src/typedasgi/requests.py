@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any, Final, Generic, Protocol, TypeVar, cast, overload
 
 import msgspec
-from typing_extensions import TypeVar as DefaultTypeVar
+from typing_extensions import TypeIs, TypeVar as DefaultTypeVar
 
 from typedasgi.jsoncodec import decode_json
 from typedasgi.datastructures import URL, Address, FormData, Headers, QueryParams, State, URLPath
@@ -435,7 +435,12 @@ class Request(HTTPConnection[StateT]):
 
 
 
-def request_for_handler(scope: HTTPScope, receive: Receive, send: Send) -> Request:
+def request_for_handler(scope: HTTPScope, receive: Receive, send: Send) -> Request[Any]:
     """The Request an exception handler gets: the failed endpoint's own (body and form already read), else a new one."""
     kept = framework_keys(scope).get("request")
-    return kept if isinstance(kept, Request) else Request(scope, receive, send)
+    return kept if _is_request(kept) else Request(scope, receive, send)
+
+
+def _is_request(value: object) -> TypeIs[Request[Any]]:
+    # isinstance() alone would leave the state type unknown under pyright
+    return isinstance(value, Request)
