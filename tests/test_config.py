@@ -56,6 +56,14 @@ def test_env_file_accepts_a_path_object_and_utf8(tmp_path: Path) -> None:
     assert config("GREETING") == "grüß dich"
 
 
+def test_env_file_in_another_encoding(tmp_path: Path) -> None:
+    path = tmp_path / ".env"
+    path.write_bytes("GREETING=grüß dich\n".encode("latin-1"))
+    assert Config(path, environ={}, encoding="latin-1")("GREETING") == "grüß dich"
+    with pytest.raises(UnicodeDecodeError):
+        Config(path, environ={})  # utf-8 unless told
+
+
 def test_precedence_environ_then_file_then_default(tmp_path: Path) -> None:
     env_file = write_env(tmp_path, "A=file\nB=file\n")
     config = Config(env_file, environ={"A": "env"})

@@ -116,6 +116,8 @@ def test_directory_xor_env(templates_dir: Path) -> None:
         Jinja2Templates()
     with pytest.raises(ValueError, match="either"):
         Jinja2Templates(directory=templates_dir, env=jinja2.Environment())
+    with pytest.raises(AssertionError, match="either 'directory' or 'env' arguments must be passed"):
+        Jinja2Templates()  # Starlette's exception type too
 
 
 def test_missing_jinja2_names_the_extra(templates_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

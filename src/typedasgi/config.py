@@ -68,10 +68,10 @@ undefined: Final = _UNDEFINED
 _BOOLS: Final = {"true": True, "1": True, "false": False, "0": False}
 
 
-def _read_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
+def _read_env_file(path: str | os.PathLike[str], encoding: str) -> dict[str, str]:
     """``KEY=VALUE`` lines; blank lines, ``# comments`` and lines without ``=`` are skipped."""
     values: dict[str, str] = {}
-    with open(path, encoding="utf-8") as file:
+    with open(path, encoding=encoding) as file:
         for line in file:
             line = line.strip()
             if not line or line.startswith("#") or "=" not in line:
@@ -99,13 +99,14 @@ class Config:
         env_file: str | os.PathLike[str] | None = None,
         environ: Mapping[str, str] = environ,
         env_prefix: str = "",
+        encoding: str = "utf-8",
     ) -> None:
         self.environ = environ
         self.env_prefix = env_prefix
         self.file_values: dict[str, str] = {}
         if env_file is not None:
             if os.path.isfile(env_file):
-                self.file_values = _read_env_file(env_file)
+                self.file_values = _read_env_file(env_file, encoding)
             else:
                 warnings.warn(f"Config file '{os.fspath(env_file)}' not found.", stacklevel=2)
 

@@ -124,12 +124,12 @@ async def _parse_urlencoded(stream: AsyncIterator[bytes], limits: FormLimits) ->
         if not piece:
             return  # "a=1&&b=2": empty pieces are not fields
         if len(pairs) >= limits.max_fields:
-            raise _bad_request(f"Too many form fields: the limit is {limits.max_fields}")
+            raise _bad_request(f"Too many fields. Maximum number of fields is {limits.max_fields}.")
         pairs.append(_decode_pair(piece))
 
     def check_size() -> None:
         if len(pending) > limits.max_part_size:
-            raise _bad_request(f"Form field too large: the limit is {limits.max_part_size} bytes")
+            raise _bad_request(f"Field exceeded maximum size of {limits.max_part_size // 1024}KB.")
 
     async for chunk in stream:
         start = 0
@@ -195,9 +195,9 @@ class _MultipartParser:
         _, options = module.parse_options_header(content_type)
         boundary = options.get(b"boundary")
         if not boundary:
-            raise _bad_request("Multipart form without a boundary in its Content-Type")
+            raise _bad_request("Missing boundary in multipart.")
         if len(boundary) > _MAX_BOUNDARY:
-            raise _bad_request(f"Multipart boundary too long: the limit is {_MAX_BOUNDARY} bytes")
+            raise _bad_request("Invalid multipart data.")
         self._parse_options_header = module.parse_options_header
         try:
             self.parser = module.parser(
@@ -252,9 +252,7 @@ class _MultipartParser:
         self._hold(size)
         self._header_size += size
         if self._header_size > self.limits.max_part_header_size:
-            raise _bad_request(
-                f"Multipart part headers too large: the limit is {self.limits.max_part_header_size} bytes"
-            )
+            raise _bad_request("Invalid multipart data.")  # Starlette's words for oversized part headers
 
     def _on_header_field(self, data: bytes, start: int, end: int) -> None:
         self._count_header(end - start)
@@ -276,20 +274,20 @@ class _MultipartParser:
         kind, options = self._parse_options_header(disposition)
         name = options.get(b"name")
         if kind != b"form-data" or name is None:
-            raise _bad_request("Multipart part without a form-data name in its Content-Disposition")
+            raise _bad_request('The Content-Disposition header field "name" must be provided.')
         self._name = _header_text(name)
         filename = options.get(b"filename")
         if filename is None:
             self.fields += 1
             if self.fields > self.limits.max_fields:
-                raise _bad_request(f"Too many form fields: the limit is {self.limits.max_fields}")
+                raise _bad_request(f"Too many fields. Maximum number of fields is {self.limits.max_fields}.")
             content_type = next((value for key, value in self._headers if key == b"content-type"), b"")
             charset = self._parse_options_header(content_type)[1].get(b"charset", b"utf-8")
             self._charset = charset.decode("latin-1")
             return
         self.files += 1
         if self.files > self.limits.max_files:
-            raise _bad_request(f"Too many files: the limit is {self.limits.max_files}")
+            raise _bad_request(f"Too many files. Maximum number of files is {self.limits.max_files}.")
         spooled = SpooledTemporaryFile(max_size=self.limits.spool_max_size)  # found by name: tests swap it
         self._file = UploadFile(
             spooled,
@@ -308,9 +306,7 @@ class _MultipartParser:
             return
         self._hold(end - start)
         if len(self._value) + (end - start) > self.limits.max_part_size:
-            raise _bad_request(
-                f"Form field {self._name!r} too large: the limit is {self.limits.max_part_size} bytes"
-            )
+            raise _bad_request(f"Part exceeded maximum size of {self.limits.max_part_size // 1024}KB.")
         self._value += data[start:end]
 
     def _on_part_end(self) -> None:
@@ -330,8 +326,8 @@ class _MultipartParser:
                 received += len(chunk)
                 try:
                     _ = self.parser.write(chunk)
-                except ValueError as exc:  # python-multipart's FormParserError is a ValueError
-                    raise _bad_request(f"Malformed multipart body: {exc}") from None
+                except ValueError:  # python-multipart's FormParserError is a ValueError
+                    raise _bad_request("Invalid multipart data.") from None
                 await self._flush()
             if received and not self.finished:
                 raise _bad_request("Malformed multipart body: it ended before the closing boundary")

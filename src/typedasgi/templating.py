@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the optional dependency, for annotations only; imported for
     import jinja2
     from jinja2.runtime import Context
 
-__all__ = ["Jinja2Templates"]
+__all__ = ["Jinja2Templates", "TemplatesConfigError"]
 
 _TEMPLATES_MISSING = "Jinja2Templates needs jinja2: pip install 'typedasgi[templates]'"
 
@@ -62,6 +62,10 @@ class _TemplateResponse(HTMLResponse):
         await super().__call__(scope, receive, send)
 
 
+class TemplatesConfigError(ValueError, AssertionError):
+    """Neither or both of ``directory`` and ``env``: a ``ValueError``, and the ``AssertionError`` Starlette raises."""
+
+
 class Jinja2Templates:
     """Render Jinja2 templates from ``directory`` (or a ready ``env``) into HTML responses.
 
@@ -81,7 +85,7 @@ class Jinja2Templates:
         except ImportError as exc:
             raise RuntimeError(_TEMPLATES_MISSING) from exc
         if (directory is None) == (env is None):
-            raise ValueError("Jinja2Templates takes either 'directory' or 'env', not both and not neither")
+            raise TemplatesConfigError("either 'directory' or 'env' arguments must be passed (one, not both)")
         if env is None:
             assert directory is not None
             env = jinja2.Environment(loader=jinja2.FileSystemLoader(directory), autoescape=True)

@@ -15,6 +15,9 @@ from typedasgi.types import ForeignMiddlewareFactory, MiddlewareFactory
 
 P = ParamSpec("P")
 
+_MiddlewareFactory = MiddlewareFactory
+"""Starlette's (private) name for the factory protocol: its own test suite imports it from here."""
+
 __all__ = ["Middleware"]
 
 
