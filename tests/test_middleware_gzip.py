@@ -13,7 +13,9 @@ import pytest
 
 from typedasgi.applications import TypedASGI
 from typedasgi.background import BackgroundTask
+from typedasgi.datastructures import Headers
 from typedasgi.middleware import Middleware
+from typedasgi.middleware.cors import CORSMiddleware
 from typedasgi.middleware.gzip import GZipMiddleware, accepts_gzip
 from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, Response, StreamingResponse
@@ -310,3 +312,18 @@ def test_in_an_app_streaming_and_background_task() -> None:
     identity = client.get("/plain", headers={"accept-encoding": "identity"})
     assert "content-encoding" not in identity.headers
     assert identity.text == BIG
+
+
+def test_one_shot_header_iterable_is_read_once_and_kept_for_the_app() -> None:
+    seen: list[str | None] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(Headers(scope=scope).get("accept-encoding"))  # type: ignore[arg-type]  # an http scope
+        await PlainTextResponse("x" * 1000)(scope, receive, send)
+
+    scope = http_scope()
+    scope["headers"] = iter([(b"accept-encoding", b"gzip"), (b"origin", b"https://a.example")])
+    sent = call_app(CORSMiddleware(GZipMiddleware(app), allow_origins=["https://a.example"]), scope)
+    headers = headers_of(sent[0])
+    assert (headers["content-encoding"], headers["access-control-allow-origin"]) == ("gzip", "https://a.example")
+    assert seen == ["gzip"]

@@ -6,7 +6,7 @@ Built from a scope or message it costs O(1); the lookup table is made on first l
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TypeVar, Union, cast, overload
 
 from typing_extensions import Self, TypeAlias
@@ -26,6 +26,7 @@ __all__ = [
     "RawHeaders",
     "encode_header",
     "encode_header_value",
+    "first_raw_value",
 ]
 
 T = TypeVar("T")
@@ -77,6 +78,21 @@ def encode_header(name: str, value: str) -> tuple[bytes, bytes]:
     framework builds itself are raw bytes already and skip this.
     """
     return _encode_name(name), encode_header_value(name, value)
+
+
+def first_raw_value(carrier: HeaderCarrier, name: bytes) -> bytes | None:
+    """The first raw value of header ``name`` (lower-case bytes), read without building a Headers index.
+
+    For middleware that needs one header per request; a ``headers`` that is not a
+    list is made one first, as ``Headers`` does, so others can still read it.
+    """
+    raw: Iterable[tuple[bytes, bytes]] = carrier.get("headers", ())
+    if not isinstance(raw, (list, tuple)):  # a one-shot iterable: made a list first, as Headers does
+        raw = Headers._from_scope(carrier)  # pyright: ignore[reportPrivateUsage]  # the same normalisation
+    for key, value in raw:
+        if key.lower() == name:
+            return value
+    return None
 
 
 class Headers(Mapping[str, str]):

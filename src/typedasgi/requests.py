@@ -20,6 +20,7 @@ from typedasgi.jsoncodec import decode_json
 from typedasgi.datastructures import URL, Address, FormData, Headers, QueryParams, State, URLPath
 from typedasgi.exceptions import BodyTooLarge, ClientDisconnect, MalformedBody
 from typedasgi.formparsers import FormLimits, parse_form
+from typedasgi.headers import first_raw_value
 from typedasgi.session import Session
 from typedasgi.types import (
     HTTPScope,
@@ -295,11 +296,9 @@ class Request(HTTPConnection[StateT]):
         if self._stream_consumed:
             raise RuntimeError("Stream consumed")
         if limit is not None and not self._received:
-            for key, value in self.scope.get("headers", ()):  # the raw pairs: no Headers index for one value
-                if key == b"content-length":
-                    if value.isdigit() and int(value) > limit:
-                        raise BodyTooLarge(limit)
-                    break
+            declared = first_raw_value(self.scope, b"content-length")  # no Headers index for one value
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise BodyTooLarge(limit)
 
     def _chunk(self, message: ReceiveEvent) -> tuple[bytes, bool]:
         """One received message: its body chunk and whether more follow; a disconnect raises."""

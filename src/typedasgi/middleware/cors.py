@@ -21,6 +21,7 @@ import re
 from collections.abc import Collection
 
 from typedasgi.datastructures import Headers
+from typedasgi.headers import encode_header, encode_header_value, first_raw_value
 from typedasgi.middleware.pure import add_vary, start_headers
 from typedasgi.responses import PlainTextResponse
 from typedasgi.types import ASGIApp, AnyASGIApp, Receive, Scope, Send, SendEvent, as_asgi_app
@@ -32,6 +33,11 @@ ALL_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUER
 SAFELISTED_HEADERS = {"Accept", "Accept-Language", "Content-Language", "Content-Type"}
 """Request headers always allowed (the CORS-safelisted ones)."""
 
+_VARY_ORIGIN = (b"vary", b"Origin")
+_SET_BY_CORS = frozenset(
+    {b"vary", b"access-control-allow-origin", b"access-control-allow-credentials", b"access-control-expose-headers"}
+)
+"""Response header names CORS sets: an app's response carrying one is merged line by line instead."""
 _PREFLIGHT_VARY = (
     "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network"
 )
@@ -73,6 +79,10 @@ class CORSMiddleware:
             simple["Access-Control-Expose-Headers"] = ", ".join(expose_headers)
         self.simple_headers = simple
         """Headers every response to a request with an ``Origin`` gets (names as sent)."""
+        self._simple_raw = [encode_header(name, value) for name, value in simple.items()]
+        self._simple_origin_at = next(
+            (i for i, (name, _) in enumerate(self._simple_raw) if name == b"access-control-allow-origin"), None
+        )
 
         preflight: dict[str, str] = {"Vary": _PREFLIGHT_VARY}
         if not self.preflight_explicit_allow_origin:
@@ -94,11 +104,13 @@ class CORSMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        origin = headers.get("origin")
-        if origin is not None and scope.get("method") == "OPTIONS" and "access-control-request-method" in headers:
-            await self.preflight_response(headers)(scope, receive, send)
-            return
+        raw_origin = first_raw_value(scope, b"origin")
+        origin = None if raw_origin is None else raw_origin.decode("latin-1")
+        if origin is not None and scope.get("method") == "OPTIONS":
+            headers = Headers(scope=scope)
+            if "access-control-request-method" in headers:
+                await self.preflight_response(headers)(scope, receive, send)
+                return
         await self.app(scope, receive, self._simple_send(send, origin))
 
     def preflight_response(self, request_headers: Headers) -> PlainTextResponse:
@@ -137,15 +149,29 @@ class CORSMiddleware:
             or (not self.allow_all_origins and self.is_allowed_origin(origin))
         )
         extra = self.simple_headers.items() if origin is not None else ()
+        added = list(self._simple_raw) if origin is not None else []
+        if echo_origin and origin is not None:
+            echoed = (b"access-control-allow-origin", encode_header_value("origin", origin))
+            if self._simple_origin_at is None:
+                added.append(echoed)
+            else:  # replaces the "*" line, where it was
+                added[self._simple_origin_at] = echoed
+        added.append(_VARY_ORIGIN)
 
         async def cors_send(message: SendEvent) -> None:
             if message["type"] == "http.response.start":
-                headers = start_headers(message)
-                for name, value in extra:
-                    headers[name] = value
-                if echo_origin and origin is not None:
-                    headers["access-control-allow-origin"] = origin
-                add_vary(headers, "Origin")
+                raw = list(message.get("headers", ()))  # a copy: the app's list may be shared
+                if any(name.lower() in _SET_BY_CORS for name, _ in raw):  # merge with the app's own lines
+                    message["headers"] = raw
+                    headers = start_headers(message)
+                    for name, value in extra:
+                        headers[name] = value
+                    if echo_origin and origin is not None:
+                        headers["access-control-allow-origin"] = origin
+                    add_vary(headers, "Origin")
+                else:  # the common case: nothing to merge, the pairs were encoded once
+                    raw += added
+                    message["headers"] = raw
             await send(message)
 
         return cors_send

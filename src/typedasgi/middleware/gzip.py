@@ -29,7 +29,7 @@ import zlib
 from collections.abc import Iterable
 from typing import Protocol
 
-from typedasgi.datastructures import Headers
+from typedasgi.headers import first_raw_value
 from typedasgi.middleware.pure import add_vary, start_headers
 from typedasgi.types import (
     ASGIApp,
@@ -121,6 +121,7 @@ class IdentityResponder:
         self.app: ASGIApp = as_asgi_app(app)
         self.minimum_size = minimum_size
         self.exclude_content_types: frozenset[str] = _normalize(exclude_content_types)
+        self._excluded: dict[bytes, bool] = {}  # is_excluded() by raw content-type value
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, _ResponseStream(self, send).send)
@@ -141,10 +142,21 @@ class IdentityResponder:
         """Whether a response with this head may be compressed at all."""
         if message["status"] == 206:
             return False
-        headers = start_headers(message)
-        if "content-encoding" in headers or "content-range" in headers:
-            return False
-        return not self.is_excluded(headers.get("content-type"))
+        content_type: bytes | None = None
+        for name, value in message.get("headers", ()):  # one pass over the raw pairs, nothing copied
+            name = name.lower()
+            if name == b"content-encoding" or name == b"content-range":
+                return False
+            if name == b"content-type" and content_type is None:
+                content_type = value
+        if content_type is None:
+            return True
+        excluded = self._excluded.get(content_type)
+        if excluded is None:
+            excluded = self.is_excluded(content_type.decode("latin-1"))
+            if len(self._excluded) < 256:  # bounded: an app's content types are few
+                self._excluded[content_type] = excluded
+        return not excluded
 
     def compressor(self) -> _Compressor | None:
         return None
@@ -198,13 +210,22 @@ class GZipMiddleware:
             exclude_content_types=self.exclude_content_types,
         )
         self._identity = IdentityResponder(self.app, minimum_size, exclude_content_types=self.exclude_content_types)
+        self._accepts: dict[bytes, bool] = {}  # accepts_gzip() by raw Accept-Encoding value
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        accept = Headers(scope=scope).get("accept-encoding")
-        responder = self._gzip if accept and accepts_gzip(accept) else self._identity
+        responder = self._identity
+        accept = first_raw_value(scope, b"accept-encoding")
+        if accept is not None:
+            gzip = self._accepts.get(accept)
+            if gzip is None:
+                gzip = accepts_gzip(accept.decode("latin-1"))
+                if len(self._accepts) < 256:  # bounded: clients send few distinct values
+                    self._accepts[accept] = gzip
+            if gzip:
+                responder = self._gzip
         await responder(scope, receive, send)
 
 
