@@ -3,7 +3,7 @@
     GET /               text/plain "Hello, world!"
     GET /json           {"message": "Hello, world!"}
     GET /users/{id:int} {"id": id}
-    GET /r{i} | /r{i}/{x}   50 routes; the benchmark hits the last, /r49/{x}
+    GET /r{i} | /r{i}/{x}   500 routes; "routing" hits /r49/{x}, "routing-500" the last, /r499/{x}
     POST /echo          ~1 KB JSON decoded into a msgspec.Struct and sent back
     GET /typed/users/{id:int}?limit=N   typed handler: a path and a query parameter
     POST /typed/echo    typed handler: the ~1 KB body as a Struct parameter, returned
@@ -23,12 +23,16 @@ from urllib.parse import parse_qsl
 import msgspec
 
 from typedasgi.applications import TypedASGI
+from typedasgi.middleware import Middleware
+from typedasgi.middleware.cors import CORSMiddleware
+from typedasgi.middleware.gzip import GZipMiddleware
 from typedasgi.requests import Request
 from typedasgi.responses import JSONResponse, PlainTextResponse, Response
 from typedasgi.routing import Route
 from typedasgi.types import ASGIApp, Receive, Scope, Send
 
-N_ROUTES = 50
+N_ROUTES = 500  # "routing" hits the 50th of them, "routing-500" the last: equal figures = flat in the count
+ORIGIN = "https://app.example.org"  # every benchmark request comes from this page (CORS answers it)
 
 
 class Address(msgspec.Struct):
@@ -154,7 +158,8 @@ def _routing_endpoint(i: int) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-def typedasgi_app() -> ASGIApp:
+def typedasgi_app(stack: bool = False) -> ASGIApp:
+    """The app; ``stack``: behind CORS, GZip (the client does not ask for it) and one pure ASGI middleware."""
     routes = [
         Route("/", plaintext),
         Route("/json", json_hello),
@@ -165,12 +170,29 @@ def typedasgi_app() -> ASGIApp:
     ]
     for i in range(N_ROUTES):
         routes.append(Route(f"/r{i}/{{x}}" if i % 2 else f"/r{i}", _routing_endpoint(i)))
-    return TypedASGI(routes=routes, autoload_plugins=False)  # the framework alone, like its peers
+    middleware = [
+        Middleware(CORSMiddleware, allow_origins=[ORIGIN]),
+        Middleware(GZipMiddleware),
+        Middleware(CountingMiddleware),
+    ] if stack else None
+    return TypedASGI(routes=routes, middleware=middleware, autoload_plugins=False)  # no plugins, like its peers
+
+
+class CountingMiddleware:
+    """A user's own pure ASGI middleware (the same class under both frameworks): counts requests."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.requests = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.requests += 1
+        await self.app(scope, receive, send)
 
 
 # ----------------------------------------------------------------------------- Starlette
 
-def starlette_app() -> Any:  # Starlette is untyped here on purpose: it is optional
+def starlette_app(stack: bool = False) -> Any:  # Starlette is untyped here on purpose: it is optional
     # importlib: the bench extra is optional, so mypy must not need Starlette installed.
     Starlette = importlib.import_module("starlette.applications").Starlette
     SJSON = importlib.import_module("starlette.responses").JSONResponse
@@ -202,7 +224,13 @@ def starlette_app() -> Any:  # Starlette is untyped here on purpose: it is optio
               SRoute("/echo", s_echo, methods=["POST"]), SRoute("/typed/echo", s_echo, methods=["POST"]),
               SRoute("/typed/users/{id:int}", s_typed_user)]
     routes += [SRoute(f"/r{i}/{{x}}" if i % 2 else f"/r{i}", s_routing(i)) for i in range(N_ROUTES)]
-    return Starlette(routes=routes)
+    if not stack:
+        return Starlette(routes=routes)
+    SMiddleware = importlib.import_module("starlette.middleware").Middleware
+    SCORS = importlib.import_module("starlette.middleware.cors").CORSMiddleware
+    SGZip = importlib.import_module("starlette.middleware.gzip").GZipMiddleware
+    middleware = [SMiddleware(SCORS, allow_origins=[ORIGIN]), SMiddleware(SGZip), SMiddleware(CountingMiddleware)]
+    return Starlette(routes=routes, middleware=middleware)
 
 
 # ----------------------------------------------------------------------------- Litestar, FastAPI (optional)

@@ -17,13 +17,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.apps import fastapi_app, litestar_app, order_body, raw_app, starlette_app, typedasgi_app
+from bench import memory, ws
+from bench.apps import ORIGIN, fastapi_app, litestar_app, order_body, raw_app, starlette_app, typedasgi_app
+from bench.ws import WS_APPS
 
 ENDPOINTS: dict[str, tuple[str, str, bytes]] = {
     "plaintext": ("GET", "/", b""),
     "json": ("GET", "/json", b""),
     "params": ("GET", "/users/123", b""),
     "routing": ("GET", "/r49/hello", b""),
+    "routing-500": ("GET", "/r499/hello", b""),
     "echo": ("POST", "/echo", order_body()),
     "typed-params": ("GET", "/typed/users/123?limit=25", b""),
     "typed-echo": ("POST", "/typed/echo", order_body()),
@@ -32,7 +35,7 @@ ENDPOINTS: dict[str, tuple[str, str, bytes]] = {
 
 def make_scope(method: str, target: str, body: bytes) -> dict[str, Any]:
     path, _, query = target.partition("?")
-    headers = [(b"host", b"bench"), (b"user-agent", b"bench")]
+    headers = [(b"host", b"bench"), (b"user-agent", b"bench"), (b"origin", ORIGIN.encode())]
     if body:
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     return {
@@ -93,6 +96,7 @@ def build_apps(names: list[str]) -> dict[str, Any]:
     factories: dict[str, Callable[[], Any]] = {
         "raw": lambda: raw_app, "typedasgi": typedasgi_app, "starlette": starlette_app,
         "litestar": litestar_app, "fastapi": fastapi_app,
+        "typedasgi+stack": lambda: typedasgi_app(stack=True), "starlette+stack": lambda: starlette_app(stack=True),
     }
     apps = {}
     for name in names:
@@ -123,9 +127,9 @@ async def main_async(args: argparse.Namespace) -> int:
                 await timed_batch(apps[name], template, body, args.requests // 10)  # warm-up
                 elapsed = await timed_batch(apps[name], template, body, args.requests)
                 results.setdefault((name, endpoint), []).append(args.requests / elapsed)
-    print(f"requests per CPU-second, median of {args.rounds} rounds x {args.requests} requests (ratio to raw)")
-    header = "| framework | " + " | ".join(endpoints) + " |"
-    print(header)
+    print(f"HTTP in process: requests per CPU-second, median of {args.rounds} rounds x {args.requests} requests "
+          "(ratio to raw); +stack: behind CORS, GZip and one pure ASGI middleware")
+    print("| framework | " + " | ".join(endpoints) + " |")
     print("|" + "---|" * (len(endpoints) + 1))
     for name in names:
         cells = []
@@ -134,16 +138,74 @@ async def main_async(args: argparse.Namespace) -> int:
             raw = statistics.median(results[("raw", endpoint)]) if "raw" in apps else value
             cells.append(f"{value / 1000:.0f}k ({value / raw:.2f})")
         print(f"| {name} | " + " | ".join(cells) + " |")
+    print("noise (min / median / max over rounds):")
+    for (name, endpoint), values in results.items():
+        print(f"  {name:16s} {endpoint:12s} {min(values) / 1000:7.0f}k / {statistics.median(values) / 1000:7.0f}k"
+              f" / {max(values) / 1000:7.0f}k")
+    if args.ws_messages:
+        await websocket_table(args)
+    if args.memory:
+        print()
+        print("Memory (in process, RSS deltas over 1,000 open sessions or requests)")
+        print("\n".join(await memory.report(list(WS_APPS))))
     return 0
+
+
+async def websocket_table(args: argparse.Namespace) -> None:
+    """WebSocket text echo on one connection, in process: messages per CPU-second and ratio to raw."""
+    apps = {}
+    for name, factory in WS_APPS.items():
+        try:
+            apps[name] = factory()
+        except ImportError as error:
+            print(f"skipping {name}: {error}", file=sys.stderr)
+    rates: dict[str, list[float]] = {name: [] for name in apps}
+    for _ in range(args.rounds):
+        for name, app in apps.items():
+            rates[name].append(await ws.echo_rate(app, args.ws_messages))
+    raw = statistics.median(rates["raw"])
+    print()
+    print(f"WebSocket echo in process (receive_text/send_text), messages per CPU-second, median of {args.rounds}"
+          f" rounds x {args.ws_messages} messages (ratio to raw)")
+    print("| framework | messages/s | noise (min / max) |")
+    print("|---|---:|---|")
+    for name, values in rates.items():
+        median = statistics.median(values)
+        print(f"| {name} | {median / 1000:.0f}k ({median / raw:.2f}) | {min(values) / 1000:.0f}k / {max(values) / 1000:.0f}k |")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("-f", "--frameworks", default="raw,typedasgi,starlette,litestar,fastapi")
+    parser.add_argument(
+        "-f", "--frameworks", default="raw,typedasgi,starlette,typedasgi+stack,starlette+stack,litestar,fastapi"
+    )
     parser.add_argument("-e", "--endpoints", default=",".join(ENDPOINTS))
     parser.add_argument("-r", "--rounds", type=int, default=5)
     parser.add_argument("-n", "--requests", type=int, default=20000)
-    return asyncio.run(main_async(parser.parse_args()))
+    parser.add_argument("--ws-messages", type=int, default=50000, help="WebSocket echo table (0: skip)")
+    parser.add_argument("--memory", action=argparse.BooleanOptionalAction, default=True, help="the memory table")
+    parser.add_argument("--ws-server", metavar="CONNECTIONS", type=int, default=0,
+                        help="only the WebSocket echo through uvicorn with this many connections")
+    args = parser.parse_args()
+    if args.ws_server:
+        return websocket_server_table(args)
+    return asyncio.run(main_async(args))
+
+
+def websocket_server_table(args: argparse.Namespace) -> int:
+    """The echo through uvicorn (uvloop, httptools, websockets), ``--ws-server`` connections at once."""
+    messages = 200
+    print(f"WebSocket echo through uvicorn: {args.ws_server} connections x {messages} messages each")
+    print("| framework | messages/s | per server CPU-second |")
+    print("|---|---:|---:|")
+    for index, name in enumerate(WS_APPS):
+        try:
+            rate, per_cpu = ws.uvicorn_rate(name, 8700 + index, args.ws_server, messages)
+        except ImportError as error:
+            print(f"skipping {name}: {error}", file=sys.stderr)
+            continue
+        print(f"| {name} | {rate / 1000:.1f}k | {per_cpu / 1000:.1f}k |")
+    return 0
 
 
 if __name__ == "__main__":
