@@ -17,9 +17,6 @@ from typedasgi.exceptions import TypedASGIDeprecationWarning
 
 # Names still to come (middleware internals and two new middlewares); everything else must import.
 KNOWN_MISSING: dict[str, set[str]] = {
-    "typedasgi.middleware.body_limit": {
-        "MAX_BODY_SIZE_SCOPE_KEY", "RequestBodyLimitMiddleware", "RequestBodyLimitResponder",
-    },
     "typedasgi.middleware.errors": {"CENTER_LINE", "FRAME_TEMPLATE", "JS", "LINE", "STYLES", "TEMPLATE"},
     "typedasgi.middleware.gzip": {
         "DEFAULT_EXCLUDED_CONTENT_TYPES", "GZipResponder", "IdentityResponder", "unattached_send",
