@@ -176,11 +176,11 @@ class TypedASGI:
         if TYPE_CHECKING:  # the spec's shapes; at run time no call on the hot path
             scope, receive, send = cast("tuple[Scope, Receive, Send]", (scope, receive, send))
         keys: FrameworkKeys = scope  # type: ignore[assignment]  # the same dict, framework view (no call)
-        keys["app"] = self
-        if self.max_body_size != DEFAULT_MAX_BODY_SIZE:
-            keys["max_body_size"] = self.max_body_size
         stack = self.middleware_stack
         if stack is None:
+            outer = keys.get("app")  # set by a typedasgi app this one is mounted in
+            if isinstance(outer, TypedASGI) and outer is not self:  # installed plugins act in the outer app only
+                self.plugins.leave_installed_to(outer)
             try:
                 stack = self.middleware_stack = self.build_middleware_stack()
             except Exception as exc:  # e.g. a middleware refusing its options: fail start-up, not the first request
@@ -189,6 +189,9 @@ class TypedASGI:
                     await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
                 raise
             self.plugins.notify_configured(self)
+        keys["app"] = self
+        if self.max_body_size != DEFAULT_MAX_BODY_SIZE:
+            keys["max_body_size"] = self.max_body_size
         errors = self._direct
         if errors is None or scope["type"] != "http":
             await stack(scope, receive, send)

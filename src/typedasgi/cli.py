@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import json
 import sys
@@ -57,12 +58,17 @@ def _run_server(args: argparse.Namespace) -> int:
         return 2
     try:
         import uvicorn
+        from uvicorn.config import LOGGING_CONFIG
     except ImportError:
         print(STANDARD_EXTRA_MISSING, file=sys.stderr)
         return 1
 
+    log_config = copy.deepcopy(LOGGING_CONFIG)
+    level = "DEBUG" if args.log_level == "trace" else args.log_level.upper()
+    log_config["loggers"]["typedasgi"] = {"handlers": ["default"], "level": level, "propagate": False}
     uvicorn.run(
         args.app,
+        log_config=log_config,  # uvicorn's own, plus typedasgi's loggers (plugins report at start-up)
         host=args.host,
         port=args.port,
         reload=args.reload,

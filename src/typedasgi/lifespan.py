@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from typedasgi.types import ASGIApp, LifespanScope, LifespanSendEvent, ReceiveEvent, SendEvent
+from typedasgi.types import ASGIApp, LifespanScope, LifespanSendEvent, ReceiveEvent, SendEvent, framework_keys
 
 __all__ = ["LifespanError", "MountedLifespans"]
 
@@ -30,11 +30,13 @@ class LifespanError(RuntimeError):
 class _Driven:
     """One mounted app, driven through the lifespan protocol in a task of its own."""
 
-    def __init__(self, app: ASGIApp, state: dict[str, Any]) -> None:
+    def __init__(self, app: ASGIApp, state: dict[str, Any], parent: object | None = None) -> None:
         self.app = app
         self.inbox: asyncio.Queue[ReceiveEvent] = asyncio.Queue()
         self.outbox: asyncio.Queue[LifespanSendEvent] = asyncio.Queue()
         scope: LifespanScope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": state}
+        if parent is not None:
+            framework_keys(scope)["app"] = parent  # as in a request's scope: the app it is mounted in
         self.task = asyncio.ensure_future(self.app(scope, self.inbox.get, self._send))
 
     async def _send(self, message: SendEvent) -> None:
@@ -82,14 +84,15 @@ class _Driven:
 class MountedLifespans:
     """Start the mounted apps' lifespans in order and stop them in reverse."""
 
-    def __init__(self, apps: Iterable[ASGIApp], state: dict[str, Any]) -> None:
+    def __init__(self, apps: Iterable[ASGIApp], state: dict[str, Any], *, parent: object | None = None) -> None:
         self.apps: list[ASGIApp] = list(apps)
         self.state = state
+        self.parent = parent
         self.running: list[_Driven] = []
 
     async def __aenter__(self) -> None:
         for app in self.apps:
-            driven = _Driven(app, self.state)
+            driven = _Driven(app, self.state, self.parent)
             try:
                 supported = await driven.startup()
             except BaseException:

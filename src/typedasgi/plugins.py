@@ -216,6 +216,8 @@ class Contributions:
     routes: list[BaseRoute] = field(default_factory=list)
     renderer: Renderer | None = None
     body_decoders: dict[str, DecodeBody] = field(default_factory=dict)
+    added: dict[str, list[str]] = field(default_factory=dict)
+    """What each plugin added, by plugin name, as the start-up log lists it."""
 
     def middleware_around(self, own: Sequence[Middleware]) -> list[Middleware]:
         """The whole middleware list, outermost first: plugins' outer, the app's own, plugins' inner."""
@@ -239,6 +241,7 @@ class AppPlugins:
         autoload: bool | None = None,
         blocked: Collection[str] = (),
     ) -> None:
+        self.autoload_chosen = autoload is not None
         autoload = autoload_enabled(autoload)
         blocked = frozenset(blocked) | _env_blocked()
         self._setup(tuple(_discover(plugins, autoload, blocked)), autoload, blocked)
@@ -247,6 +250,7 @@ class AppPlugins:
     def loaded(cls, infos: Sequence[PluginInfo]) -> AppPlugins:
         """Plugins found and loaded already (``typedasgi plugins`` checks each installed one alone)."""
         self = cls.__new__(cls)
+        self.autoload_chosen = True
         self._setup(tuple(infos), False, frozenset())
         return self
 
@@ -271,10 +275,23 @@ class AppPlugins:
             raise PluginError(self._info_of(exc.plugin), f"implements a hook nobody specified: {exc}") from exc
         self._contributions: Contributions | None = None
         self.renderer_table: RendererTable = RendererTable(())
-        if self.infos:
-            logger.info("Loaded plugins: %s", ", ".join(_short(info) for info in self.infos))
-        else:
-            logger.debug("No plugins loaded (autoload %s)", "on" if self.autoload else "off")
+        logger.debug("Loaded plugins: %s (autoload %s)", ", ".join(map(_short, self.infos)) or "none", self.autoload)
+
+    def leave_installed_to(self, outer: object) -> None:
+        """This app is mounted in ``outer``, another typedasgi app: installed plugins apply there, once.
+
+        Plugins given explicitly stay, and so do installed ones when the app
+        asked for them (``autoload_plugins=True``). Done before the app's stack
+        is built (its first ASGI call), so none of the dropped plugins' hooks ran
+        but ``add_hookspecs`` and ``convertors``.
+        """
+        if self.autoload_chosen or self._contributions is not None:
+            return
+        installed = [info.name for info in self.infos if info.source == "entry point"]
+        if installed:
+            kept = tuple(info for info in self.infos if info.source != "entry point")
+            self._setup(kept, False, self.blocked)
+            logger.debug("Mounted in %r: installed plugins %s apply there, not here", outer, ", ".join(installed))
 
     # -- who is loaded ------------------------------------------------------------------
 
@@ -360,6 +377,7 @@ class AppPlugins:
         if self._contributions is not None:
             return self._contributions
         found = Contributions()
+        added = found.added = {info.name: [] for info in self.infos}
         middleware: list[PluginMiddleware] = []
         for info, items in self._collect(hooks.typedasgi_middleware, app=app):
             for item in items:
@@ -367,6 +385,7 @@ class AppPlugins:
                 if item.position not in ("outer", "inner"):
                     raise PluginError(info, f"gave middleware position {item.position!r}: use 'outer' or 'inner'")
                 middleware.append(item)
+                added[info.name].append(f"middleware {_name_of(item.middleware.cls)} ({item.position}, order {item.order})")
         middleware.sort(key=lambda item: item.order)  # stable: equal orders keep plugin order
         found.outer_middleware = [item.middleware for item in middleware if item.position == "outer"]
         found.inner_middleware = [item.middleware for item in middleware if item.position == "inner"]
@@ -374,14 +393,17 @@ class AppPlugins:
             for route in routes:
                 _expect(info, "typedasgi_routes", route, BaseRoute)
                 found.routes.append(route)
+                added[info.name].append(f"route {_route_label(route)}")
         for info, handlers in self._collect(hooks.typedasgi_exception_handlers, app=app):
             for key, handler in handlers.items():
                 found.exception_handlers.setdefault(key, handler)
+                added[info.name].append(f"exception handler {key if isinstance(key, int) else key.__name__}")
         renderers: list[tuple[PluginInfo, ResponseRenderer[Any]]] = []
         for info, contributed in self._collect(hooks.typedasgi_renderers, app=app):
             for renderer in contributed:
                 _expect(info, "typedasgi_renderers", renderer, ResponseRenderer)
                 renderers.append((info, renderer))
+                added[info.name].append(f"renderer {renderer.media_type}")
         self.renderer_table = RendererTable([(info.name, renderer) for info, renderer in renderers])
         found.renderer = self.renderer_table if renderers else None
         for info, decoders in self._collect(hooks.typedasgi_body_decoders, app=app):
@@ -389,13 +411,27 @@ class AppPlugins:
                 _expect(info, "typedasgi_body_decoders", decoder, BodyDecoder)
                 for media_type in decoder.media_types:
                     found.body_decoders.setdefault(media_type.lower(), decoder.decode)
+                added[info.name].append(f"body decoder {', '.join(decoder.media_types)}")
+        for info in self.infos:
+            if any(caller.name == "typedasgi_lifespan" for caller in self._pm.get_hookcallers(info.plugin) or []):
+                added[info.name].append("lifespan")
         self._contributions = found
+        self._report(app, added)
         app.routes.extend(found.routes)
         if found.renderer is not None:
             app.renderers.append(found.renderer)
         for media_type, decode in found.body_decoders.items():
             app.body_decoders.setdefault(media_type, decode)
         return found
+
+    def _report(self, app: PluginApp, added: Mapping[str, list[str]]) -> None:
+        """Log, once per app, which plugins are active and what each added (INFO, ``typedasgi.plugins``)."""
+        label = getattr(app, "title", None) or type(app).__name__
+        if not self.infos:
+            logger.debug("No plugins active in app %r", label)
+            return
+        lines = [f"  {_short(info)}: {'; '.join(added[info.name]) or 'nothing'}" for info in self.infos]
+        logger.info("Plugins active in app %r:\n%s", label, "\n".join(lines))
 
     def notify_configured(self, app: PluginApp) -> None:
         self._collect(hooks.typedasgi_app_configured, app=app)
@@ -430,6 +466,15 @@ def _short(info: PluginInfo) -> str:
     if info.distribution:
         return f"{info.name} ({info.distribution} {info.version})"
     return f"{info.name} ({info.source})"
+
+
+def _name_of(obj: object) -> str:
+    return getattr(obj, "__qualname__", None) or type(obj).__qualname__
+
+
+def _route_label(route: BaseRoute) -> str:
+    where = getattr(route, "path", None) or getattr(route, "host", None)
+    return f"{type(route).__name__} {where}" if isinstance(where, str) else type(route).__name__
 
 
 def _expect(info: PluginInfo, hook: str, value: object, kind: type) -> None:

@@ -807,7 +807,8 @@ class Router:
                                 "the state this lifespan yields cannot be kept"
                             )
                         state.update(own_state)
-                await stack.enter_async_context(MountedLifespans(self.mounted_apps(), state))
+                parent = framework_keys(scope).get("app")  # mounted typedasgi apps learn they are mounted
+                await stack.enter_async_context(MountedLifespans(self.mounted_apps(), state, parent=parent))
                 await send({"type": "lifespan.startup.complete"})
                 started = True
                 await receive()  # lifespan.shutdown
