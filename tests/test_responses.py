@@ -6,7 +6,6 @@ import datetime as dt
 import decimal
 import email.utils
 import os
-import sys
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -561,12 +560,6 @@ def test_missing_file_raises_at_send_time(tmp_path: Path) -> None:
 def test_directory_is_not_a_file(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="is not a file"):
         call(FileResponse(tmp_path))
-
-
-def test_missing_aiofiles_names_the_extra(data_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "aiofiles", None)
-    with pytest.raises(RuntimeError, match=r"typedasgi\[standard\]"):
-        FileResponse(data_file)
 
 
 def test_head_sends_headers_only(data_file: Path) -> None:

@@ -18,7 +18,7 @@ import stat
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from http.cookies import CookieError, SimpleCookie
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, BinaryIO, Literal, TypeAlias
 from urllib.parse import quote
 
 
@@ -511,8 +511,15 @@ def _offers_pathsend(scope: Scope) -> bool:
     return scope["type"] != "lifespan" and "http.response.pathsend" in (scope.get("extensions") or {})
 
 
-def _aiofiles_missing() -> RuntimeError:
-    return RuntimeError("FileResponse needs aiofiles: pip install 'typedasgi[standard]'")
+def _open_binary(path: str | os.PathLike[str]) -> BinaryIO:
+    return open(path, "rb")
+
+
+def _read_at(file: BinaryIO, offset: int | None, size: int) -> bytes:
+    """Seek (when asked) and read, in one trip to the thread pool."""
+    if offset is not None:
+        file.seek(offset)
+    return file.read(size)
 
 
 class FileResponse(Response):
@@ -541,10 +548,6 @@ class FileResponse(Response):
         method: str | None = None,
         content_disposition_type: str = "attachment",
     ) -> None:
-        try:
-            import aiofiles  # noqa: F401  # pyright: ignore[reportUnusedImport]  # checked now, so a missing extra fails where the response is built
-        except ImportError as exc:
-            raise _aiofiles_missing() from exc
         self.path = path
         self.status_code = status_code
         self.filename = filename
@@ -680,24 +683,24 @@ class FileResponse(Response):
         self, send: Send, ranges: list[tuple[int, int]], multipart: tuple[list[bytes], bytes] | None
     ) -> None:
         """Send ``ranges`` of the file in chunks; with ``multipart``, framed as byteranges parts."""
-        try:
-            import aiofiles
-        except ImportError as exc:  # pragma: no cover - checked in __init__
-            raise _aiofiles_missing() from exc
         chunk_size = self.chunk_size
-        async with aiofiles.open(self.path, mode="rb") as file:
+        # Blocking file calls go to the shared thread pool (no aiofiles: a plain install serves files).
+        file = await run_in_threadpool(_open_binary, self.path)
+        try:
             for index, (first, last) in enumerate(ranges):
                 if multipart is not None:
                     prefix = multipart[0][index] if index == 0 else b"\r\n" + multipart[0][index]
                     await send({"type": "http.response.body", "body": prefix, "more_body": True})
-                if first:
-                    await file.seek(first)
+                offset: int | None = first if first or index else None
                 remaining = last - first + 1
                 while remaining > 0:
-                    chunk = await file.read(min(chunk_size, remaining))
+                    chunk = await run_in_threadpool(_read_at, file, offset, min(chunk_size, remaining))
+                    offset = None
                     if not chunk:  # the file shrank since its stat: the promised length cannot be sent
                         raise RuntimeError(f"File at path {self.path} is shorter than expected.")
                     remaining -= len(chunk)
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            file.close()
         end = b"\r\n" + multipart[1] if multipart is not None else b""
         await send({"type": "http.response.body", "body": end, "more_body": False})
