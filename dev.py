@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -62,6 +63,7 @@ def system_packages() -> None:
     """The real services the tests start themselves."""
     apt_install("redis-server", "redis-server")
     apt_install("chromium", "chromium")  # the /docs page is tested in a real headless browser
+    apt_install("openssl", "openssl")  # self-signed certificates for the TLS test
 
 
 def setup() -> None:
@@ -131,15 +133,21 @@ def verify_types() -> int:
     return 0
 
 
-def serve() -> int:
-    """Serve examples/hello.py on http://127.0.0.1:8000 until Ctrl-C."""
+def serve(options: list[str]) -> int:
+    """Serve examples/hello.py on http://127.0.0.1:8000 until Ctrl-C or SIGTERM (options go to ``typedasgi run``).
+
+    SIGTERM is passed on to the server, so a supervisor stopping this script stops the server
+    gracefully instead of leaving it running; Ctrl-C reaches both, and this script waits for it.
+    """
     setup()
-    cmd = [str(BIN / "typedasgi"), "run", "examples.hello:app", "--host", "127.0.0.1", "--port", "8000"]
+    cmd = [str(BIN / "typedasgi"), "run", "examples.hello:app", "--host", "127.0.0.1", "--port", "8000", *options]
     print("+", " ".join(cmd), flush=True)
-    try:
-        return subprocess.run(cmd, cwd=ROOT).returncode
-    except KeyboardInterrupt:
-        return 0
+    server = subprocess.Popen(cmd, cwd=ROOT)
+    signal.signal(signal.SIGTERM, lambda signum, frame: server.send_signal(signum))
+    signal.signal(signal.SIGINT, lambda signum, frame: None)  # the server got it too: wait for it to stop
+    code = server.wait()
+    # uvicorn shuts down gracefully, then ends itself by the signal it caught: stopped as asked
+    return 0 if code in (-signal.SIGTERM, -signal.SIGINT) else code
 
 
 def bench() -> int:
@@ -156,10 +164,19 @@ def compat() -> int:
 
 
 def main() -> int:
-    commands = {"setup": lambda: setup() or 0, "check": check, "serve": serve, "bench": bench, "compat": compat}
-    with_options = ("bench", "compat")
+    commands = {
+        "setup": lambda: setup() or 0,
+        "check": check,
+        "serve": lambda: serve(sys.argv[2:]),
+        "bench": bench,
+        "compat": compat,
+    }
+    with_options = ("serve", "bench", "compat")
     if len(sys.argv) < 2 or sys.argv[1] not in commands or (len(sys.argv) > 2 and sys.argv[1] not in with_options):
-        print("usage: python3 dev.py serve|check|setup|bench|compat [bench or compat options]", file=sys.stderr)
+        print(
+            "usage: python3 dev.py serve|check|setup|bench|compat [typedasgi run, bench or compat options]",
+            file=sys.stderr,
+        )
         return 2
     return commands[sys.argv[1]]()
 

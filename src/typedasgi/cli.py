@@ -8,10 +8,14 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import importlib.metadata
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
+from typedasgi.cli_app import AppNotFound, load_app
 from typedasgi.plugins import DISABLE_AUTOLOAD_ENV, autoload_enabled, installed_plugins
 
 __all__ = ["main"]
@@ -22,15 +26,43 @@ STANDARD_EXTRA_MISSING = (
 )
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is outside 0-65535")
+    return port
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("typedasgi")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="typedasgi", description="typedasgi command line")
+    parser.add_argument("--version", action="version", version=f"typedasgi {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="serve an app with uvicorn")
     run.add_argument("app", help="the app to serve, as MODULE:ATTRIBUTE (e.g. examples.hello:app)")
     run.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
-    run.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")
+    run.add_argument("--port", type=_port, default=8000, help="port to bind, 0-65535 (default: 8000)")
     run.add_argument("--reload", action="store_true", help="restart when source files change")
-    run.add_argument("--workers", type=int, default=None, help="number of worker processes")
+    run.add_argument("--workers", type=_positive, default=None, help="number of worker processes")
     run.add_argument(
         "--log-level",
         default="info",
@@ -38,6 +70,28 @@ def _parser() -> argparse.ArgumentParser:
         help="log level (default: info)",
     )
     run.add_argument("--app-dir", default=".", help="directory added to sys.path first (default: .)")
+    run.add_argument("--factory", action="store_true", help="ATTRIBUTE is a callable with no arguments that returns the app")
+    run.add_argument("--env-file", default=None, help="load environment variables from this file before the app")
+    run.add_argument("--root-path", default="", help="the path prefix a proxy serves the app under (scope root_path)")
+    run.add_argument(
+        "--proxy-headers",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="trust X-Forwarded-For/-Proto from --forwarded-allow-ips for the client address and scheme (default: on)",
+    )
+    run.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="comma-separated proxy addresses (or '*') whose forwarded headers are trusted "
+        "(default: $FORWARDED_ALLOW_IPS or 127.0.0.1)",
+    )
+    tls = run.add_argument_group("TLS (passed to uvicorn)")
+    tls.add_argument("--ssl-keyfile", default=None, help="private key file")
+    tls.add_argument("--ssl-certfile", default=None, help="certificate (chain) file")
+    tls.add_argument("--ssl-keyfile-password", default=None, help="password of the private key")
+    tls.add_argument("--ssl-ca-certs", default=None, help="CA certificates to verify clients against")
+    tls.add_argument("--ssl-cert-reqs", type=int, default=None, help="client certificate requirement (ssl.CERT_*: 0, 1, 2)")
+    tls.add_argument("--ssl-ciphers", default=None, help="ciphers to allow (OpenSSL cipher list)")
     plugins = commands.add_parser("plugins", help="list installed plugins (entry-point group 'typedasgi')")
     plugins.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     return parser
@@ -52,22 +106,50 @@ def run(argv: Sequence[str] | None = None) -> int:
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
+def _fail(message: str, code: int = 2) -> int:
+    print(f"typedasgi run: {message}", file=sys.stderr)
+    return code
+
+
 def _run_server(args: argparse.Namespace) -> int:
+    """Check everything that can be checked, then serve; every problem is one line and a non-zero exit."""
     if ":" not in args.app:
-        print(f"typedasgi run: expected MODULE:ATTRIBUTE, got {args.app!r}", file=sys.stderr)
-        return 2
+        return _fail(f"expected MODULE:ATTRIBUTE, got {args.app!r}")
     try:
         import uvicorn
+        from dotenv import load_dotenv
         from uvicorn.config import LOGGING_CONFIG
     except ImportError:
         print(STANDARD_EXTRA_MISSING, file=sys.stderr)
         return 1
+    if not os.path.isdir(args.app_dir):
+        return _fail(f"--app-dir {args.app_dir!r} is not a directory")
+    for option in ("env_file", "ssl_keyfile", "ssl_certfile", "ssl_ca_certs"):
+        path = getattr(args, option)
+        if path is not None and not os.path.isfile(path):
+            return _fail(f"--{option.replace('_', '-')} {path!r} is not a file")
+    if (args.ssl_keyfile is None) != (args.ssl_certfile is None):
+        return _fail("TLS needs both --ssl-keyfile and --ssl-certfile")
+    if args.env_file is not None:
+        load_dotenv(args.env_file, override=True)  # before the app is imported: it may read them
+    try:
+        app = load_app(args.app, args.app_dir, factory=args.factory)
+    except AppNotFound as exc:
+        return _fail(str(exc), 1)
 
     log_config = copy.deepcopy(LOGGING_CONFIG)
     level = "DEBUG" if args.log_level == "trace" else args.log_level.upper()
     log_config["loggers"]["typedasgi"] = {"handlers": ["default"], "level": level, "propagate": False}
+    tls: dict[str, Any] = {
+        key: value
+        for key in ("ssl_keyfile", "ssl_certfile", "ssl_keyfile_password", "ssl_ca_certs", "ssl_cert_reqs", "ssl_ciphers")
+        if (value := getattr(args, key)) is not None
+    }
+    # One process: serve the app already loaded (a factory is not called twice). Workers and
+    # --reload import it again in each child process, so they get the import string.
+    several = args.reload or (args.workers or 1) > 1
     uvicorn.run(
-        args.app,
+        args.app if several else cast("Callable[..., Any]", app),  # checked by load_app
         log_config=log_config,  # uvicorn's own, plus typedasgi's loggers (plugins report at start-up)
         host=args.host,
         port=args.port,
@@ -75,6 +157,12 @@ def _run_server(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
         app_dir=args.app_dir,
+        factory=args.factory and several,
+        env_file=args.env_file,
+        root_path=args.root_path,
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        **tls,
     )
     return 0
 
