@@ -19,6 +19,7 @@ from typedasgi.urls import URL, Address, URLComponents, URLPath
 
 __all__ = [
     "URL",
+    "StateKeyError",
     "Address",
     "CommaSeparatedStrings",
     "FormData",
@@ -35,6 +36,13 @@ __all__ = [
     "URLPath",
     "UploadFile",
 ]
+
+
+class StateKeyError(KeyError, AttributeError):
+    """A state value nothing stored; both kinds, so ``getattr(state, name, default)`` and ``state.get`` work."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class State(MutableMapping[str, Any]):
@@ -59,9 +67,13 @@ class State(MutableMapping[str, Any]):
             # Through __dict__: copy/pickle probe attributes before __init__ has run.
             return self.__dict__["_state"][name]
         except KeyError:
-            raise AttributeError(
-                f"'{type(self).__name__}' object has no attribute '{name}' (nothing stored it yet)"
-            ) from None
+            if "_state" not in self.__dict__ or name.startswith("__"):
+                raise AttributeError(name) from None
+            raise self._missing(name) from None
+
+    def _missing(self, name: str) -> Exception:
+        """The error for reading ``name`` that nothing stored (a subclass may explain why)."""
+        return StateKeyError(f"'{type(self).__name__}' object has no attribute '{name}' (nothing stored it yet)")
 
     def __delattr__(self, name: str) -> None:
         try:
@@ -70,7 +82,10 @@ class State(MutableMapping[str, Any]):
             raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'") from None
 
     def __getitem__(self, key: str) -> Any:
-        return self._state[key]
+        try:
+            return self._state[key]
+        except KeyError:
+            raise self._missing(key) from None
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._state[key] = value

@@ -17,7 +17,7 @@ import msgspec
 from typing_extensions import TypeIs, TypeVar as DefaultTypeVar
 
 from typedasgi.jsoncodec import decode_json
-from typedasgi.datastructures import URL, Address, FormData, Headers, QueryParams, State, URLPath
+from typedasgi.datastructures import URL, Address, FormData, Headers, QueryParams, State, StateKeyError, URLPath
 from typedasgi.exceptions import BodyTooLarge, ClientDisconnect, MalformedBody
 from typedasgi.formparsers import FormLimits, parse_form
 from typedasgi.headers import first_raw_value
@@ -103,6 +103,29 @@ async def empty_receive() -> ReceiveEvent:
 async def empty_send(message: SendEvent) -> None:
     """The ``send`` of a connection built without one: sending through it is a bug."""
     raise RuntimeError("Send channel has not been made available")
+
+
+NO_LIFESPAN = (
+    "no lifespan ran for this app, so nothing set up {name!r}: the server did not run the ASGI lifespan "
+    "(daphne never does; uvicorn and hypercorn with lifespan off neither). Serve it with the lifespan on "
+    "(uvicorn, hypercorn, granian), or set the value up outside the lifespan"
+)
+
+
+class RequestState(State):
+    """``request.state``: a missing value says whether the lifespan, which fills it, ever ran."""
+
+    def __init__(self, state: dict[str, Any], scope: WWWScope) -> None:
+        super().__init__(state)
+        object.__setattr__(self, "_scope", scope)
+
+    def _missing(self, name: str) -> Exception:
+        scope: WWWScope = self.__dict__["_scope"]
+        app = framework_keys(scope).get("app")
+        router = getattr(app, "router", None)
+        if router is not None and not getattr(router, "lifespan_started", True):
+            return StateKeyError(f"request.state has no {name!r}: " + NO_LIFESPAN.format(name=name))
+        return super()._missing(name)
 
 
 class SupportsAsyncClose(Protocol):
@@ -231,7 +254,7 @@ class HTTPConnection(Mapping[str, Any], Generic[StateT]):
         scope = self.scope
         if "state" not in scope:
             scope["state"] = {}
-        return cast(StateT, State(scope["state"]))
+        return cast(StateT, RequestState(scope["state"], scope))
 
     def url_for(self, name: str, /, **path_params: Any) -> URL:
         router = framework_keys(self.scope).get("router")

@@ -653,6 +653,7 @@ class Router:
         self.redirect_slashes = redirect_slashes
         self.default: ASGIApp = as_asgi_app(default) if default is not None else self.not_found
         self.lifespan_context = lifespan
+        self.lifespan_started = False
         self._index: dict[str, list[BaseRoute]] = {}
         self._wildcard: list[BaseRoute] = []
         self._static: dict[str, Route] = {}
@@ -792,6 +793,7 @@ class Router:
         """Run ``lifespan_context``, then the mounted apps' lifespans; report failures to the server."""
         assert scope["type"] == "lifespan"
         lifespan_scope: LifespanScope = scope
+        self.lifespan_started = True  # request.state explains a missing value by whether this ran
         await receive()  # lifespan.startup
         started = False
         context = self.lifespan_context

@@ -1,0 +1,93 @@
+"""On a server that runs no lifespan, a missing lifespan value says so instead of a bare KeyError."""
+
+from __future__ import annotations
+
+import contextlib
+import textwrap
+from collections.abc import AsyncGenerator
+from pathlib import Path
+
+import pytest
+
+from tests.support import ServerFactory, http_get
+from typedasgi.applications import TypedASGI
+from typedasgi.datastructures import StateKeyError
+from typedasgi.requests import Request
+from typedasgi.responses import PlainTextResponse
+from typedasgi.routing import Route
+from typedasgi.testclient import TestClient
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: TypedASGI) -> AsyncGenerator[dict[str, str], None]:
+    yield {"db": "connected"}
+
+
+async def attribute(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(str(request.state.db))
+
+
+async def item(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(str(request.state["db"]))
+
+
+async def lenient(request: Request) -> PlainTextResponse:
+    state = request.state
+    return PlainTextResponse(f"{getattr(state, 'db', '-')} {state.get('db', '-')} {hasattr(state, 'db')}")
+
+
+def make_app() -> TypedASGI:
+    return TypedASGI(lifespan=lifespan, routes=[Route("/attr", attribute), Route("/item", item), Route("/lenient", lenient)])
+
+
+@pytest.mark.parametrize("path", ["/attr", "/item"])
+def test_without_a_lifespan_the_error_says_no_lifespan_ran(path: str) -> None:
+    client = TestClient(make_app(), raise_server_exceptions=True)  # no `with`: no lifespan
+    with pytest.raises(StateKeyError, match=r"request.state has no 'db': no lifespan ran for this app") as error:
+        client.get(path)
+    assert isinstance(error.value, KeyError) and isinstance(error.value, AttributeError)
+    assert "daphne" in str(error.value)
+
+
+def test_with_the_lifespan_the_values_are_there_and_a_missing_one_is_a_plain_miss() -> None:
+    app = make_app()
+    with TestClient(app) as client:
+        assert client.get("/attr").text == "connected"
+        assert client.get("/item").text == "connected"
+    own = app.state  # the app's own State: nothing about lifespans there
+    with pytest.raises(AttributeError, match="nothing stored it yet"):
+        own.missing  # the read is the test
+
+
+def test_defaults_and_membership_still_work_without_a_lifespan() -> None:
+    assert TestClient(make_app()).get("/lenient").text == "- - False"
+
+
+SERVED = """
+import contextlib
+from typedasgi.applications import TypedASGI
+from typedasgi.responses import PlainTextResponse
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    yield {"db": "connected"}
+
+app = TypedASGI(lifespan=lifespan)
+
+@app.route("/")
+async def read(request):
+    return PlainTextResponse(request.state.db)
+"""
+
+
+@pytest.mark.parametrize("lifespan_option", ["on", "off"])
+def test_a_real_server_with_the_lifespan_off(serve: ServerFactory, tmp_path: Path, lifespan_option: str) -> None:
+    (tmp_path / "stateapp.py").write_text(textwrap.dedent(SERVED))
+    with serve("stateapp:app", command="uvicorn", app_dir=tmp_path, args=("--lifespan", lifespan_option)) as base:
+        status, _, body = http_get(base + "/")
+        log = base.log()
+    if lifespan_option == "on":
+        assert (status, body) == (200, b"connected")
+    else:
+        assert status == 500
+        assert "request.state has no 'db': no lifespan ran for this app" in log
