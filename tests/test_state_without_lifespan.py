@@ -45,7 +45,9 @@ def test_without_a_lifespan_the_error_says_no_lifespan_ran(path: str) -> None:
     client = TestClient(make_app(), raise_server_exceptions=True)  # no `with`: no lifespan
     with pytest.raises(StateKeyError, match=r"request.state has no 'db': no lifespan ran for this app") as error:
         client.get(path)
-    assert isinstance(error.value, KeyError) and isinstance(error.value, AttributeError)
+    caught: Exception = error.value
+    assert isinstance(caught, KeyError)
+    assert isinstance(caught, AttributeError)
     assert "daphne" in str(error.value)
 
 
