@@ -85,3 +85,29 @@ def test_a_missing_extra_fails_at_set_up_naming_it(code: str, extra: str) -> Non
     result = run_without_extras(code)
     assert result.returncode != 0
     assert f"typedasgi[{extra}]" in result.stderr, result.stderr
+
+
+def test_a_multipart_body_without_the_forms_extra_is_a_415_and_a_log_line_naming_it() -> None:
+    result = run_without_extras(
+        """
+        from tests.support import call_app, http_scope
+        from typedasgi.applications import TypedASGI
+        from typedasgi.requests import Request
+        from typedasgi.responses import PlainTextResponse
+
+        app = TypedASGI()
+
+        @app.route("/", methods=["POST"])
+        async def form(request: Request) -> PlainTextResponse:
+            return PlainTextResponse(str(dict(await request.form())))
+
+        body = b"--b\\r\\nContent-Disposition: form-data; name=\\"a\\"\\r\\n\\r\\n1\\r\\n--b--\\r\\n"
+        multipart = {"content-type": "multipart/form-data; boundary=b"}
+        urlencoded = {"content-type": "application/x-www-form-urlencoded"}
+        print(call_app(app, http_scope("POST", "/", headers=multipart), body=body)[0]["status"])
+        print(call_app(app, http_scope("POST", "/", headers=urlencoded), body=b"a=1")[0]["status"])
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["415", "200"]
+    assert "pip install 'typedasgi[forms]'" in result.stderr

@@ -16,6 +16,7 @@ as thin fronts over the same parsers, for code that drives them by hand.
 from __future__ import annotations
 
 import enum
+import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -99,7 +100,7 @@ async def parse_form(headers: Headers, read: BodyReader, limits: FormLimits) -> 
     if media_type == "application/x-www-form-urlencoded":
         return await _parse_urlencoded(read(limits.max_in_memory_size), limits)
     if media_type == "multipart/form-data":
-        parser = _MultipartParser(_multipart_module(), content_type, limits)
+        parser = _MultipartParser(_multipart_or_415(), content_type, limits)
         return await parser.parse(read(limits.max_upload_size))
     return FormData()
 
@@ -147,6 +148,8 @@ async def _parse_urlencoded(stream: AsyncIterator[bytes], limits: FormLimits) ->
 
 # -------------------------------------------------------------------- multipart
 
+logger = logging.getLogger("typedasgi.formparsers")
+
 _FORMS_MISSING = "Parsing multipart forms needs python-multipart: pip install 'typedasgi[forms]'"
 
 
@@ -163,6 +166,19 @@ _multipart: _Multipart | None = None
 def require_multipart() -> None:
     """Raise ``RuntimeError`` naming the ``forms`` extra when python-multipart is missing (checked at start-up)."""
     _multipart_module()
+
+
+def _multipart_or_415() -> _Multipart:
+    """python-multipart for a multipart body; without the extra, a 415 for the client and an error log naming it.
+
+    Handlers that take uploads check the extra when they are registered; a plain ``request.form()``
+    cannot be known in advance, so its first multipart body is where the missing extra shows.
+    """
+    try:
+        return _multipart_module()
+    except RuntimeError:
+        logger.error("%s (a multipart body was answered 415)", _FORMS_MISSING)
+        raise HTTPException(415, "multipart/form-data is not supported by this server") from None
 
 
 def _multipart_module() -> _Multipart:
