@@ -194,7 +194,9 @@ class RedisBackend:
                         "Reconnected to Redis at %s; subscribed %d channel(s) again", redacted(self.url), len(self._channels)
                     )
                 message = await pubsub.get_message(timeout=None)
-            except _DOWN as exc:
+            except Exception as exc:  # whatever it was, the reader must live on: reconnect
+                if not isinstance(exc, _DOWN):
+                    logger.error("Unexpected error reading from Redis at %s", redacted(self.url), exc_info=exc)
                 if pubsub is not None:
                     logger.warning("Lost Redis at %s (%s); reconnecting", redacted(self.url), exc)
                     self._pubsub = None
