@@ -70,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
         help="log level (default: info)",
     )
     run.add_argument("--app-dir", default=".", help="directory added to sys.path first (default: .)")
+    run.add_argument(
+        "--lifespan",
+        default="auto",
+        choices=["auto", "on", "off"],
+        help="run the ASGI lifespan: auto (if the app supports it), on, or off (default: auto)",
+    )
     run.add_argument("--factory", action="store_true", help="ATTRIBUTE is a callable with no arguments that returns the app")
     run.add_argument("--env-file", default=None, help="load environment variables from this file before the app")
     run.add_argument("--root-path", default="", help="the path prefix a proxy serves the app under (scope root_path)")
@@ -160,6 +166,7 @@ def _run_server(args: argparse.Namespace) -> int:
         factory=args.factory and several,
         env_file=args.env_file,
         root_path=args.root_path,
+        lifespan=args.lifespan,
         proxy_headers=args.proxy_headers,
         forwarded_allow_ips=args.forwarded_allow_ips,
         **tls,
