@@ -148,7 +148,7 @@ async def _parse_urlencoded(stream: AsyncIterator[bytes], limits: FormLimits) ->
 
 # -------------------------------------------------------------------- multipart
 
-logger = logging.getLogger("typedasgi.formparsers")
+logger: logging.Logger = logging.getLogger("typedasgi.formparsers")
 
 _FORMS_MISSING = "Parsing multipart forms needs python-multipart: pip install 'typedasgi[forms]'"
 

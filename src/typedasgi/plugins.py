@@ -241,7 +241,7 @@ class AppPlugins:
         autoload: bool | None = None,
         blocked: Collection[str] = (),
     ) -> None:
-        self.autoload_chosen = autoload is not None
+        self.autoload_chosen: bool = autoload is not None
         autoload = autoload_enabled(autoload)
         blocked = frozenset(blocked) | _env_blocked()
         self._setup(tuple(_discover(plugins, autoload, blocked)), autoload, blocked)

@@ -653,7 +653,7 @@ class Router:
         self.redirect_slashes = redirect_slashes
         self.default: ASGIApp = as_asgi_app(default) if default is not None else self.not_found
         self.lifespan_context = lifespan
-        self.lifespan_started = False
+        self.lifespan_started: bool = False
         self._index: dict[str, list[BaseRoute]] = {}
         self._wildcard: list[BaseRoute] = []
         self._static: dict[str, Route] = {}
