@@ -553,7 +553,7 @@ class FileResponse(Response):
         self.filename = filename
         self.send_header_only: bool = method is not None and method.upper() == "HEAD"
         if media_type is None:
-            media_type = mimetypes.guess_type(filename or path)[0] or "text/plain"
+            media_type = mimetypes.guess_type(filename or path)[0] or "application/octet-stream"
         self.media_type: str | None = media_type
         self.background = background
         self.raw_headers: list[tuple[bytes, bytes]] = _build_raw_headers(
