@@ -305,3 +305,22 @@ def test_booleans_take_the_usual_spellings_and_messages_name_the_value() -> None
         ("n", "'yes' is not a valid integer"),
         ("colour", "'green' is not one of 'red', 'blue'"),
     ]
+
+
+class SignupForm(msgspec.Struct):
+    name: str
+    age: int
+
+
+async def _form_model(form: Annotated[SignupForm, Form()]) -> None: ...
+
+
+async def _form_body(form: SignupForm) -> SignupForm:
+    return form
+
+
+def test_a_whole_form_is_a_struct_body_not_a_form_field() -> None:
+    with pytest.raises(HandlerSignatureError, match=r"parameter 'form': .* drop Form\(\): a Struct body reads forms too"):
+        Route("/", _form_model, methods=["POST"])
+    client = TestClient(TypedASGI(routes=[Route("/", _form_body, methods=["POST"])]))
+    assert client.post("/", data={"name": "ada", "age": "36"}).json() == {"name": "ada", "age": 36}

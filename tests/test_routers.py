@@ -199,3 +199,17 @@ def test_plain_return_annotations_are_sent_as_returned() -> None:
         return {"nested": {"kept": True}}
 
     assert TestClient(app).get("/any").json() == {"nested": {"kept": True}}
+
+
+def test_an_override_replaces_a_router_dependency_too() -> None:
+    app = make_app()
+    client = TestClient(app)
+    assert client.get("/api/v1/items/3").status_code == 401
+
+    async def signed_in() -> str:
+        return "test-user"
+
+    app.dependency_overrides[require_token] = signed_in
+    assert client.get("/api/v1/items/3").json() == {"id": 3, "name": "item 3"}
+    del app.dependency_overrides[require_token]
+    assert client.get("/api/v1/items/3").status_code == 401

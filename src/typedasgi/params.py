@@ -510,7 +510,8 @@ class _Compiler:
             multi = _is_multi(_type_info(annotation))
             if multi is None:
                 raise self.fail(pname, f"unsupported annotation {_type_name(raw)} for a form field: use a "
-                                       "str/int/float/bool/enum/UUID/date-like type, a list of one, or UploadFile")
+                                       "str/int/float/bool/enum/UUID/date-like type, a list of one, or UploadFile; "
+                                       "for the whole form as one Struct, drop Form(): a Struct body reads forms too")
             is_file = False
         else:
             is_file, multi = upload
