@@ -21,7 +21,6 @@ KNOWN_MISSING: dict[str, set[str]] = {
     "typedasgi.middleware.gzip": {
         "DEFAULT_EXCLUDED_CONTENT_TYPES", "GZipResponder", "IdentityResponder", "unattached_send",
     },
-    "typedasgi.middleware.opentelemetry": {"OpenTelemetryMiddleware"},
 }
 
 

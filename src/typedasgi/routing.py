@@ -385,7 +385,8 @@ class Route(_PathRoute):
                 upper.add("HEAD")
             self.methods = frozenset(upper)
         self._allow = ", ".join(sorted(self.methods)) if self.methods else ""
-        self.entry_keys: dict[str, object] = {"endpoint": endpoint}  # what enter() puts in the scope
+        # What enter() puts in the scope; "route" is what instrumentation reads (the matched route's path_format).
+        self.entry_keys: dict[str, object] = {"endpoint": endpoint, "route": self}
         if not isinstance(max_body_size, EllipsisType):
             self.entry_keys["max_body_size"] = max_body_size
         if plain is not None and type(self).enter is Route.enter:  # the app may enter and call it itself
@@ -524,6 +525,7 @@ class Mount(BaseRoute):
         assert params is not None
         matched = params.pop("__matched__")
         keys = framework_keys(scope)
+        keys["route"] = self  # the innermost match wins: a route below replaces it
         root_path = scope.get("root_path", "")
         if "app_root_path" not in keys:
             keys["app_root_path"] = root_path

@@ -415,6 +415,7 @@ class FrameworkKeys(TypedDict, total=False):
     max_body_size: int | None  # set by the app and by routes; read by Request.stream()
     json_errors: bool  # set as an error leaves a typed handler: answer it in JSON (typedasgi.error_responses)
     request: object  # the endpoint's Request, kept only when the endpoint raised: its error handler gets it
+    route: object  # the innermost matched Route or Mount (instrumentation reads its path_format)
     session: dict[str, Any]
     user: object
     auth: object
