@@ -214,6 +214,7 @@ class BaseRoute:
         self._own_enter(child, params)  # type: ignore[arg-type]  # a copy of the scope, same keys
         original: dict[str, Any] = scope  # type: ignore[assignment]  # read by any key
         changed = {key: value for key, value in child.items() if original.get(key, _ABSENT) is not value}
+        changed.pop("route", None)  # the router records the matched route itself, as Starlette's does
         changed.setdefault("path_params", dict(original.get("path_params", {})))  # Starlette always sets them
         return match, changed
 
