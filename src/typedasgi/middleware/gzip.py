@@ -229,6 +229,9 @@ class GZipMiddleware:
         await responder(scope, receive, send)
 
 
+_VARY_ACCEPT_ENCODING = (b"vary", b"Accept-Encoding")
+
+
 def _compress(compressor: _Compressor, body: bytes, more_body: bool) -> bytes:
     return compressor.compress(body) + compressor.flush(zlib.Z_SYNC_FLUSH if more_body else zlib.Z_FINISH)
 
@@ -274,14 +277,21 @@ class _ResponseStream:
             await self._send(start)
             await self._send({"type": "http.response.body", "body": body, "more_body": False})
             return
-        headers = start_headers(start)
-        add_vary(headers, "Accept-Encoding")
         compressor = config.compressor()
         if compressor is None or config.content_encoding is None:
+            raw = list(start.get("headers", ()))  # a copy: the app's list may be shared
+            if any(name.lower() == b"vary" for name, _ in raw):
+                start["headers"] = raw
+                add_vary(start_headers(start), "Accept-Encoding")
+            else:  # nothing to merge: one constant pair
+                raw.append(_VARY_ACCEPT_ENCODING)
+                start["headers"] = raw
             self._passthrough = True
             await self._send(start)
             await self._send({"type": "http.response.body", "body": body, "more_body": more_body})
             return
+        headers = start_headers(start)
+        add_vary(headers, "Accept-Encoding")
         headers["content-encoding"] = config.content_encoding
         data = await self._run(compressor, body, more_body)
         if more_body or start.get("trailers", False):
