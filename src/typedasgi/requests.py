@@ -259,7 +259,10 @@ class HTTPConnection(Mapping[str, Any], Generic[StateT]):
     def url_for(self, name: str, /, **path_params: Any) -> URL:
         router = framework_keys(self.scope).get("router")
         if router is None:
-            raise RuntimeError("url_for() needs the connection to be routed by a Router")
+            raise RuntimeError(
+                "The `url_for` method can only be used inside a Starlette application or with a router: "
+                "route the connection through TypedASGI (Starlette is its other name) or a Router"
+            )
         url_path = cast(URLResolver, router).url_path_for(name, **path_params)
         return url_path.make_absolute_url(base_url=self.base_url)
 
