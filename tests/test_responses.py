@@ -26,15 +26,18 @@ from typedasgi.responses import (
     StreamingResponse,
     parse_range_header,
 )
-from typedasgi.testclient import TestClient
+from typedasgi.testclient import TestClient, WebSocketDenialResponse
 from typedasgi.types import (
     ASGIApp,
     HTTPResponseStartEvent,
+    Receive,
     ReceiveEvent,
+    Scope,
+    Send,
     SendEvent,
 )
 
-from tests.support import Message, call_app, drive, http_scope
+from tests.support import Message, call_app, drive, http_scope, websocket_scope
 
 # ----------------------------------------------------------------------------- reading what was sent
 
@@ -317,6 +320,15 @@ def test_delete_cookie() -> None:
     assert "Path=/app" in cookie and "Domain=example.org" in cookie and "Secure" in cookie
 
 
+@pytest.mark.parametrize("partitioned", [False, True])
+def test_delete_cookie_of_a_partition(partitioned: bool) -> None:
+    response = Response()
+    response.delete_cookie("session", secure=True, samesite="none", partitioned=partitioned)
+    [cookie] = set_cookies(response)
+    assert "Max-Age=0" in cookie
+    assert cookie.endswith("; Partitioned") is partitioned
+
+
 def test_cookies_reach_the_client() -> None:
     response = PlainTextResponse("x")
     response.set_cookie("a", "1")
@@ -569,6 +581,19 @@ def test_head_sends_headers_only(data_file: Path) -> None:
     by_argument = get(FileResponse(data_file, method="HEAD"))  # a GET, answered as HEAD
     assert header_dict(by_argument)[b"content-length"] == str(SIZE).encode()
     assert body_of(by_argument) == b""
+
+
+def test_head_in_lower_case_sends_headers_only(data_file: Path) -> None:
+    messages = call_app(FileResponse(data_file), http_scope(method="head"))
+    assert header_dict(messages)[b"content-length"] == str(SIZE).encode()
+    assert body_of(messages) == b""
+
+
+def test_a_file_shorter_than_its_stat_is_an_error(data_file: Path) -> None:
+    response = FileResponse(data_file, stat_result=data_file.stat())
+    data_file.write_bytes(DATA[:3])
+    with pytest.raises(RuntimeError, match="is shorter than expected"):
+        call(response)
 
 
 def test_background_runs_after_the_file(data_file: Path) -> None:
@@ -835,3 +860,40 @@ def test_subclasses_keep_their_render_media_type_and_charset() -> None:
     created = JSONResponse({}, status_code=201, media_type="application/vnd.x+json")
     assert (created.status_code, created.headers["content-type"]) == (201, "application/vnd.x+json")
     assert Response(None, status_code=204).raw_headers == []
+
+
+# ------------------------------------------------------------- as a WebSocket denial response
+
+
+def _deny_with(response: ASGIApp) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await response(scope, receive, send)  # a response given the WebSocket scope: it answers the handshake
+
+    return app
+
+
+async def _chunks() -> AsyncIterator[bytes]:
+    yield b"not "
+    yield b"here"
+
+
+@pytest.mark.parametrize(
+    ("response", "body"),
+    [
+        (PlainTextResponse("not here", status_code=404), "not here"),
+        (StreamingResponse(_chunks(), status_code=404, media_type="text/plain"), "not here"),
+    ],
+)
+def test_a_response_in_a_websocket_scope_is_a_denial_response(response: Response, body: str) -> None:
+    with pytest.raises(WebSocketDenialResponse) as denied:
+        with TestClient(_deny_with(response)).websocket_connect("/"):
+            pass  # pragma: no cover - denied
+    assert denied.value.status_code == 404
+    assert denied.value.text == body
+
+
+def test_a_file_response_in_a_websocket_scope_sends_the_denial_messages(data_file: Path) -> None:
+    messages = call_app(FileResponse(data_file), websocket_scope(extensions={"websocket.http.response": {}}))
+    assert {message["type"] for message in messages} == {"websocket.http.response.start", "websocket.http.response.body"}
+    bodies = [message.get("body", b"") for message in messages if message["type"] == "websocket.http.response.body"]
+    assert b"".join(bodies) == DATA

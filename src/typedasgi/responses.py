@@ -26,6 +26,7 @@ from typedasgi.jsoncodec import encode_json
 from typedasgi.background import BackgroundTask
 from typedasgi.concurrency import iterate_in_threadpool, run_in_threadpool
 from typedasgi.datastructures import URL, Headers, MutableHeaders
+from typedasgi.denial import denial_send
 from typedasgi.headers import InvalidHeaderError, encode_header, encode_header_value
 from typedasgi.types import HTTPResponseStartEvent, Receive, Scope, Send, extension_send
 
@@ -238,11 +239,13 @@ class Response:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope.get("method")  # None for WebSocket scopes (and hand-built method-less ones)
+        if method is None and scope["type"] == "websocket":
+            send = denial_send(send)  # a denial response: no cost on the HTTP path past the None check
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers, "trailers": False}
         )
-        head = scope.get("method") == "HEAD"  # None for WebSocket denial responses and method-less scopes
-        await send({"type": "http.response.body", "body": b"" if head else self.body, "more_body": False})
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else self.body, "more_body": False})
         if self.background is not None:
             await self.background()
 
@@ -364,6 +367,8 @@ class StreamingResponse(Response):
             pass  # request body the endpoint did not read: drop it
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            send = denial_send(send)
         if scope.get("method") == "HEAD":
             await self._close_iterator()
             await send(self._start_message())
@@ -623,6 +628,8 @@ class FileResponse(Response):
             self._set_stat_headers(stat_result)
         # Servers send the method upper-case; hand-built scopes may not, or leave it out.
         method = scope["method"].upper() if scope["type"] == "http" and "method" in scope else "GET"
+        if scope["type"] == "websocket":
+            send = denial_send(send)
         size = stat_result.st_size
         status, headers = self.status_code, self.raw_headers
         ranges: list[tuple[int, int]] | None = [(0, size - 1)]  # None: no body at all

@@ -18,6 +18,7 @@ import msgspec
 from typing_extensions import TypeIs
 
 from typedasgi import status
+from typedasgi.denial import denial_message
 from typedasgi.headers import encode_header
 from typedasgi.jsoncodec import decode_json, encode_json
 from typedasgi.requests import HTTPConnection, StateT
@@ -334,25 +335,11 @@ class WebSocket(HTTPConnection[StateT]):
             await self.close()  # before accept: the server answers HTTP 403 whatever the code
 
     async def _denial_send(self, message: SendEvent, /) -> None:
-        """Translate a response's ``http.response.*`` messages into the denial extension's."""
-        if message["type"] == "http.response.start":
-            await self.send(
-                {
-                    "type": "websocket.http.response.start",
-                    "status": message["status"],
-                    "headers": message.get("headers", []),
-                }
-            )
-        elif message["type"] == "http.response.body":
-            await self.send(
-                {
-                    "type": "websocket.http.response.body",
-                    "body": message.get("body", b""),
-                    "more_body": message.get("more_body", False),
-                }
-            )
-        else:
+        """A response's ``http.response.*`` messages, sent as the denial extension's."""
+        translated = denial_message(message)
+        if translated is None:
             raise RuntimeError(f"A denial response cannot send {message['type']!r}")
+        await self.send(translated)
 
 
 def _is_str_mapping(headers: Mapping[str, str] | Iterable[tuple[bytes, bytes]]) -> TypeIs[Mapping[str, str]]:
