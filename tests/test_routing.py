@@ -343,3 +343,30 @@ async def ok_endpoint(request: Request) -> Response:
 
 def http_scope_for(path: str, host: str = "example.org") -> Any:
     return {"type": "http", "method": "GET", "path": path, "root_path": "", "headers": [(b"host", host.encode())]}
+
+
+def test_routes_compare_as_in_starlette() -> None:
+    assert Route("/a", ok_endpoint) == Route("/a", ok_endpoint)
+    assert Route("/a", ok_endpoint) != Route("/a", ok_endpoint, methods=["POST"])
+    assert Route("/a", ok_endpoint) != Route("/b", ok_endpoint)
+    assert WebSocketRoute("/ws", ws_endpoint) == WebSocketRoute("/ws", ws_endpoint)
+    assert Mount("/m", app=asgi_app) == Mount("/m", app=asgi_app) != Mount("/n", app=asgi_app)
+    assert Host("h.example.org", app=asgi_app) == Host("h.example.org", app=asgi_app)
+    assert Route("/a", ok_endpoint) != Mount("/a", app=asgi_app)
+    assert len({Route("/a", ok_endpoint), Route("/a", ok_endpoint)}) == 1  # hashable, consistent with ==
+
+
+@pytest.mark.parametrize("root_path", ["/sub_path", "/sub_path/"])
+def test_url_for_with_a_root_path_with_or_without_trailing_slash(root_path: str) -> None:
+    async def homepage(request: Request) -> Response:
+        return PlainTextResponse(str(request.url_for("homepage")) + " " + str(request.url_for("page")))
+
+    app = TypedASGI(routes=[Route("/", homepage, name="homepage"), Route("/page", homepage, name="page")])
+    client = TestClient(app, base_url="https://www.example.org", root_path=root_path)
+    expected = "https://www.example.org/sub_path/ https://www.example.org/sub_path/page"
+    assert client.get("/sub_path/").text == expected
+    assert client.get("/sub_path/page").text == expected
+
+
+async def asgi_app(scope: Scope, receive: Receive, send: Send) -> None:
+    await PlainTextResponse("asgi")(scope, receive, send)

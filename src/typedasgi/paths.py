@@ -80,6 +80,8 @@ def get_route_path(scope: WWWScope) -> str:
     root_path = scope.get("root_path", "")
     if not root_path:
         return path
+    if root_path[-1] == "/":
+        root_path = root_path.rstrip("/")  # a proxy configured with "/api/" means "/api"
     if path.startswith(root_path) and (len(path) == len(root_path) or path[len(root_path)] == "/"):
         return path[len(root_path) :]
     return path

@@ -427,6 +427,17 @@ class Route(_PathRoute):
             raise HTTPException(405, headers=headers)
         await error_response(scope, 405, "Method Not Allowed", headers)(scope, receive, send)
 
+    def __eq__(self, other: object) -> bool:  # Starlette's: same path, endpoint and methods
+        return (
+            isinstance(other, Route)
+            and self.path == other.path
+            and self.endpoint == other.endpoint
+            and self.methods == other.methods
+        )
+
+    def __hash__(self) -> int:
+        return hash((Route, self.path))
+
     def __repr__(self) -> str:
         methods = sorted(self.methods or ())
         return f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, methods={methods!r})"
@@ -472,6 +483,12 @@ class WebSocketRoute(_PathRoute):
         framework_keys(scope)["endpoint"] = self.endpoint
         if params:
             store_params(scope, params)
+
+    def __eq__(self, other: object) -> bool:  # Starlette's: same path and endpoint
+        return isinstance(other, WebSocketRoute) and self.path == other.path and self.endpoint == other.endpoint
+
+    def __hash__(self) -> int:
+        return hash((WebSocketRoute, self.path))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(path={self.path!r}, name={self.name!r})"
@@ -557,6 +574,12 @@ class Mount(BaseRoute):
         values = {key: self.param_convertors[key].to_string(value) for key, value in params.items()}
         return self.path_format.replace("/{path}", "").format(**values)
 
+    def __eq__(self, other: object) -> bool:  # Starlette's: same path and app
+        return isinstance(other, Mount) and self.path == other.path and self._base_app == other._base_app
+
+    def __hash__(self) -> int:
+        return hash((Mount, self.path))
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, app={self._base_app!r})"
 
@@ -609,6 +632,12 @@ class Host(BaseRoute):
                     )
                     return URLPath(path=str(child), protocol=child.protocol, host=host)
         raise NoMatchFound(name, path_params)
+
+    def __eq__(self, other: object) -> bool:  # Starlette's: same host pattern and app
+        return isinstance(other, Host) and self.host == other.host and self.app == other.app
+
+    def __hash__(self) -> int:
+        return hash((Host, self.host))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(host={self.host!r}, name={self.name!r}, app={self.app!r})"
