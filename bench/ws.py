@@ -22,7 +22,7 @@ from typedasgi.types import ASGIApp, Receive, Scope, Send
 from typedasgi.websockets import WebSocket, WebSocketDisconnect
 
 
-async def raw_ws(scope: Scope, receive: Receive, send: Send) -> None:
+async def raw_echo(scope: Scope, receive: Receive, send: Send) -> None:
     """The floor: accept, then send back every text message as it comes."""
     if scope["type"] != "websocket":
         return
@@ -42,6 +42,10 @@ async def echo(websocket: WebSocket) -> None:
             await websocket.send_text(await websocket.receive_text())
     except WebSocketDisconnect:
         return
+
+
+def raw_ws() -> ASGIApp:
+    return raw_echo
 
 
 def typedasgi_ws() -> ASGIApp:
@@ -64,7 +68,8 @@ def starlette_ws() -> Any:
     return Starlette(routes=[SRoute("/ws", s_echo)])
 
 
-WS_APPS = {"raw": lambda: raw_ws, "typedasgi": typedasgi_ws, "starlette": starlette_ws}
+WS_APPS = {"raw": raw_ws, "typedasgi": typedasgi_ws, "starlette": starlette_ws}
+"""Factories (``uvicorn --factory bench.ws:<name>_ws`` calls them too)."""
 
 
 def ws_scope() -> dict[str, Any]:
@@ -130,7 +135,7 @@ def uvicorn_rate(name: str, port: int, connections: int, messages: int) -> tuple
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", f"bench.ws:{name}_ws", "--factory", "--port", str(port),
          "--host", "127.0.0.1", "--no-access-log", "--log-level", "warning", "--lifespan", "off",
-         "--loop", "uvloop", "--http", "httptools", "--ws", "websockets"],
+         "--loop", "uvloop", "--http", "httptools", "--ws", "auto"],
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
     )
     try:
