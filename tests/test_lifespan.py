@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from typedasgi.applications import TypedASGI
+from typedasgi.exceptions import TypedASGIDeprecationWarning
 from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, Response
 from typedasgi.routing import Mount, Route
@@ -83,3 +84,25 @@ def test_shutdown_failure_is_reported() -> None:
     with pytest.raises(Exception, match="cannot close pool"):
         with TestClient(TypedASGI(lifespan=failing_stop)):
             pass
+
+
+def test_generator_function_lifespans_still_run_with_starlettes_deprecation_warning() -> None:
+    log: list[str] = []
+
+    def sync_lifespan(app: object) -> Iterator[None]:
+        log.append("sync start")
+        yield
+        log.append("sync stop")
+
+    async def async_lifespan(app: object) -> AsyncIterator[None]:
+        log.append("async start")
+        yield
+        log.append("async stop")
+
+    for lifespan, words in ((sync_lifespan, "generator function lifespans are deprecated"),
+                            (async_lifespan, "async generator function lifespans are deprecated")):
+        with pytest.warns(TypedASGIDeprecationWarning, match=words):
+            app = TypedASGI(lifespan=lifespan)  # type: ignore[arg-type]  # the deprecated spelling, on purpose
+        with TestClient(app):
+            pass
+    assert log == ["sync start", "sync stop", "async start", "async stop"]

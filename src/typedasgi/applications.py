@@ -33,6 +33,7 @@ from typedasgi.responses import Response
 from typedasgi.paths import get_route_path
 from typedasgi.middleware.tracking import TrackingSend
 from typedasgi.routers import APIRouter, RouteOptions
+from typedasgi.lifespan import lifespan_context
 from typedasgi.routing import (
     BaseRoute,
     Endpoint,
@@ -110,7 +111,7 @@ class TypedASGI:
     ) -> None:
         self.debug = debug
         self.state: State = State()
-        self._lifespan = lifespan
+        self._lifespan: Lifespan[TypedASGI] | None = lifespan_context(lifespan)
         self.plugins: AppPlugins = AppPlugins(plugins or (), autoload=autoload_plugins, blocked=blocked_plugins)
         run_lifespan = self._run_lifespan if lifespan or self.plugins else None
         self.router: Router = Router(routes, redirect_slashes=redirect_slashes, lifespan=run_lifespan)

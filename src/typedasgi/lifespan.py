@@ -12,15 +12,56 @@ raises or returns before answering start-up) is skipped, as uvicorn does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import logging
-from collections.abc import Iterable
+import warnings
+from collections.abc import AsyncGenerator, Iterable
 from typing import Any
 
+from typedasgi.concurrency import run_in_threadpool
+from typedasgi.exceptions import TypedASGIDeprecationWarning
 from typedasgi.types import ASGIApp, LifespanScope, LifespanSendEvent, ReceiveEvent, SendEvent, framework_keys
 
-__all__ = ["LifespanError", "MountedLifespans"]
+__all__ = ["LifespanError", "MountedLifespans", "lifespan_context"]
 
 logger: logging.Logger = logging.getLogger("typedasgi.lifespan")
+
+
+def lifespan_context(lifespan: Any) -> Any:  # the app's lifespan, whatever its state type
+    """``lifespan`` as an async context manager factory; plain (async) generator functions still work, deprecated.
+
+    Starlette once took generator functions and warns about them; so does typedasgi, with the same words.
+    """
+    if inspect.isasyncgenfunction(lifespan):
+        warnings.warn(
+            "async generator function lifespans are deprecated, use an @contextlib.asynccontextmanager function instead",
+            TypedASGIDeprecationWarning,
+            stacklevel=3,
+        )
+        return contextlib.asynccontextmanager(lifespan)
+    if inspect.isgeneratorfunction(lifespan):
+        warnings.warn(
+            "generator function lifespans are deprecated, use an @contextlib.asynccontextmanager function instead",
+            TypedASGIDeprecationWarning,
+            stacklevel=3,
+        )
+        sync_context = contextlib.contextmanager(lifespan)
+
+        @contextlib.asynccontextmanager
+        async def in_threads(app: Any) -> AsyncGenerator[Any]:  # blocking start-up code stays off the loop
+            context = sync_context(app)
+            value = await run_in_threadpool(context.__enter__)
+            try:
+                yield value
+            except BaseException as exc:
+                if not await run_in_threadpool(context.__exit__, type(exc), exc, exc.__traceback__):
+                    raise
+            else:
+                await run_in_threadpool(context.__exit__, None, None, None)
+
+        return in_threads
+    return lifespan
 
 
 class LifespanError(RuntimeError):

@@ -25,7 +25,7 @@ from typedasgi.datastructures import Headers, URLPath
 from typedasgi.error_responses import error_response, mark_json_errors
 from typedasgi.exceptions import HTTPException, raises_to_app
 from typedasgi.handlers import TypedHandler
-from typedasgi.lifespan import MountedLifespans
+from typedasgi.lifespan import MountedLifespans, lifespan_context
 from typedasgi.markers import Depends
 from typedasgi.middleware import Middleware
 from typedasgi.paths import PARAM_FORMAT_REGEX, PARAM_REGEX, compile_path, first_segment, get_route_path, replace_params
@@ -684,7 +684,7 @@ class Router:
         self.routes: list[BaseRoute] = list(routes or [])
         self.redirect_slashes = redirect_slashes
         self.default: ASGIApp = as_asgi_app(default) if default is not None else self.not_found
-        self.lifespan_context = lifespan
+        self.lifespan_context: Lifespan[Router] | None = lifespan_context(lifespan)
         self.lifespan_started: bool = False
         self._index: dict[str, list[BaseRoute]] = {}
         self._wildcard: list[BaseRoute] = []
