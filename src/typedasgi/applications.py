@@ -32,7 +32,7 @@ from typedasgi.requests import DEFAULT_MAX_BODY_SIZE, Request
 from typedasgi.responses import Response
 from typedasgi.paths import get_route_path
 from typedasgi.middleware.tracking import TrackingSend
-from typedasgi.routers import APIRouter, RouteOptions
+from typedasgi.routers import APIRouter, MethodDecorators, RouteOptions
 from typedasgi.lifespan import lifespan_context
 from typedasgi.routing import (
     BaseRoute,
@@ -70,7 +70,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 AppType = TypeVar("AppType", bound="TypedASGI")
 
 
-class TypedASGI:
+class TypedASGI(MethodDecorators):
     """A typed ASGI application.
 
     ``max_body_size`` bounds every request body read through ``Request`` (413
@@ -352,21 +352,6 @@ class TypedASGI:
             return func
 
         return decorator
-
-    def get(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.api_route(path, ["GET"], **options)
-
-    def post(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.api_route(path, ["POST"], **options)
-
-    def put(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.api_route(path, ["PUT"], **options)
-
-    def patch(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.api_route(path, ["PATCH"], **options)
-
-    def delete(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.api_route(path, ["DELETE"], **options)
 
     def openapi(self) -> dict[str, Any]:
         """The OpenAPI 3.1 document of this app's routes; rebuilt only when routes were added."""

@@ -20,7 +20,7 @@ from typedasgi.markers import Depends
 from typedasgi.responses import Response
 from typedasgi.routing import BaseRoute, Route, WebSocketRoute
 
-__all__ = ["APIRouter", "RouteOptions"]
+__all__ = ["APIRouter", "MethodDecorators", "RouteOptions"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,7 +73,29 @@ def _check_prefix(prefix: str) -> str:
     return prefix
 
 
-class APIRouter:
+class MethodDecorators:
+    """``@get``/``@post``/``@put``/``@patch``/``@delete``: spellings of ``api_route``, which the class supplies."""
+
+    def api_route(self, path: str, methods: Collection[str], **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        raise NotImplementedError
+
+    def get(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.api_route(path, ["GET"], **options)
+
+    def post(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.api_route(path, ["POST"], **options)
+
+    def put(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.api_route(path, ["PUT"], **options)
+
+    def patch(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.api_route(path, ["PATCH"], **options)
+
+    def delete(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.api_route(path, ["DELETE"], **options)
+
+
+class APIRouter(MethodDecorators):
     """Decorators like the app's, under ``prefix``, adding ``tags``, ``dependencies`` and ``responses``.
 
     ``dependencies`` (``[Depends(require_user)]``) run before every handler of
@@ -111,21 +133,6 @@ class APIRouter:
             return func
 
         return decorator
-
-    def get(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.api_route(path, ["GET"], **options)
-
-    def post(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.api_route(path, ["POST"], **options)
-
-    def put(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.api_route(path, ["PUT"], **options)
-
-    def patch(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.api_route(path, ["PATCH"], **options)
-
-    def delete(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.api_route(path, ["DELETE"], **options)
 
     def websocket(self, path: str, name: str | None = None) -> Callable[[F], F]:
         """Declare a WebSocket handler (plain or typed); the router's dependencies run before it too."""
