@@ -160,6 +160,24 @@ def test_part_charset_and_utf8_filename(client: TestClient) -> None:
     assert data["f"][0]["content_type"] is None
 
 
+@pytest.mark.parametrize(
+    ("charset", "value", "expected"),
+    [
+        ("utf-8", "ężć".encode(), "ężć"),
+        ("utf-8", b"\xe9", "é"),  # not UTF-8 after all: read as latin-1, never U+FFFD
+        ("latin-1", b"\xe9", "é"),
+        ("no-such-codec", b"\xe9", "é"),
+        ("utf-16-le", "ok".encode("utf-16-le"), "ok"),
+    ],
+)
+def test_form_charset_decodes_text_parts(client: TestClient, charset: str, value: bytes, expected: str) -> None:
+    body = multipart(text_part("value", value), text_part("own", "ü".encode(), b"Content-Type: text/plain; charset=utf-8\r\n"))
+    headers = {"content-type": f"multipart/form-data; charset={charset}; boundary=B0uNd"}
+    response = client.post("/form", content=body, headers=headers)
+    assert response.status_code == 200
+    assert response.json() == {"value": [expected], "own": ["ü"]}
+
+
 def test_empty_filename_is_still_a_file_and_empty_body_is_an_empty_form(client: TestClient) -> None:
     body = multipart(b'Content-Disposition: form-data; name="f"; filename=""\r\n\r\n')
     response = client.post("/form", content=body, headers=MULTIPART)

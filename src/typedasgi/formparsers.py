@@ -15,6 +15,7 @@ as thin fronts over the same parsers, for code that drives them by hand.
 
 from __future__ import annotations
 
+import codecs
 import enum
 import logging
 import sys
@@ -215,6 +216,8 @@ class _MultipartParser:
         if len(boundary) > _MAX_BOUNDARY:
             raise _bad_request("Invalid multipart data.")
         self._parse_options_header = module.parse_options_header
+        # The form's charset, looked up once: it decodes every text part that names none of its own.
+        self._form_charset = _resolve_charset(options.get(b"charset"), "utf-8")
         try:
             self.parser = module.parser(
                 boundary,
@@ -242,7 +245,7 @@ class _MultipartParser:
         self._header_size = 0
         self._headers: list[tuple[bytes, bytes]] = []
         self._name = ""
-        self._charset = "utf-8"
+        self._charset = self._form_charset
         self._value = bytearray()
         self._file: UploadFile | None = None
         self._file_size = 0
@@ -298,8 +301,10 @@ class _MultipartParser:
             if self.fields > self.limits.max_fields:
                 raise _bad_request(f"Too many fields. Maximum number of fields is {self.limits.max_fields}.")
             content_type = next((value for key, value in self._headers if key == b"content-type"), b"")
-            charset = self._parse_options_header(content_type)[1].get(b"charset", b"utf-8")
-            self._charset = charset.decode("latin-1")
+            part_charset = self._parse_options_header(content_type)[1].get(b"charset")
+            self._charset = (
+                self._form_charset if part_charset is None else _resolve_charset(part_charset, self._form_charset)
+            )
             return
         self.files += 1
         if self.files > self.limits.max_files:
@@ -373,11 +378,22 @@ def _header_text(value: bytes) -> str:
         return value.decode("latin-1")
 
 
-def _decode_text(value: bytes, charset: str) -> str:
+def _resolve_charset(name: bytes | None, default: str) -> str:
+    """The codec a client's charset parameter names; latin-1 (which decodes any bytes) for unknown names."""
+    if name is None:
+        return default
     try:
-        return value.decode(charset, "replace")
-    except LookupError:  # an unknown charset name from the client
-        return value.decode("utf-8", "replace")
+        return codecs.lookup(name.decode("latin-1")).name
+    except LookupError:
+        return "latin-1"
+
+
+def _decode_text(value: bytes, charset: str) -> str:
+    """Text in its declared charset; bytes that are not (old clients send latin-1) read as latin-1, not as U+FFFD."""
+    try:
+        return value.decode(charset)
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
 
 
 # ------------------------------------------------------------ Starlette's fronts

@@ -600,8 +600,10 @@ class FileResponse(Response):
         if if_none_match is not None:  # when present, If-Modified-Since is not consulted (RFC 9110 13.2.2)
             if etag is None:
                 return False
+            if if_none_match.strip() == "*":  # "*" only as the whole field; inside a list it is no tag
+                return True
             tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-            return "*" in tags or etag.removeprefix("W/") in tags
+            return etag.removeprefix("W/") in tags
         if_modified_since = request.get("if-modified-since")
         last_modified = _header(self.raw_headers, b"last-modified")
         if if_modified_since is None or last_modified is None:
