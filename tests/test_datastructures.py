@@ -107,6 +107,16 @@ def test_url_replace_keeps_ipv6_brackets() -> None:
     assert URL("http://[::1]/x").replace(username="u") == "http://u@[::1]/x"
 
 
+def test_url_replace_brackets_an_ipv6_hostname() -> None:
+    url = URL("https://[fe::2]:12345/p")
+    assert url.hostname == "fe::2"
+    assert url.replace(hostname=url.hostname) == url
+    assert url.replace(hostname="::1") == "https://[::1]:12345/p"
+    assert url.replace(hostname="[::1]") == "https://[::1]:12345/p"
+    assert URL("https://example.org:8443/p").replace(hostname="fe::3") == "https://[fe::3]:8443/p"
+    assert URL("https://example.org:8443/p").replace(hostname="a.org:81", port=None) == "https://a.org:81/p"
+
+
 def test_url_query_param_helpers() -> None:
     url = URL("http://example.com/?a=1&b=2&a=3&empty=")
     assert url.include_query_params(a="x", c=4) == "http://example.com/?b=2&empty=&a=x&c=4"

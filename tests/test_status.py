@@ -5,7 +5,10 @@ from __future__ import annotations
 import http
 import re
 
+import pytest
+
 from typedasgi import status
+from typedasgi.exceptions import StarletteDeprecationWarning
 
 RFC_9110_NAMES = {
     413: "CONTENT_TOO_LARGE",
@@ -21,14 +24,42 @@ def _constants(prefix: str) -> dict[str, int]:
 
 def test_every_http_status_of_the_stdlib_has_a_constant() -> None:
     for code in http.HTTPStatus:
-        assert getattr(status, f"HTTP_{code.value}_{code.name}") == code.value
+        name = RFC_9110_NAMES.get(code.value, code.name)
+        assert getattr(status, f"HTTP_{code.value}_{name}") == code.value
 
 
-def test_rfc_9110_names_alias_the_old_ones() -> None:
+def test_rfc_9110_names_are_the_exported_ones() -> None:
     for code, name in RFC_9110_NAMES.items():
         assert getattr(status, f"HTTP_{code}_{name}") == code
-    assert status.HTTP_413_CONTENT_TOO_LARGE == status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    assert status.HTTP_422_UNPROCESSABLE_CONTENT == status.HTTP_422_UNPROCESSABLE_ENTITY
+        assert f"HTTP_{code}_{name}" in status.__all__
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "code"),
+    [
+        ("HTTP_413_REQUEST_ENTITY_TOO_LARGE", "HTTP_413_CONTENT_TOO_LARGE", 413),
+        ("HTTP_414_REQUEST_URI_TOO_LONG", "HTTP_414_URI_TOO_LONG", 414),
+        ("HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE", "HTTP_416_RANGE_NOT_SATISFIABLE", 416),
+        ("HTTP_422_UNPROCESSABLE_ENTITY", "HTTP_422_UNPROCESSABLE_CONTENT", 422),
+    ],
+)
+def test_old_names_still_work_but_warn_once_naming_the_new_one(old: str, new: str, code: int) -> None:
+    with pytest.warns(StarletteDeprecationWarning) as record:
+        assert getattr(status, old) == code
+    assert len(record) == 1
+    assert str(record[0].message) == f"'{old}' is deprecated. Use '{new}' instead."
+    assert record[0].filename == __file__
+    assert old not in status.__all__
+
+
+def test_typed_use_of_an_old_name_warns_at_the_caller() -> None:
+    with pytest.warns(StarletteDeprecationWarning, match="HTTP_422_UNPROCESSABLE_CONTENT"):
+        assert status.HTTP_422_UNPROCESSABLE_ENTITY == 422
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="module 'typedasgi.status' has no attribute 'HTTP_999_NOPE'"):
+        getattr(status, "HTTP_999_NOPE")
 
 
 def test_codes_outside_http_status_and_the_newer_ones() -> None:
@@ -44,7 +75,7 @@ def test_codes_outside_http_status_and_the_newer_ones() -> None:
 def test_names_carry_their_value_and_are_all_exported() -> None:
     http_codes = _constants("HTTP_")
     ws_codes = _constants("WS_")
-    assert len(http_codes) == len(http.HTTPStatus) + 1 + len(RFC_9110_NAMES)
+    assert len(http_codes) == len(http.HTTPStatus) + 1
     for name, value in {**http_codes, **ws_codes}.items():
         match = re.fullmatch(r"(?:HTTP|WS)_(\d+)_[A-Z0-9_]+", name)
         assert match is not None, name

@@ -2,14 +2,17 @@
 
 Written out literally (generated once from :class:`http.HTTPStatus` plus the
 codes it lacks) so type checkers and editors see every name. Where RFC 9110
-renamed a status (413, 414, 416, 422) both the old and the new name exist;
-prefer the new one. ``tests/test_status.py`` keeps this file in step with
+renamed a status (413, 414, 416, 422) the old name still works but warns, as in
+Starlette; type checkers see it as a plain constant. ``tests/test_status.py`` keeps this file in step with
 :mod:`http`.
 """
 
 from __future__ import annotations
 
-from typing import Final
+import warnings
+from typing import TYPE_CHECKING, Final
+
+from typedasgi.exceptions import TypedASGIDeprecationWarning
 
 HTTP_100_CONTINUE: Final = 100
 HTTP_101_SWITCHING_PROTOCOLS: Final = 101
@@ -47,17 +50,13 @@ HTTP_409_CONFLICT: Final = 409
 HTTP_410_GONE: Final = 410
 HTTP_411_LENGTH_REQUIRED: Final = 411
 HTTP_412_PRECONDITION_FAILED: Final = 412
-HTTP_413_REQUEST_ENTITY_TOO_LARGE: Final = 413
 HTTP_413_CONTENT_TOO_LARGE: Final = 413
-HTTP_414_REQUEST_URI_TOO_LONG: Final = 414
 HTTP_414_URI_TOO_LONG: Final = 414
 HTTP_415_UNSUPPORTED_MEDIA_TYPE: Final = 415
-HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE: Final = 416
 HTTP_416_RANGE_NOT_SATISFIABLE: Final = 416
 HTTP_417_EXPECTATION_FAILED: Final = 417
 HTTP_418_IM_A_TEAPOT: Final = 418
 HTTP_421_MISDIRECTED_REQUEST: Final = 421
-HTTP_422_UNPROCESSABLE_ENTITY: Final = 422
 HTTP_422_UNPROCESSABLE_CONTENT: Final = 422
 HTTP_423_LOCKED: Final = 423
 HTTP_424_FAILED_DEPENDENCY: Final = 424
@@ -133,17 +132,13 @@ __all__ = [
     "HTTP_410_GONE",
     "HTTP_411_LENGTH_REQUIRED",
     "HTTP_412_PRECONDITION_FAILED",
-    "HTTP_413_REQUEST_ENTITY_TOO_LARGE",
     "HTTP_413_CONTENT_TOO_LARGE",
-    "HTTP_414_REQUEST_URI_TOO_LONG",
     "HTTP_414_URI_TOO_LONG",
     "HTTP_415_UNSUPPORTED_MEDIA_TYPE",
-    "HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE",
     "HTTP_416_RANGE_NOT_SATISFIABLE",
     "HTTP_417_EXPECTATION_FAILED",
     "HTTP_418_IM_A_TEAPOT",
     "HTTP_421_MISDIRECTED_REQUEST",
-    "HTTP_422_UNPROCESSABLE_ENTITY",
     "HTTP_422_UNPROCESSABLE_CONTENT",
     "HTTP_423_LOCKED",
     "HTTP_424_FAILED_DEPENDENCY",
@@ -180,3 +175,29 @@ __all__ = [
     "WS_1014_BAD_GATEWAY",
     "WS_1015_TLS_HANDSHAKE",
 ]
+
+
+_RENAMED_BY_RFC_9110: Final = {
+    "HTTP_413_REQUEST_ENTITY_TOO_LARGE": ("HTTP_413_CONTENT_TOO_LARGE", 413),
+    "HTTP_414_REQUEST_URI_TOO_LONG": ("HTTP_414_URI_TOO_LONG", 414),
+    "HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE": ("HTTP_416_RANGE_NOT_SATISFIABLE", 416),
+    "HTTP_422_UNPROCESSABLE_ENTITY": ("HTTP_422_UNPROCESSABLE_CONTENT", 422),
+}
+"""Old name -> (new name, code): read through ``__getattr__`` so each use warns."""
+
+if TYPE_CHECKING:
+    # Declared for type checkers only, so code using the old names still type-checks (and typos do not).
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE: Final = 413
+    HTTP_414_REQUEST_URI_TOO_LONG: Final = 414
+    HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE: Final = 416
+    HTTP_422_UNPROCESSABLE_ENTITY: Final = 422
+else:
+
+    def __getattr__(name: str) -> int:
+        """The pre-RFC 9110 names: still the right code, with a warning naming the new one."""
+        renamed = _RENAMED_BY_RFC_9110.get(name)
+        if renamed is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        new_name, code = renamed
+        warnings.warn(f"{name!r} is deprecated. Use {new_name!r} instead.", TypedASGIDeprecationWarning, stacklevel=2)
+        return code

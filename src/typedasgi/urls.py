@@ -198,6 +198,8 @@ class URL:
             hostport = netloc.rpartition("@")[2]
             if "hostname" in components:
                 host = components.pop("hostname") or ""
+                if ":" in host and not host.startswith("[") and _is_ipv6_address(host):
+                    host = f"[{host}]"  # an IPv6 address, as ``hostname`` gives it, needs its brackets back
             elif hostport.startswith("["):
                 host = hostport[: hostport.find("]") + 1]
             else:
@@ -255,6 +257,15 @@ class URL:
     def __repr__(self) -> str:
         url = self if self.password is None else self.replace(password="********")
         return f"{type(self).__name__}({str(url)!r})"
+
+
+def _is_ipv6_address(host: str) -> bool:
+    """Whether ``host`` is a bare IPv6 address (``fe::2``), not a ``name:port``."""
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class URLPath(str):
