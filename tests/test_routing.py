@@ -356,6 +356,19 @@ def test_routes_compare_as_in_starlette() -> None:
     assert len({Route("/a", ok_endpoint), Route("/a", ok_endpoint)}) == 1  # hashable, consistent with ==
 
 
+def test_routers_compare_by_their_routes_so_mounts_and_hosts_of_routers_do() -> None:
+    def router(path: str) -> Router:
+        return Router(routes=[Route(path, ok_endpoint)])
+
+    assert router("/a") == router("/a") != router("/b")
+    assert Mount("/m", app=router("/a")) == Mount("/m", app=router("/a")) != Mount("/m", app=router("/b"))
+    assert Host("h.example.org", app=router("/a")) == Host("h.example.org", app=router("/a"))
+    assert Host("h.example.org", app=router("/a")) != Host("h.example.org", app=router("/b"))
+    assert len({router("/a"), router("/a")}) == 1  # hashable, consistent with ==
+    app = TypedASGI(routes=[Mount("/users", app=router("/a"))])
+    assert app.routes == [Mount("/users", app=router("/a"))]
+
+
 @pytest.mark.parametrize("root_path", ["/sub_path", "/sub_path/"])
 def test_url_for_with_a_root_path_with_or_without_trailing_slash(root_path: str) -> None:
     async def homepage(request: Request) -> Response:

@@ -725,6 +725,12 @@ class Router:
     ) -> None:
         self.routes.append(WebSocketRoute(path, endpoint, name=name))
 
+    def __eq__(self, other: object) -> bool:  # Starlette's: the same routes, so Mounts and Hosts compare too
+        return isinstance(other, Router) and self.routes == other.routes
+
+    def __hash__(self) -> int:  # the routes change after creation, so equal routers share one hash
+        return hash(Router)
+
     def mount(self, path: str, app: AnyASGIApp, name: str | None = None) -> None:
         self.routes.append(Mount(path, app=app, name=name))
 
