@@ -9,7 +9,7 @@ from typedasgi.applications import TypedASGI
 from typedasgi.exceptions import TypedASGIDeprecationWarning
 from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, Response
-from typedasgi.routing import Mount, Route
+from typedasgi.routing import Mount, Route, Router
 from typedasgi.testclient import TestClient
 from typedasgi.types import Receive, Scope, Send
 
@@ -106,3 +106,14 @@ def test_generator_function_lifespans_still_run_with_starlettes_deprecation_warn
         with TestClient(app):
             pass
     assert log == ["sync start", "sync stop", "async start", "async stop"]
+
+
+def test_the_generator_lifespan_warning_points_at_the_line_that_passed_it() -> None:
+    async def async_lifespan(app: object) -> AsyncIterator[None]:
+        yield
+
+    with pytest.warns(TypedASGIDeprecationWarning) as from_app:
+        TypedASGI(lifespan=async_lifespan)  # type: ignore[arg-type]  # the deprecated spelling, on purpose
+    with pytest.warns(TypedASGIDeprecationWarning) as from_router:
+        Router(lifespan=async_lifespan)  # type: ignore[arg-type]  # the deprecated spelling, on purpose
+    assert [warning.filename for warning in [*from_app, *from_router]] == [__file__, __file__]
