@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
 from typedasgi.applications import TypedASGI
+from typedasgi.exceptions import HTTPException
+from typedasgi.responses import Response
 from typedasgi.routing import Mount
-from typedasgi.staticfiles import StaticFiles
+from typedasgi.staticfiles import PathLike, StaticFiles
+from typedasgi.types import Scope
 from typedasgi.testclient import TestClient
 
 from tests.support import call_app, http_scope
@@ -269,3 +273,69 @@ def test_alone_or_inside_another_framework_missing_files_are_404_not_500(tmp_pat
         assert client.get("/a.txt").text == "a"
         assert client.get("/missing.txt").status_code == 404
         assert client.post("/a.txt").status_code == 405
+
+
+# -- Starlette's override points: get_path, lookup_path, check_config, get_response, file_response, is_not_modified
+
+
+@pytest.mark.parametrize(
+    "path", ["/../outside/secret.txt", "/sub/../../outside/secret.txt", "/dir_out/secret.txt", "/link_out", "/%2e%2e/x"]
+)
+def test_get_path_then_get_response_never_leaves_the_directory(tree: Path, path: str) -> None:
+    static = StaticFiles(directory=tree / "static")
+    with pytest.raises(HTTPException) as caught:
+        asyncio.run(static.get_response(static.get_path(http_scope(path=path)), http_scope(path=path)))
+    assert caught.value.status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "\\\\server\\share", "../outside/secret.txt", "a\x00b", "dir_out/secret.txt"])
+def test_lookup_path_refuses_with_an_empty_result(tree: Path, path: str) -> None:
+    assert StaticFiles(directory=tree / "static").lookup_path(path) == ("", None)
+
+
+def test_lookup_path_finds_a_file_with_its_stat(tree: Path) -> None:
+    full, stat_result = StaticFiles(directory=tree / "static").lookup_path("sub/page.txt")
+    assert full == str((tree / "static" / "sub" / "page.txt").resolve())
+    assert stat_result is not None and stat_result.st_size == len("page")
+
+
+def test_config_is_checked_once_through_the_overridable_check(tree: Path) -> None:
+    calls: list[None] = []
+
+    class Counting(StaticFiles):
+        async def check_config(self) -> None:
+            calls.append(None)
+            await super().check_config()
+
+    static = Counting(directory=tree / "static")
+    assert static.config_checked is False
+    client = TestClient(static)
+    assert client.get("/hello.txt").status_code == 200
+    assert client.get("/missing").status_code == 404
+    assert (static.config_checked, len(calls)) == (True, 1)
+
+
+def test_an_unreadable_entry_is_401_and_overrides_shape_responses(tree: Path) -> None:
+    class Custom(StaticFiles):
+        def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+            if path == "locked.txt":
+                raise PermissionError(path)
+            return super().lookup_path(path)
+
+        def file_response(
+            self, full_path: PathLike, stat_result: os.stat_result, scope: Scope, status_code: int = 200
+        ) -> Response:
+            response = super().file_response(full_path, stat_result, scope, status_code)
+            response.headers["x-served-by"] = "custom"
+            return response
+
+        def is_not_modified(self, response_headers: Mapping[str, str], request_headers: Mapping[str, str]) -> bool:
+            return request_headers.get("x-client-has") == "it" or super().is_not_modified(response_headers, request_headers)
+
+    client = TestClient(TypedASGI(routes=[Mount("/static", app=Custom(directory=tree / "static"))]))
+    assert (client.get("/static/locked.txt").status_code, client.get("/static/locked.txt").text) == (401, "Unauthorized")
+    served = client.get("/static/hello.txt")
+    assert (served.status_code, served.headers["x-served-by"]) == (200, "custom")
+    cached = client.get("/static/hello.txt", headers={"x-client-has": "it"})
+    assert (cached.status_code, cached.content, cached.headers["etag"]) == (304, b"", served.headers["etag"])
+    assert client.get("/static/hello.txt", headers={"if-none-match": '"foo,*,bar"'}).status_code == 200

@@ -44,6 +44,7 @@ __all__ = [
     "Response",
     "StreamingResponse",
     "SyncContentStream",
+    "is_not_modified",
 ]
 
 Content: TypeAlias = str | bytes | memoryview
@@ -527,6 +528,23 @@ def _read_at(file: BinaryIO, offset: int | None, size: int) -> bytes:
     return file.read(size)
 
 
+def is_not_modified(etag: str | None, last_modified: str | None, request: Mapping[str, str]) -> bool:
+    """Whether the request's ``If-None-Match``/``If-Modified-Since`` already hold this version (a 304)."""
+    if_none_match = request.get("if-none-match")
+    if if_none_match is not None:  # when present, If-Modified-Since is not consulted (RFC 9110 13.2.2)
+        if if_none_match.strip() == "*":  # "*" only as the whole field; inside a list it is no tag
+            return True
+        if etag is None:
+            return False
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return etag.removeprefix("W/") in tags
+    if_modified_since = request.get("if-modified-since")
+    if if_modified_since is None or last_modified is None:
+        return False
+    since, modified = _http_date(if_modified_since), _http_date(last_modified)
+    return since is not None and modified is not None and modified <= since
+
+
 class FileResponse(Response):
     """A file from disk, with validators, conditional requests and byte ranges.
 
@@ -595,21 +613,7 @@ class FileResponse(Response):
         return stat_result
 
     def _not_modified(self, request: Headers) -> bool:
-        etag = _header(self.raw_headers, b"etag")
-        if_none_match = request.get("if-none-match")
-        if if_none_match is not None:  # when present, If-Modified-Since is not consulted (RFC 9110 13.2.2)
-            if etag is None:
-                return False
-            if if_none_match.strip() == "*":  # "*" only as the whole field; inside a list it is no tag
-                return True
-            tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-            return etag.removeprefix("W/") in tags
-        if_modified_since = request.get("if-modified-since")
-        last_modified = _header(self.raw_headers, b"last-modified")
-        if if_modified_since is None or last_modified is None:
-            return False
-        since, modified = _http_date(if_modified_since), _http_date(last_modified)
-        return since is not None and modified is not None and modified <= since
+        return is_not_modified(_header(self.raw_headers, b"etag"), _header(self.raw_headers, b"last-modified"), request)
 
     def _if_range_holds(self, if_range: str | None) -> bool:
         """Whether the ranges may be sent: no If-Range, or it names the current version (strongly)."""

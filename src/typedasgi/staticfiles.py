@@ -19,7 +19,8 @@ from urllib.parse import unquote
 from typedasgi.concurrency import run_in_threadpool
 from typedasgi.error_responses import error_response
 from typedasgi.exceptions import HTTPException, raises_to_app
-from typedasgi.responses import FileResponse, Response
+from typedasgi.datastructures import Headers
+from typedasgi.responses import FileResponse, Response, is_not_modified
 from typedasgi.paths import get_route_path
 from typedasgi.redirects import send_slash_redirect
 from typedasgi.types import Receive, Scope, Send
@@ -46,7 +47,7 @@ class NotModifiedResponse(Response):
 class _Found(NamedTuple):
     """What a lookup decided, computed in one trip to the thread pool."""
 
-    kind: Literal["file", "redirect", "not_found_page", "missing"]
+    kind: Literal["file", "redirect", "not_found_page", "forbidden", "missing"]
     path: str = ""
     stat_result: os.stat_result | None = None
 
@@ -106,6 +107,7 @@ class StaticFiles:
             raise ValueError("StaticFiles needs a directory or packages")
         if check_dir and directory is not None and not os.path.isdir(directory):
             raise RuntimeError(f"StaticFiles directory {os.fspath(directory)!r} does not exist")
+        self.config_checked: bool = False
         self._roots: list[tuple[str, str]] = []
         if check_dir:
             self._check_config()
@@ -135,39 +137,72 @@ class StaticFiles:
             roots.append((root, root if root.endswith(os.sep) else root + os.sep))
         self._roots = roots
 
+    async def check_config(self) -> None:
+        """Fail loudly (``RuntimeError``) when a directory is missing, rather than answering 404s; run once."""
+        await run_in_threadpool(self._check_config)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "websocket":  # nothing to talk to here: refuse the handshake
                 await send({"type": "websocket.close", "code": 1000, "reason": None})
             return
-        if not self._roots:
-            await run_in_threadpool(self._check_config)
-        method = scope.get("method", "GET")
-        if method != "GET" and method != "HEAD":
-            await _refuse(scope, receive, send, HTTPException(405, headers=_ALLOW))
-            return
-        segments = _safe_segments(get_route_path(scope))
-        if segments is None and not self.html:
-            found = _MISSING
-        else:
-            found = await run_in_threadpool(self._resolve, segments, scope["path"].endswith("/"))
-        response: Response
-        if found.kind == "file":
-            response = FileResponse(found.path, stat_result=found.stat_result, method=method)
-        elif found.kind == "redirect":  # "/dir" to "/dir/": _resolve redirects only paths without the slash
-            await send_slash_redirect(scope, receive, send)
-            return
-        elif found.kind == "not_found_page":
-            response = FileResponse(found.path, status_code=404, stat_result=found.stat_result, method=method)
-        else:
-            await _refuse(scope, receive, send, HTTPException(404))
+        if not self.config_checked:
+            await self.check_config()
+            self.config_checked = True
+        try:
+            response = await self.get_response(self.get_path(scope), scope)
+        except HTTPException as error:
+            await _refuse(scope, receive, send, error)
             return
         await response(scope, receive, send)
 
+    def get_path(self, scope: Scope) -> str:
+        """The route path relative to the directories; ``lookup_path`` refuses what tries to leave them."""
+        return get_route_path(scope).lstrip("/")
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        """The response for ``path``; raises ``HTTPException`` 404/405 (401 for a file we may not read)."""
+        method = scope.get("method", "GET")
+        if method != "GET" and method != "HEAD":
+            raise HTTPException(405, headers=_ALLOW)
+        found = await run_in_threadpool(self._resolve, path, scope.get("path", "").endswith("/"))
+        if found.kind == "file" and found.stat_result is not None:
+            return self.file_response(found.path, found.stat_result, scope)
+        if found.kind == "redirect":  # "/dir" to "/dir/": _resolve redirects only paths without the slash
+            return _SlashRedirect()
+        if found.kind == "not_found_page":
+            return FileResponse(found.path, status_code=404, stat_result=found.stat_result, method=method)
+        if found.kind == "forbidden":
+            raise HTTPException(401)
+        raise HTTPException(404)
+
+    def file_response(
+        self, full_path: PathLike, stat_result: os.stat_result, scope: Scope, status_code: int = 200
+    ) -> Response:
+        """The file's response; a 304 when ``is_not_modified`` says the client's copy is current."""
+        response = FileResponse(full_path, status_code=status_code, stat_result=stat_result, method=scope.get("method"))
+        if status_code == 200 and self.is_not_modified(response.headers, Headers(scope=scope)):
+            return NotModifiedResponse(response.headers)
+        return response
+
+    def is_not_modified(self, response_headers: Mapping[str, str], request_headers: Mapping[str, str]) -> bool:
+        """Whether the request's validators match the file's ``ETag``/``Last-Modified``."""
+        return is_not_modified(response_headers.get("etag"), response_headers.get("last-modified"), request_headers)
+
     # -- blocking lookups, run in the thread pool
 
-    def lookup_path(self, segments: Sequence[str]) -> tuple[str, os.stat_result] | None:
-        """The first directory's entry at ``segments`` that stays inside it, with its stat."""
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        """The first directory's entry at ``path`` that stays inside it, with its stat; ``("", None)`` if none.
+
+        Absolute paths, ``..``, NUL, backslashes and double-encoded tricks are refused;
+        so is an entry whose real path (symlinks resolved unless ``follow_symlink``) leaves
+        the directory. A ``PermissionError`` is raised (the caller answers 401).
+        """
+        segments = None if path.startswith(("/", "\\")) else _safe_segments(path)
+        if segments is None:
+            return "", None
+        if not self._roots:
+            self._check_config()
         for root, prefix in self._roots:
             try:
                 joined = os.path.join(root, *segments)
@@ -175,26 +210,40 @@ class StaticFiles:
                 if full != root and not full.startswith(prefix):
                     continue  # a symlink (or anything else) leading out of the directory
                 return full, os.stat(full)
-            except (OSError, ValueError):  # missing, not a directory, name too long, no permission, NUL...
+            except PermissionError:
+                raise
+            except (OSError, ValueError):  # missing, not a directory, name too long, NUL...
                 continue
-        return None
+        return "", None
 
-    def _resolve(self, segments: tuple[str, ...] | None, slash: bool) -> _Found:
-        """Decide the response for ``segments`` (None: a refused path, which only gets the 404 page)."""
-        found = self.lookup_path(segments) if segments is not None else None
-        if found is not None:
-            full, stat_result = found
+    def _resolve(self, path: str, slash: bool) -> _Found:
+        """Decide the response for ``path``, in one trip to the thread pool."""
+        try:
+            full, stat_result = self.lookup_path(path)
+        except PermissionError:
+            return _Found("forbidden")
+        if stat_result is not None:
             if stat.S_ISREG(stat_result.st_mode):
                 return _Found("file", full, stat_result)
-            if self.html and segments is not None and stat.S_ISDIR(stat_result.st_mode):
-                index = self.lookup_path((*segments, "index.html"))
-                if index is not None and stat.S_ISREG(index[1].st_mode):
-                    return _Found("file", *index) if slash else _Found("redirect")
+            if self.html and stat.S_ISDIR(stat_result.st_mode):
+                index, index_stat = self.lookup_path(os.path.join(path, "index.html"))
+                if index_stat is not None and stat.S_ISREG(index_stat.st_mode):
+                    return _Found("file", index, index_stat) if slash else _Found("redirect")
         if self.html:
-            page = self.lookup_path(("404.html",))
-            if page is not None and stat.S_ISREG(page[1].st_mode):
-                return _Found("not_found_page", *page)
+            page, page_stat = self.lookup_path("404.html")
+            if page_stat is not None and stat.S_ISREG(page_stat.st_mode):
+                return _Found("not_found_page", page, page_stat)
         return _MISSING
+
+
+class _SlashRedirect(Response):
+    """Redirect "/dir" to "/dir/", keeping the query string and the mount's root path."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=307)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send_slash_redirect(scope, receive, send)
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, error: HTTPException) -> None:
