@@ -15,7 +15,7 @@ from typedasgi.exceptions import HTTPException
 from typedasgi.responses import Response
 from typedasgi.routing import Mount
 from typedasgi.staticfiles import PathLike, StaticFiles
-from typedasgi.types import Scope
+from typedasgi.types import HTTPScope
 from typedasgi.testclient import TestClient
 
 from tests.support import call_app, http_scope
@@ -323,7 +323,7 @@ def test_an_unreadable_entry_is_401_and_overrides_shape_responses(tree: Path) ->
             return super().lookup_path(path)
 
         def file_response(
-            self, full_path: PathLike, stat_result: os.stat_result, scope: Scope, status_code: int = 200
+            self, full_path: PathLike, stat_result: os.stat_result, scope: HTTPScope, status_code: int = 200
         ) -> Response:
             response = super().file_response(full_path, stat_result, scope, status_code)
             response.headers["x-served-by"] = "custom"

@@ -23,7 +23,7 @@ from typedasgi.datastructures import Headers
 from typedasgi.responses import FileResponse, Response, is_not_modified
 from typedasgi.paths import get_route_path
 from typedasgi.redirects import send_slash_redirect
-from typedasgi.types import Receive, Scope, Send
+from typedasgi.types import HTTPScope, Receive, Scope, Send
 
 __all__ = ["NotModifiedResponse", "StaticFiles"]
 
@@ -156,11 +156,11 @@ class StaticFiles:
             return
         await response(scope, receive, send)
 
-    def get_path(self, scope: Scope) -> str:
+    def get_path(self, scope: HTTPScope) -> str:
         """The route path relative to the directories; ``lookup_path`` refuses what tries to leave them."""
         return get_route_path(scope).lstrip("/")
 
-    async def get_response(self, path: str, scope: Scope) -> Response:
+    async def get_response(self, path: str, scope: HTTPScope) -> Response:
         """The response for ``path``; raises ``HTTPException`` 404/405 (401 for a file we may not read)."""
         method = scope.get("method", "GET")
         if method != "GET" and method != "HEAD":
@@ -177,7 +177,7 @@ class StaticFiles:
         raise HTTPException(404)
 
     def file_response(
-        self, full_path: PathLike, stat_result: os.stat_result, scope: Scope, status_code: int = 200
+        self, full_path: PathLike, stat_result: os.stat_result, scope: HTTPScope, status_code: int = 200
     ) -> Response:
         """The file's response; a 304 when ``is_not_modified`` says the client's copy is current."""
         response = FileResponse(full_path, status_code=status_code, stat_result=stat_result, method=scope.get("method"))
@@ -243,7 +243,8 @@ class _SlashRedirect(Response):
         super().__init__(status_code=307)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send_slash_redirect(scope, receive, send)
+        if scope["type"] == "http":
+            await send_slash_redirect(scope, receive, send)
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, error: HTTPException) -> None:
