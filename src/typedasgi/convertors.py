@@ -9,6 +9,14 @@ from typing import Any, ClassVar, Generic, TypeVar
 T = TypeVar("T")
 
 
+class UnfitPathValue(ValueError, AssertionError):
+    """A value ``to_string`` cannot put into a URL (``"a/b"`` for ``{name}``, a negative ``{id:int}``).
+
+    A ``ValueError``; also an ``AssertionError``, which is what Starlette's convertors raise
+    (with ``assert``, gone under ``python -O``), so code catching either keeps working.
+    """
+
+
 class Convertor(Generic[T]):
     """Turns one path segment (matched by ``regex``) into a ``T`` and back."""
 
@@ -30,9 +38,9 @@ class StringConvertor(Convertor[str]):
     def to_string(self, value: str) -> str:
         value = str(value)
         if "/" in value:
-            raise ValueError("May not contain path separators")
+            raise UnfitPathValue("May not contain path separators")
         if not value:
-            raise ValueError("Must not be empty")
+            raise UnfitPathValue("Must not be empty")
         return value
 
 
@@ -55,7 +63,7 @@ class IntegerConvertor(Convertor[int]):
     def to_string(self, value: int) -> str:
         value = int(value)
         if value < 0:
-            raise ValueError("Negative integers are not supported")
+            raise UnfitPathValue("Negative integers are not supported")
         return str(value)
 
 
@@ -68,9 +76,9 @@ class FloatConvertor(Convertor[float]):
     def to_string(self, value: float) -> str:
         value = float(value)
         if value < 0.0:
-            raise ValueError("Negative floats are not supported")
+            raise UnfitPathValue("Negative floats are not supported")
         if math.isnan(value) or math.isinf(value):
-            raise ValueError("NaN and infinity are not supported")
+            raise UnfitPathValue("NaN and infinity are not supported")
         return ("%0.20f" % value).rstrip("0").rstrip(".")
 
 

@@ -47,12 +47,12 @@ def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[A
         plural = "s" if len(duplicated) > 1 else ""
         raise ValueError(f"Duplicated param name{plural} {', '.join(duplicated)} at path {path}")
     tail = path[position:]
+    format_ += tail  # a host's format keeps its port: reverse URLs point at it
     if is_host:
         port = tail.find(":", tail.rfind("]") + 1)  # after an IPv6 literal's brackets, if any
         if port != -1:
             tail = tail[:port]  # hosts match without the port
     regex += re.escape(tail) + "$"
-    format_ += tail
     return re.compile(regex, re.IGNORECASE if is_host else 0), format_, convertors
 
 

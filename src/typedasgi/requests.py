@@ -198,6 +198,7 @@ class HTTPConnection(Mapping[str, Any], Generic[StateT]):
         root = framework_keys(scope).get("app_root_path", scope.get("root_path", ""))
         base: WWWScope = scope.copy()
         base["path"] = root if root.endswith("/") else root + "/"
+        base["root_path"] = root  # inside a Mount root_path grew: the base is the app's, not the mount's
         base["query_string"] = b""
         return URL(scope=base)
 

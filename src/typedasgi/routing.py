@@ -524,6 +524,8 @@ class Mount(BaseRoute):
         self.path_regex, self.path_format, self.param_convertors = compile_path(self.path + "/{path:path}")
         self._conversions = _conversions(self.param_convertors)
         self.first_segment: str | None = first_segment(self.path) if self.path else None
+        self._prefix_format = self.path_format.removesuffix("/{path}")  # the mount's own part, for reverse URLs
+        self._own_params = set(self.param_convertors) - {"path"}
 
     @property
     def routes(self) -> list[BaseRoute]:
@@ -552,27 +554,27 @@ class Mount(BaseRoute):
         store_params(scope, params)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        """``name`` with ``path=``: a path into the mounted app; ``name:child``: a route inside.
+
+        The mount's own parameters left out stay as ``{param}`` in the result.
+        """
         if self.name is not None and name == self.name and "path" in path_params:
-            remaining = str(path_params.pop("path")).lstrip("/")
-            if set(path_params) != set(self.param_convertors) - {"path"}:
-                raise NoMatchFound(name, path_params)
-            prefix = self._format(path_params)
-            return URLPath(path=prefix + "/" + remaining, protocol="http")
-        if self.name is None or name.startswith(self.name + ":"):
+            path_params["path"] = str(path_params["path"]).lstrip("/")
+            path, unused = replace_params(self.path_format, self.param_convertors, path_params)
+            if not unused:
+                return URLPath(path=path, protocol="http")
+        elif self.name is None or name.startswith(self.name + ":"):
             child_name = name if self.name is None else name[len(self.name) + 1 :]
-            own = {key: value for key, value in path_params.items() if key in self.param_convertors}
+            own = {key: value for key, value in path_params.items() if key in self._own_params}
             rest = {key: value for key, value in path_params.items() if key not in own}
+            prefix = replace_params(self._prefix_format, self.param_convertors, own)[0]
             for route in self.routes:
                 try:
                     child = route.url_path_for(child_name, **rest)
                 except NoMatchFound:
                     continue
-                return URLPath(path=self._format(own) + str(child), protocol=child.protocol)
+                return URLPath(path=prefix + str(child), protocol=child.protocol)
         raise NoMatchFound(name, path_params)
-
-    def _format(self, params: dict[str, Any]) -> str:
-        values = {key: self.param_convertors[key].to_string(value) for key, value in params.items()}
-        return self.path_format.replace("/{path}", "").format(**values)
 
     def __eq__(self, other: object) -> bool:  # Starlette's: same path and app
         return isinstance(other, Mount) and self.path == other.path and self._base_app == other._base_app
@@ -581,7 +583,7 @@ class Mount(BaseRoute):
         return hash((Mount, self.path))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, app={self._base_app!r})"
+        return f"{type(self).__name__}(path={self.path!r}, name={self.name or ''!r}, app={self._base_app!r})"
 
 
 class Host(BaseRoute):
@@ -617,19 +619,20 @@ class Host(BaseRoute):
         store_params(scope, params)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        """``name`` with ``path=``: that path on this host; ``name:child``: a route inside."""
         own = {key: value for key, value in path_params.items() if key in self.param_convertors}
         rest = {key: value for key, value in path_params.items() if key not in own}
-        if self.name is None or name.startswith(self.name + ":"):
-            child_name = name if self.name is None else name[len(self.name) + 1 :]
-            if set(own) == set(self.param_convertors):
+        if set(own) == set(self.param_convertors):
+            host = replace_params(self.host_format, self.param_convertors, dict(own))[0]
+            if self.name is not None and name == self.name and set(rest) == {"path"}:
+                return URLPath(path=str(rest["path"]), host=host)
+            if self.name is None or name.startswith(self.name + ":"):
+                child_name = name if self.name is None else name[len(self.name) + 1 :]
                 for route in self.routes:
                     try:
                         child = route.url_path_for(child_name, **rest)
                     except NoMatchFound:
                         continue
-                    host = self.host_format.format(
-                        **{key: self.param_convertors[key].to_string(value) for key, value in own.items()}
-                    )
                     return URLPath(path=str(child), protocol=child.protocol, host=host)
         raise NoMatchFound(name, path_params)
 
@@ -640,7 +643,7 @@ class Host(BaseRoute):
         return hash((Host, self.host))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(host={self.host!r}, name={self.name!r}, app={self.app!r})"
+        return f"{type(self).__name__}(host={self.host!r}, name={self.name or ''!r}, app={self.app!r})"
 
 
 def _static_table(routes: Sequence[BaseRoute]) -> dict[str, Route]:

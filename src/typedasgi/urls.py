@@ -277,6 +277,9 @@ class URLPath(str):
     def __new__(cls, path: str, protocol: str = "", host: str = "") -> Self:
         if protocol not in ("http", "websocket", ""):
             raise ValueError(f"URLPath protocol must be 'http', 'websocket' or '', got {protocol!r}")
+        path = path.replace("\\", "%5C")  # browsers read a backslash as a slash
+        if path.startswith("//"):  # would read as "//host/...": another site
+            path = "/%2F" + path[2:]
         return str.__new__(cls, path)
 
     def __init__(self, path: str, protocol: str = "", host: str = "") -> None:
