@@ -28,6 +28,7 @@ from typedasgi.handlers import TypedHandler
 from typedasgi.lifespan import MountedLifespans, lifespan_context
 from typedasgi.markers import Depends
 from typedasgi.middleware import Middleware
+from typedasgi.middleware.body_limit import RequestBodyLimitMiddleware
 from typedasgi.paths import PARAM_FORMAT_REGEX, PARAM_REGEX, compile_path, first_segment, get_route_path, replace_params
 from typedasgi.params import is_asgi_function, is_plain_endpoint
 from typedasgi.redirects import send_slash_redirect
@@ -509,6 +510,7 @@ class Mount(BaseRoute):
         name: str | None = None,
         *,
         middleware: Sequence[Middleware] | None = None,
+        max_body_size: int | None = None,
     ) -> None:
         if path and not path.startswith("/"):
             raise ValueError(f"Routed paths must start with '/': {path!r}")
@@ -516,6 +518,8 @@ class Mount(BaseRoute):
             raise ValueError("Mount takes either an app or routes, not both and not neither")
         self.path: str = path.rstrip("/")
         self._base_app: ASGIApp = as_asgi_app(app) if app is not None else Router(routes=routes)
+        if max_body_size is not None:  # outermost: the limit holds for the mount's middleware too
+            middleware = [Middleware(RequestBodyLimitMiddleware, max_body_size=max_body_size), *(middleware or ())]
         self.app: ASGIApp = _wrap(self._base_app, middleware)
         self.name = name
         self.param_convertors: dict[str, Convertor[Any]]
@@ -646,6 +650,30 @@ class Host(BaseRoute):
         return f"{type(self).__name__}(host={self.host!r}, name={self.name or ''!r}, app={self.app!r})"
 
 
+_THROUGH_MIDDLEWARE: dict[type[Router], type[Router]] = {}
+
+
+RouterT = TypeVar("RouterT", bound="Router")
+
+
+def _through_middleware(router_class: type[RouterT]) -> type[RouterT]:
+    """``router_class`` whose calls enter the instance's ``middleware_stack``, which ends in the routing.
+
+    Only routers given middleware take this class, so a plain router's ``__call__``
+    stays the routing itself: no extra call on the hot path.
+    """
+
+    async def call(self: Router, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.middleware_stack is not None
+        await self.middleware_stack(scope, receive, send)
+
+    made = _THROUGH_MIDDLEWARE.get(router_class)
+    if made is None:
+        namespace = {"__call__": call, "__module__": router_class.__module__, "__qualname__": router_class.__qualname__}
+        made = _THROUGH_MIDDLEWARE[router_class] = type(router_class.__name__, (router_class,), namespace)
+    return cast("type[RouterT]", made)  # made from router_class: a subclass of it
+
+
 def _static_table(routes: Sequence[BaseRoute]) -> dict[str, Route]:
     """Static paths -> the plain ``Route`` the ordered search would try first for them.
 
@@ -683,6 +711,9 @@ class Router:
         redirect_slashes: bool = True,
         default: AnyASGIApp | None = None,
         lifespan: Lifespan[Router] | None = None,
+        *,
+        middleware: Sequence[Middleware] | None = None,
+        max_body_size: int | None = None,
     ) -> None:
         self.routes: list[BaseRoute] = list(routes or [])
         self.redirect_slashes = redirect_slashes
@@ -693,6 +724,13 @@ class Router:
         self._wildcard: list[BaseRoute] = []
         self._static: dict[str, Route] = {}
         self._indexed = -1
+        if max_body_size is not None:
+            middleware = [Middleware(RequestBodyLimitMiddleware, max_body_size=max_body_size), *(middleware or ())]
+        self.middleware_stack: ASGIApp | None = None
+        """Given ``middleware``: the stack around the routing, which calls to the router go through."""
+        if middleware:
+            self.middleware_stack = _wrap(functools.partial(type(self).__call__, self), middleware)
+            self.__class__ = _through_middleware(type(self))
 
     # -- registration -----------------------------------------------------------------
 

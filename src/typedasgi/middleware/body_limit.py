@@ -11,7 +11,7 @@ and ``Request`` sees the same one.
 
 from __future__ import annotations
 
-from typedasgi.exceptions import HTTPException
+from typedasgi.exceptions import BodyTooLarge, HTTPException
 from typedasgi.responses import PlainTextResponse
 from typedasgi.types import ASGIApp, FrameworkKeys, HTTPScope, ReceiveEvent, Receive, Scope, Send, SendEvent, framework_keys
 
@@ -97,7 +97,7 @@ class RequestBodyLimitResponder:
 
         try:
             await self.app(scope, receive_with_limit, send_with_limit)
-        except _BodyTooLarge:
+        except (_BodyTooLarge, BodyTooLarge):  # the latter from a Request below reading under the same limit
             if self.response_started:
                 raise
             await PlainTextResponse(_TOO_LARGE, status_code=413)(scope, receive, send)
