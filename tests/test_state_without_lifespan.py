@@ -5,17 +5,18 @@ from __future__ import annotations
 import contextlib
 import textwrap
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.support import ServerFactory, http_get
 from typedasgi.applications import TypedASGI
-from typedasgi.datastructures import StateKeyError
+from typedasgi.datastructures import State, StateKeyError
 from typedasgi.requests import Request
-from typedasgi.responses import PlainTextResponse
-from typedasgi.routing import Route
+from typedasgi.responses import PlainTextResponse, Response
+from typedasgi.routing import Route, Router
 from typedasgi.testclient import TestClient
 
 
@@ -98,3 +99,22 @@ def test_a_real_server_with_the_lifespan_off(serve: ServerFactory, tmp_path: Pat
     else:
         assert status == 500
         assert expected in log
+
+
+def test_a_lifespan_state_key_named_like_a_mapping_method_reads_as_the_value() -> None:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: object) -> AsyncIterator[dict[str, Any]]:
+        state: dict[str, Any] = {"items": [], "count": 0}
+        yield state
+        assert state == {"items": [1, 1], "count": 0}  # the list is shared, the count per request
+
+    async def add(request: Request) -> Response:
+        items: list[int] = getattr(request.state, "items")  # state.items, typed: the mapping's method statically
+        items.append(1)
+        request.state.count += 1
+        return PlainTextResponse(str(len(items)))
+
+    with TestClient(Router([Route("/", add)], lifespan=lifespan)) as client:
+        assert client.get("/").text == "1"
+        assert client.get("/").text == "2"
+    assert sorted(State({"a": 1}).keys()) == ["a"]  # with no such key, still the mapping's methods

@@ -103,6 +103,30 @@ class State(MutableMapping[str, Any]):
         return f"{type(self).__name__}({self._state!r})"
 
 
+class _StoredValueFirst:
+    """A mapping method of ``State`` that gives way to a value stored under its name.
+
+    Starlette's ``State`` has no methods: there ``state.items = []`` then ``state.items``
+    is the list, and a lifespan state with an ``items`` key reads the same way here.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.method: Any = getattr(MutableMapping, name)
+
+    def __get__(self, instance: State | None, owner: type[State] | None = None) -> Any:
+        if instance is None:
+            return self.method
+        stored: dict[str, Any] | None = instance.__dict__.get("_state")
+        if stored is not None and self.name in stored:
+            return stored[self.name]
+        return self.method.__get__(instance, owner)
+
+
+for _name in ("keys", "items", "values", "get", "pop", "popitem", "clear", "update", "setdefault"):
+    setattr(State, _name, _StoredValueFirst(_name))
+
+
 class CommaSeparatedStrings(Sequence[str]):
     """``"a, b, 'c d'"`` as a sequence of strings (shell-style quotes group)."""
 
