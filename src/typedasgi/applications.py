@@ -118,6 +118,7 @@ class TypedASGI(MethodDecorators):
         self.user_middleware: list[Middleware] = list(middleware or [])
         self.exception_handlers: dict[int | type[BaseException], ExceptionHandler] = dict(exception_handlers or {})
         self.max_body_size = max_body_size
+        self.exception_middleware: ExceptionMiddleware | None = None  # built with the middleware stack
         self.middleware_stack: ASGIApp | None = None
         self._direct: ServerErrorMiddleware | None = None  # set when HTTP requests skip the stack (see __call__)
         self.renderers: list[Renderer] = []  # tried for typed handlers' return values before JSON (plugin seam)
@@ -156,6 +157,7 @@ class TypedASGI(MethodDecorators):
             else:
                 handlers[key] = handler
         exceptions = ExceptionMiddleware(self.router, handlers=handlers, debug=self.debug)
+        self.exception_middleware = exceptions  # a Mount's middleware sees the answers to errors below it
         middleware = plugged.middleware_around(self.user_middleware)
         if not middleware:  # nothing in between: the outer layer does both jobs, HTTP in __call__ itself
             errors = ServerErrorMiddleware(self.router, handler=error_handler, debug=self.debug, exceptions=exceptions)
