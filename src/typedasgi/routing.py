@@ -30,7 +30,6 @@ from typedasgi.markers import Depends
 from typedasgi.middleware import Middleware
 from typedasgi.middleware.body_limit import RequestBodyLimitMiddleware
 from typedasgi.middleware.exceptions import ExceptionMiddleware
-from typedasgi.middleware.tracking import tracking
 from typedasgi.paths import PARAM_FORMAT_REGEX, PARAM_REGEX, compile_path, first_segment, get_route_path, replace_params
 from typedasgi.params import is_asgi_function, is_plain_endpoint
 from typedasgi.redirects import send_slash_redirect
@@ -175,29 +174,18 @@ def _wrap(app: ASGIApp, middleware: Sequence[Middleware] | None) -> ASGIApp:
 _ABSENT = object()
 
 
-class _AnswerErrorsHere:
+class _AnswerErrorsHere(ExceptionMiddleware):
     """Below a Mount's middleware: errors become the app's answers here, so that middleware sees them.
 
     The handlers are the enclosing typedasgi app's (``ExceptionMiddleware``), as
     Starlette answers at the route; alone or in a foreign app, errors pass on.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self.app(scope, receive, send)
-            return
-        tracked = tracking(send)
-        try:
-            await self.app(scope, receive, tracked)
-        except Exception as exc:
-            exceptions = getattr(framework_keys(scope).get("app"), "exception_middleware", None)
-            if not isinstance(exceptions, ExceptionMiddleware):
-                raise
-            if not await exceptions.handle(exc, scope, receive, send, started=tracked.started):
-                raise
+    async def handle(self, exc: Exception, scope: Scope, receive: Receive, send: Send, *, started: bool) -> bool:
+        exceptions = getattr(framework_keys(scope).get("app"), "exception_middleware", None)
+        if not isinstance(exceptions, ExceptionMiddleware):
+            return False
+        return await exceptions.handle(exc, scope, receive, send, started=started)
 
 
 def _match_through_matches(route: BaseRoute, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:

@@ -108,12 +108,17 @@ class _HTTPExchange:
         response = httpx2.Response(
             self.status, headers=self.headers, stream=httpx2.ByteStream(b"".join(self.body)), request=request
         )
-        if self.debug is not None:
-            response.extensions["http.response.debug"] = self.debug
-            for key in ("template", "context"):  # Starlette-style attributes, for template tests
-                if key in self.debug:
-                    setattr(response, key, self.debug[key])
-        return response
+        return _with_debug(response, self.debug)
+
+
+def _with_debug(response: httpx2.Response, debug: dict[str, object] | None) -> httpx2.Response:
+    """Expose the app's ``http.response.debug`` info on the response (and Starlette's ``template``/``context``)."""
+    if debug is not None:
+        response.extensions["http.response.debug"] = debug
+        for key in ("template", "context"):  # Starlette-style attributes, for template tests
+            if key in debug:
+                setattr(response, key, debug[key])
+    return response
 
 
 async def _exchange(config: AppConfig, scope: HTTPScope, body: list[bytes], timeout: float | None) -> _HTTPExchange:
@@ -321,12 +326,7 @@ class TestTransport(httpx2.BaseTransport):
             exchange.status, headers=exchange.headers, stream=_PulledBody(exchange, self._loop), request=request,
             extensions=exchange.extensions,
         )
-        if exchange.debug is not None:
-            response.extensions["http.response.debug"] = exchange.debug
-            for key in ("template", "context"):  # Starlette-style attributes, for template tests
-                if key in exchange.debug:
-                    setattr(response, key, exchange.debug[key])
-        return response
+        return _with_debug(response, exchange.debug)
 
 
 class AsyncTestTransport(httpx2.AsyncBaseTransport):
