@@ -1,0 +1,179 @@
+"""What every route is: the ``match``/``enter`` protocol the router asks of it, and its helpers.
+
+``match`` decides (NONE, PARTIAL: path but not method, FULL) and returns the
+path parameters; ``enter`` records the match in the scope. Starlette's
+``matches`` protocol is built on the pair, and a subclass written against it is
+honoured too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from enum import IntEnum
+from typing import Any, TypeAlias
+
+from typedasgi.convertors import Convertor, FloatConvertor, IntegerConvertor, PathConvertor, StringConvertor
+from typedasgi.datastructures import URLPath
+from typedasgi.error_responses import error_response
+from typedasgi.middleware import Middleware
+from typedasgi.paths import get_route_path
+from typedasgi.routing_endpoints import PlainCall
+from typedasgi.types import ASGIApp, Receive, Scope, Send, WWWScope, framework_keys
+from typedasgi.websockets import WebSocketClose
+
+__all__ = [
+    "BaseRoute",
+    "Conversions",
+    "Match",
+    "NoMatchFound",
+    "conversions_for",
+    "convert_params",
+    "store_params",
+    "wrap_middleware",
+]
+
+
+class NoMatchFound(Exception):
+    """``url_path_for`` found no route with that name and those parameters."""
+
+    def __init__(self, name: str, path_params: Mapping[str, Any]) -> None:
+        params = ", ".join(sorted(path_params))
+        super().__init__(f'No route exists for name "{name}" and params "{params}".')
+
+
+class Match(IntEnum):
+    NONE = 0
+    PARTIAL = 1  # the path matched, the method did not: a 405 unless a later route matches fully
+    FULL = 2
+
+
+_FULL, _PARTIAL, _NONE = Match.FULL, Match.PARTIAL, Match.NONE  # module globals: cheaper than enum lookups
+
+
+def wrap_middleware(app: ASGIApp, middleware: Sequence[Middleware] | None) -> ASGIApp:
+    for cls, args, kwargs in reversed(middleware or ()):
+        app = cls(app, *args, **kwargs)
+    return app
+
+
+_ABSENT = object()
+
+
+def _match_through_matches(route: BaseRoute, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
+    return route.matches(scope)
+
+
+def _enter_child_scope(route: BaseRoute, scope: WWWScope, params: dict[str, Any] | None) -> None:
+    if params:
+        scope.update(params)  # type: ignore[typeddict-item]  # the child scope matches() gave
+
+
+class BaseRoute:
+    """What the router asks of every route.
+
+    ``app`` answers a FULL match (the router calls it directly: one call less per
+    request); a subclass that prefers a method sets ``self.app = self.handle``.
+    """
+
+    app: ASGIApp
+    plain: tuple[PlainCall, Mapping[str, object]] | None = None
+    """A plain endpoint and the scope keys ``enter`` sets: the app may do both itself instead of ``app``."""
+    name: str | None = None
+    first_segment: str | None = None  # see _first_segment; None: try for every path
+
+    def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
+        raise NotImplementedError()
+
+    def enter(self, scope: WWWScope, params: dict[str, Any] | None) -> None:
+        """Record the match in the scope before ``handle`` (path params, root path, endpoint)."""
+
+    def matches(self, scope: WWWScope) -> tuple[Match, dict[str, Any]]:
+        """Starlette's route protocol: the match and the scope keys it sets (``scope.update(child_scope)``).
+
+        Instrumentation packages walk routes with it; the router itself uses the cheaper
+        :meth:`match`/:meth:`enter` pair. A subclass that overrides ``matches`` is honoured
+        by the router too.
+        """
+        match, params = self._own_match(scope, get_route_path(scope))
+        if match is _NONE:
+            return match, {}
+        child: dict[str, Any] = dict(scope)
+        self._own_enter(child, params)  # type: ignore[arg-type]  # a copy of the scope, same keys
+        original: dict[str, Any] = scope  # type: ignore[assignment]  # read by any key
+        changed = {key: value for key, value in child.items() if original.get(key, _ABSENT) is not value}
+        changed.pop("route", None)  # the router records the matched route itself, as Starlette's does
+        changed.setdefault("path_params", dict(original.get("path_params", {})))  # Starlette always sets them
+        return match, changed
+
+    # What matches() builds on; for a subclass that overrides matches(), its parent's match()/enter().
+    def _own_match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
+        return self.match(scope, route_path)
+
+    def _own_enter(self, scope: WWWScope, params: dict[str, Any] | None) -> None:
+        self.enter(scope, params)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "matches" in cls.__dict__ and "match" not in cls.__dict__:
+            # Written against Starlette's protocol: route through the override, keep the parent's matching for super().
+            parent_match, parent_enter = cls.match, cls.enter
+            cls._own_match = parent_match  # type: ignore[method-assign]  # the parent's, bound per instance
+            cls._own_enter = parent_enter  # type: ignore[method-assign]
+            cls.match = _match_through_matches  # type: ignore[method-assign, assignment]
+            cls.enter = _enter_child_scope  # type: ignore[method-assign, assignment]
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    async def handle_partial(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a PARTIAL match (Route: 405 with Allow)."""
+        await self.handle(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        raise NoMatchFound(name, path_params)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A route alone is an ASGI app too: it answers 404 for paths it does not match."""
+        if scope["type"] == "lifespan":
+            return
+        match, params = self.match(scope, get_route_path(scope))
+        if match is _NONE:
+            if scope["type"] == "http":
+                await error_response(scope, 404, "Not Found", None)(scope, receive, send)
+            else:
+                await WebSocketClose()(scope, receive, send)
+            return
+        self.enter(scope, params)
+        if match is _PARTIAL:
+            await self.handle_partial(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+Conversions: TypeAlias = tuple[tuple[str, Callable[[str], Any]], ...]
+
+
+def conversions_for(convertors: Mapping[str, Convertor[Any]]) -> Conversions:
+    """The conversions a match needs, decided once: none for plain strings, the builtin for ints and floats."""
+    steps: list[tuple[str, Callable[[str], Any]]] = []
+    for key, convertor in convertors.items():
+        kind = type(convertor)
+        if kind is StringConvertor or kind is PathConvertor:
+            continue  # the matched text is the value
+        steps.append((key, int if kind is IntegerConvertor else float if kind is FloatConvertor else convertor.convert))
+    return tuple(steps)
+
+
+def convert_params(match: re.Match[str], conversions: Conversions) -> dict[str, Any]:
+    params = match.groupdict()
+    for key, convert in conversions:  # a plain loop: no comprehension frame
+        params[key] = convert(params[key])
+    return params
+
+
+def store_params(scope: WWWScope, params: dict[str, Any] | None) -> None:
+    if params:
+        keys = framework_keys(scope)
+        existing = keys.get("path_params")
+        keys["path_params"] = {**existing, **params} if existing else params
