@@ -16,6 +16,7 @@ import pytest
 
 from typedasgi.background import BackgroundTask
 from typedasgi.datastructures import URL
+from typedasgi.ranges import parse_range_header
 from typedasgi.responses import (
     FileResponse,
     HTMLResponse,
@@ -24,7 +25,6 @@ from typedasgi.responses import (
     RedirectResponse,
     Response,
     StreamingResponse,
-    parse_range_header,
 )
 from typedasgi.testclient import TestClient, WebSocketDenialResponse
 from typedasgi.types import (

@@ -4,7 +4,9 @@ The common case is on the hot path of every request, so a ``Response`` does its
 work once, in ``__init__``: the body is rendered and the raw header list
 (content-length, content-type) is built there. ``__call__`` then only sends two
 complete messages. Everything that costs more (file stats, range parsing,
-disconnect watching) lives in the subclasses that need it.
+disconnect watching) lives in the subclasses that need it. ``FileResponse``'s
+304/206/416 decisions are in :mod:`typedasgi.ranges`, its body sending in
+:mod:`typedasgi.filebody`.
 """
 
 from __future__ import annotations
@@ -13,21 +15,28 @@ import asyncio
 import email.utils
 import mimetypes
 import os
-import secrets
 import stat
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from http.cookies import CookieError, SimpleCookie
-from typing import TYPE_CHECKING, BinaryIO, Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 from urllib.parse import quote
-
 
 from typedasgi.jsoncodec import encode_json
 from typedasgi.background import BackgroundTask
 from typedasgi.concurrency import iterate_in_threadpool, run_in_threadpool
 from typedasgi.datastructures import URL, Headers, MutableHeaders
 from typedasgi.denial import denial_send
+from typedasgi.filebody import send_file_body
 from typedasgi.headers import InvalidHeaderError, encode_header, encode_header_value
+from typedasgi.ranges import (
+    MAX_RANGES,
+    MalformedRangeHeader,
+    RangedAnswer,
+    RangeNotSatisfiable,
+    answer_ranges,
+    is_not_modified,
+)
 from typedasgi.types import HTTPResponseStartEvent, Receive, Scope, Send, extension_send
 
 __all__ = [
@@ -394,155 +403,9 @@ class StreamingResponse(Response):
 
 # ------------------------------------------------------------------------------------------------ files
 
-MAX_RANGES = 16
-"""Default cap on the ranges of one ``Range`` header (``FileResponse.max_ranges``)."""
-
-_NOT_MODIFIED_HEADERS = frozenset(
-    (b"cache-control", b"content-location", b"date", b"etag", b"expires", b"last-modified", b"vary", b"set-cookie")
-)
-_BODY_HEADERS = frozenset((b"content-length", b"content-type"))
-
-
-def _http_date(value: str) -> float | None:
-    try:
-        return email.utils.parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-
-
-def _number(text: str) -> int | None:
-    if not text or not text.isascii() or not text.isdigit():
-        return None
-    return int(text) if len(text) < 19 else 1 << 62  # beyond any file size; no huge int parsing
-
-
-class MalformedRangeHeader(Exception):
-    """Starlette's signal for an unreadable ``Range`` value.
-
-    typedasgi's :func:`parse_range_header` never raises it: a malformed range is
-    ignored and the whole file is sent, as RFC 9110 says. Kept so imports work.
-    """
-
-    def __init__(self, content: str = "Malformed range header.") -> None:
-        self.content = content
-        super().__init__(content)
-
-
-class RangeNotSatisfiable(Exception):
-    """Starlette's signal for ranges that all lie past the end of a ``max_size``-byte file.
-
-    typedasgi's :func:`parse_range_header` returns ``[]`` instead, and
-    :class:`FileResponse` answers 416. Kept so imports work.
-    """
-
-    def __init__(self, max_size: int) -> None:
-        self.max_size = max_size
-        super().__init__(max_size)
-
-
-def parse_range_header(value: str, size: int, max_ranges: int = MAX_RANGES) -> list[tuple[int, int]] | None:
-    """The byte ranges (first, last inclusive) a ``Range`` value asks of a file of ``size`` bytes.
-
-    ``None``: the header is malformed or not about bytes, so it is ignored (RFC
-    9110 14.2) and the whole file is sent. ``[]``: nothing can be sent (416),
-    because no range is satisfiable, or there are more than ``max_ranges``, or
-    they overlap by more than the file's size (a request meant to multiply the
-    server's work). Otherwise the satisfiable ranges, sorted, with overlapping
-    and adjacent ones merged.
-    """
-    unit, equals, specs = value.partition("=")
-    if not equals or unit.strip().lower() != "bytes":
-        return None
-    wanted: list[tuple[int, int]] = []
-    requested = 0
-    count = 0
-    for raw_spec in specs.split(","):
-        spec = raw_spec.strip()
-        if not spec:
-            continue  # empty list elements are allowed
-        count += 1
-        if count > max_ranges:
-            return []  # checked while parsing, so a hostile header costs at most max_ranges parses
-        first_text, dash, last_text = spec.partition("-")
-        if not dash:
-            return None
-        if first_text:
-            first = _number(first_text)
-            if first is None:
-                return None
-            if last_text:
-                last = _number(last_text)
-                if last is None or last < first:
-                    return None
-            else:
-                last = size - 1
-        else:
-            suffix = _number(last_text)
-            if suffix is None:
-                return None
-            if suffix == 0:
-                continue  # unsatisfiable
-            first, last = max(size - suffix, 0), size - 1
-        if first >= size:
-            continue  # unsatisfiable
-        last = min(last, size - 1)
-        wanted.append((first, last))
-        requested += last - first + 1
-    if count == 0:
-        return None
-    if requested > size:
-        return []
-    wanted.sort()
-    merged: list[tuple[int, int]] = []
-    for first, last in wanted:
-        if merged and first <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(last, merged[-1][1]))
-        else:
-            merged.append((first, last))
-    return merged
-
-
-def _header(raw: list[tuple[bytes, bytes]], name: bytes) -> str | None:
-    for key, value in raw:
-        if key == name:
-            return value.decode("latin-1")
-    return None
-
-
-def _without(raw: list[tuple[bytes, bytes]], names: frozenset[bytes]) -> list[tuple[bytes, bytes]]:
-    return [(key, value) for key, value in raw if key not in names]
-
 
 def _offers_pathsend(scope: Scope) -> bool:
     return scope["type"] != "lifespan" and "http.response.pathsend" in (scope.get("extensions") or {})
-
-
-def _open_binary(path: str | os.PathLike[str]) -> BinaryIO:
-    return open(path, "rb")
-
-
-def _read_at(file: BinaryIO, offset: int | None, size: int) -> bytes:
-    """Seek (when asked) and read, in one trip to the thread pool."""
-    if offset is not None:
-        file.seek(offset)
-    return file.read(size)
-
-
-def is_not_modified(etag: str | None, last_modified: str | None, request: Mapping[str, str]) -> bool:
-    """Whether the request's ``If-None-Match``/``If-Modified-Since`` already hold this version (a 304)."""
-    if_none_match = request.get("if-none-match")
-    if if_none_match is not None:  # when present, If-Modified-Since is not consulted (RFC 9110 13.2.2)
-        if if_none_match.strip() == "*":  # "*" only as the whole field; inside a list it is no tag
-            return True
-        if etag is None:
-            return False
-        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-        return etag.removeprefix("W/") in tags
-    if_modified_since = request.get("if-modified-since")
-    if if_modified_since is None or last_modified is None:
-        return False
-    since, modified = _http_date(if_modified_since), _http_date(last_modified)
-    return since is not None and modified is not None and modified <= since
 
 
 class FileResponse(Response):
@@ -612,21 +475,6 @@ class FileResponse(Response):
             raise RuntimeError(f"File at path {self.path} is not a file.")
         return stat_result
 
-    def _not_modified(self, request: Headers) -> bool:
-        return is_not_modified(_header(self.raw_headers, b"etag"), _header(self.raw_headers, b"last-modified"), request)
-
-    def _if_range_holds(self, if_range: str | None) -> bool:
-        """Whether the ranges may be sent: no If-Range, or it names the current version (strongly)."""
-        if if_range is None:
-            return True
-        if_range = if_range.strip()
-        if if_range.startswith(('"', "W/")):
-            etag = _header(self.raw_headers, b"etag")
-            return etag is not None and not etag.startswith("W/") and if_range == etag
-        last_modified = _header(self.raw_headers, b"last-modified")
-        wanted = _http_date(if_range)
-        return wanted is not None and last_modified is not None and wanted == _http_date(last_modified)
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         stat_result = self.stat_result
         if stat_result is None:
@@ -637,83 +485,17 @@ class FileResponse(Response):
         if scope["type"] == "websocket":
             send = denial_send(send)
         size = stat_result.st_size
-        status, headers = self.status_code, self.raw_headers
-        ranges: list[tuple[int, int]] | None = [(0, size - 1)]  # None: no body at all
-        multipart: tuple[list[bytes], bytes] | None = None
-        if scope["type"] == "http" and status == 200 and (method == "GET" or method == "HEAD"):
-            request = Headers(scope=scope)
-            range_header = request.get("range")
-            if self._not_modified(request):
-                status, ranges = 304, None
-                headers = [(key, value) for key, value in headers if key in _NOT_MODIFIED_HEADERS]
-            elif range_header is not None and self._if_range_holds(request.get("if-range")):
-                wanted = parse_range_header(range_header, size, self.max_ranges)
-                if wanted == []:
-                    status, ranges = 416, None
-                    headers = _without(headers, _BODY_HEADERS)
-                    headers += [(b"content-range", b"bytes */%d" % size), (b"content-length", b"0")]
-                elif wanted is not None and len(wanted) == 1:
-                    (first, last), status, ranges = wanted[0], 206, wanted
-                    headers = _without(headers, frozenset((b"content-length",)))
-                    headers += [
-                        (b"content-length", b"%d" % (last - first + 1)),
-                        (b"content-range", b"bytes %d-%d/%d" % (first, last, size)),
-                    ]
-                elif wanted is not None:
-                    status, ranges = 206, wanted
-                    headers, multipart = self._multipart(wanted, size)
-        await send({"type": "http.response.start", "status": status, "headers": headers, "trailers": False})
+        if scope["type"] == "http" and self.status_code == 200 and (method == "GET" or method == "HEAD"):
+            answer = answer_ranges(self.raw_headers, Headers(scope=scope), size, self.max_ranges)
+        else:
+            answer = RangedAnswer(self.status_code, self.raw_headers, [(0, size - 1)], None)
+        status, ranges = answer.status, answer.ranges
+        await send({"type": "http.response.start", "status": status, "headers": answer.headers, "trailers": False})
         if ranges is None or self.send_header_only or method == "HEAD":
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         elif status != 206 and _offers_pathsend(scope):
             await extension_send(send)({"type": "http.response.pathsend", "path": os.path.abspath(self.path)})
         else:
-            await self._send_file(send, ranges, multipart)
+            await send_file_body(send, self.path, ranges, answer.framing, self.chunk_size)
         if self.background is not None:
             await self.background()
-
-    def _multipart(
-        self, ranges: list[tuple[int, int]], size: int
-    ) -> tuple[list[tuple[bytes, bytes]], tuple[list[bytes], bytes]]:
-        """Headers and framing of a ``multipart/byteranges`` body; its length is known up front."""
-        boundary = secrets.token_hex(13).encode("ascii")  # 104 random bits; the length Starlette uses
-        content_type = (_header(self.raw_headers, b"content-type") or "application/octet-stream").encode("latin-1")
-        part_heads = [
-            b"--%s\r\nContent-Type: %s\r\nContent-Range: bytes %d-%d/%d\r\n\r\n"
-            % (boundary, content_type, first, last, size)
-            for first, last in ranges
-        ]
-        tail = b"--%s--" % boundary  # the close delimiter; RFC 2046 needs no line break after it
-        length = sum(len(head) + last - first + 1 + 2 for head, (first, last) in zip(part_heads, ranges)) + len(tail)
-        headers = _without(self.raw_headers, _BODY_HEADERS)
-        headers += [
-            (b"content-type", b"multipart/byteranges; boundary=" + boundary),
-            (b"content-length", b"%d" % length),
-        ]
-        return headers, (part_heads, tail)
-
-    async def _send_file(
-        self, send: Send, ranges: list[tuple[int, int]], multipart: tuple[list[bytes], bytes] | None
-    ) -> None:
-        """Send ``ranges`` of the file in chunks; with ``multipart``, framed as byteranges parts."""
-        chunk_size = self.chunk_size
-        # Blocking file calls go to the shared thread pool (no aiofiles: a plain install serves files).
-        file = await run_in_threadpool(_open_binary, self.path)
-        try:
-            for index, (first, last) in enumerate(ranges):
-                if multipart is not None:
-                    prefix = multipart[0][index] if index == 0 else b"\r\n" + multipart[0][index]
-                    await send({"type": "http.response.body", "body": prefix, "more_body": True})
-                offset: int | None = first if first or index else None
-                remaining = last - first + 1
-                while remaining > 0:
-                    chunk = await run_in_threadpool(_read_at, file, offset, min(chunk_size, remaining))
-                    offset = None
-                    if not chunk:  # the file shrank since its stat: the promised length cannot be sent
-                        raise RuntimeError(f"File at path {self.path} is shorter than expected.")
-                    remaining -= len(chunk)
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        finally:
-            file.close()
-        end = b"\r\n" + multipart[1] if multipart is not None else b""
-        await send({"type": "http.response.body", "body": end, "more_body": False})
