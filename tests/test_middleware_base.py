@@ -225,9 +225,29 @@ def test_debug_and_trailer_messages_are_forwarded_in_order() -> None:
         "http.response.debug",
         "http.response.start",
         "http.response.body",
+        "http.response.body",
         "http.response.trailers",
     ]
-    assert sent[1]["trailers"] is True
+    assert sent[1]["trailers"] is True  # declared: kept, so the trailers are not lost
+    assert sent[4]["headers"] == [(b"x-checksum", b"1")]
+
+
+def test_messages_leave_in_starlettes_shape() -> None:
+    """Outer middleware and tests written against Starlette see the same messages."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 201, "headers": [(b"x-app", b"1")], "trailers": False})
+        await send({"type": "http.response.body", "body": b"one", "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": True})
+        await send({"type": "http.response.body", "body": b"two", "more_body": False})
+
+    sent = asyncio.run(drive(CustomHeader(app)))
+    assert sent == [
+        {"type": "http.response.start", "status": 201, "headers": [(b"x-app", b"1"), (b"x-custom", b"yes")]},
+        {"type": "http.response.body", "body": b"one", "more_body": True},
+        {"type": "http.response.body", "body": b"two", "more_body": True},
+        {"type": "http.response.body", "body": b"", "more_body": False},
+    ]
 
 
 def test_pathsend_passes_through() -> None:
@@ -261,7 +281,7 @@ def test_background_task_starts_after_the_last_body_message_was_sent() -> None:
 
     app = TypedASGI(routes=[Route("/", endpoint)], middleware=[Middleware(CustomHeader)])
     asyncio.run(app(http_scope(), body_receiver(disconnect=asyncio.Event()), slow_send))
-    assert events == ["http.response.start", "http.response.body", "background"]
+    assert events == ["http.response.start", "http.response.body", "http.response.body", "background"]
 
 
 # ------------------------------------------------------------------- request body
@@ -422,6 +442,39 @@ def test_error_mid_stream_propagates() -> None:
     app = TypedASGI(routes=[Route("/", stream)], middleware=[Middleware(CustomHeader)])
     with pytest.raises(Boom, match="stream broke"):
         TestClient(app).get("/")
+
+
+def test_error_before_the_response_keeps_its_chain_as_in_starlette() -> None:
+    """The error's context becomes its cause; an explicit cause is kept; the chain is never lost."""
+
+    def alone(request: Request) -> Response:
+        raise Boom("alone")
+
+    def during_another(request: Request) -> Response:
+        try:
+            raise KeyError("inner")
+        except KeyError:
+            raise Boom("during another")
+
+    def caused(request: Request) -> Response:
+        try:
+            raise KeyError("inner")
+        except KeyError as exc:
+            raise Boom("caused") from exc
+
+    app = TypedASGI(
+        routes=[Route("/alone", alone), Route("/during", during_another), Route("/caused", caused)],
+        middleware=[Middleware(CustomHeader)],
+    )
+    client = TestClient(app)
+    with pytest.raises(Boom) as info:
+        client.get("/alone")
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert "No response returned" in str(info.value.__context__)
+    for path in ("/during", "/caused"):
+        with pytest.raises(Boom) as info:
+            client.get(path)
+        assert repr(info.value.__cause__) == "KeyError('inner')"
 
 
 def test_app_that_sends_nothing() -> None:

@@ -18,9 +18,15 @@ does about the classic pitfalls:
   by the middleware. Here the endpoint's changes are copied into the
   middleware's context when ``call_next`` returns and again when the response
   is complete, so ``dispatch`` (and outer middleware) see them.
-* ``http.response.pathsend`` passes through (the server sends the file); the
-  ``zerocopysend`` extension is hidden from the app below, so such bodies pass
-  through ``dispatch`` as bytes.
+* Messages leave in Starlette's shapes, which outer middleware and tests rely
+  on: ``http.response.start`` without a ``trailers`` key (unless the app
+  declared trailers), each non-empty body chunk with ``more_body=True``, then
+  one empty final body message. Trailers pass through after it.
+* ``http.response.pathsend`` and early hints pass through (the server sends the
+  file); the ``zerocopysend`` extension is hidden from the app below, so such
+  bodies pass through ``dispatch`` as bytes.
+* An error the app raises before its response comes out of ``call_next`` as
+  in Starlette: its context becomes its cause (the traceback shows it so).
 * The request body is read once, as in Starlette (see :class:`_DispatchRequest`),
   and background tasks of the response start after its last body message was sent.
 """
@@ -31,7 +37,7 @@ import asyncio
 import contextvars
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, MutableMapping
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from typedasgi.requests import ClientDisconnect, Request
 from typedasgi.responses import Response, StreamingResponse
@@ -69,6 +75,7 @@ T = TypeVar("T")
 
 _HIDDEN_EXTENSIONS = ("http.response.zerocopysend",)
 _MISSING = object()
+_NO_RESPONSE = "No response returned: the app finished without sending 'http.response.start'"
 
 
 def _being_cancelled() -> bool:
@@ -209,14 +216,31 @@ class _Downstream:
     async def response(self) -> _CallNextResponse:
         early: list[SendEvent] = []
         while True:
-            message = await self.next_message()
+            message = await self.channel.get()
             if message is None:
-                raise RuntimeError("No response returned: the app finished without sending 'http.response.start'")
-            if message["type"] == "http.response.start":
+                await self._raise_without_response()
+            elif message["type"] == "http.response.start":
                 break
-            early.append(message)  # e.g. http.response.debug, sent before the head
+            else:
+                early.append(message)  # e.g. http.response.debug, sent before the head
         self.sync_context()
         return _CallNextResponse(self, message, early)
+
+    async def _raise_without_response(self) -> NoReturn:
+        """The app returned before its response: raise its error shaped as Starlette's, or say there was none.
+
+        Starlette raises the app's error where the app's messages ended: the error's own context becomes its
+        cause, and its (suppressed) context is that end. Code that walks the chain sees the same links.
+        """
+        ended = RuntimeError(_NO_RESPONSE)
+        try:
+            await self.wait()
+        except Exception as error:
+            error.__cause__ = error.__cause__ or error.__context__
+            error.__context__ = ended
+            error.__suppress_context__ = True
+            raise
+        raise ended
 
     async def close(self) -> None:
         """After the response: let a delivered one finish its background work, cancel any other."""
@@ -251,26 +275,35 @@ class _CallNextResponse(StreamingResponse):
             message = await downstream.next_message()
             if message is None:
                 return
-            if message["type"] == "http.response.body":
-                yield message.get("body", b"")
+            if message["type"] == "http.response.body" and (body := message.get("body", b"")):
+                yield body
 
     def _start(self) -> HTTPResponseStartEvent:
-        return {
+        start: HTTPResponseStartEvent = {
             "type": "http.response.start",
             "status": self.status_code,
             "headers": self.raw_headers,
-            "trailers": self._trailers,
         }
+        if self._trailers:
+            start["trailers"] = True
+        return start
 
     async def _forward(self, send: Send) -> None:
-        """Pass the app's messages on as they come, in order, whatever their type."""
+        """Pass the app's messages on in order; body messages in Starlette's shape (chunks, then an empty end)."""
         downstream = self._downstream
         forward = extension_send(send)
         for early in self._early:
             await forward(early)
         await send(self._start())
         while (message := await downstream.next_message()) is not None:
-            await forward(message)
+            if message["type"] != "http.response.body":
+                await forward(message)
+                continue
+            body = message.get("body", b"")
+            if body:
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+            if not message.get("more_body", False):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _replaced(self, send: Send) -> None:
         """``dispatch`` swapped ``body_iterator``: send what it yields."""
