@@ -12,6 +12,7 @@ from typedasgi.endpoints import HTTPEndpoint, WebSocketEndpoint
 from typedasgi.exceptions import HTTPException, WebSocketException
 from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, Response
+from typedasgi.routing import WebSocketRoute
 from typedasgi.testclient import TestClient
 from typedasgi.types import ASGIApp, ReceiveEvent, SendEvent
 from typedasgi.websockets import WebSocket, WebSocketDisconnect
@@ -193,14 +194,25 @@ def test_websocket_encoding_none_passes_either() -> None:
 )
 def test_websocket_undecodable_message_closes_1003(encoding: str, payload: str | bytes) -> None:
     endpoint = recorder(encoding)
-    with TestClient(endpoint).websocket_connect("/") as session:
+    with TestClient(endpoint, raise_server_exceptions=False).websocket_connect("/") as session:
         if isinstance(payload, str):
             session.send_text(payload)
         else:
             session.send_bytes(payload)
         with pytest.raises(WebSocketDisconnect) as info:
             session.receive()
-    assert info.value.code == 1003
+    assert info.value.code == 1003 and info.value.reason  # the reason says what was wrong
+    assert endpoint.closed == [1003]
+
+
+@pytest.mark.parametrize("app_around", [False, True])
+def test_websocket_undecodable_message_is_raised_by_the_testclient_as_in_starlette(app_around: bool) -> None:
+    """Starlette code expects the ``RuntimeError`` of a wrong-kind message from the TestClient."""
+    endpoint = recorder("bytes")
+    app: ASGIApp = TypedASGI(routes=[WebSocketRoute("/", endpoint)]) if app_around else endpoint
+    with pytest.raises(RuntimeError, match="Expected bytes websocket messages, but got text"):
+        with TestClient(app).websocket_connect("/") as session:
+            session.send_text("text")
     assert endpoint.closed == [1003]
 
 

@@ -17,6 +17,7 @@ import msgspec
 from typedasgi import status
 from typedasgi.concurrency import run_in_threadpool
 from typedasgi.exceptions import HTTPException, WebSocketException, raises_to_app
+from typedasgi.middleware.errors import wants_exceptions
 from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, Response
 from typedasgi.types import HTTPScope, Receive, Scope, Send, WebSocketReceiveEvent, WebSocketScope
@@ -92,8 +93,10 @@ class WebSocketEndpoint:
 
     ``encoding`` says what ``on_receive`` gets: ``"text"`` (str), ``"bytes"``,
     ``"json"`` (the decoded value) or ``None`` (str or bytes, as sent). A message
-    that does not fit closes the connection with 1003 (unsupported data); an
-    exception in a handler closes it with 1011 and propagates.
+    that does not fit closes the connection with 1003 (unsupported data) and
+    ends the session; the server hears of it only when it asks for the app's
+    errors (the TestClient raises it). An exception in a handler closes the
+    connection with 1011 and propagates.
     """
 
     encoding: ClassVar[Literal["text", "bytes", "json"] | None] = None
@@ -125,6 +128,8 @@ class WebSocketEndpoint:
         except WebSocketDecodeError as exc:
             close_code = _UNSUPPORTED_DATA
             await _close_if_open(websocket, close_code, str(exc))
+            if wants_exceptions(self.scope):
+                raise  # the TestClient raises it, as Starlette's endpoint does; a real server is spared the log
         except WebSocketDisconnect as exc:
             close_code = exc.code
         except WebSocketException as exc:
@@ -141,8 +146,8 @@ class WebSocketEndpoint:
         """The message's payload as ``encoding`` asks (str, bytes or a JSON value).
 
         A message that does not fit closes the connection with 1003 (unsupported
-        data) and raises :class:`WebSocketDecodeError`, which ``dispatch`` treats as
-        the client's mistake.
+        data), the reason saying what was wrong, and raises :class:`WebSocketDecodeError`
+        (a ``RuntimeError``, as Starlette raises), which ``dispatch`` treats as the client's mistake.
         """
         try:
             return self._payload(message)

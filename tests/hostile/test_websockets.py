@@ -67,6 +67,7 @@ def test_a_message_of_the_wrong_kind_closes_1003(
     with served.nothing_leaks():
         code, reason = asyncio.run(close_code_after(ws_url(server, path), message))
     assert code == 1003 and reason
+    assert f"Exception in WebSocket {path}" not in server.log()  # the client's mistake: no error logged
 
 
 def test_a_good_session_still_works(server: ServerURL) -> None:

@@ -10,7 +10,7 @@ shown only with ``debug=True``; otherwise the client sees "Internal Server Error
 
 WebSockets: the client always gets a close frame. An error after ``accept`` closes
 with 1011, a message of the wrong kind or shape (:class:`WebSocketDecodeError`)
-with 1003; before ``accept`` the handshake is refused (the client sees HTTP 403, or
+with 1003 and no error log (the client's mistake); before ``accept`` the handshake is refused (the client sees HTTP 403, or
 the status of an ``HTTPException`` where the server offers denial responses).
 """
 
@@ -31,7 +31,7 @@ from typedasgi.middleware.tracking import TrackingSend, WebSocketTracking
 from typedasgi.types import ASGIApp, AnyASGIApp, Receive, Scope, Send, WWWScope, WebSocketScope, as_asgi_app
 from typedasgi.websockets import WebSocket, WebSocketDecodeError, WebSocketDisconnect
 
-__all__ = ["RAISE_EXCEPTIONS", "ServerErrorMiddleware"]
+__all__ = ["RAISE_EXCEPTIONS", "ServerErrorMiddleware", "wants_exceptions"]
 
 RAISE_EXCEPTIONS = "typedasgi.raise_exceptions"
 """The scope extension a server (the TestClient) offers to be handed the app's errors after their answer."""
@@ -39,7 +39,8 @@ RAISE_EXCEPTIONS = "typedasgi.raise_exceptions"
 logger: logging.Logger = logging.getLogger("typedasgi.error")
 
 
-def _wants_exceptions(scope: WWWScope) -> bool:
+def wants_exceptions(scope: WWWScope) -> bool:
+    """Whether the server asked to be handed the app's errors (``RAISE_EXCEPTIONS``; the TestClient does)."""
     return RAISE_EXCEPTIONS in (scope.get("extensions") or {})
 
 
@@ -117,7 +118,7 @@ class ServerErrorMiddleware:
             else:
                 response = error_response(request, exc)
             await response(scope, receive, send)
-            if not _wants_exceptions(scope):
+            if not wants_exceptions(scope):
                 _log(scope, exc, "500")
                 return True
         return False
@@ -131,15 +132,14 @@ class ServerErrorMiddleware:
             if exceptions is not None and await exceptions.handle(exc, scope, receive, tracked, started=tracked.started):
                 return
             if isinstance(exc, WebSocketDisconnect):  # the client left: nobody to answer, nothing went wrong
-                if _wants_exceptions(scope):
+                if wants_exceptions(scope):
                     raise
                 return
             answer = await self._close(exc, scope, receive, tracked)
-            if isinstance(exc, WebSocketDecodeError):
-                return  # the client's mistake, answered with 1003: not the app's error
-            if _wants_exceptions(scope):
+            if wants_exceptions(scope):
                 raise
-            _log(scope, exc, answer)
+            if not isinstance(exc, WebSocketDecodeError):  # that one is the client's mistake, answered with 1003
+                _log(scope, exc, answer)
 
     @staticmethod
     async def _close(exc: Exception, scope: WebSocketScope, receive: Receive, tracked: WebSocketTracking) -> str:
