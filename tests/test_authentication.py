@@ -244,6 +244,14 @@ def test_websocket_authentication_error_refuses_the_handshake() -> None:
     assert (denied.value.status_code, denied.value.text) == (400, "Invalid token")
 
 
+def test_a_refused_handshake_is_a_websocket_disconnect_too_as_in_starlette() -> None:
+    with pytest.raises(WebSocketDisconnect) as refused:
+        with client.websocket_connect("/chat", headers={"authorization": "junk"}):
+            pass  # pragma: no cover - refused
+    assert isinstance(refused.value, WebSocketDenialResponse)
+    assert (refused.value.code, refused.value.status_code) == (1006, 400)
+
+
 def test_requires_finds_the_connection_by_keyword() -> None:
     @requires("x")
     def endpoint(request: Request) -> str:

@@ -14,6 +14,7 @@ try:
 except ImportError as _missing:  # pragma: no cover - exercised only without the extra
     raise ImportError("The TestClient needs httpx2: pip install 'typedasgi[testclient]'") from _missing
 
+from typedasgi import status
 from typedasgi.jsoncodec import encode_json
 from typedasgi.testclient_app import AppConfig, TestClientTimeout, server_address, wait_within
 from typedasgi.testclient_loop import LoopProvider
@@ -35,18 +36,21 @@ T = TypeVar("T")
 _WEBSOCKET_KEY = b"dGhlIHNhbXBsZSBub25jZQ=="  # any base64 of 16 bytes will do: nothing checks it in-process
 
 
-class WebSocketDenialResponse(httpx2.Response, Exception):  # type: ignore[misc]  # __setstate__ differs: pickling only
+class WebSocketDenialResponse(httpx2.Response, WebSocketDisconnect):  # type: ignore[misc]  # __setstate__ differs: pickling only
     """The app refused the handshake with an HTTP response (the WebSocket denial response extension).
 
     Raised by ``websocket_connect``; it is also the response: ``.status_code .headers .content .text .json()``.
+    A :class:`WebSocketDisconnect` too, as in Starlette, so ``except WebSocketDisconnect`` sees every refused
+    handshake; its ``code`` is 1006, what a browser reports when the handshake fails.
     """
 
     def __str__(self) -> str:
         return f"WebSocket handshake denied with HTTP {self.status_code}: {self.text[:200]!r}"
 
 
-def _denial(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> WebSocketDenialResponse:
-    denial = WebSocketDenialResponse(status, headers=headers, stream=httpx2.ByteStream(body))
+def _denial(status_code: int, headers: list[tuple[bytes, bytes]], body: bytes) -> WebSocketDenialResponse:
+    denial = WebSocketDenialResponse(status_code, headers=headers, stream=httpx2.ByteStream(body))
+    denial.code, denial.reason = status.WS_1006_ABNORMAL_CLOSURE, ""  # httpx2's __init__ ran, not WebSocketDisconnect's
     denial.read()
     return denial
 
@@ -170,7 +174,7 @@ class _WebSocketChannel:
                 raise error
             raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
         if message["type"] == "websocket.http.response.start":
-            status, headers = message["status"], list(message.get("headers", []))
+            status_code, headers = message["status"], list(message.get("headers", []))
             body: list[bytes] = []
             while (part := await self._next("The websocket denial response")) is not None:
                 if part["type"] == "websocket.http.response.body":
@@ -181,7 +185,7 @@ class _WebSocketChannel:
             error = self.take_error()
             if error is not None:
                 raise error
-            raise _denial(status, headers, b"".join(body))
+            raise _denial(status_code, headers, b"".join(body))
         raise RuntimeError(f"The app sent {message['type']!r} during the websocket handshake")  # pragma: no cover
 
     async def send(self, message: WebSocketReceiveMessage) -> None:
