@@ -5,11 +5,14 @@ from __future__ import annotations
 import pytest
 
 from typedasgi.applications import TypedASGI
+from typedasgi.middleware import Middleware
 from typedasgi.requests import Request
 from typedasgi.responses import JSONResponse, PlainTextResponse, Response
 from typedasgi.routing import Host, Mount, NoMatchFound, Route, Router
 from typedasgi.testclient import TestClient
-from typedasgi.types import Receive, Scope, Send
+from typedasgi.types import ASGIApp, Receive, Scope, Send
+
+from tests.support import http_scope
 
 
 def page(request: Request) -> Response:
@@ -82,3 +85,26 @@ def test_url_for_below_a_root_path() -> None:
     expected = {"index": "https://example.org/prefix/", "sub": "https://example.org/prefix/m/"}
     assert client.get("/prefix/").json() == expected
     assert client.get("/prefix/m/").json() == expected
+
+
+def test_url_for_in_a_middleware_of_the_app_before_routing() -> None:
+    seen: list[str] = []
+
+    class RecordsTheHomeURL:
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                seen.append(str(Request(scope, receive).url_for("home")))
+            await self.app(scope, receive, send)
+
+    app = TypedASGI(routes=[Route("/home", page, name="home")], middleware=[Middleware(RecordsTheHomeURL)])
+    assert TestClient(app).get("/home").status_code == 200
+    assert seen == ["http://testserver/home"]
+
+
+def test_url_for_outside_an_app_and_a_router_says_so() -> None:
+    request = Request(http_scope())
+    with pytest.raises(RuntimeError, match="only be used inside"):
+        request.url_for("home")

@@ -258,7 +258,8 @@ class HTTPConnection(Mapping[str, Any], Generic[StateT]):
         return cast(StateT, RequestState(scope["state"], scope))
 
     def url_for(self, name: str, /, **path_params: Any) -> URL:
-        router = framework_keys(self.scope).get("router")
+        keys = framework_keys(self.scope)
+        router = keys.get("router") or keys.get("app")  # the app's middleware runs before its router is recorded
         if router is None:
             raise RuntimeError(
                 "The `url_for` method can only be used inside a Starlette application or with a router: "
