@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -117,3 +118,15 @@ def test_the_generator_lifespan_warning_points_at_the_line_that_passed_it() -> N
     with pytest.warns(TypedASGIDeprecationWarning) as from_router:
         Router(lifespan=async_lifespan)  # type: ignore[arg-type]  # the deprecated spelling, on purpose
     assert [warning.filename for warning in [*from_app, *from_router]] == [__file__, __file__]
+
+
+def test_the_generator_lifespan_warning_obeys_filters_on_typedasgi_routing_as_starlettes_on_starlette_routing() -> None:
+    async def async_lifespan(app: object) -> AsyncIterator[None]:
+        yield
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", "async generator function lifespans", TypedASGIDeprecationWarning,
+                                module=r"typedasgi\.routing")
+        TypedASGI(lifespan=async_lifespan)  # type: ignore[arg-type]  # the deprecated spelling, on purpose
+        Router(lifespan=async_lifespan)  # type: ignore[arg-type]  # the deprecated spelling, on purpose

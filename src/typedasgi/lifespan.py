@@ -28,23 +28,42 @@ __all__ = ["LifespanError", "MountedLifespans", "lifespan_context"]
 logger: logging.Logger = logging.getLogger("typedasgi.lifespan")
 
 
+def _warn_deprecated(message: str) -> None:
+    """Warn at the line that passed the lifespan, filterable as Starlette's warning is (module ``typedasgi.routing``).
+
+    Starlette attributes it to ``starlette.routing``, so filters written for it name that module; after the
+    rename they name ``typedasgi.routing`` and must keep matching. The place shown is still the caller's.
+    """
+    frame = inspect.currentframe()
+    for _ in range(3):  # this function, lifespan_context, the app's or router's __init__: then whoever passed it
+        frame = frame.f_back if frame is not None else None
+    if frame is None:  # pragma: no cover - only on interpreters without frame introspection
+        warnings.warn(message, TypedASGIDeprecationWarning, stacklevel=4)
+        return
+    warnings.warn_explicit(
+        message,
+        TypedASGIDeprecationWarning,
+        frame.f_code.co_filename,
+        frame.f_lineno,
+        module="typedasgi.routing",
+        registry=frame.f_globals.setdefault("__warningregistry__", {}),
+        module_globals=frame.f_globals,
+    )
+
+
 def lifespan_context(lifespan: Any) -> Any:  # the app's lifespan, whatever its state type
     """``lifespan`` as an async context manager factory; plain (async) generator functions still work, deprecated.
 
     Starlette once took generator functions and warns about them; so does typedasgi, with the same words.
     """
     if inspect.isasyncgenfunction(lifespan):
-        warnings.warn(
-            "async generator function lifespans are deprecated, use an @contextlib.asynccontextmanager function instead",
-            TypedASGIDeprecationWarning,
-            stacklevel=3,
+        _warn_deprecated(
+            "async generator function lifespans are deprecated, use an @contextlib.asynccontextmanager function instead"
         )
         return contextlib.asynccontextmanager(lifespan)
     if inspect.isgeneratorfunction(lifespan):
-        warnings.warn(
-            "generator function lifespans are deprecated, use an @contextlib.asynccontextmanager function instead",
-            TypedASGIDeprecationWarning,
-            stacklevel=3,
+        _warn_deprecated(
+            "generator function lifespans are deprecated, use an @contextlib.asynccontextmanager function instead"
         )
         sync_context = contextlib.contextmanager(lifespan)
 
