@@ -4,7 +4,7 @@ import asyncio
 import functools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 
 import pytest
 
@@ -128,7 +128,45 @@ def test_tasks_run_after_the_response_was_sent() -> None:
 def test_a_failing_task_does_not_break_the_response(caplog: pytest.LogCaptureFixture) -> None:
     app = PlainTextResponse("ok", background=BackgroundTask(failing_job))
     with caplog.at_level(logging.ERROR, logger="typedasgi.background"):
-        response = TestClient(app).get("/")
+        response = TestClient(app, raise_server_exceptions=False).get("/")  # as a server runs it
     assert response.status_code == 200
     assert response.text == "ok"
     assert any("failing_job" in r.getMessage() for r in caplog.records)
+
+
+def test_the_test_client_raises_a_failing_task_after_the_others_ran(caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[str] = []
+    tasks = BackgroundTasks()
+    tasks.add_task(failing_job)
+    tasks.add_task(calls.append, "next task")
+    app = PlainTextResponse("ok", background=tasks)
+    with caplog.at_level(logging.ERROR, logger="typedasgi.background"):
+        with pytest.raises(RuntimeError, match="job broke"):
+            TestClient(app).get("/")
+    assert calls == ["next task"]  # as in production: one failing task does not cancel the next
+    assert not [r for r in caplog.records if r.name == "typedasgi.background"]  # raised instead of logged
+
+
+def test_several_failing_tasks_are_raised_together() -> None:
+    tasks = BackgroundTasks([BackgroundTask(failing_job), BackgroundTask(failing_async_job)])
+    with pytest.raises(ExceptionGroup) as info:
+        TestClient(PlainTextResponse("ok", background=tasks)).get("/")
+    assert [str(error) for error in info.value.exceptions] == ["job broke", "async job broke"]
+
+
+def test_closing_a_streamed_response_waits_for_the_task_and_raises_its_error() -> None:
+    finished = threading.Event()
+
+    async def slow_failure() -> None:
+        await asyncio.sleep(0.01)
+        finished.set()
+        raise ValueError("late failure")
+
+    client = TestClient(PlainTextResponse("ok", background=BackgroundTask(slow_failure)))
+    with client.stream("GET", "/") as response:
+        chunks = response.iter_raw()
+        assert isinstance(chunks, Generator)
+        assert next(chunks) == b"ok"
+        with pytest.raises(ValueError, match="late failure"):
+            chunks.close()  # the body is complete: closing waits for the task
+        assert finished.is_set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -282,6 +283,24 @@ def test_background_task_starts_after_the_last_body_message_was_sent() -> None:
     app = TypedASGI(routes=[Route("/", endpoint)], middleware=[Middleware(CustomHeader)])
     asyncio.run(app(http_scope(), body_receiver(disconnect=asyncio.Event()), slow_send))
     assert events == ["http.response.start", "http.response.body", "http.response.body", "background"]
+
+
+def test_failing_background_task_behind_the_middleware(caplog: pytest.LogCaptureFixture) -> None:
+    async def fail() -> None:
+        raise Boom("task failed")
+
+    async def endpoint(request: Request) -> Response:
+        return PlainTextResponse("done", background=BackgroundTask(fail))
+
+    app = TypedASGI(routes=[Route("/", endpoint)], middleware=[Middleware(CustomHeader)])
+    with pytest.raises(Boom, match="task failed"):  # the test sees it
+        TestClient(app).get("/")
+    with caplog.at_level(logging.ERROR, logger="typedasgi.background"):  # a server: logged, the client is served
+        response = TestClient(app, raise_server_exceptions=False).get("/")
+    assert (response.status_code, response.text) == (200, "done")
+    assert [r.getMessage() for r in caplog.records if r.name == "typedasgi.background"] == [
+        f"Background task {fail.__module__}.{fail.__qualname__} failed"
+    ]
 
 
 # ------------------------------------------------------------------- request body

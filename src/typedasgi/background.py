@@ -5,6 +5,11 @@ exception can no longer become an error response, and letting it escape would
 only make the server log a confusing "exception after response". So a failing
 task is logged once, with the name of the function that failed, and the next
 task still runs.
+
+A test wants to see the failure instead: while :data:`raise_task_errors` is
+true (the ``TestClient`` sets it unless ``raise_server_exceptions=False``), a
+failing task raises, after the tasks queued behind it ran as they would in
+production.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+from contextvars import ContextVar
 from collections.abc import Awaitable, Callable, Sequence
 from typing import cast
 
@@ -19,11 +25,14 @@ from typing_extensions import ParamSpec
 
 from typedasgi.concurrency import run_in_threadpool
 
-__all__ = ["BackgroundTask", "BackgroundTasks"]
+__all__ = ["BackgroundTask", "BackgroundTasks", "raise_task_errors"]
 
 P = ParamSpec("P")
 
 logger: logging.Logger = logging.getLogger("typedasgi.background")
+
+raise_task_errors: ContextVar[bool] = ContextVar("typedasgi.background.raise_task_errors", default=False)
+"""True where a task's error should be raised to the caller rather than logged (set by the TestClient)."""
 
 
 def _is_async_callable(func: object) -> bool:
@@ -61,13 +70,15 @@ class BackgroundTask:
         return _qualified_name(self.func)
 
     async def __call__(self) -> None:
-        """Run the task; an ``Exception`` it raises is logged, not raised."""
+        """Run the task; an ``Exception`` it raises is logged, not raised (unless :data:`raise_task_errors`)."""
         try:
             if self.is_async:
                 await cast(Awaitable[object], self.func(*self.args, **self.kwargs))
             else:
                 await run_in_threadpool(self.func, *self.args, **self.kwargs)
         except Exception:
+            if raise_task_errors.get():
+                raise
             logger.exception("Background task %s failed", self.name)
 
     def __repr__(self) -> str:
@@ -89,8 +100,16 @@ class BackgroundTasks(BackgroundTask):
         self.tasks.append(BackgroundTask(func, *args, **kwargs))
 
     async def _run_all(self) -> None:
+        errors: list[Exception] = []
         for task in self.tasks:
-            await task()  # never raises an Exception: each task logs its own failure
+            try:
+                await task()  # raises only where raise_task_errors is set; otherwise the task logged it
+            except Exception as error:
+                errors.append(error)
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise ExceptionGroup(f"{len(errors)} background tasks failed", errors)
 
     async def __call__(self) -> None:
         await self._run_all()

@@ -15,6 +15,7 @@ try:
 except ImportError as _missing:  # pragma: no cover - exercised only without the extra
     raise ImportError("The TestClient needs httpx2: pip install 'typedasgi[testclient]'") from _missing
 
+from typedasgi.background import raise_task_errors
 from typedasgi.middleware.errors import RAISE_EXCEPTIONS
 from typedasgi.testing import check_asgi
 from typedasgi.types import AnyASGIApp, ASGI2App, ASGIApp, Receive, Scope, Send, as_asgi_app
@@ -121,6 +122,14 @@ class AppConfig:
         if check if check is not None else os.environ.get("TYPEDASGI_CHECK_ASGI", "") not in ("", "0"):
             asgi3 = check_asgi(asgi3)
         return cls(asgi3, root_path, client, raise_server_exceptions, bound)
+
+    async def call(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app for one request; with ``raise_server_exceptions``, a failing background task raises too."""
+        token = raise_task_errors.set(self.raise_server_exceptions)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            raise_task_errors.reset(token)
 
     def raise_extension(self) -> dict[str, dict[object, object]]:
         """The scope extension asking the app to hand its errors over after answering them (for the test)."""

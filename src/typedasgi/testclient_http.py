@@ -126,7 +126,7 @@ async def _exchange(config: AppConfig, scope: HTTPScope, body: list[bytes], time
     exchange = _HTTPExchange(scope, body)
     target = f"The app's response to {scope['method']} {scope['path']}"
     try:
-        await wait_within(config.app(scope, exchange.receive, exchange.send), timeout, target)
+        await wait_within(config.call(scope, exchange.receive, exchange.send), timeout, target)
     except TestClientTimeout:
         raise
     except Exception:
@@ -206,7 +206,7 @@ class _StreamedExchange(_HTTPExchange):
 
     async def _run(self) -> None:
         try:
-            await self.config.app(self.scope, self.receive, self.send)
+            await self.config.call(self.scope, self.receive, self.send)
         except Exception as error:
             self.error = error
         finally:
