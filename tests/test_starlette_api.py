@@ -143,6 +143,19 @@ def test_form_parser_limits_raise_multipart_exception_a_400() -> None:
     assert "2" in caught.value.message
 
 
+def test_form_parser_stops_inside_one_huge_chunk_and_keeps_starlettes_counters() -> None:
+    headers = Headers({"content-type": "application/x-www-form-urlencoded"})
+    many = FormParser(headers, _chunks(b"&".join(b"f%d=" % i for i in range(10_000))), max_fields=10)
+    with pytest.raises(MultiPartException, match="Too many fields"):
+        asyncio.run(many.parse())
+    assert many._current_fields == 11  # Starlette's counter: the field over the limit counted, none after it
+
+    big = FormParser(headers, _chunks(b"field=" + b"x" * 1_000_000), max_part_size=1024)
+    with pytest.raises(MultiPartException, match="Field exceeded maximum size"):
+        asyncio.run(big.parse())
+    assert len(big._field_value) <= 1024  # the over-long value was never copied into the buffer
+
+
 def test_multipart_parser_parses_fields_and_files() -> None:
     boundary = "xyz"
     body = (
