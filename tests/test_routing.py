@@ -9,9 +9,9 @@ from typedasgi.applications import TypedASGI
 from typedasgi.convertors import Convertor, register_url_convertor
 from typedasgi.requests import Request
 from typedasgi.responses import JSONResponse, PlainTextResponse, Response
-from typedasgi.routing import Host, Match, Mount, NoMatchFound, Route, Router, WebSocketRoute, compile_path
+from typedasgi.routing import BaseRoute, Host, Match, Mount, NoMatchFound, Route, Router, WebSocketRoute, compile_path
 from typedasgi.testclient import TestClient
-from typedasgi.types import Receive, Scope, Send
+from typedasgi.types import Receive, Scope, Send, framework_keys
 from typedasgi.websockets import WebSocket
 
 
@@ -335,6 +335,47 @@ def test_a_subclass_overriding_matches_is_honoured_by_the_router() -> None:
     client = TestClient(Router(routes=[HeaderRoute("/items/{item}", preferred), Route("/items/{item}", fallback)]))
     assert client.get("/items/a").text == "fallback a"
     assert client.get("/items/b", headers={"x-route": "preferred"}).text == "preferred b"
+
+
+def test_a_route_overriding_matches_is_matched_once_and_recorded_as_the_route() -> None:
+    calls: list[str] = []
+
+    class CountingRoute(Route):
+        def matches(self, scope: Any) -> tuple[Match, dict[str, Any]]:
+            calls.append(scope["path"])
+            return super().matches(scope)
+
+    async def user(request: Request) -> Response:
+        route = framework_keys(request.scope)["route"]
+        assert isinstance(route, Route)
+        return PlainTextResponse(f"{route.path_format} {request.path_params['name']}")
+
+    route = CountingRoute("/users/{name}", user)
+    assert TestClient(TypedASGI(routes=[route])).get("/users/ada").text == "/users/{name} ada"
+    assert calls == ["/users/ada"]
+
+
+def test_a_route_written_against_starlette_with_only_matches_and_handle_is_served() -> None:
+    class Everything(BaseRoute):
+        def matches(self, scope: Any) -> tuple[Match, dict[str, Any]]:
+            return Match.FULL, {}
+
+        async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+            route = scope.get("route")
+            await PlainTextResponse(f"handled by {type(route).__name__}")(scope, receive, send)
+
+    route = Everything()
+    for app in (TypedASGI(routes=[route]), Router(routes=[route]), route):
+        assert TestClient(app).get("/anything").text == "handled by Everything"
+
+
+def test_a_route_with_neither_app_nor_handle_says_what_it_lacks() -> None:
+    class Incomplete(BaseRoute):
+        def matches(self, scope: Any) -> tuple[Match, dict[str, Any]]:
+            return Match.FULL, {}
+
+    with pytest.raises(AttributeError, match="'app'"):
+        TestClient(Router(routes=[Incomplete()])).get("/")
 
 
 async def ok_endpoint(request: Request) -> Response:

@@ -65,15 +65,31 @@ def _match_through_matches(route: BaseRoute, scope: WWWScope, route_path: str) -
 
 
 def _enter_child_scope(route: BaseRoute, scope: WWWScope, params: dict[str, Any] | None) -> None:
+    framework_keys(scope)["route"] = route  # as Starlette's router records it; instrumentation reads it
     if params:
         scope.update(params)  # type: ignore[typeddict-item]  # the child scope matches() gave
+
+
+class _HandleUnlessSet:
+    """``route.app`` of a route class that defines ``handle`` and never sets ``app``: that ``handle``.
+
+    Starlette's router calls ``handle``; code written for it may define only that. A non-data
+    descriptor, put only on such classes: an ``app`` set on the instance still wins, and the
+    built-in routes' attribute lookups stay as fast as before.
+    """
+
+    def __get__(self, route: BaseRoute | None, owner: type[BaseRoute]) -> ASGIApp:
+        if route is None:
+            raise AttributeError(f"{owner.__name__}.app is set per instance")
+        return route.handle
 
 
 class BaseRoute:
     """What the router asks of every route.
 
     ``app`` answers a FULL match (the router calls it directly: one call less per
-    request); a subclass that prefers a method sets ``self.app = self.handle``.
+    request); a subclass written for Starlette that only defines ``handle`` gets
+    that as its ``app``.
     """
 
     app: ASGIApp
@@ -115,6 +131,8 @@ class BaseRoute:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "handle" in cls.__dict__ and not hasattr(cls, "app"):
+            cls.app = _HandleUnlessSet()  # type: ignore[assignment]  # a descriptor: instances read an ASGIApp
         if "matches" in cls.__dict__ and "match" not in cls.__dict__:
             # Written against Starlette's protocol: route through the override, keep the parent's matching for super().
             parent_match, parent_enter = cls.match, cls.enter
