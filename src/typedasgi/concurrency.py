@@ -17,7 +17,7 @@ import functools
 import threading
 import warnings
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
 
 from typing_extensions import ParamSpec
@@ -30,6 +30,7 @@ __all__ = [
     "run_in_threadpool",
     "run_until_first_complete",
     "set_threadpool_size",
+    "submit_to_threadpool",
 ]
 
 P = ParamSpec("P")
@@ -87,6 +88,15 @@ async def run_in_threadpool(func: Callable[P, T], *args: P.args, **kwargs: P.kwa
     context = contextvars.copy_context()
     call = functools.partial(context.run, func, *args, **kwargs)
     return await asyncio.get_running_loop().run_in_executor(_get_executor(), call)
+
+
+def submit_to_threadpool(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+    """Start ``func(*args, **kwargs)`` in the shared pool; await it with ``asyncio.wrap_future``.
+
+    For a caller that must know when the thread is done even after it stopped
+    waiting (it was cancelled): a file is closed only once no read of it runs.
+    """
+    return _get_executor().submit(functools.partial(contextvars.copy_context().run, func, *args, **kwargs))
 
 
 class _End(enum.Enum):

@@ -1,19 +1,26 @@
-"""Sending a file's bytes as ASGI body messages, in chunks read off the event loop.
+"""Sending a file as an ASGI response, in chunks read off the event loop, until done or the client leaves.
 
 Blocking file calls go to the shared thread pool (no aiofiles: a plain install
-serves files). The file is open only while its bytes are being sent.
+serves files). When the client leaves, by ``http.disconnect`` or (ASGI 2.4) by
+an ``OSError`` from ``send``, reading stops at once and the file is closed
+before :func:`send_file` returns; so it is when the task is cancelled. A read
+already running in a thread when that happens ends first (one chunk): the file
+is never closed under it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+from concurrent.futures import Future
 from typing import BinaryIO
 
-from typedasgi.concurrency import run_in_threadpool
+from typedasgi.concurrency import submit_to_threadpool
+from typedasgi.disconnect import send_until_disconnect
 from typedasgi.ranges import ByteRange, ByteRangesFraming
-from typedasgi.types import Send
+from typedasgi.types import HTTPResponseStartEvent, Receive, Send, SendEvent
 
-__all__ = ["send_file_body"]
+__all__ = ["send_file"]
 
 
 def _open_binary(path: str | os.PathLike[str]) -> BinaryIO:
@@ -27,30 +34,99 @@ def _read_at(file: BinaryIO, offset: int | None, size: int) -> bytes:
     return file.read(size)
 
 
-async def send_file_body(
+def _close_opened(opening: Future[BinaryIO]) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        opening.result().close()
+
+
+class _PooledFile:
+    """An open file read in the thread pool, one chunk at a time, and closed only when none of its reads runs."""
+
+    __slots__ = ("file", "reading")
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+        self.reading: Future[bytes] | None = None
+
+    @classmethod
+    async def open(cls, path: str | os.PathLike[str]) -> _PooledFile:
+        opening = submit_to_threadpool(_open_binary, path)
+        try:
+            return cls(await asyncio.wrap_future(opening))
+        except asyncio.CancelledError:
+            opening.add_done_callback(_close_opened)  # the thread may still open it: close it then
+            raise
+
+    async def read(self, offset: int | None, size: int) -> bytes:
+        self.reading = submit_to_threadpool(_read_at, self.file, offset, size)
+        return await asyncio.wrap_future(self.reading)
+
+    async def close(self) -> None:
+        """Close now, or, when a read cancelled mid-way still runs in its thread, as soon as it ends."""
+        reading = self.reading
+        if reading is None or reading.cancel() or reading.done():
+            self.file.close()
+            return
+        reading.add_done_callback(lambda _: self.file.close())  # closed even if this wait is cancelled too
+        await asyncio.wait((asyncio.wrap_future(reading),))
+
+
+async def _delivered(send: Send, message: SendEvent) -> bool:
+    """Send ``message``; False if the server said the client is gone (ASGI 2.4: OSError)."""
+    try:
+        await send(message)
+    except OSError:
+        return False
+    return True
+
+
+async def _send_ranges(
     send: Send,
+    start: HTTPResponseStartEvent,
+    path: str | os.PathLike[str],
+    file: _PooledFile,
+    ranges: list[ByteRange],
+    framing: ByteRangesFraming | None,
+    chunk_size: int,
+) -> bool:
+    if not await _delivered(send, start):
+        return False
+    for index, (first, last) in enumerate(ranges):
+        if framing is not None:
+            head = framing.part_heads[index] if index == 0 else b"\r\n" + framing.part_heads[index]
+            if not await _delivered(send, {"type": "http.response.body", "body": head, "more_body": True}):
+                return False
+        offset: int | None = first if first or index else None
+        remaining = last - first + 1
+        while remaining > 0:
+            chunk = await file.read(offset, min(chunk_size, remaining))
+            offset = None
+            if not chunk:  # the file shrank since its stat: the promised length cannot be sent
+                raise RuntimeError(f"File at path {path} is shorter than expected.")
+            remaining -= len(chunk)
+            if not await _delivered(send, {"type": "http.response.body", "body": chunk, "more_body": True}):
+                return False
+    end = b"\r\n" + framing.tail if framing is not None else b""
+    return await _delivered(send, {"type": "http.response.body", "body": end, "more_body": False})
+
+
+async def send_file(
+    send: Send,
+    receive: Receive,
+    start: HTTPResponseStartEvent,
     path: str | os.PathLike[str],
     ranges: list[ByteRange],
     framing: ByteRangesFraming | None,
     chunk_size: int,
-) -> None:
-    """Send ``ranges`` of the file at ``path`` in chunks; with ``framing``, as byteranges parts."""
-    file = await run_in_threadpool(_open_binary, path)
+) -> bool:
+    """Send ``start``, then ``ranges`` of the file at ``path`` (as byteranges parts with ``framing``).
+
+    Whether all of it was sent: False when the client left first. The file is
+    opened before ``start`` is sent (a file gone since its stat is an error the
+    app can still answer) and is closed when this returns, however it ends.
+    """
+    file = await _PooledFile.open(path)
     try:
-        for index, (first, last) in enumerate(ranges):
-            if framing is not None:
-                head = framing.part_heads[index] if index == 0 else b"\r\n" + framing.part_heads[index]
-                await send({"type": "http.response.body", "body": head, "more_body": True})
-            offset: int | None = first if first or index else None
-            remaining = last - first + 1
-            while remaining > 0:
-                chunk = await run_in_threadpool(_read_at, file, offset, min(chunk_size, remaining))
-                offset = None
-                if not chunk:  # the file shrank since its stat: the promised length cannot be sent
-                    raise RuntimeError(f"File at path {path} is shorter than expected.")
-                remaining -= len(chunk)
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        return await send_until_disconnect(_send_ranges(send, start, path, file, ranges, framing, chunk_size), receive)
     finally:
-        file.close()
-    end = b"\r\n" + framing.tail if framing is not None else b""
-    await send({"type": "http.response.body", "body": end, "more_body": False})
+        await file.close()

@@ -11,7 +11,6 @@ disconnect watching) lives in the subclasses that need it. ``FileResponse``'s
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import mimetypes
 import os
@@ -27,7 +26,8 @@ from typedasgi.background import BackgroundTask
 from typedasgi.concurrency import iterate_in_threadpool, run_in_threadpool
 from typedasgi.datastructures import URL, Headers, MutableHeaders
 from typedasgi.denial import denial_send
-from typedasgi.filebody import send_file_body
+from typedasgi.disconnect import send_until_disconnect
+from typedasgi.filebody import send_file
 from typedasgi.headers import InvalidHeaderError, encode_header, encode_header_value
 from typedasgi.ranges import (
     MAX_RANGES,
@@ -371,11 +371,6 @@ class StreamingResponse(Response):
             return False
         return True
 
-    async def _wait_for_disconnect(self, receive: Receive) -> None:
-        # A denial response (a WebSocket scope) ends on the WebSocket's disconnect instead.
-        while (await receive())["type"] not in ("http.disconnect", "websocket.disconnect"):
-            pass  # request body the endpoint did not read: drop it
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             send = denial_send(send)
@@ -383,20 +378,8 @@ class StreamingResponse(Response):
             await self._close_iterator()
             await send(self._start_message())
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-        else:
-            streamer = asyncio.ensure_future(self._stream(send))
-            listener = asyncio.ensure_future(self._wait_for_disconnect(receive))
-            try:
-                await asyncio.wait((streamer, listener), return_when=asyncio.FIRST_COMPLETED)
-                if not streamer.done() and listener.exception() is not None:
-                    await streamer  # a failing receive() says nothing about the client: finish the stream
-            finally:
-                for task in (streamer, listener):
-                    if not task.done():
-                        task.cancel()
-                await asyncio.gather(streamer, listener, return_exceptions=True)
-            if streamer.cancelled() or not streamer.result():  # result() raises the stream's own error
-                return  # the client went away: nothing more to do, and no background task
+        elif not await send_until_disconnect(self._stream(send), receive):
+            return  # the client went away: nothing more to do, and no background task
         if self.background is not None:
             await self.background()
 
@@ -416,7 +399,9 @@ class FileResponse(Response):
     A GET or HEAD for a 200 answers ``If-None-Match``/``If-Modified-Since`` with
     304 and ``Range`` with 206 (one range, or ``multipart/byteranges``) or 416.
     On servers with the ``http.response.pathsend`` extension, a whole file is
-    handed to the server instead of being read here.
+    handed to the server instead of being read here. If the client leaves
+    mid-file, reading stops and the file is closed; the background task still
+    runs (it may be the file's clean-up).
     """
 
     chunk_size = 64 * 1024
@@ -490,12 +475,16 @@ class FileResponse(Response):
         else:
             answer = RangedAnswer(self.status_code, self.raw_headers, [(0, size - 1)], None)
         status, ranges = answer.status, answer.ranges
-        await send({"type": "http.response.start", "status": status, "headers": answer.headers, "trailers": False})
+        start: HTTPResponseStartEvent = {
+            "type": "http.response.start", "status": status, "headers": answer.headers, "trailers": False
+        }
         if ranges is None or self.send_header_only or method == "HEAD":
+            await send(start)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         elif status != 206 and _offers_pathsend(scope):
+            await send(start)
             await extension_send(send)({"type": "http.response.pathsend", "path": os.path.abspath(self.path)})
         else:
-            await send_file_body(send, self.path, ranges, answer.framing, self.chunk_size)
-        if self.background is not None:
+            await send_file(send, receive, start, self.path, ranges, answer.framing, self.chunk_size)
+        if self.background is not None:  # also when the client left: it may clean up the file
             await self.background()

@@ -1,0 +1,238 @@
+"""FileResponse when the client leaves mid-file: it stops reading, closes the file, and the server serves on.
+
+Whether the file is still open is read from ``/proc/self/fd``, so nothing inside
+typedasgi is patched. Below ASGI 2.4 only ``receive`` tells that the client is
+gone; from 2.4 ``send`` raises ``OSError`` too; both are covered, for the whole
+file, one range and ``multipart/byteranges``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from typedasgi.background import BackgroundTask
+from typedasgi.responses import FileResponse
+from typedasgi.types import HTTPScope, ReceiveEvent, SendEvent
+
+from tests.file_download_app import BIG_FILE_ENV, handles_to
+from tests.support import ServerURL, http_get, http_scope, running_server
+
+CHUNK = FileResponse.chunk_size
+RANGES = [None, "bytes=0-", f"bytes=0-{2 * CHUNK - 1},{3 * CHUNK}-"]
+
+
+@pytest.fixture
+def big_file(tmp_path: Path) -> Path:
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"x" * (64 * CHUNK))
+    return path
+
+
+def scope_for(range_header: str | None, spec_version: str) -> HTTPScope:
+    scope = http_scope(headers=None if range_header is None else {"range": range_header})
+    scope["asgi"] = {"version": "3.0", "spec_version": spec_version}
+    return scope
+
+
+class LeavingClient:
+    """A server whose client leaves once a chunk was sent: ``receive`` then says ``http.disconnect``.
+
+    With ``hang``, that send never returns (a flow-controlled connection); without, it and later sends
+    return at once and go nowhere, as below ASGI 2.4.
+    """
+
+    def __init__(self, hang: bool) -> None:
+        self.hang = hang
+        self.gone = asyncio.Event()
+        self.sent = 0
+
+    async def receive(self) -> ReceiveEvent:
+        await self.gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: SendEvent) -> None:
+        if message["type"] == "http.response.body":
+            self.sent += len(message["body"])
+            if self.sent >= CHUNK:
+                self.gone.set()
+                if self.hang:
+                    await asyncio.Event().wait()
+
+
+@pytest.mark.parametrize("spec_version", ["2.3", "2.4"])
+@pytest.mark.parametrize("range_header", RANGES)
+def test_disconnect_while_send_waits_stops_closes_and_runs_the_background(
+    big_file: Path, range_header: str | None, spec_version: str
+) -> None:
+    closed_before_background: list[bool] = []
+
+    def cleanup() -> None:
+        closed_before_background.append(handles_to(big_file) == 0)
+
+    async def main() -> None:
+        client = LeavingClient(hang=True)
+        response = FileResponse(big_file, background=BackgroundTask(cleanup))
+        await asyncio.wait_for(response(scope_for(range_header, spec_version), client.receive, client.send), timeout=5)
+
+    asyncio.run(main())  # a response deaf to http.disconnect waits in send until the bound above
+    assert closed_before_background == [True]
+
+
+@pytest.mark.parametrize("range_header", RANGES)
+def test_disconnect_while_send_succeeds_stops_reading(big_file: Path, range_header: str | None) -> None:
+    """Servers below 2.4 drop what is sent after the client left: the response must not read on regardless."""
+
+    async def main() -> int:
+        client = LeavingClient(hang=False)
+        await asyncio.wait_for(FileResponse(big_file)(scope_for(range_header, "2.3"), client.receive, client.send), 5)
+        return client.sent
+
+    sent = asyncio.run(main())
+    assert CHUNK <= sent <= 8 * CHUNK  # of 64 chunks: the disconnect is seen within a read or two
+    assert handles_to(big_file) == 0
+
+
+@pytest.mark.parametrize("range_header", RANGES)
+def test_send_oserror_stops_quietly_closes_and_runs_the_background(big_file: Path, range_header: str | None) -> None:
+    closed_before_background: list[bool] = []
+    bodies = 0
+
+    def cleanup() -> None:
+        closed_before_background.append(handles_to(big_file) == 0)
+
+    async def main() -> None:
+        async def receive() -> ReceiveEvent:
+            await asyncio.Event().wait()  # an ASGI 2.4 server may not say it here first
+            raise AssertionError("unreachable")
+
+        async def send(message: SendEvent) -> None:
+            nonlocal bodies
+            if message["type"] == "http.response.body":
+                bodies += 1
+                raise OSError("connection reset by peer")
+
+        response = FileResponse(big_file, background=BackgroundTask(cleanup))
+        await asyncio.wait_for(response(scope_for(range_header, "2.4"), receive, send), timeout=5)
+
+    asyncio.run(main())
+    assert bodies == 1  # nothing sent or read after the first refusal
+    assert closed_before_background == [True]
+
+
+@pytest.mark.parametrize("range_header", RANGES)
+def test_cancelled_response_closes_the_file_and_skips_the_background(big_file: Path, range_header: str | None) -> None:
+    ran: list[bool] = []
+
+    async def main() -> None:
+        sending = asyncio.Event()
+
+        async def receive() -> ReceiveEvent:
+            await asyncio.Event().wait()
+            raise AssertionError("unreachable")
+
+        async def send(message: SendEvent) -> None:
+            if message["type"] == "http.response.body":
+                sending.set()
+                await asyncio.Event().wait()
+
+        response = FileResponse(big_file, background=BackgroundTask(lambda: ran.append(True)))
+        task = asyncio.ensure_future(response(scope_for(range_header, "2.3"), receive, send))
+        await asyncio.wait_for(sending.wait(), timeout=5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=5)
+
+    asyncio.run(main())
+    assert handles_to(big_file) == 0
+    assert ran == []
+
+
+def test_a_failing_receive_does_not_stop_the_file(big_file: Path) -> None:
+    """``receive`` raising says nothing about the client: the whole file is still sent."""
+
+    async def main() -> bytes:
+        body = bytearray()
+
+        async def receive() -> ReceiveEvent:
+            raise RuntimeError("this server cannot receive here")
+
+        async def send(message: SendEvent) -> None:
+            if message["type"] == "http.response.body":
+                body.extend(message["body"])
+
+        await asyncio.wait_for(FileResponse(big_file)(scope_for(None, "2.3"), receive, send), timeout=5)
+        return bytes(body)
+
+    assert asyncio.run(main()) == big_file.read_bytes()
+    assert handles_to(big_file) == 0
+
+
+# ----------------------------------------------------------------------------- through a real uvicorn
+
+BIG_SIZE = 32 * 1024 * 1024  # sparse: no disk used; far more than the socket buffers hold
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerURL]:
+    path = tmp_path_factory.mktemp("downloads") / "big.bin"
+    with path.open("wb") as file:
+        file.truncate(BIG_SIZE)
+    with pytest.MonkeyPatch.context() as env:  # read by the server process at start
+        env.setenv(BIG_FILE_ENV, str(path))
+        with running_server("tests.file_download_app:app", args=("--log-level", "warning"), command="uvicorn") as base:
+            yield base
+
+
+def read_some_then_leave(base: ServerURL, download: str, range_header: str | None) -> bytes:
+    """Start a download on a raw socket, read its first 256 KiB, then close the connection."""
+    port = int(base.rsplit(":", 1)[1])
+    request = f"GET /big?id={download} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    if range_header is not None:
+        request += f"Range: {range_header}\r\n"
+    received = bytearray()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall((request + "\r\n").encode())
+        while len(received) < 256 * 1024:
+            data = sock.recv(65536)
+            assert data, "the server closed the connection first"
+            received.extend(data)
+    return bytes(received)
+
+
+def stats(base: ServerURL, download: str) -> dict[str, int]:
+    """The server's account of a download, once it finished (or after the app's 10 s bound)."""
+    status, _, body = http_get(f"{base}/_file_stats?id={download}", timeout=15)
+    assert status == 200
+    values: dict[str, int] = json.loads(body)
+    return values
+
+
+@pytest.mark.parametrize("range_header", [None, "bytes=0-", "bytes=0-999,2000-"])
+def test_uvicorn_download_abandoned_mid_file(server: ServerURL, range_header: str | None) -> None:
+    download = f"abandoned-{range_header}"
+    head = read_some_then_leave(server, download, range_header)
+    assert head.startswith(b"HTTP/1.1 206" if range_header else b"HTTP/1.1 200")
+    result = stats(server, download)  # the server serves on
+    assert result["finished"] == 1, server.log()  # the response returned, its background ran
+    assert result["open"] == 0  # the file is closed in the server process
+    assert 0 < result["sent"] < BIG_SIZE // 2  # it stopped soon after the client left, not at the end of the file
+
+
+def test_uvicorn_completes_a_download_that_is_read_to_the_end(server: ServerURL) -> None:
+    status, headers, body = http_get(f"{server}/big?id=whole", timeout=30)
+    assert status == 200
+    assert len(body) == BIG_SIZE == int(headers["content-length"])
+    assert stats(server, "whole") == {"finished": 1, "open": 0, "sent": BIG_SIZE}
+
+
+def test_proc_fd_sees_an_open_file(big_file: Path) -> None:
+    """The check the tests above rely on can fail: an open file is counted."""
+    with big_file.open("rb"):
+        assert handles_to(big_file) == 1
+    assert handles_to(big_file) == 0
