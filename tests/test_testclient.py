@@ -11,8 +11,11 @@ from typing import Any
 import httpx2
 import pytest
 
+from typedasgi.applications import TypedASGI
+from typedasgi.middleware import Middleware
+from typedasgi.routing import Router
 from typedasgi.testclient import AsyncTestClient, TestClient, TestClientTimeout, WebSocketDenialResponse
-from typedasgi.types import HTTPScope, Receive, Scope, Send
+from typedasgi.types import ASGIApp, HTTPScope, Receive, Scope, Send
 from typedasgi.websockets import WebSocketDisconnect
 
 # ----------------------------------------------------------------------------- helper apps
@@ -416,6 +419,26 @@ def test_app_without_lifespan_support() -> None:
         assert client.get("/").text == "fine"
 
 
+def test_lifespan_error_in_a_middleware_of_an_app_is_raised() -> None:
+    class Broken(Exception):
+        pass
+
+    class BrokenMiddleware:
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            raise Broken(scope["type"])
+
+    app = TypedASGI(middleware=[Middleware(BrokenMiddleware)])  # an app always speaks lifespan: a fault
+    with pytest.raises(Broken, match="lifespan"):
+        with TestClient(app):
+            pass  # pragma: no cover
+    with pytest.raises(Broken, match="lifespan"):
+        with TestClient(Router(middleware=[Middleware(BrokenMiddleware)])):
+            pass  # pragma: no cover
+
+
 # ----------------------------------------------------------------------------- async client
 
 
@@ -644,10 +667,43 @@ def test_websocket_protocol_violation() -> None:
         TestClient(app, check_asgi=False).websocket_connect("/").__enter__()
 
 
+def test_websocket_app_not_listening_is_cancelled_on_leaving() -> None:
+    outcomes: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+        try:
+            await asyncio.Event().wait()  # never reads again: it cannot learn that the client left
+        except asyncio.CancelledError:
+            outcomes.append("cancelled")
+            raise
+
+    with TestClient(app).websocket_connect("/"):
+        pass
+    assert outcomes == ["cancelled"]
+
+
+def test_websocket_app_listening_finishes_its_clean_up_on_leaving() -> None:
+    outcomes: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+        message = await receive()
+        await asyncio.sleep(0)  # clean-up that awaits is not cut short
+        outcomes.append(message["type"])
+
+    with TestClient(app).websocket_connect("/"):
+        pass
+    assert outcomes == ["websocket.disconnect"]
+
+
 def test_websocket_app_ignoring_disconnect_times_out() -> None:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await receive()
         await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+        await receive()  # told that the client left, and yet it hangs
         await asyncio.sleep(60)
 
     with pytest.raises(TestClientTimeout, match="after the client disconnected"):

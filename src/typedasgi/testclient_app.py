@@ -15,8 +15,10 @@ try:
 except ImportError as _missing:  # pragma: no cover - exercised only without the extra
     raise ImportError("The TestClient needs httpx2: pip install 'typedasgi[testclient]'") from _missing
 
+from typedasgi.applications import TypedASGI
 from typedasgi.background import raise_task_errors
 from typedasgi.middleware.errors import RAISE_EXCEPTIONS
+from typedasgi.routing import Router
 from typedasgi.testing import check_asgi
 from typedasgi.types import AnyASGIApp, ASGI2App, ASGIApp, Receive, Scope, Send, as_asgi_app
 
@@ -104,6 +106,7 @@ class AppConfig:
     client: tuple[str, int]
     raise_server_exceptions: bool
     timeout: float | None
+    speaks_lifespan: bool = False  # an app or router of ours: an error on the lifespan scope is a fault
     state: dict[str, Any] = field(default_factory=dict)  # the lifespan state; values are the app's
 
     @classmethod
@@ -121,7 +124,8 @@ class AppConfig:
         asgi3 = _as_asgi3(app)
         if check if check is not None else os.environ.get("TYPEDASGI_CHECK_ASGI", "") not in ("", "0"):
             asgi3 = check_asgi(asgi3)
-        return cls(asgi3, root_path, client, raise_server_exceptions, bound)
+        speaks_lifespan = isinstance(app, (TypedASGI, Router))
+        return cls(asgi3, root_path, client, raise_server_exceptions, bound, speaks_lifespan)
 
     async def call(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the app for one request; with ``raise_server_exceptions``, a failing background task raises too."""

@@ -71,10 +71,12 @@ class LifespanRunner:
         message = await self._next("startup")
         if message is None:
             # The app returned or raised before answering: it does not do lifespan. Go on without it,
-            # as uvicorn does - unless the contract checker caught it breaking the protocol.
+            # as uvicorn does - unless the contract checker caught it breaking the protocol, or the app
+            # is one that always speaks lifespan (then its error is a fault, e.g. in a middleware).
             self._task = None
-            if isinstance(self._error, ASGIContractError):
-                raise self._error
+            error = self._error
+            if isinstance(error, ASGIContractError) or (error is not None and self._config.speaks_lifespan):
+                raise error
             return
         if message["type"] == "lifespan.startup.complete":
             return

@@ -102,6 +102,8 @@ class _WebSocketChannel:
         self._state: Literal["connecting", "connected", "denying", "closed"] = "connecting"
         self._error: Exception | None = None
         self._error_reported = False
+        self._listening = 0  # the app's receive() calls waiting for the client
+        self._disconnect_taken = False  # the app's receive() returned the disconnect
         self.hung = False
 
     # -- the app's side
@@ -116,8 +118,16 @@ class _WebSocketChannel:
 
     async def _app_receive(self) -> WebSocketReceiveMessage:
         if self._disconnect is not None and self._to_app.empty():
-            return self._disconnect
-        return await self._to_app.get()
+            message = self._disconnect
+        else:
+            self._listening += 1
+            try:
+                message = await self._to_app.get()
+            finally:
+                self._listening -= 1
+        if message["type"] == "websocket.disconnect":
+            self._disconnect_taken = True
+        return message
 
     async def _app_send(self, message: SendEvent) -> None:
         kind = message["type"]
@@ -211,12 +221,19 @@ class _WebSocketChannel:
         raise RuntimeError(f"The app sent {message['type']!r} after the handshake")  # pragma: no cover
 
     async def finish(self) -> None:
-        """Tell the app the client left (unless it knows), and give it the timeout to return."""
+        """Tell the app the client left (unless it knows), and give it the timeout to return.
+
+        An app that is listening (waiting in ``receive()``, or already told) gets to run its clean-up. One
+        that neither listens nor has closed would never learn the client left: it is cancelled, as
+        Starlette's client does, rather than blocking the test.
+        """
         task = self._task
         if task is None or task.done():
             return
         if self._disconnect is None:
             await self.send({"type": "websocket.disconnect", "code": 1000, "reason": None})
+        if not self._listening and not self._disconnect_taken and self._state != "closed":
+            task.cancel()
         await asyncio.wait({task}, timeout=self._config.timeout)
         if not task.done():
             self.hung = True
@@ -230,7 +247,8 @@ class WebSocketTestSession:
     Entering performs the handshake: it raises :class:`WebSocketDisconnect` when the app closes instead
     of accepting, :class:`WebSocketDenialResponse` when it answers with HTTP. ``receive*()`` raise
     :class:`WebSocketDisconnect` (with the app's code and reason) once the app closes. Leaving
-    disconnects with code 1000 and waits for the app to return; its exception, if any, is raised then.
+    disconnects with code 1000 and waits for the app to return (an app that is not listening for the client
+    is cancelled); its exception, if any, is raised then.
     """
 
     __test__ = False  # not a pytest test class
