@@ -153,6 +153,26 @@ def test_cancelled_response_closes_the_file_and_skips_the_background(big_file: P
     assert ran == []
 
 
+def test_send_oserror_on_a_one_chunk_file_stops_quietly(tmp_path: Path) -> None:
+    path = tmp_path / "small.txt"
+    path.write_bytes(b"small")
+    ran: list[bool] = []
+
+    async def main() -> None:
+        async def receive() -> ReceiveEvent:
+            raise AssertionError("a one-chunk file has nothing to watch for")
+
+        async def send(message: SendEvent) -> None:
+            raise OSError("connection reset by peer")
+
+        response = FileResponse(path, background=BackgroundTask(lambda: ran.append(True)))
+        await asyncio.wait_for(response(scope_for(None, "2.4"), receive, send), timeout=5)
+
+    asyncio.run(main())
+    assert ran == [True]
+    assert handles_to(path) == 0
+
+
 def test_a_failing_receive_does_not_stop_the_file(big_file: Path) -> None:
     """``receive`` raising says nothing about the client: the whole file is still sent."""
 

@@ -535,6 +535,13 @@ def test_file_is_sent_in_64k_chunks(tmp_path: Path) -> None:
     assert len(bodies) >= 3
 
 
+def test_a_file_of_one_chunk_is_one_complete_body_message(data_file: Path) -> None:
+    for headers in (None, {"range": "bytes=10-19"}):
+        messages = get(data_file, headers=headers)
+        assert [m["type"] for m in messages] == ["http.response.start", "http.response.body"]
+        assert messages[1] == {"type": "http.response.body", "body": DATA[10:20] if headers else DATA, "more_body": False}
+
+
 def test_media_type_is_guessed_from_filename_or_path(tmp_path: Path, data_file: Path) -> None:
     page = tmp_path / "page.html"
     page.write_text("<p>")

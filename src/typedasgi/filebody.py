@@ -5,7 +5,8 @@ serves files). When the client leaves, by ``http.disconnect`` or (ASGI 2.4) by
 an ``OSError`` from ``send``, reading stops at once and the file is closed
 before :func:`send_file` returns; so it is when the task is cancelled. A read
 already running in a thread when that happens ends first (one chunk): the file
-is never closed under it.
+is never closed under it. A file (or range) of one chunk is opened, read and
+closed in a single pool trip and sent as one message: nothing to watch meanwhile.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 from concurrent.futures import Future
 from typing import BinaryIO
 
-from typedasgi.concurrency import submit_to_threadpool
+from typedasgi.concurrency import run_in_threadpool, submit_to_threadpool
 from typedasgi.disconnect import send_until_disconnect
 from typedasgi.ranges import ByteRange, ByteRangesFraming
 from typedasgi.types import HTTPResponseStartEvent, Receive, Send, SendEvent
@@ -32,6 +33,14 @@ def _read_at(file: BinaryIO, offset: int | None, size: int) -> bytes:
     if offset is not None:
         file.seek(offset)
     return file.read(size)
+
+
+def _read_whole(path: str | os.PathLike[str], offset: int, size: int) -> bytes:
+    """Open, read and close in one trip to the thread pool: a cancelled caller leaves no file open."""
+    with open(path, "rb") as file:
+        if offset:
+            file.seek(offset)
+        return file.read(size)
 
 
 def _close_opened(opening: Future[BinaryIO]) -> None:
@@ -125,6 +134,14 @@ async def send_file(
     opened before ``start`` is sent (a file gone since its stat is an error the
     app can still answer) and is closed when this returns, however it ends.
     """
+    first, last = ranges[0]
+    if framing is None and last - first < chunk_size:  # one chunk: one pool trip, nothing to watch meanwhile
+        body = await run_in_threadpool(_read_whole, path, first, last - first + 1)
+        if len(body) <= last - first:
+            raise RuntimeError(f"File at path {path} is shorter than expected.")
+        return await _delivered(send, start) and await _delivered(
+            send, {"type": "http.response.body", "body": body, "more_body": False}
+        )
     file = await _PooledFile.open(path)
     try:
         return await send_until_disconnect(_send_ranges(send, start, path, file, ranges, framing, chunk_size), receive)
