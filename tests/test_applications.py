@@ -121,6 +121,28 @@ def test_500_handler() -> None:
     assert response.text == "custom error"
 
 
+def test_500_handler_hears_of_an_error_after_the_response_started() -> None:
+    """Error reporting hangs on the 500 handler: a stream that breaks halfway must reach it too (its
+    response is dropped, and the error still cuts the connection)."""
+    reported: list[str] = []
+
+    async def broken_chunks() -> AsyncIterator[bytes]:
+        yield b"first"
+        raise ValueError("halfway")
+
+    async def stream(request: Request) -> Response:
+        return StreamingResponse(broken_chunks())
+
+    async def report(request: Request, exc: Exception) -> Response:
+        reported.append(f"{request.url.path}: {exc}")
+        return PlainTextResponse("never sent", status_code=500)
+
+    app = TypedASGI(routes=[Route("/stream", stream)], exception_handlers={Exception: report})
+    with pytest.raises(ValueError, match="halfway"):
+        TestClient(app).get("/stream")
+    assert reported == ["/stream: halfway"]
+
+
 def test_endpoint_returning_non_response_names_it() -> None:
     async def wrong(request: Request) -> Response:
         return {"not": "a response"}  # type: ignore[return-value]  # the mistake under test

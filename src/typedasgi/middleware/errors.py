@@ -5,7 +5,8 @@ HTTP: one complete 500, then the error is logged (logger ``typedasgi.error``) an
 request (uvicorn closes it when an app raises). A server that wants the error
 itself says so with the ``typedasgi.raise_exceptions`` scope extension (the
 TestClient does, to raise it in the test). An error after the response started
-is re-raised: the server must cut the half-sent response. The traceback page is
+goes to the app's 500 handler (for reporting; its response is dropped) and is
+re-raised: the server must cut the half-sent response. The traceback page is
 shown only with ``debug=True``; otherwise the client sees "Internal Server Error".
 
 WebSockets: the client always gets a close frame. An error after ``accept`` closes
@@ -121,6 +122,10 @@ class ServerErrorMiddleware:
             if not wants_exceptions(scope):
                 _log(scope, exc, "500")
                 return True
+        elif scope["type"] == "http" and self.handler is not None and not self.debug:
+            # Too late to answer, but the app's 500 handler still hears of it (error reporting relies on
+            # this, as in Starlette); its response is dropped and the error re-raised so the server cuts it.
+            await call_handler(self.handler, request_for_handler(scope, receive, send), exc)
         return False
 
     async def _websocket(self, scope: WebSocketScope, receive: Receive, send: Send) -> None:
