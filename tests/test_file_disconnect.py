@@ -9,8 +9,11 @@ file, one range and ``multipart/byteranges``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -171,6 +174,81 @@ def test_send_oserror_on_a_one_chunk_file_stops_quietly(tmp_path: Path) -> None:
     asyncio.run(main())
     assert ran == [True]
     assert handles_to(path) == 0
+
+
+def pool_thread_reads(path: Path, ours: int) -> bool:
+    """Whether a thread of this process is inside read() on ``path``, through a descriptor other than ``ours``."""
+    fds = set()
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/self/fd/{fd}") == str(path) and int(fd) != ours:
+                fds.add(int(fd))
+    for task in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError):
+            call = Path(f"/proc/self/task/{task}/syscall").read_text().split()
+            if len(call) > 1 and call[0] == "0" and int(call[1], 16) in fds:  # syscall 0: read(fd, ...)
+                return True
+    return False
+
+
+def test_a_read_running_when_the_client_leaves_ends_before_the_file_is_closed(tmp_path: Path) -> None:
+    """A FIFO stands in for a slow disk: its read blocks until the test writes, so the client leaves mid-read."""
+    sized = tmp_path / "sized.bin"
+    sized.write_bytes(b"z" * (4 * CHUNK))
+    fifo = tmp_path / "slow.pipe"
+    os.mkfifo(fifo)
+    writer = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)  # on Linux never blocks; lets the response's open() through
+    closed_before_background: list[bool] = []
+    finished = threading.Event()
+    rescued: list[bool] = []
+
+    def rescue_a_stuck_loop() -> None:  # only if the response closed the file under the read and blocked the loop
+        if not finished.wait(10):
+            rescued.append(True)
+            os.write(writer, b"y" * CHUNK)
+
+    async def main() -> tuple[list[bytes], bool]:
+        gone = asyncio.Event()
+        bodies: list[bytes] = []
+
+        async def receive() -> ReceiveEvent:
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: SendEvent) -> None:
+            if message["type"] == "http.response.body":
+                bodies.append(message["body"])
+
+        def cleanup() -> None:
+            closed_before_background.append(handles_to(fifo) == 1)  # only the test's own end is left
+
+        response = FileResponse(fifo, stat_result=sized.stat(), background=BackgroundTask(cleanup))
+        task = asyncio.ensure_future(response(scope_for(None, "2.3"), receive, send))
+        for _ in range(2000):
+            if pool_thread_reads(fifo, writer):
+                break
+            await asyncio.sleep(0.005)
+        gone.set()  # the client leaves while the pool thread waits in read()
+        for _ in range(50):
+            await asyncio.sleep(0)
+        waited_for_the_read = not task.done() and handles_to(fifo) == 2
+        os.write(writer, b"y" * CHUNK)  # the read ends; what it read goes nowhere
+        await asyncio.wait_for(task, timeout=5)
+        return bodies, waited_for_the_read
+
+    guard = threading.Thread(target=rescue_a_stuck_loop, daemon=True)
+    guard.start()
+    try:
+        bodies, waited_for_the_read = asyncio.run(main())
+    finally:
+        finished.set()
+        guard.join()
+        os.close(writer)
+    assert rescued == []
+    assert waited_for_the_read
+    assert bodies == []  # nothing was sent after the client left
+    assert closed_before_background == [True]
+    assert handles_to(fifo) == 0
 
 
 def test_a_failing_receive_does_not_stop_the_file(big_file: Path) -> None:
