@@ -12,6 +12,7 @@ import pytest
 from typedasgi.applications import TypedASGI
 from typedasgi.exceptions import HTTPException
 from typedasgi.middleware import Middleware
+from typedasgi.middleware.errors import CENTER_LINE, FRAME_TEMPLATE, JS, LINE, STYLES, TEMPLATE
 from typedasgi.requests import Request
 from typedasgi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from typedasgi.routing import Route
@@ -99,14 +100,31 @@ def test_server_error_is_500_without_traceback_and_reraised() -> None:
 
 def test_debug_shows_traceback_page() -> None:
     async def crash(request: Request) -> Response:
-        raise RuntimeError("look here")
+        raise RuntimeError("look <here>")
 
     app = TypedASGI(debug=True, routes=[Route("/crash", crash)])
     client = TestClient(app, raise_server_exceptions=False)
-    html = client.get("/crash", headers={"accept": "text/html"})
-    assert html.status_code == 500 and "<pre>" in html.text and "look here" in html.text
+    page = client.get("/crash", headers={"accept": "text/html"})
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert "<h2>RuntimeError: look &lt;here&gt;</h2>" in page.text  # escaped: the message is not markup
+    frames = page.text.split('<div class="frame">')[1:]
+    assert "<b>crash</b>" in frames[0] and 'class="source-code "' in frames[0]  # innermost first, and open
+    assert all('class="source-code collapsed"' in frame for frame in frames[1:])
+    assert 'raise RuntimeError(&quot;look &lt;here&gt;&quot;)' in frames[0].split('class="center-line"')[1]
+    assert '<pre class="full-traceback">Traceback (most recent call last)' in page.text
     plain = client.get("/crash")
-    assert "Traceback" in plain.text and "look here" in plain.text
+    assert plain.text.startswith("Traceback") and "look <here>" in plain.text
+
+
+def test_debug_page_templates_take_starlettes_fields() -> None:
+    """Code written against Starlette builds pages from these names with these fields."""
+    line = LINE.format(lineno=3, line="x = 1") + CENTER_LINE.format(lineno=4, line="boom()")
+    frame = FRAME_TEMPLATE.format(
+        frame_filename="app.py", frame_lineno=4, frame_name="view", collapse_button="+", collapsed="",
+        code_context=line,
+    )
+    page = TEMPLATE.format(styles=STYLES, js=JS, error="ValueError: x", exc_html=frame)
+    assert "app.py" in page and "boom()" in page and "ValueError: x" in page and "<script>" in page
 
 
 def test_500_handler() -> None:

@@ -6,25 +6,28 @@ request (uvicorn closes it when an app raises). A server that wants the error
 itself says so with the ``typedasgi.raise_exceptions`` scope extension (the
 TestClient does, to raise it in the test). An error after the response started
 goes to the app's 500 handler (for reporting; its response is dropped) and is
-re-raised: the server must cut the half-sent response. The traceback page is
-shown only with ``debug=True``; otherwise the client sees "Internal Server Error".
+re-raised: the server must cut the half-sent response. The traceback page
+(``typedasgi.middleware.debug_page``, whose templates this module also names, as
+Starlette's does) is shown only with ``debug=True``; otherwise the client sees
+"Internal Server Error".
 
 WebSockets: the client always gets a close frame. An error after ``accept`` closes
 with 1011, a message of the wrong kind or shape (:class:`WebSocketDecodeError`)
-with 1003 and no error log (the client's mistake); before ``accept`` the handshake is refused (the client sees HTTP 403, or
-the status of an ``HTTPException`` where the server offers denial responses).
+with 1003 and no error log (the client's mistake); before ``accept`` the handshake
+is refused (the client sees HTTP 403, or the status of an ``HTTPException`` where
+the server offers denial responses).
 """
 
 from __future__ import annotations
 
 import contextlib
-import html
 import logging
 import traceback
 
 from typedasgi import status
 from typedasgi.error_responses import error_response as shaped_error_response
 from typedasgi.exceptions import HTTPException
+from typedasgi.middleware.debug_page import CENTER_LINE, FRAME_TEMPLATE, JS, LINE, STYLES, TEMPLATE, html_traceback
 from typedasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddleware, call_handler
 from typedasgi.requests import Request, request_for_handler
 from typedasgi.responses import HTMLResponse, PlainTextResponse, Response
@@ -32,7 +35,17 @@ from typedasgi.middleware.tracking import TrackingSend, WebSocketTracking
 from typedasgi.types import ASGIApp, AnyASGIApp, Receive, Scope, Send, WWWScope, WebSocketScope, as_asgi_app
 from typedasgi.websockets import WebSocket, WebSocketDecodeError, WebSocketDisconnect
 
-__all__ = ["RAISE_EXCEPTIONS", "ServerErrorMiddleware", "wants_exceptions"]
+__all__ = [
+    "CENTER_LINE",
+    "FRAME_TEMPLATE",
+    "JS",
+    "LINE",
+    "RAISE_EXCEPTIONS",
+    "STYLES",
+    "TEMPLATE",
+    "ServerErrorMiddleware",
+    "wants_exceptions",
+]
 
 RAISE_EXCEPTIONS = "typedasgi.raise_exceptions"
 """The scope extension a server (the TestClient) offers to be handed the app's errors after their answer."""
@@ -49,19 +62,11 @@ def _log(scope: WWWScope, exc: BaseException, answer: str) -> None:
     where = scope.get("method", "GET") if scope["type"] == "http" else "WebSocket"
     logger.error("Exception in %s %s, answered %s", where, scope["path"], answer, exc_info=exc)
 
-_PAGE = """<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2rem}}pre{{background:#f6f6f6;padding:1rem;overflow:auto}}</style>
-</head><body><h1>500 Internal Server Error</h1><h2>{title}</h2><pre>{trace}</pre></body></html>"""
-
-
 def debug_response(request: Request, exc: BaseException) -> Response:
-    """The traceback, as HTML for browsers and as text for everything else."""
-    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    title = f"{type(exc).__name__}: {exc}"
+    """The traceback, as an HTML page for browsers and as text for everything else."""
     if "text/html" in request.headers.get("accept", ""):
-        return HTMLResponse(_PAGE.format(title=html.escape(title), trace=html.escape(trace)), status_code=500)
-    return PlainTextResponse(trace, status_code=500)
+        return HTMLResponse(html_traceback(exc), status_code=500)
+    return PlainTextResponse("".join(traceback.format_exception(exc)), status_code=500)
 
 
 def error_response(request: Request, exc: BaseException) -> Response:

@@ -27,7 +27,7 @@ import asyncio
 import functools
 import zlib
 from collections.abc import Iterable
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 from typedasgi.headers import first_raw_value
 from typedasgi.middleware.pure import add_vary, start_headers
@@ -48,6 +48,7 @@ __all__ = [
     "GZipResponder",
     "IdentityResponder",
     "accepts_gzip",
+    "unattached_send",
 ]
 
 DEFAULT_EXCLUDED_CONTENT_TYPES = (
@@ -227,6 +228,15 @@ class GZipMiddleware:
             if gzip:
                 responder = self._gzip
         await responder(scope, receive, send)
+
+
+async def unattached_send(message: SendEvent) -> NoReturn:
+    """A placeholder ``send`` for a responder built by hand before it has a connection: sending is a bug.
+
+    Starlette's responders start with it; code written for them may too. typedasgi's take ``send``
+    per response instead.
+    """
+    raise RuntimeError(f"{message['type']!r} sent before the responder was called with a connection's send")
 
 
 _VARY_ACCEPT_ENCODING = (b"vary", b"Accept-Encoding")
