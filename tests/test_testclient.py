@@ -540,6 +540,30 @@ def test_websocket_scope_subprotocol_and_headers() -> None:
     assert seen.get("scheme") == "wss"
 
 
+def test_websocket_connect_sends_auth_credentials_as_requests_do() -> None:
+    seen: list[str | None] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "websocket"
+        seen.append(dict(scope["headers"]).get(b"authorization", b"").decode() or None)
+        await receive()
+        await send({"type": "websocket.close", "code": 1000})
+
+    def bearer(request: httpx2.Request) -> httpx2.Request:
+        request.headers["Authorization"] = "Bearer t0k3n"
+        return request
+
+    with_default = TestClient(app)
+    with_default.auth = ("c", "d")  # the client's own auth applies when the call gives none
+    attempts = [TestClient(app), TestClient(app), TestClient(app), with_default]
+    auths: list[Any] = [("ada", "secret"), httpx2.BasicAuth("ada", "secret"), bearer, None]
+    for client, auth in zip(attempts, auths):
+        with pytest.raises(WebSocketDisconnect):
+            with client.websocket_connect("/", auth=auth):
+                pass  # pragma: no cover - the app closes the handshake
+    assert seen == ["Basic YWRhOnNlY3JldA==", "Basic YWRhOnNlY3JldA==", "Bearer t0k3n", "Basic Yzpk"]
+
+
 def test_websocket_client_close_code_reaches_app() -> None:
     received: list[object] = []
 

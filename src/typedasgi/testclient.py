@@ -20,7 +20,7 @@ timeouts), ``testclient_loop`` (the loop thread), ``testclient_http``, ``testcli
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -57,6 +57,7 @@ __all__ = [
     "TestClient",
     "TestClientTimeout",
     "TimeoutTypes",
+    "WebSocketAuth",
     "WebSocketDenialResponse",
     "WebSocketTestSession",
 ]
@@ -146,11 +147,33 @@ class TestClient(httpx2.Client):
         headers: HeaderTypes | None = None,
         params: QueryParamTypes | None = None,
         cookies: CookieTypes | None = None,
+        auth: WebSocketAuth | None = None,
     ) -> WebSocketTestSession:
-        """A websocket session to ``url`` (merged with ``base_url``, params, headers and cookies as for requests)."""
+        """A websocket session to ``url`` (merged with ``base_url``, params, headers and cookies as for requests).
+
+        ``auth`` (or the client's own ``auth``) adds its credentials to the handshake: a ``(user, password)``
+        pair is HTTP Basic, as for requests. Only an auth's first request is used: a handshake is one request.
+        """
         request = self.build_request("GET", url, headers=headers, params=params, cookies=cookies)
+        scheme = auth if auth is not None else self.auth
+        if scheme is not None:
+            request = _with_credentials(request, scheme)
         scope = websocket_scope(self._config, request, list(subprotocols or ()))
         return WebSocketTestSession(self._config, scope, self._loop)
+
+
+WebSocketAuth = tuple[str | bytes, str | bytes] | Callable[[httpx2.Request], httpx2.Request] | httpx2.Auth
+"""``websocket_connect(auth=)``: what httpx2 takes as a request's ``auth``."""
+
+
+def _with_credentials(request: httpx2.Request, auth: WebSocketAuth) -> httpx2.Request:
+    if isinstance(auth, httpx2.Auth):
+        scheme = auth
+    elif callable(auth):
+        scheme = httpx2.FunctionAuth(auth)
+    else:
+        scheme = httpx2.BasicAuth(auth[0], auth[1])
+    return next(scheme.sync_auth_flow(request))
 
 
 class AsyncTestClient(httpx2.AsyncClient):
