@@ -178,6 +178,17 @@ def call_app(app: ASGIApp, scope: Scope, *, body: bytes = b"", receive: Receive 
     return asyncio.run(drive(app, scope, body=body, receive=receive))
 
 
+def handles_to(path: Path | str) -> int:
+    """How many of this process's file descriptors are open on ``path`` (read from ``/proc/self/fd``)."""
+    target = os.path.realpath(path)
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own descriptor, closed by now
+            if os.readlink(f"/proc/self/fd/{fd}") == target:
+                count += 1
+    return count
+
+
 # ------------------------------------------------------------------ a real server
 
 class ServerURL(str):

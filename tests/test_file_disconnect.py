@@ -1,20 +1,18 @@
-"""FileResponse when the client leaves mid-file: it stops reading, closes the file, and the server serves on.
+"""FileResponse when the client leaves mid-file: it stops reading, closes the file, then runs its background task.
 
 Whether the file is still open is read from ``/proc/self/fd``, so nothing inside
 typedasgi is patched. Below ASGI 2.4 only ``receive`` tells that the client is
 gone; from 2.4 ``send`` raises ``OSError`` too; both are covered, for the whole
-file, one range and ``multipart/byteranges``.
+file, one range and ``multipart/byteranges``. The same through a real uvicorn:
+``tests/hostile/test_downloads.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
-import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,8 +21,7 @@ from typedasgi.background import BackgroundTask
 from typedasgi.responses import FileResponse
 from typedasgi.types import HTTPScope, ReceiveEvent, SendEvent
 
-from tests.file_download_app import BIG_FILE_ENV, handles_to
-from tests.support import ServerURL, http_get, http_scope, running_server
+from tests.support import handles_to, http_scope
 
 CHUNK = FileResponse.chunk_size
 RANGES = [None, "bytes=0-", f"bytes=0-{2 * CHUNK - 1},{3 * CHUNK}-"]
@@ -269,64 +266,6 @@ def test_a_failing_receive_does_not_stop_the_file(big_file: Path) -> None:
 
     assert asyncio.run(main()) == big_file.read_bytes()
     assert handles_to(big_file) == 0
-
-
-# ----------------------------------------------------------------------------- through a real uvicorn
-
-BIG_SIZE = 32 * 1024 * 1024  # sparse: no disk used; far more than the socket buffers hold
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerURL]:
-    path = tmp_path_factory.mktemp("downloads") / "big.bin"
-    with path.open("wb") as file:
-        file.truncate(BIG_SIZE)
-    with pytest.MonkeyPatch.context() as env:  # read by the server process at start
-        env.setenv(BIG_FILE_ENV, str(path))
-        with running_server("tests.file_download_app:app", args=("--log-level", "warning"), command="uvicorn") as base:
-            yield base
-
-
-def read_some_then_leave(base: ServerURL, download: str, range_header: str | None) -> bytes:
-    """Start a download on a raw socket, read its first 256 KiB, then close the connection."""
-    port = int(base.rsplit(":", 1)[1])
-    request = f"GET /big?id={download} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-    if range_header is not None:
-        request += f"Range: {range_header}\r\n"
-    received = bytearray()
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall((request + "\r\n").encode())
-        while len(received) < 256 * 1024:
-            data = sock.recv(65536)
-            assert data, "the server closed the connection first"
-            received.extend(data)
-    return bytes(received)
-
-
-def stats(base: ServerURL, download: str) -> dict[str, int]:
-    """The server's account of a download, once it finished (or after the app's 10 s bound)."""
-    status, _, body = http_get(f"{base}/_file_stats?id={download}", timeout=15)
-    assert status == 200
-    values: dict[str, int] = json.loads(body)
-    return values
-
-
-@pytest.mark.parametrize("range_header", [None, "bytes=0-", "bytes=0-999,2000-"])
-def test_uvicorn_download_abandoned_mid_file(server: ServerURL, range_header: str | None) -> None:
-    download = f"abandoned-{range_header}"
-    head = read_some_then_leave(server, download, range_header)
-    assert head.startswith(b"HTTP/1.1 206" if range_header else b"HTTP/1.1 200")
-    result = stats(server, download)  # the server serves on
-    assert result["finished"] == 1, server.log()  # the response returned, its background ran
-    assert result["open"] == 0  # the file is closed in the server process
-    assert 0 < result["sent"] < BIG_SIZE // 2  # it stopped soon after the client left, not at the end of the file
-
-
-def test_uvicorn_completes_a_download_that_is_read_to_the_end(server: ServerURL) -> None:
-    status, headers, body = http_get(f"{server}/big?id=whole", timeout=30)
-    assert status == 200
-    assert len(body) == BIG_SIZE == int(headers["content-length"])
-    assert stats(server, "whole") == {"finished": 1, "open": 0, "sent": BIG_SIZE}
 
 
 def test_proc_fd_sees_an_open_file(big_file: Path) -> None:

@@ -1,4 +1,4 @@
-"""A file download app for a real uvicorn: what each download sent, whether it finished, whether the file is open.
+"""The hostile-input suite's download app, for a real uvicorn: what each download sent, whether it finished.
 
 ``/big?id=NAME`` serves the file named by the ``TYPEDASGI_TEST_BIG_FILE``
 environment variable; a plain ASGI wrapper counts the body bytes the app hands
@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import defaultdict
-from pathlib import Path
 
 from typedasgi.applications import TypedASGI
 from typedasgi.background import BackgroundTask
@@ -21,23 +20,12 @@ from typedasgi.responses import FileResponse, JSONResponse, Response
 from typedasgi.routing import Route
 from typedasgi.types import ASGIApp, Receive, Scope, Send, SendEvent
 
+from tests.support import handles_to
+
 BIG_FILE_ENV = "TYPEDASGI_TEST_BIG_FILE"
 
 sent: defaultdict[str, int] = defaultdict(int)
 finished: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
-
-
-def handles_to(path: Path | str) -> int:
-    """How many of this process's file descriptors are open on ``path``."""
-    target = os.path.realpath(path)
-    count = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            if os.readlink(f"/proc/self/fd/{fd}") == target:
-                count += 1
-        except OSError:  # the descriptor listing itself, already closed
-            pass
-    return count
 
 
 async def big(request: Request) -> Response:
@@ -51,9 +39,8 @@ async def file_stats(request: Request) -> Response:
         await asyncio.wait_for(finished[download].wait(), timeout=10)
     except TimeoutError:
         pass
-    return JSONResponse(
-        {"finished": int(finished[download].is_set()), "open": handles_to(os.environ[BIG_FILE_ENV]), "sent": sent[download]}
-    )
+    done, still_open = int(finished[download].is_set()), handles_to(os.environ[BIG_FILE_ENV])
+    return JSONResponse({"finished": done, "open": still_open, "sent": sent[download]})
 
 
 def count_sent_bytes(app: ASGIApp) -> ASGIApp:
