@@ -591,10 +591,16 @@ def test_websocket_closed_by_server() -> None:
 
     with TestClient(app).websocket_connect("/") as session:
         assert session.receive_text() == "last"
+        assert session.receive() == {"type": "websocket.close", "code": 4000, "reason": "done"}  # as Starlette's
         for _ in range(2):  # stays closed
             with pytest.raises(WebSocketDisconnect) as info:
                 session.receive()
             assert (info.value.code, info.value.reason) == (4000, "done")
+    with TestClient(app).websocket_connect("/") as session:
+        assert session.receive_text() == "last"
+        with pytest.raises(WebSocketDisconnect) as info:  # the typed receives raise at the close itself
+            session.receive_json()
+        assert (info.value.code, info.value.reason) == (4000, "done")
 
 
 def test_websocket_close_before_accept() -> None:

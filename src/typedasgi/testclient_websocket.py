@@ -21,6 +21,7 @@ from typedasgi.testclient_loop import LoopProvider
 from typedasgi.types import (
     SendEvent,
     WebSocketAcceptEvent,
+    WebSocketCloseEvent,
     WebSocketReceiveEvent,
     WebSocketReceiveMessage,
     WebSocketScope,
@@ -203,7 +204,8 @@ class _WebSocketChannel:
             self._disconnect = message
         self._to_app.put_nowait(message)
 
-    async def receive(self) -> WebSocketSendEvent:
+    async def receive(self) -> WebSocketSendEvent | WebSocketCloseEvent:
+        """The app's next message: a send, or (once) its close; after that, :class:`WebSocketDisconnect`."""
         if self._closed is not None:
             raise self._closed
         message = await self._next("The websocket app's next message")
@@ -215,7 +217,7 @@ class _WebSocketChannel:
             raise WebSocketDisconnect(1011 if self._error is not None else 1000)
         if message["type"] == "websocket.close":
             self._closed = WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
-            raise self._closed
+            return message
         if message["type"] == "websocket.send":
             return message
         raise RuntimeError(f"The app sent {message['type']!r} after the handshake")  # pragma: no cover
@@ -245,8 +247,9 @@ class WebSocketTestSession:
     """A websocket connection to the app, used as a context manager (``client.websocket_connect(url)``).
 
     Entering performs the handshake: it raises :class:`WebSocketDisconnect` when the app closes instead
-    of accepting, :class:`WebSocketDenialResponse` when it answers with HTTP. ``receive*()`` raise
-    :class:`WebSocketDisconnect` (with the app's code and reason) once the app closes. Leaving
+    of accepting, :class:`WebSocketDenialResponse` when it answers with HTTP. ``receive_text/bytes/json()``
+    raise :class:`WebSocketDisconnect` (with the app's code and reason) once the app closes; ``receive()``
+    returns the close message itself, then raises. Leaving
     disconnects with code 1000 and waits for the app to return (an app that is not listening for the client
     is cancelled); its exception, if any, is raised then.
     """
@@ -310,18 +313,25 @@ class WebSocketTestSession:
         """Close from the client's side: the app receives ``websocket.disconnect`` with ``code``."""
         self.send({"type": "websocket.disconnect", "code": code, "reason": reason})
 
-    def receive(self) -> WebSocketSendEvent:
-        """The app's next ``websocket.send`` message; raises WebSocketDisconnect once the app closed."""
+    def receive(self) -> WebSocketSendEvent | WebSocketCloseEvent:
+        """The app's next message as sent: a ``websocket.send``, or its ``websocket.close`` (as Starlette's
+        client returns it); receiving again after the close raises :class:`WebSocketDisconnect`."""
         return self._run(self._channel.receive())
 
+    def _receive_data(self) -> WebSocketSendEvent:
+        message = self.receive()
+        if message["type"] == "websocket.close":
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+        return message
+
     def receive_text(self) -> str:
-        text = self.receive().get("text")
+        text = self._receive_data().get("text")
         if text is None:
             raise TypeError("Expected a text message, the app sent bytes")
         return text
 
     def receive_bytes(self) -> bytes:
-        data = self.receive().get("bytes")
+        data = self._receive_data().get("bytes")
         if data is None:
             raise TypeError("Expected a bytes message, the app sent text")
         return data
