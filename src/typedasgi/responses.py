@@ -312,8 +312,8 @@ class StreamingResponse(Response):
     """A body produced piece by piece; stops as soon as the client disconnects.
 
     A sync iterable is advanced in the thread pool so it cannot block the event
-    loop. If the client goes away, iteration is cancelled and the background
-    task is skipped: the response was never delivered.
+    loop. If the client goes away, iteration is cancelled; the background task
+    still runs, as for FileResponse (it is often the stream's clean-up).
     """
 
     body_iterator: AsyncContentStream
@@ -378,8 +378,8 @@ class StreamingResponse(Response):
             await self._close_iterator()
             await send(self._start_message())
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-        elif not await send_until_disconnect(self._stream(send), receive):
-            return  # the client went away: nothing more to do, and no background task
+        else:  # a client that went away ends the stream early; the background task still runs (often clean-up)
+            await send_until_disconnect(self._stream(send), receive)
         if self.background is not None:
             await self.background()
 
