@@ -8,10 +8,12 @@ honoured too.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from enum import IntEnum
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 from typedasgi.convertors import Convertor, FloatConvertor, IntegerConvertor, PathConvertor, StringConvertor
 from typedasgi.datastructures import URLPath
@@ -29,6 +31,7 @@ __all__ = [
     "NoMatchFound",
     "conversions_for",
     "convert_params",
+    "route_app",
     "store_params",
     "wrap_middleware",
 ]
@@ -70,26 +73,59 @@ def _enter_child_scope(route: BaseRoute, scope: WWWScope, params: dict[str, Any]
         scope.update(params)  # type: ignore[typeddict-item]  # the child scope matches() gave
 
 
-class _HandleUnlessSet:
-    """``route.app`` of a route class that defines ``handle`` and never sets ``app``: that ``handle``.
+_handling: ContextVar[BaseRoute | None] = ContextVar("typedasgi.route_handling", default=None)
 
-    Starlette's router calls ``handle``; code written for it may define only that. A non-data
-    descriptor, put only on such classes: an ``app`` set on the instance still wins, and the
-    built-in routes' attribute lookups stay as fast as before.
+
+async def _through_handle(route: BaseRoute, scope: Scope, receive: Receive, send: Send) -> None:
+    """What the router calls for a route whose class defines ``handle``: that ``handle``, as Starlette's router.
+
+    Inside it, ``self.app`` (directly, or through ``super().handle``) is the route's own app again.
+    """
+    if _handling.get() is route:
+        app = route.__dict__.get("_handled_app")
+        if app is None:
+            raise AttributeError(f"{type(route).__name__} defines handle() but sets no app for it to call")
+        await app(scope, receive, send)
+        return
+    token = _handling.set(route)
+    try:
+        await route.handle(scope, receive, send)
+    finally:
+        _handling.reset(token)
+
+
+def route_app(route: BaseRoute) -> ASGIApp:
+    """The app ``route`` serves (what its ``handle`` ends in), also when its class defines ``handle``."""
+    app: ASGIApp | None = route.__dict__.get("_handled_app")
+    return app if app is not None else route.app
+
+
+class _ThroughHandle:
+    """``app`` of a route class that defines ``handle``: the router's call goes through that method.
+
+    Put only on such classes (a data descriptor): the app the route sets is kept aside for
+    ``handle`` to reach; the built-in routes' attribute lookups stay as fast as before.
     """
 
     def __get__(self, route: BaseRoute | None, owner: type[BaseRoute]) -> ASGIApp:
         if route is None:
             raise AttributeError(f"{owner.__name__}.app is set per instance")
-        return route.handle
+        entry = route.__dict__.get("_handle_entry")
+        if entry is None:
+            entry = route.__dict__["_handle_entry"] = functools.partial(_through_handle, route)
+        return cast(ASGIApp, entry)
+
+    def __set__(self, route: BaseRoute, app: ASGIApp) -> None:
+        route.__dict__["_handled_app"] = app
 
 
 class BaseRoute:
     """What the router asks of every route.
 
     ``app`` answers a FULL match (the router calls it directly: one call less per
-    request); a subclass written for Starlette that only defines ``handle`` gets
-    that as its ``app``.
+    request). A subclass that defines ``handle``, as code written for Starlette
+    does, is called through it instead (its ``super().handle`` and ``self.app``
+    reach the route's own app).
     """
 
     app: ASGIApp
@@ -131,8 +167,9 @@ class BaseRoute:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "handle" in cls.__dict__ and not hasattr(cls, "app"):
-            cls.app = _HandleUnlessSet()  # type: ignore[assignment]  # a descriptor: instances read an ASGIApp
+        through = any(isinstance(vars(k).get("app"), _ThroughHandle) for k in cls.__mro__)
+        if cls.handle is not BaseRoute.handle and not through:  # handle() defined here or by a mixin
+            cls.app = _ThroughHandle()  # type: ignore[assignment]  # a descriptor: instances read an ASGIApp
         if "matches" in cls.__dict__ and "match" not in cls.__dict__:
             # Written against Starlette's protocol: route through the override, keep the parent's matching for super().
             parent_match, parent_enter = cls.match, cls.enter

@@ -31,6 +31,7 @@ from typedasgi.routing_base import (
     NoMatchFound,
     conversions_for,
     convert_params,
+    route_app,
     store_params,
     wrap_middleware,
 )
@@ -186,7 +187,7 @@ class Host(BaseRoute):
 
     @property
     def routes(self) -> list[BaseRoute]:
-        return list(getattr(self.app, "routes", []))
+        return list(getattr(route_app(self), "routes", []))
 
     def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
         parsed = parse_host(Headers(scope=scope).get("host", ""))
@@ -198,7 +199,7 @@ class Host(BaseRoute):
         return Match.FULL, convert_params(found, self._conversions)
 
     def enter(self, scope: WWWScope, params: dict[str, Any] | None) -> None:
-        framework_keys(scope)["endpoint"] = self.app
+        framework_keys(scope)["endpoint"] = route_app(self)
         store_params(scope, params)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
@@ -220,13 +221,13 @@ class Host(BaseRoute):
         raise NoMatchFound(name, path_params)
 
     def __eq__(self, other: object) -> bool:  # Starlette's: same host pattern and app
-        return isinstance(other, Host) and self.host == other.host and self.app == other.app
+        return isinstance(other, Host) and self.host == other.host and route_app(self) == route_app(other)
 
     def __hash__(self) -> int:
         return hash((Host, self.host))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(host={self.host!r}, name={self.name or ''!r}, app={self.app!r})"
+        return f"{type(self).__name__}(host={self.host!r}, name={self.name or ''!r}, app={route_app(self)!r})"
 
 
 _THROUGH_MIDDLEWARE: dict[type[Router], type[Router]] = {}
@@ -444,7 +445,7 @@ class Router:
         apps: list[ASGIApp] = []
         for route in self.routes:
             if isinstance(route, (Mount, Host)):
-                apps.append(route.app)
+                apps.append(route_app(route))  # through its middleware, not through a handle() override
         return apps
 
     async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -149,7 +149,8 @@ class Route(_PathRoute):
         self.entry_keys: dict[str, object] = {"endpoint": endpoint, "route": self}
         if not isinstance(max_body_size, EllipsisType):
             self.entry_keys["max_body_size"] = max_body_size
-        if plain is not None and type(self).enter is Route.enter:  # the app may enter and call it itself
+        if plain is not None and type(self).enter is Route.enter and type(self).handle is BaseRoute.handle:
+            # the app may enter and call it itself (not when a handle() override must see the call)
             self.plain: tuple[PlainCall, Mapping[str, object]] | None = (plain, self.entry_keys)
 
     def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
