@@ -37,7 +37,8 @@ T = TypeVar("T")
 _WEBSOCKET_KEY = b"dGhlIHNhbXBsZSBub25jZQ=="  # any base64 of 16 bytes will do: nothing checks it in-process
 
 
-class WebSocketDenialResponse(httpx2.Response, WebSocketDisconnect):  # type: ignore[misc]  # __setstate__ differs: pickling only
+# The ignore: httpx2.Response and Exception define __setstate__ differently (it matters for pickling only).
+class WebSocketDenialResponse(httpx2.Response, WebSocketDisconnect):  # type: ignore[misc]
     """The app refused the handshake with an HTTP response (the WebSocket denial response extension).
 
     Raised by ``websocket_connect``; it is also the response: ``.status_code .headers .content .text .json()``.

@@ -40,7 +40,7 @@ JS = """
 document.addEventListener("click", function (event) {
     var button = event.target.closest(".collapse-btn");
     if (!button) { return; }
-    var source = document.getElementById(button.dataset.frameId);
+    var source = button.closest(".frame").querySelector(".source-code");  // ids repeat in a recursion
     var hidden = source.classList.toggle("collapsed");
     button.textContent = hidden ? "+" : "\u2212";
 });
