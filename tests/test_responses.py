@@ -16,7 +16,7 @@ import pytest
 
 from typedasgi.background import BackgroundTask
 from typedasgi.datastructures import URL
-from typedasgi.ranges import parse_range_header
+from typedasgi.ranges import MalformedRangeHeader, RangeNotSatisfiable, parse_range_header
 from typedasgi.responses import (
     FileResponse,
     HTMLResponse,
@@ -702,7 +702,12 @@ def test_304_through_the_test_client(data_file: Path) -> None:
         ("bytes=0-9,5-14", 0, 14),  # overlapping: merged
         ("bytes=0-4,5-9", 0, 9),  # adjacent: merged
         ("bytes=0-4, ,", 0, 4),  # empty list elements are allowed
-        ("bytes=3000-4000,0-1", 0, 1),  # the unsatisfiable one is dropped
+        ("bytes=100, 0-4", 0, 4),  # elements that are not ranges are skipped: without a dash,
+        ("bytes= - , 0-4", 0, 4),  # without either end,
+        ("bytes=abc-def, 0-4", 0, 4),  # not numbers
+        ("bytes=0-4,x", 0, 4),
+        ("bytes=0-,0-", 0, 1999),  # the same range twice: merged
+        ("bytes=0-1500,500-", 0, 1999),
     ],
 )
 def test_single_range(data_file: Path, header: str, first: int, last: int) -> None:
@@ -743,62 +748,110 @@ def test_multiple_ranges_are_sent_as_multipart_byteranges(data_file: Path) -> No
     assert all(fields["Content-Type"] == "text/plain; charset=utf-8" for fields, _ in parts)
 
 
+def test_multipart_messages_one_by_one(data_file: Path) -> None:
+    class SmallChunks(FileResponse):
+        chunk_size = 4
+
+    messages = get(SmallChunks(data_file), {"range": "bytes=0-5,10-13"})
+    boundary = header_dict(messages)[b"content-type"].partition(b"boundary=")[2]
+    head = b"--%s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Range: bytes %s/2000\r\n\r\n"
+    assert [(message.get("body"), message.get("more_body")) for message in messages[1:]] == [
+        (head % (boundary, b"0-5"), True),
+        (DATA[0:4], True),
+        (DATA[4:6], True),
+        (b"\r\n", True),  # each part's line break is a message of its own,
+        (head % (boundary, b"10-13"), True),  # before the next part's head
+        (DATA[10:14], True),
+        (b"\r\n", True),
+        (b"--%s--" % boundary, False),
+    ]
+
+
 def test_each_multipart_response_gets_its_own_boundary(data_file: Path) -> None:
     one = header_dict(get(data_file, {"range": "bytes=0-1,5-6"}))[b"content-type"]
     two = header_dict(get(data_file, {"range": "bytes=0-1,5-6"}))[b"content-type"]
     assert one != two
 
 
-@pytest.mark.parametrize("header", ["bytes=2000-", "bytes=5000-6000", "bytes=-0", "bytes=2000-2001,3000-"])
-def test_unsatisfiable_range_gives_416(data_file: Path, header: str) -> None:
+@pytest.mark.parametrize(
+    "header", ["bytes=2000-", "bytes=5000-6000", "bytes=-0", "bytes=2000-2001,3000-", "bytes=3000-4000,0-1", "bytes=--5"]
+)
+def test_a_range_past_the_end_gives_416(data_file: Path, header: str) -> None:
     messages = get(data_file, {"range": header})
     headers = header_dict(messages)
     assert start_of(messages)["status"] == 416
-    assert headers[b"content-range"] == f"bytes */{SIZE}".encode()
-    assert headers[b"content-length"] == b"0"
+    assert headers == {
+        b"content-range": f"bytes */{SIZE}".encode(),
+        b"content-length": b"0",
+        b"content-type": b"text/plain; charset=utf-8",
+    }
     assert body_of(messages) == b""
 
 
 @pytest.mark.parametrize(
-    "header",
+    ("header", "reason"),
     [
-        "bytes=abc",
-        "bytes=9-5",
-        "bytes=5",
-        "bytes=",
-        "bytes=0-1-2",
-        "bytes=+1-2",
-        "bytes=1--2",
-        "bytes=\u0661-\u0662",  # non-ASCII digits
-        "items=0-5",
-        "0-5",
-        "bytes=0-5,x",
+        ("0-5", "Malformed range header."),
+        ("bytes: 0-5", "Malformed range header."),
+        ("items=0-5", "Only support bytes range"),
+        ("bytes=", "Range header: range must be requested"),
+        ("bytes=abc", "Range header: range must be requested"),
+        ("bytes=5", "Range header: range must be requested"),
+        ("bytes=0-1-2", "Range header: range must be requested"),
+        ("bytes=\u0661-\u0662", "Range header: range must be requested"),  # non-ASCII digits
+        ("bytes=9-5", "Range header: start must be less than end"),
+        ("bytes=5-4", "Range header: start must be less than end"),
+        ("bytes=0-9,1--2", "Range header: start must be less than end"),
     ],
 )
-def test_malformed_range_is_ignored(data_file: Path, header: str) -> None:
+def test_unreadable_range_gives_400_with_the_reason(data_file: Path, header: str, reason: str) -> None:
     messages = get(data_file, {"range": header})
-    assert start_of(messages)["status"] == 200
-    assert body_of(messages) == DATA
+    assert start_of(messages)["status"] == 400
+    assert header_dict(messages) == {
+        b"content-length": str(len(reason)).encode(),
+        b"content-type": b"text/plain; charset=utf-8",
+    }
+    assert body_of(messages) == reason.encode()
+    head = get(data_file, {"range": header}, method="HEAD")
+    assert start_of(head)["status"] == 400 and body_of(head) == b""
 
 
-def test_number_of_ranges_is_bounded(data_file: Path) -> None:
-    allowed = ",".join(f"{n * 10}-{n * 10 + 1}" for n in range(16))
-    many = ",".join(f"{n * 10}-{n * 10 + 1}" for n in range(17))
+@pytest.mark.parametrize(("header", "status"), [("bytes=9-5", 400), ("bytes=3000-", 416)])
+def test_a_range_answer_of_its_own_still_runs_the_background_task(data_file: Path, header: str, status: int) -> None:
+    ran: list[bool] = []
+    response = FileResponse(data_file, background=BackgroundTask(ran.append, True))
+    assert start_of(get(response, {"range": header}))["status"] == status
+    assert ran == [True]
+
+
+def test_a_range_the_if_range_rules_out_is_not_read(data_file: Path) -> None:
+    messages = get(data_file, {"range": "items=0-5", "if-range": '"stale"'})
+    assert start_of(messages)["status"] == 200 and body_of(messages) == DATA
+
+
+def test_more_ranges_than_max_ranges_are_ignored(data_file: Path) -> None:
+    allowed = ",".join(f"{n * 10}-{n * 10 + 1}" for n in range(100))
+    many = ",".join(f"{n * 10}-{n * 10 + 1}" for n in range(101))
     messages = get(data_file, {"range": f"bytes={allowed}"})
-    assert len(parse_multipart(header_dict(messages)[b"content-type"], body_of(messages))) == 16
-    assert start_of(get(data_file, {"range": f"bytes={many}"}))["status"] == 416
-    hostile = "bytes=" + ",".join("0-1" for _ in range(10_000))
-    assert start_of(get(data_file, {"range": hostile}))["status"] == 416
+    assert len(parse_multipart(header_dict(messages)[b"content-type"], body_of(messages))) == 100
+    for header in (f"bytes={many}", "bytes=" + ",".join("0-1" for _ in range(10_000)), "bytes=0-1" + "," * 100):
+        messages = get(data_file, {"range": header})
+        assert start_of(messages)["status"] == 200 and body_of(messages) == DATA
 
 
-def test_overlaps_bigger_than_the_file_are_rejected(data_file: Path) -> None:
-    assert start_of(get(data_file, {"range": "bytes=0-,0-"}))["status"] == 416
-    assert start_of(get(data_file, {"range": "bytes=0-1500,500-"}))["status"] == 416
+def test_max_ranges_is_configurable(data_file: Path) -> None:
+    class FewRanges(FileResponse):
+        max_ranges = 2
+
+    assert start_of(get(FewRanges(data_file), {"range": "bytes=0-1,5-6"}))["status"] == 206
+    messages = get(FewRanges(data_file), {"range": "bytes=0-1,5-6,9-10"})
+    assert start_of(messages)["status"] == 200 and body_of(messages) == DATA
 
 
 def test_ranges_apply_only_to_get_and_head_200s(data_file: Path) -> None:
     assert start_of(get(data_file, {"range": "bytes=0-1"}, method="POST"))["status"] == 200
     assert start_of(get(FileResponse(data_file, status_code=404), {"range": "bytes=0-1"}))["status"] == 404
+    assert start_of(get(data_file, {"range": "bytes=9-5"}, method="POST"))["status"] == 200
 
 
 def test_head_with_range_sends_partial_headers_only(data_file: Path) -> None:
@@ -834,13 +887,37 @@ def test_empty_file(tmp_path: Path) -> None:
     assert start_of(get(path, {"range": "bytes=0-"}))["status"] == 416
 
 
-def test_parse_range_header_directly() -> None:
-    assert parse_range_header("bytes=0-1,4-5,2-3", 10) == [(0, 5)]
-    assert parse_range_header("bytes=8-,0-0", 10) == [(0, 0), (8, 9)]
-    assert parse_range_header("bytes=99999999999999999999999-", 10) == []
-    assert parse_range_header("bytes=0-99999999999999999999999", 10) == [(0, 9)]
+@pytest.mark.parametrize(
+    ("header", "ranges"),
+    [
+        ("bytes=0-1,4-5,2-3", [(0, 5)]),
+        ("bytes=8-,0-0", [(0, 0), (8, 9)]),
+        ("bytes=0-99999999999999999999999", [(0, 9)]),
+        ("bytes=0-1,3-4,6-7", [(0, 1), (3, 4), (6, 7)]),
+        ("bytes=+1-2", [(1, 2)]),  # numbers read as Python's int() reads them,
+        ("bytes=0_1-0_3", [(1, 3)]),
+        ("bytes=" + "0" * 4000 + "1-" + "9" * 4300, [(1, 9)]),  # long ones too,
+        ("bytes=" + "0" * 4301 + "1-2, 3-4", [(3, 4)]),  # but not past int()'s digit limit
+        ("bytes=-" + "9" * 40, [(0, 9)]),
+        ("bytes=-" + "0" * 39 + "3", [(7, 9)]),
+    ],
+)
+def test_parse_range_header_directly(header: str, ranges: list[tuple[int, int]]) -> None:
+    assert parse_range_header(header, 10) == ranges
+
+
+def test_parse_range_header_limits_and_errors() -> None:
     assert parse_range_header("bytes=0-1,3-4,6-7", 10, max_ranges=2) == []
-    assert parse_range_header("bytes=x", 10) is None
+    with pytest.raises(RangeNotSatisfiable):
+        parse_range_header("bytes=99999999999999999999999-", 10)
+    with pytest.raises(RangeNotSatisfiable):
+        parse_range_header("bytes=0-1," + "1_" * 30 + "1-", 10)
+    with pytest.raises(MalformedRangeHeader, match="start must be less than end"):
+        parse_range_header("bytes=5--" + "9" * 40, 10)
+    with pytest.raises(MalformedRangeHeader, match="range must be requested"):
+        parse_range_header("bytes=x", 10)
+    with pytest.raises(MalformedRangeHeader, match="range must be requested"):
+        parse_range_header("bytes=" + "9" * 5000 + "-", 10)
 
 
 def test_subclasses_keep_their_render_media_type_and_charset() -> None:

@@ -102,7 +102,7 @@ async def _send_ranges(
         return False
     for index, (first, last) in enumerate(ranges):
         if framing is not None:
-            head = framing.part_heads[index] if index == 0 else b"\r\n" + framing.part_heads[index]
+            head = framing.part_heads[index]
             if not await _delivered(send, {"type": "http.response.body", "body": head, "more_body": True}):
                 return False
         offset: int | None = first if first or index else None
@@ -115,7 +115,11 @@ async def _send_ranges(
             remaining -= len(chunk)
             if not await _delivered(send, {"type": "http.response.body", "body": chunk, "more_body": True}):
                 return False
-    end = b"\r\n" + framing.tail if framing is not None else b""
+        if framing is not None:  # the line break after a part's data is a message of its own, as in Starlette
+            part_end: SendEvent = {"type": "http.response.body", "body": b"\r\n", "more_body": True}
+            if not await _delivered(send, part_end):
+                return False
+    end = framing.tail if framing is not None else b""
     return await _delivered(send, {"type": "http.response.body", "body": end, "more_body": False})
 
 

@@ -4,16 +4,20 @@ Pure functions over the response's headers, the request's headers and the
 file's size (RFC 9110 sections 13 and 14); no I/O. :class:`FileResponse` asks
 :func:`answer_ranges` once per request, then sends what it says.
 
-A malformed ``Range`` is ignored (the whole file, 200), as the RFC says. A
-hostile one, with many ranges or ranges that overlap beyond the file's size,
-gets a 416 after at most ``max_ranges`` parsed parts, so one header cannot
-multiply the server's work.
+``Range`` is read as Starlette reads it: a header that is not ``bytes=...`` or
+names no usable range is a 400 with a short reason; parts of a list that are
+not ranges are skipped; a start past the end is a 416; overlapping and adjacent
+ranges are merged; a list of more than ``max_ranges`` elements is ignored (the
+whole file, 200). The work one header can buy stays bounded: its commas are
+counted before any part is read, and a number's digits are never converted to
+an integer longer than a file size can be.
 """
 
 from __future__ import annotations
 
 import email.utils
 import secrets
+import sys
 from collections.abc import Mapping
 from typing import NamedTuple, TypeAlias
 
@@ -32,8 +36,8 @@ __all__ = [
     "parse_range_header",
 ]
 
-MAX_RANGES = 16
-"""Default cap on the ranges of one ``Range`` header (``FileResponse.max_ranges``)."""
+MAX_RANGES = 100
+"""Default cap on the elements of one ``Range`` list (``FileResponse.max_ranges``); more: the whole file."""
 
 ByteRange: TypeAlias = tuple[int, int]
 """The first and last byte (inclusive) of one range."""
@@ -41,16 +45,15 @@ ByteRange: TypeAlias = tuple[int, int]
 _NOT_MODIFIED_HEADERS = frozenset(
     (b"cache-control", b"content-location", b"date", b"etag", b"expires", b"last-modified", b"vary", b"set-cookie")
 )
-_BODY_HEADERS = frozenset((b"content-length", b"content-type"))
-_LENGTH_HEADER = frozenset((b"content-length",))
+_PLAIN_TEXT = (b"content-type", b"text/plain; charset=utf-8")
+_SHORT_NUMBER = 32
+"""Up to this many characters, ``int()`` reads a number outright; longer ones are checked first."""
+_BEYOND_ANY_FILE = 1 << 62
+_BEYOND_ANY_FILE_DIGITS = 18
 
 
 class MalformedRangeHeader(Exception):
-    """Starlette's signal for an unreadable ``Range`` value.
-
-    typedasgi's :func:`parse_range_header` never raises it: a malformed range is
-    ignored and the whole file is sent, as RFC 9110 says. Kept so imports work.
-    """
+    """A ``Range`` value that cannot be read: answered 400 with ``content`` as the body."""
 
     def __init__(self, content: str = "Malformed range header.") -> None:
         self.content = content
@@ -58,11 +61,7 @@ class MalformedRangeHeader(Exception):
 
 
 class RangeNotSatisfiable(Exception):
-    """Starlette's signal for ranges that all lie past the end of a ``max_size``-byte file.
-
-    typedasgi's :func:`parse_range_header` returns ``[]`` instead, and
-    :class:`FileResponse` answers 416. Kept so imports work.
-    """
+    """A ``Range`` that starts at or past the end of a ``max_size``-byte file: answered 416."""
 
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size
@@ -77,12 +76,13 @@ class ByteRangesFraming(NamedTuple):
 
 
 class RangedAnswer(NamedTuple):
-    """What to send: ``ranges`` of the file (``None``: no body), framed as byteranges parts with ``framing``."""
+    """What to send: ``ranges`` of the file, framed as byteranges parts with ``framing``, or (no ranges) ``body``."""
 
     status: int
     headers: RawHeaders
     ranges: list[ByteRange] | None
     framing: ByteRangesFraming | None
+    body: bytes = b""
 
 
 def _http_date(value: str) -> float | None:
@@ -92,10 +92,31 @@ def _http_date(value: str) -> float | None:
         return None
 
 
-def _number(text: str) -> int | None:
-    if not text or not text.isascii() or not text.isdigit():
+def _integer(text: str) -> int | None:
+    """``int(text)``, or None where it raises; a long number costs one scan, not a conversion.
+
+    Every number with more digits than a file size can have gives the same
+    answer, so such a number is read as one far beyond any file (keeping its
+    sign); one over Python's digit limit is refused, as ``int()`` refuses it.
+    """
+    if len(text) <= _SHORT_NUMBER:
+        try:
+            return int(text)
+        except ValueError:
+            return None
+    unsigned = text[1:] if text[0] in "+-" else text
+    digits = unsigned.replace("_", "")  # int() takes single underscores between digits
+    if not (digits.isascii() and digits.isdigit()) or unsigned[0] == "_" or unsigned[-1] == "_" or "__" in unsigned:
         return None
-    return int(text) if len(text) < 19 else 1 << 62  # beyond any file size; no huge int parsing
+    limit = sys.get_int_max_str_digits()
+    if limit and len(digits) > limit:
+        return None
+    significant = digits.lstrip("0")
+    if len(significant) <= _BEYOND_ANY_FILE_DIGITS:
+        value = int(significant or "0")
+    else:
+        value = _BEYOND_ANY_FILE
+    return -value if text.startswith("-") else value
 
 
 def header_value(raw: RawHeaders, name: bytes) -> str | None:
@@ -106,70 +127,74 @@ def header_value(raw: RawHeaders, name: bytes) -> str | None:
     return None
 
 
-def _without(raw: RawHeaders, names: frozenset[bytes]) -> RawHeaders:
-    return [(key, value) for key, value in raw if key not in names]
+def _replaced(raw: RawHeaders, values: tuple[tuple[bytes, bytes], ...]) -> RawHeaders:
+    """``raw`` with each of ``values`` in place of its header's first line (others dropped), or added at the end."""
+    result = list(raw)
+    for name, value in values:
+        lines = [index for index, (key, _) in enumerate(result) if key == name]
+        if lines:
+            result[lines[0]] = (name, value)
+            for index in reversed(lines[1:]):
+                del result[index]
+        else:
+            result.append((name, value))
+    return result
 
 
-def parse_range_header(value: str, size: int, max_ranges: int = MAX_RANGES) -> list[ByteRange] | None:
-    """The byte ranges (first, last inclusive) a ``Range`` value asks of a file of ``size`` bytes.
-
-    ``None``: the header is malformed or not about bytes, so it is ignored (RFC
-    9110 14.2) and the whole file is sent. ``[]``: nothing can be sent (416),
-    because no range is satisfiable, or there are more than ``max_ranges``, or
-    they overlap by more than the file's size (a request meant to multiply the
-    server's work). Otherwise the satisfiable ranges, sorted, with overlapping
-    and adjacent ones merged.
-    """
-    unit, equals, specs = value.partition("=")
-    if not equals or unit.strip().lower() != "bytes":
-        return None
-    wanted: list[ByteRange] = []
-    requested = 0
-    count = 0
+def _listed_ranges(specs: str, size: int) -> list[ByteRange]:
+    """The list's elements that are ranges, as (start, end exclusive); the others are skipped."""
+    found: list[ByteRange] = []
     for raw_spec in specs.split(","):
         spec = raw_spec.strip()
-        if not spec:
-            continue  # empty list elements are allowed
-        count += 1
-        if count > max_ranges:
-            return []  # checked while parsing, so a hostile header costs at most max_ranges parses
         first_text, dash, last_text = spec.partition("-")
-        if not dash:
-            return None
+        if not dash or spec == "-":
+            continue
+        first_text, last_text = first_text.strip(), last_text.strip()
         if first_text:
-            first = _number(first_text)
-            if first is None:
-                return None
-            if last_text:
-                last = _number(last_text)
-                if last is None or last < first:
-                    return None
-            else:
-                last = size - 1
+            start = _integer(first_text)
+            last = _integer(last_text) if last_text else size
+            if start is None or last is None:
+                continue
+            found.append((start, last + 1 if last < size else size))
         else:
-            suffix = _number(last_text)
+            suffix = _integer(last_text)
             if suffix is None:
-                return None
-            if suffix == 0:
-                continue  # unsatisfiable
-            first, last = max(size - suffix, 0), size - 1
-        if first >= size:
-            continue  # unsatisfiable
-        last = min(last, size - 1)
-        wanted.append((first, last))
-        requested += last - first + 1
-    if count == 0:
-        return None
-    if requested > size:
+                continue
+            found.append((max(size - suffix, 0), size))
+    return found
+
+
+def parse_range_header(value: str, size: int, max_ranges: int = MAX_RANGES) -> list[ByteRange]:
+    """The byte ranges (first, last inclusive) a ``Range`` value asks of a file of ``size`` bytes.
+
+    ``[]``: the list has more than ``max_ranges`` elements and is ignored (the
+    whole file is sent). Otherwise the ranges, sorted, overlapping and adjacent
+    ones merged. Raises :class:`MalformedRangeHeader` (a 400) when the value is
+    not ``bytes=`` and a list with a range in it, or a range ends before it
+    starts; :class:`RangeNotSatisfiable` (a 416) when one starts past the end.
+    """
+    unit, equals, specs = value.partition("=")
+    if not equals:
+        raise MalformedRangeHeader()
+    if unit.strip().lower() != "bytes":
+        raise MalformedRangeHeader("Only support bytes range")
+    if specs.count(",") >= max_ranges:  # counted before any part is read: a long list costs one scan
         return []
-    wanted.sort()
-    merged: list[ByteRange] = []
-    for first, last in wanted:
-        if merged and first <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(last, merged[-1][1]))
+    found = _listed_ranges(specs, size)
+    if not found:
+        raise MalformedRangeHeader("Range header: range must be requested")
+    if any(not 0 <= start < size for start, _ in found):
+        raise RangeNotSatisfiable(size)
+    if any(start >= end for start, end in found):
+        raise MalformedRangeHeader("Range header: start must be less than end")
+    found.sort()
+    merged = [found[0]]
+    for start, end in found[1:]:
+        if start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
-            merged.append((first, last))
-    return merged
+            merged.append((start, end))
+    return [(start, end - 1) for start, end in merged]
 
 
 def is_not_modified(etag: str | None, last_modified: str | None, request: Mapping[str, str]) -> bool:
@@ -213,39 +238,44 @@ def _byteranges(headers: RawHeaders, ranges: list[ByteRange], size: int) -> tupl
     ]
     tail = b"--%s--" % boundary  # the close delimiter; RFC 2046 needs no line break after it
     length = sum(len(head) + last - first + 1 + 2 for head, (first, last) in zip(part_heads, ranges)) + len(tail)
-    framed = _without(headers, _BODY_HEADERS)
-    framed += [
-        (b"content-type", b"multipart/byteranges; boundary=" + boundary),
-        (b"content-length", b"%d" % length),
-    ]
+    framed = _replaced(
+        headers, ((b"content-type", b"multipart/byteranges; boundary=" + boundary), (b"content-length", b"%d" % length))
+    )
     return framed, ByteRangesFraming(part_heads, tail)
+
+
+def _plain_text(status: int, text: str, *headers: tuple[bytes, bytes]) -> RangedAnswer:
+    """A short text answer of its own, as Starlette's ``PlainTextResponse``: not the file's headers."""
+    body = text.encode("utf-8")
+    return RangedAnswer(status, [*headers, (b"content-length", b"%d" % len(body)), _PLAIN_TEXT], None, None, body)
 
 
 def answer_ranges(headers: RawHeaders, request: Mapping[str, str], size: int, max_ranges: int) -> RangedAnswer:
     """The answer to a GET or HEAD for a 200 file of ``size`` bytes with these response ``headers``.
 
-    304 when the client's copy is current, 416 when no range can be sent, 206
-    with one range or ``multipart/byteranges``, else 200 with the whole file.
+    304 when the client's copy is current; 206 with one range or
+    ``multipart/byteranges``; 400 (with the reason) for a ``Range`` that cannot
+    be read, 416 for one past the end; else 200 with the whole file.
     """
     if is_not_modified(header_value(headers, b"etag"), header_value(headers, b"last-modified"), request):
         return RangedAnswer(304, [(key, value) for key, value in headers if key in _NOT_MODIFIED_HEADERS], None, None)
     range_header = request.get("range")
-    wanted = None
+    wanted: list[ByteRange] = []
     if range_header is not None and _if_range_holds(headers, request.get("if-range")):
-        wanted = parse_range_header(range_header, size, max_ranges)
-    if wanted is None:
-        return RangedAnswer(200, headers, [(0, size - 1)], None)
+        try:
+            wanted = parse_range_header(range_header, size, max_ranges)
+        except MalformedRangeHeader as malformed:
+            return _plain_text(400, malformed.content)
+        except RangeNotSatisfiable:
+            return _plain_text(416, "", (b"content-range", b"bytes */%d" % size))
     if not wanted:
-        unsatisfiable = _without(headers, _BODY_HEADERS)
-        unsatisfiable += [(b"content-range", b"bytes */%d" % size), (b"content-length", b"0")]
-        return RangedAnswer(416, unsatisfiable, None, None)
+        return RangedAnswer(200, headers, [(0, size - 1)], None)
     if len(wanted) == 1:
         first, last = wanted[0]
-        partial = _without(headers, _LENGTH_HEADER)
-        partial += [
-            (b"content-length", b"%d" % (last - first + 1)),
-            (b"content-range", b"bytes %d-%d/%d" % (first, last, size)),
-        ]
+        partial = _replaced(
+            headers,
+            ((b"content-range", b"bytes %d-%d/%d" % (first, last, size)), (b"content-length", b"%d" % (last - first + 1))),
+        )
         return RangedAnswer(206, partial, wanted, None)
     framed, framing = _byteranges(headers, wanted, size)
     return RangedAnswer(206, framed, wanted, framing)

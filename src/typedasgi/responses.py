@@ -5,7 +5,7 @@ work once, in ``__init__``: the body is rendered and the raw header list
 (content-length, content-type) is built there. ``__call__`` then only sends two
 complete messages. Everything that costs more (file stats, range parsing,
 disconnect watching) lives in the subclasses that need it. ``FileResponse``'s
-304/206/416 decisions are in :mod:`typedasgi.ranges`, its body sending in
+304/206/400/416 decisions are in :mod:`typedasgi.ranges`, its body sending in
 :mod:`typedasgi.filebody`.
 """
 
@@ -397,7 +397,8 @@ class FileResponse(Response):
     ``Content-Length``, ``Last-Modified``, ``ETag`` and ``Accept-Ranges`` come
     from the file's stat, taken at send time unless ``stat_result`` is given.
     A GET or HEAD for a 200 answers ``If-None-Match``/``If-Modified-Since`` with
-    304 and ``Range`` with 206 (one range, or ``multipart/byteranges``) or 416.
+    304 and ``Range`` with 206 (one range, or ``multipart/byteranges``), or
+    400/416 for a range that cannot be read or lies past the end.
     On servers with the ``http.response.pathsend`` extension, a whole file is
     handed to the server instead of being read here. If the client leaves
     mid-file, reading stops and the file is closed; the background task still
@@ -479,8 +480,9 @@ class FileResponse(Response):
             "type": "http.response.start", "status": status, "headers": answer.headers, "trailers": False
         }
         if ranges is None or self.send_header_only or method == "HEAD":
+            body = answer.body if method != "HEAD" and not self.send_header_only else b""
             await send(start)
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await send({"type": "http.response.body", "body": body, "more_body": False})
         elif status != 206 and _offers_pathsend(scope):
             await send(start)
             await extension_send(send)({"type": "http.response.pathsend", "path": os.path.abspath(self.path)})

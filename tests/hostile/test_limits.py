@@ -4,9 +4,13 @@ keeps serving. Through a real uvicorn."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import tracemalloc
 
 import pytest
+
+from typedasgi.ranges import MalformedRangeHeader, RangeNotSatisfiable, parse_range_header
 
 from tests.hostile.app import SITE
 from tests.hostile.guards import Target, raw_exchange
@@ -27,14 +31,27 @@ def post(base: str, path: bytes, content_type: bytes, body: bytes) -> tuple[int,
 
 # ------------------------------------------------------------------ byte ranges
 
+MiB = 1024 * 1024
+LONG_LIST = b"bytes=" + b"0-0," * (MiB // 4)
+"""A megabyte of ranges: far more than ``max_ranges``, so the whole file, after one scan of the commas."""
+LONG_NUMBERS = b"bytes=" + b",".join(b"0" * 4299 + b"1-" + b"9" * 4300 for _ in range(100))
+"""A hundred ranges whose numbers have as many digits as Python's ``int()`` reads (860 KB)."""
+OVERLONG_NUMBERS = b"bytes=" + b",".join(b"9" * 10_000 + b"-" for _ in range(100))
+"""A hundred numbers over ``int()``'s digit limit: not ranges, so none is requested."""
+HUGE_STARTS = b"bytes=" + b",".join(b"9" * 4300 + b"-" for _ in range(100))
+
 RANGES = {
-    "more ranges than the cap": (b"bytes=" + b",".join(b"%d-%d" % (i, i) for i in range(17)), 416),
-    "overlaps multiplying the file": (b"bytes=" + b",".join([b"0-"] * 10), 416),
+    "more ranges than max_ranges: the whole file": (b"bytes=" + b",".join(b"%d-%d" % (i, i) for i in range(101)), 200),
+    "a megabyte of ranges: the whole file": (LONG_LIST, 200),
+    "ten thousand empty elements: the whole file": (b"bytes=" + b"," * 10_000 + b"0-0", 200),
+    "overlaps: merged": (b"bytes=" + b",".join([b"0-"] * 10), 206),
+    "numbers at int()'s digit limit": (LONG_NUMBERS, 206),
+    "a number of 5000 digits": (b"bytes=0-" + b"9" * 5000, 400),
+    "numbers over int()'s digit limit": (OVERLONG_NUMBERS, 400),
+    "malformed": (b"bytes=a-b", 400),
+    "not bytes": (b"lines=1-2", 400),
     "none satisfiable": (b"bytes=100000-", 416),
-    "a huge number": (b"bytes=0-" + b"9" * 5000, 206),
-    "malformed: ignored": (b"bytes=a-b", 200),
-    "not bytes: ignored": (b"lines=1-2", 200),
-    "ten thousand empty elements": (b"bytes=" + b"," * 10_000 + b"0-0", 206),
+    "huge starts": (HUGE_STARTS, 416),
 }
 
 
@@ -45,10 +62,28 @@ def test_hostile_ranges(server: ServerURL, served: Target, value: bytes, status:
     assert got == status
     if status == 200:
         assert body == INDEX
+    elif status == 400:
+        assert body.startswith((b"Range header: ", b"Only support", b"Malformed")), body[:100]
     elif status == 416:
         assert headers["content-range"] == f"bytes */{len(INDEX)}" and body == b""
     else:
-        assert body == INDEX[: len(body)] and headers["content-range"].startswith("bytes 0-")
+        first, last = map(int, headers["content-range"].removeprefix("bytes ").partition("/")[0].split("-"))
+        assert body == INDEX[first : last + 1]
+
+
+@pytest.mark.parametrize("value", [LONG_LIST, LONG_NUMBERS, OVERLONG_NUMBERS, HUGE_STARTS])
+def test_a_long_range_header_is_read_in_bounded_memory(value: bytes) -> None:
+    """Reading costs a few times the header's own size: no list of a long list's elements, no integer of a
+    long number's digits."""
+    header = value.decode("latin-1")
+    tracemalloc.start()
+    try:
+        with contextlib.suppress(MalformedRangeHeader, RangeNotSatisfiable):
+            parse_range_header(header, len(INDEX))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * len(header), f"reading a {len(header)}-character Range header peaked at {peak} bytes"
 
 
 # ------------------------------------------------------------------ forms
