@@ -767,6 +767,28 @@ def test_multipart_messages_one_by_one(data_file: Path) -> None:
     ]
 
 
+def test_a_plain_body_ends_as_starlette_ends_it(data_file: Path) -> None:
+    class SmallChunks(FileResponse):
+        chunk_size = 4
+
+    for header, chunks in (("bytes=0-9", [DATA[0:4], DATA[4:8], DATA[8:10]]), ("bytes=4-11", [DATA[4:8], DATA[8:12]])):
+        messages = get(SmallChunks(data_file), {"range": header})
+        assert [(message.get("body"), message.get("more_body")) for message in messages[1:]] == [
+            *((chunk, True) for chunk in chunks[:-1]),
+            (chunks[-1], False),  # no empty message after it, as Starlette sends one range
+        ]
+    whole = get(SmallChunks(data_file))  # 2000 bytes: 500 full chunks, then an empty message, as Starlette reads
+    assert [len(m["body"]) for m in whole if m["type"] == "http.response.body"] == [4] * 500 + [0]
+    assert whole[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+
+    class OddChunks(FileResponse):
+        chunk_size = 3
+
+    whole = get(OddChunks(data_file))  # a short last chunk ends the body itself
+    assert [len(m["body"]) for m in whole if m["type"] == "http.response.body"] == [3] * 666 + [2]
+    assert whole[-1] == {"type": "http.response.body", "body": DATA[-2:], "more_body": False}
+
+
 def test_each_multipart_response_gets_its_own_boundary(data_file: Path) -> None:
     one = header_dict(get(data_file, {"range": "bytes=0-1,5-6"}))[b"content-type"]
     two = header_dict(get(data_file, {"range": "bytes=0-1,5-6"}))[b"content-type"]

@@ -100,6 +100,11 @@ async def _send_ranges(
 ) -> bool:
     if not await _delivered(send, start):
         return False
+    # As Starlette sends them: one range (a 206 without parts) ends with its last chunk; a whole file too,
+    # unless that chunk is a full one (Starlette reads until a short read: then an empty message ends it);
+    # a byteranges body ends with its close delimiter.
+    length = ranges[0][1] - ranges[0][0] + 1
+    ends_with_data = framing is None and (start["status"] == 206 or length % chunk_size != 0)
     for index, (first, last) in enumerate(ranges):
         if framing is not None:
             head = framing.part_heads[index]
@@ -113,12 +118,15 @@ async def _send_ranges(
             if not chunk:  # the file shrank since its stat: the promised length cannot be sent
                 raise RuntimeError(f"File at path {path} is shorter than expected.")
             remaining -= len(chunk)
-            if not await _delivered(send, {"type": "http.response.body", "body": chunk, "more_body": True}):
+            more = remaining > 0 or not ends_with_data
+            if not await _delivered(send, {"type": "http.response.body", "body": chunk, "more_body": more}):
                 return False
         if framing is not None:  # the line break after a part's data is a message of its own, as in Starlette
             part_end: SendEvent = {"type": "http.response.body", "body": b"\r\n", "more_body": True}
             if not await _delivered(send, part_end):
                 return False
+    if ends_with_data:
+        return True
     end = framing.tail if framing is not None else b""
     return await _delivered(send, {"type": "http.response.body", "body": end, "more_body": False})
 
