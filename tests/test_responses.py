@@ -898,6 +898,15 @@ def test_if_range_with_date(data_file: Path) -> None:
     earlier = email.utils.formatdate(data_file.stat().st_mtime - 60, usegmt=True)
     assert start_of(get(data_file, {"range": "bytes=0-9", "if-range": earlier}))["status"] == 200
     assert start_of(get(data_file, {"range": "bytes=0-9", "if-range": "garbage"}))["status"] == 200
+    written_otherwise = email.utils.format_datetime(email.utils.parsedate_to_datetime(last_modified))  # +0000
+    assert written_otherwise != last_modified
+    assert start_of(get(data_file, {"range": "bytes=0-9", "if-range": written_otherwise}))["status"] == 200
+
+
+def test_if_range_is_an_exact_match_of_a_given_validator(data_file: Path) -> None:
+    tagged = FileResponse(data_file, headers={"etag": "v1"})  # not quoted, but what the response says
+    assert start_of(get(tagged, {"range": "bytes=0-9", "if-range": "v1"}))["status"] == 206
+    assert start_of(get(tagged, {"range": "bytes=0-9", "if-range": "v2"}))["status"] == 200
 
 
 def test_empty_file(tmp_path: Path) -> None:
