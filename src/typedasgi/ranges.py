@@ -141,9 +141,9 @@ def _replaced(raw: RawHeaders, values: tuple[tuple[bytes, bytes], ...]) -> RawHe
     return result
 
 
-def _listed_ranges(specs: str, size: int) -> list[ByteRange]:
-    """The list's elements that are ranges, as (start, end exclusive); the others are skipped."""
-    found: list[ByteRange] = []
+def _listed_ranges(specs: str, size: int) -> list[tuple[int, int]]:
+    """The list's elements that are ranges, as (start, end exclusive): not yet checked against the file."""
+    found: list[tuple[int, int]] = []
     for raw_spec in specs.split(","):
         spec = raw_spec.strip()
         first_text, dash, last_text = spec.partition("-")
