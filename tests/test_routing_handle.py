@@ -103,3 +103,12 @@ def test_a_websocket_route_overriding_handle_sees_the_handshake() -> None:
     assert refused.value.code == 4403
     with client.websocket_connect("/ws", headers={"x-key": "open"}) as session:
         assert session.receive_text() == "hello"
+
+
+@pytest.mark.parametrize("make_app", [lambda routes: TypedASGI(routes=routes), lambda routes: Router(routes=routes)])
+def test_a_route_overriding_handle_sees_a_wrong_method_first(make_app: Callable[[list[BaseRoute]], ASGIApp]) -> None:
+    client = TestClient(make_app([GuardedRoute("/", home, methods=["GET"])]))
+    assert client.post("/").status_code == 403  # the access check answers before the 405, as in Starlette
+    refused = client.post("/", headers={"x-key": "open"})
+    assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD")
+    assert client.get("/", headers={"x-key": "open"}).text == "home"

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from enum import IntEnum
-from typing import Any, TypeAlias, cast
+from typing import Any, ClassVar, TypeAlias, cast
 
 from typedasgi.convertors import Convertor, FloatConvertor, IntegerConvertor, PathConvertor, StringConvertor
 from typedasgi.datastructures import URLPath
@@ -29,6 +29,7 @@ __all__ = [
     "Conversions",
     "Match",
     "NoMatchFound",
+    "call_through_handle",
     "conversions_for",
     "convert_params",
     "route_app",
@@ -73,25 +74,29 @@ def _enter_child_scope(route: BaseRoute, scope: WWWScope, params: dict[str, Any]
         scope.update(params)  # type: ignore[typeddict-item]  # the child scope matches() gave
 
 
-_handling: ContextVar[BaseRoute | None] = ContextVar("typedasgi.route_handling", default=None)
+_handling: ContextVar[tuple[BaseRoute, ASGIApp | None] | None] = ContextVar("typedasgi.route_handling", default=None)
 
 
-async def _through_handle(route: BaseRoute, scope: Scope, receive: Receive, send: Send) -> None:
-    """What the router calls for a route whose class defines ``handle``: that ``handle``, as Starlette's router.
-
-    Inside it, ``self.app`` (directly, or through ``super().handle``) is the route's own app again.
+async def call_through_handle(route: BaseRoute, inner: ASGIApp | None, scope: Scope, receive: Receive, send: Send) -> None:
+    """Call ``route.handle`` (a class's override); inside it, ``self.app`` (directly, or through
+    ``super().handle``) is ``inner``: the route's own app, or for a 405 the route's refusal.
     """
-    if _handling.get() is route:
-        app = route.__dict__.get("_handled_app")
-        if app is None:
+    handling = _handling.get()
+    if handling is not None and handling[0] is route:
+        if handling[1] is None:
             raise AttributeError(f"{type(route).__name__} defines handle() but sets no app for it to call")
-        await app(scope, receive, send)
+        await handling[1](scope, receive, send)
         return
-    token = _handling.set(route)
+    token = _handling.set((route, inner))
     try:
         await route.handle(scope, receive, send)
     finally:
         _handling.reset(token)
+
+
+async def _through_handle(route: BaseRoute, scope: Scope, receive: Receive, send: Send) -> None:
+    """What the router calls for a route whose class defines ``handle``: that ``handle``, as Starlette's router."""
+    await call_through_handle(route, route.__dict__.get("_handled_app"), scope, receive, send)
 
 
 def route_app(route: BaseRoute) -> ASGIApp:
@@ -133,6 +138,8 @@ class BaseRoute:
     """A plain endpoint and the scope keys ``enter`` sets: the app may do both itself instead of ``app``."""
     name: str | None = None
     first_segment: str | None = None  # see _first_segment; None: try for every path
+    handle_overridden: ClassVar[bool] = False
+    """The class (or a mixin) defines ``handle``: the router's calls go through it (see ``_ThroughHandle``)."""
 
     def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
         raise NotImplementedError()
@@ -170,6 +177,7 @@ class BaseRoute:
         through = any(isinstance(vars(k).get("app"), _ThroughHandle) for k in cls.__mro__)
         if cls.handle is not BaseRoute.handle and not through:  # handle() defined here or by a mixin
             cls.app = _ThroughHandle()  # type: ignore[assignment]  # a descriptor: instances read an ASGIApp
+            cls.handle_overridden = True
         if "matches" in cls.__dict__ and "match" not in cls.__dict__:
             # Written against Starlette's protocol: route through the override, keep the parent's matching for super().
             parent_match, parent_enter = cls.match, cls.enter

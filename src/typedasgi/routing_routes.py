@@ -29,6 +29,7 @@ from typedasgi.routing_base import (
     BaseRoute,
     Match,
     NoMatchFound,
+    call_through_handle,
     conversions_for,
     convert_params,
     store_params,
@@ -149,7 +150,7 @@ class Route(_PathRoute):
         self.entry_keys: dict[str, object] = {"endpoint": endpoint, "route": self}
         if not isinstance(max_body_size, EllipsisType):
             self.entry_keys["max_body_size"] = max_body_size
-        if plain is not None and type(self).enter is Route.enter and type(self).handle is BaseRoute.handle:
+        if plain is not None and type(self).enter is Route.enter and not self.handle_overridden:
             # the app may enter and call it itself (not when a handle() override must see the call)
             self.plain: tuple[PlainCall, Mapping[str, object]] | None = (plain, self.entry_keys)
 
@@ -180,6 +181,12 @@ class Route(_PathRoute):
             store_params(scope, params)
 
     async def handle_partial(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.handle_overridden:  # as Starlette's Route.handle answers the 405, an override sees it first
+            await call_through_handle(self, self._refuse_method, scope, receive, send)
+        else:
+            await self._refuse_method(scope, receive, send)
+
+    async def _refuse_method(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {"Allow": self._allow}
         if self.handler is not None and self.handler.json_errors:
             mark_json_errors(scope)
