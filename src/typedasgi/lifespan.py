@@ -16,8 +16,8 @@ import contextlib
 import inspect
 import logging
 import warnings
-from collections.abc import AsyncGenerator, Iterable
-from typing import Any
+from collections.abc import AsyncGenerator, Callable, Iterable
+from typing import Any, TypeVar, cast
 
 from typedasgi.concurrency import run_in_threadpool
 from typedasgi.exceptions import TypedASGIDeprecationWarning
@@ -26,6 +26,8 @@ from typedasgi.types import ASGIApp, LifespanScope, LifespanSendEvent, ReceiveEv
 __all__ = ["LifespanError", "MountedLifespans", "lifespan_context"]
 
 logger: logging.Logger = logging.getLogger("typedasgi.lifespan")
+
+_LifespanT = TypeVar("_LifespanT", bound="Callable[..., object] | None")
 
 
 def _warn_deprecated(message: str) -> None:
@@ -51,16 +53,17 @@ def _warn_deprecated(message: str) -> None:
     )
 
 
-def lifespan_context(lifespan: Any) -> Any:  # the app's lifespan, whatever its state type
+def lifespan_context(lifespan: _LifespanT) -> _LifespanT:
     """``lifespan`` as an async context manager factory; plain (async) generator functions still work, deprecated.
 
-    Starlette once took generator functions and warns about them; so does typedasgi, with the same words.
+    Starlette once took generator functions and warns about them; so does typedasgi, with the same words
+    (the types admit only the context manager factory: untyped callers may still pass a generator).
     """
     if inspect.isasyncgenfunction(lifespan):
         _warn_deprecated(
             "async generator function lifespans are deprecated, use an @contextlib.asynccontextmanager function instead"
         )
-        return contextlib.asynccontextmanager(lifespan)
+        return cast("_LifespanT", contextlib.asynccontextmanager(lifespan))
     if inspect.isgeneratorfunction(lifespan):
         _warn_deprecated(
             "generator function lifespans are deprecated, use an @contextlib.asynccontextmanager function instead"
@@ -79,7 +82,7 @@ def lifespan_context(lifespan: Any) -> Any:  # the app's lifespan, whatever its 
             else:
                 await run_in_threadpool(context.__exit__, None, None, None)
 
-        return in_threads
+        return cast("_LifespanT", in_threads)
     return lifespan
 
 

@@ -6,12 +6,13 @@ does about the classic pitfalls:
 
 * ``call_next(request)`` runs the rest of the app in a task and returns as soon
   as the response *head* is there; the body is streamed through a one-message
-  hand-off, never buffered. Streaming responses stream, and background tasks
-  run after the body is sent - the middleware returns only once they are done.
+  hand-off, never buffered. The response's background tasks start after its
+  last body message was sent, and the middleware returns only once they are done.
 * An error raised downstream before the response starts comes out of
-  ``call_next``; one raised mid-stream comes out of sending the response. Both
-  keep their traceback.
-* A body read in ``dispatch`` with ``await request.body()`` is handed to the app.
+  ``call_next`` (its context becomes its cause, as in Starlette); one raised
+  mid-stream comes out of sending the response. Both keep their traceback.
+* The request body is read once, as in Starlette (see :class:`_DispatchRequest`):
+  a body read in ``dispatch`` with ``await request.body()`` is handed to the app.
 * The client going away (the server's ``send`` raising ``OSError``) stops the
   stream and cancels the downstream task; nothing is left running.
 * ContextVars: Starlette documents that values set in the endpoint are not seen
@@ -25,10 +26,6 @@ does about the classic pitfalls:
 * ``http.response.pathsend`` and early hints pass through (the server sends the
   file); the ``zerocopysend`` extension is hidden from the app below, so such
   bodies pass through ``dispatch`` as bytes.
-* An error the app raises before its response comes out of ``call_next`` as
-  in Starlette: its context becomes its cause (the traceback shows it so).
-* The request body is read once, as in Starlette (see :class:`_DispatchRequest`),
-  and background tasks of the response start after its last body message was sent.
 """
 
 from __future__ import annotations
