@@ -62,6 +62,7 @@ def _log(scope: WWWScope, exc: BaseException, answer: str) -> None:
     where = scope.get("method", "GET") if scope["type"] == "http" else "WebSocket"
     logger.error("Exception in %s %s, answered %s", where, scope["path"], answer, exc_info=exc)
 
+
 def debug_response(request: Request, exc: BaseException) -> Response:
     """The traceback, as an HTML page for browsers and as text for everything else."""
     if "text/html" in request.headers.get("accept", ""):
