@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -424,3 +425,12 @@ def test_url_for_with_a_root_path_with_or_without_trailing_slash(root_path: str)
 
 async def asgi_app(scope: Scope, receive: Receive, send: Send) -> None:
     await PlainTextResponse("asgi")(scope, receive, send)
+
+
+def test_an_async_endpoint_inside_nested_partials_is_awaited_on_the_loop() -> None:
+    async def greet(greeting: str, name: str, request: Request) -> Response:
+        return PlainTextResponse(f"{greeting}, {name}")
+
+    endpoint = functools.partial(functools.partial(greet, "hello"), "you")
+    client = TestClient(Router(routes=[Route("/", endpoint)]))
+    assert client.get("/").text == "hello, you"

@@ -14,16 +14,14 @@ production.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import logging
-from contextvars import ContextVar
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from typing import cast
 
 from typing_extensions import ParamSpec
 
-from typedasgi.concurrency import run_in_threadpool
+from typedasgi.concurrency import is_async_callable, run_in_threadpool, unwrap_partial
 
 __all__ = ["BackgroundTask", "BackgroundTasks", "raise_task_errors"]
 
@@ -35,17 +33,8 @@ raise_task_errors: ContextVar[bool] = ContextVar("typedasgi.background.raise_tas
 """True where a task's error should be raised to the caller rather than logged (set by the TestClient)."""
 
 
-def _is_async_callable(func: object) -> bool:
-    while isinstance(func, functools.partial):
-        func = func.func
-    if inspect.iscoroutinefunction(func):
-        return True
-    return inspect.iscoroutinefunction(getattr(func, "__call__", None))  # an object with ``async def __call__``
-
-
 def _qualified_name(func: object) -> str:
-    while isinstance(func, functools.partial):
-        func = func.func
+    func = unwrap_partial(func)
     name = getattr(func, "__qualname__", None)
     if not isinstance(name, str):  # a callable object: name its class
         name = type(func).__qualname__
@@ -62,7 +51,7 @@ class BackgroundTask:
         self.func: Callable[..., object] = func
         self.args: tuple[object, ...] = args
         self.kwargs: dict[str, object] = kwargs
-        self.is_async: bool = _is_async_callable(func)  # decided once, not per call
+        self.is_async: bool = is_async_callable(func)  # decided once, not per call
 
     @property
     def name(self) -> str:

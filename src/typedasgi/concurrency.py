@@ -14,6 +14,7 @@ import asyncio
 import contextvars
 import enum
 import functools
+import inspect
 import threading
 import warnings
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator, Mapping
@@ -27,10 +28,12 @@ from typedasgi.exceptions import TypedASGIDeprecationWarning
 __all__ = [
     "DEFAULT_THREADPOOL_SIZE",
     "iterate_in_threadpool",
+    "is_async_callable",
     "run_in_threadpool",
     "run_until_first_complete",
     "set_threadpool_size",
     "submit_to_threadpool",
+    "unwrap_partial",
 ]
 
 P = ParamSpec("P")
@@ -77,6 +80,19 @@ def _create_executor() -> ThreadPoolExecutor:
         if _executor is None:
             _executor = ThreadPoolExecutor(max_workers=_size, thread_name_prefix="typedasgi-worker")
         return _executor
+
+
+def unwrap_partial(func: object) -> object:
+    """The callable below any ``functools.partial`` layers: what decides how ``func`` is called and named."""
+    while isinstance(func, functools.partial):
+        func = func.func
+    return func
+
+
+def is_async_callable(func: object) -> bool:
+    """Whether calling ``func`` gives a coroutine: an ``async def`` function, or an object with ``async def __call__``."""
+    target = unwrap_partial(func)
+    return inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(getattr(target, "__call__", None))
 
 
 async def run_in_threadpool(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

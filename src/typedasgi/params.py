@@ -11,7 +11,6 @@ documents them. Nothing here runs per request except the small step closures.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import inspect
 import types
 import typing
@@ -23,6 +22,7 @@ import msgspec.inspect as mi
 from typing_extensions import TypeIs
 
 from typedasgi.background import BackgroundTasks
+from typedasgi.concurrency import unwrap_partial
 from typedasgi.convertors import Convertor
 from typedasgi.extractors import (
     Inputs,
@@ -162,14 +162,8 @@ def _type_name(annotation: object) -> str:
     return repr(annotation).replace("typing.", "")
 
 
-def _target(func: object) -> object:
-    while isinstance(func, functools.partial):
-        func = func.func
-    return func
-
-
 def _type_hints(func: Callable[..., Any]) -> dict[str, Any]:
-    target = _target(func)
+    target = unwrap_partial(func)
     if inspect.isclass(target):
         hints: dict[str, Any] = {}
         for source in (target, target.__init__):
@@ -184,7 +178,7 @@ def _type_hints(func: Callable[..., Any]) -> dict[str, Any]:
 
 
 def _kind(func: Callable[..., Any]) -> Literal["async", "sync", "asyncgen", "gen"]:
-    target = _target(func)
+    target = unwrap_partial(func)
     if not (inspect.isfunction(target) or inspect.ismethod(target) or inspect.isclass(target)):
         target = getattr(target, "__call__", target)
     if inspect.isasyncgenfunction(target):

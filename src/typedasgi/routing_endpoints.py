@@ -6,12 +6,10 @@ is, a sync one runs in the thread pool.
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias, cast
 
-from typedasgi.concurrency import run_in_threadpool
+from typedasgi.concurrency import is_async_callable, run_in_threadpool
 from typedasgi.requests import Request
 from typedasgi.responses import Response
 from typedasgi.types import ASGIApp, Receive, Scope, Send, framework_keys
@@ -43,19 +41,13 @@ def _describe(endpoint: object) -> str:
     return f"{module}.{qualname}" if module else str(qualname)
 
 
-def _unwrap_partial(func: object) -> object:
-    """The function a ``functools.partial`` wraps (a separate function: narrowing ``func`` would widen the caller's)."""
-    return func.func if isinstance(func, functools.partial) else func
-
-
 PlainCall: TypeAlias = Callable[[Request[Any]], Awaitable[object]]
 """A plain endpoint made awaitable (sync ones run in the thread pool); it may return anything."""
 
 
 def plain_call(func: Endpoint) -> PlainCall:
     """``func`` itself when it is a coroutine function, else a coroutine running it in the thread pool."""
-    target = _unwrap_partial(func)
-    if inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(getattr(target, "__call__", None)):
+    if is_async_callable(func):
         return cast(PlainCall, func)  # a coroutine function, checked above
 
     async def in_threadpool(request: Request[Any]) -> object:  # sync endpoints run in the thread pool

@@ -7,7 +7,6 @@ is taken as an ASGI app.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
@@ -15,6 +14,7 @@ from types import EllipsisType
 from typing import Any
 
 from typedasgi.apidocs import ResponseDoc, Responses
+from typedasgi.concurrency import unwrap_partial
 from typedasgi.convertors import Convertor
 from typedasgi.datastructures import URLPath
 from typedasgi.error_responses import error_response, mark_json_errors
@@ -119,9 +119,7 @@ class Route(_PathRoute):
         self.responses: dict[int, ResponseDoc | type[object]] = dict(responses or {})  # other answers, for OpenAPI
         self.handler: TypedHandler | None = None  # the compiled signature of a typed handler
         plain: PlainCall | None = None
-        target = endpoint
-        while isinstance(target, functools.partial):
-            target = target.func
+        target = unwrap_partial(endpoint)
         if (inspect.isfunction(target) or inspect.ismethod(target)) and not is_asgi_function(target):
             if status_code is None and response_class is None and not dependencies and is_plain_endpoint(endpoint):
                 app = request_response(endpoint)  # type: ignore[arg-type]  # a plain endpoint takes a Request
@@ -226,9 +224,7 @@ class WebSocketRoute(_PathRoute):
     ) -> None:
         super().__init__(path, get_name(endpoint) if name is None else name)
         self.endpoint = endpoint
-        target = endpoint
-        while isinstance(target, functools.partial):
-            target = target.func
+        target = unwrap_partial(endpoint)
         self.handler: TypedHandler | None = None
         if (inspect.isfunction(target) or inspect.ismethod(target)) and not is_asgi_function(target):
             if len(inspect.signature(endpoint).parameters) == 1 and not dependencies:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import inspect
 import os
 from collections.abc import Awaitable, Mapping, Sequence
@@ -17,6 +16,7 @@ except ImportError as _missing:  # pragma: no cover - exercised only without the
 
 from typedasgi.applications import TypedASGI
 from typedasgi.background import raise_task_errors
+from typedasgi.concurrency import unwrap_partial
 from typedasgi.middleware.errors import RAISE_EXCEPTIONS
 from typedasgi.routing import Router
 from typedasgi.testing import check_asgi
@@ -67,8 +67,7 @@ def _is_asgi2(app: object) -> bool:
     Two shapes exist: a class whose instances have an async ``__call__`` (the class is called with the
     scope), and a plain function of the scope alone that returns the coroutine function.
     """
-    while isinstance(app, functools.partial):
-        app = app.func
+    app = unwrap_partial(app)
     if inspect.isclass(app):
         return inspect.iscoroutinefunction(getattr(app, "__call__", None)) and not hasattr(app, "__await__")
     if not inspect.isfunction(app) or inspect.iscoroutinefunction(app):
