@@ -89,7 +89,10 @@ def first_raw_value(carrier: HeaderCarrier, name: bytes) -> bytes | None:
     raw: Iterable[tuple[bytes, bytes]] = carrier.get("headers", ())
     if not isinstance(raw, (list, tuple)):  # a one-shot iterable: made a list first, as Headers does
         raw = Headers._from_scope(carrier)  # pyright: ignore[reportPrivateUsage]  # the same normalisation
-    for key, value in raw:
+    for key, value in raw:  # servers send lower-case names (the ASGI spec): no lower() call per line
+        if key == name:
+            return value
+    for key, value in raw:  # a hand-made scope may not
         if key.lower() == name:
             return value
     return None

@@ -339,25 +339,37 @@ class Request(HTTPConnection[StateT]):
 
     async def body(self) -> bytes:
         """The whole body, read once and cached (read here directly: no async generator per request)."""
-        if self._body is None:
-            keys: FrameworkKeys = self.scope  # type: ignore[assignment]  # the same dict, framework view (no call)
-            limit = keys.get("max_body_size", DEFAULT_MAX_BODY_SIZE)
-            self._start_reading(limit)
-            chunks: list[bytes] = []
-            received = self._received
-            receive = self._receive
-            while True:
-                chunk, more = self._chunk(await receive())
-                if chunk:
-                    received += len(chunk)
-                    if limit is not None and received > limit:
-                        raise BodyTooLarge(limit)
-                    chunks.append(chunk)
-                if not more:
-                    self._stream_consumed = True
-                    break
-            self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        return self._body
+        body = self._body
+        if body is not None:
+            return body
+        keys: FrameworkKeys = self.scope  # type: ignore[assignment]  # the same dict, framework view (no call)
+        limit = keys.get("max_body_size", DEFAULT_MAX_BODY_SIZE)
+        self._start_reading(limit)
+        message = await self._receive()
+        if message["type"] == "http.request" and not message.get("more_body", False) and not self._received:
+            body = message.get("body", b"")  # the whole body in one message, the usual case: no list, no join
+            if limit is not None and len(body) > limit:
+                raise BodyTooLarge(limit)
+        else:
+            body = await self._read_rest(message, limit)
+        self._stream_consumed = True
+        self._body = body
+        return body
+
+    async def _read_rest(self, message: ReceiveEvent, limit: int | None) -> bytes:
+        """The body from ``message`` on, when it comes in more than one message."""
+        chunks: list[bytes] = []
+        received = self._received
+        while True:
+            chunk, more = self._chunk(message)
+            if chunk:
+                received += len(chunk)
+                if limit is not None and received > limit:
+                    raise BodyTooLarge(limit)
+                chunks.append(chunk)
+            if not more:
+                return b"".join(chunks)
+            message = await self._receive()
 
     @overload
     async def json(self) -> object: ...
