@@ -123,27 +123,26 @@ def parse_query(raw: bytes) -> dict[str, list[str]]:
 
 
 class Inputs:
-    """What one request offers the steps; each source is parsed on first use, once."""
+    """What one request offers the steps; each source is parsed on first use, once.
 
-    __slots__ = (
-        "scope", "receive", "send", "websocket", "_query", "_headers", "_cookies", "_connection", "stack",
-        "background", "response", "status_code",
-    )
+    The sources start as class defaults (``None``): a new Inputs stores four attributes.
+    """
+
+    _query: dict[str, list[str]] | None = None
+    _headers: dict[str, list[str]] | None = None
+    _cookies: dict[str, str] | None = None
+    _connection: Request[Any] | WebSocket[Any] | None = None
+    stack: contextlib.AsyncExitStack | None = None
+    # background, response, status_code: set by the handlers that inject them (not on the lean path)
+    background: BackgroundTasks | None
+    response: Response | None
+    status_code: int  # the handler's status: where an injected Response starts
 
     def __init__(self, scope: Scope, receive: Receive, send: Send, websocket: bool) -> None:
-        self.scope: WWWScope = typing.cast(WWWScope, scope)  # handlers serve http and websocket routes only
+        self.scope: WWWScope = scope  # type: ignore[assignment]  # handlers serve http and websocket routes only
         self.receive: Receive = receive
         self.send: Send = send
         self.websocket: bool = websocket
-        self._query: dict[str, list[str]] | None = None
-        self._headers: dict[str, list[str]] | None = None
-        self._cookies: dict[str, str] | None = None
-        self._connection: Request[Any] | WebSocket[Any] | None = None
-        self.stack: contextlib.AsyncExitStack | None = None
-        # background, response, status_code: set by the handlers that inject them (not on the lean path)
-        self.background: BackgroundTasks | None
-        self.response: Response | None
-        self.status_code: int  # the handler's status: where an injected Response starts
 
     def query(self) -> dict[str, list[str]]:
         if self._query is None:
