@@ -326,16 +326,33 @@ class HeaderRoute(Route):
         return match, child
 
 
+async def preferred(request: Request) -> Response:
+    return PlainTextResponse("preferred " + request.path_params["item"])
+
+
+async def fallback(request: Request) -> Response:
+    return PlainTextResponse("fallback " + request.path_params["item"])
+
+
 def test_a_subclass_overriding_matches_is_honoured_by_the_router() -> None:
-    async def preferred(request: Request) -> Response:
-        return PlainTextResponse("preferred " + request.path_params["item"])
-
-    async def fallback(request: Request) -> Response:
-        return PlainTextResponse("fallback " + request.path_params["item"])
-
     client = TestClient(Router(routes=[HeaderRoute("/items/{item}", preferred), Route("/items/{item}", fallback)]))
     assert client.get("/items/a").text == "fallback a"
     assert client.get("/items/b", headers={"x-route": "preferred"}).text == "preferred b"
+
+
+def test_matches_overridden_again_in_a_subclass_chains_through_both() -> None:
+    class AdaOnlyRoute(HeaderRoute):
+        def matches(self, scope: Any) -> tuple[Match, dict[str, Any]]:
+            match, child = super().matches(scope)
+            if match is not Match.NONE and child["path_params"]["item"] != "ada":
+                return Match.NONE, {}
+            return match, child
+
+    client = TestClient(Router(routes=[AdaOnlyRoute("/items/{item}", preferred), Route("/items/{item}", fallback)]))
+    chosen = {"x-route": "preferred"}
+    assert client.get("/items/ada", headers=chosen).text == "preferred ada"
+    assert client.get("/items/bob", headers=chosen).text == "fallback bob"
+    assert client.get("/items/ada").text == "fallback ada"
 
 
 def test_a_route_overriding_matches_is_matched_once_and_recorded_as_the_route() -> None:

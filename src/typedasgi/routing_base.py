@@ -178,8 +178,9 @@ class BaseRoute:
         if cls.handle is not BaseRoute.handle and not through:  # handle() defined here or by a mixin
             cls.app = _ThroughHandle()  # type: ignore[assignment]  # a descriptor: instances read an ASGIApp
             cls.handle_overridden = True
-        if "matches" in cls.__dict__ and "match" not in cls.__dict__:
+        if "matches" in cls.__dict__ and "match" not in cls.__dict__ and cls.match is not _match_through_matches:
             # Written against Starlette's protocol: route through the override, keep the parent's matching for super().
+            # (A subclass of such a class inherits all four: its matches() chains to the parent's by super().)
             parent_match, parent_enter = cls.match, cls.enter
             cls._own_match = parent_match  # type: ignore[method-assign]  # the parent's, bound per instance
             cls._own_enter = parent_enter  # type: ignore[method-assign]
