@@ -14,7 +14,7 @@ import pytest
 from typedasgi.applications import TypedASGI
 from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, Response
-from typedasgi.routing import BaseRoute, Host, Mount, Route, Router, WebSocketRoute
+from typedasgi.routing import BaseRoute, Host, Match, Mount, Route, Router, WebSocketRoute
 from typedasgi.testclient import TestClient
 from typedasgi.types import ASGIApp, Receive, Scope, Send
 from typedasgi.websockets import WebSocket, WebSocketDisconnect
@@ -112,3 +112,29 @@ def test_a_route_overriding_handle_sees_a_wrong_method_first(make_app: Callable[
     refused = client.post("/", headers={"x-key": "open"})
     assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD")
     assert client.get("/", headers={"x-key": "open"}).text == "home"
+
+
+def test_a_partial_match_of_a_route_defining_handle_calls_it_once() -> None:
+    calls: list[str] = []
+
+    class PathOnly(BaseRoute):
+        """Starlette's protocol: PARTIAL when the path fits but the method does not; the route answers both."""
+
+        def matches(self, scope: Scope) -> tuple[Match, dict[str, object]]:
+            if scope["type"] != "http" or scope["path"] != "/":
+                return Match.NONE, {}
+            return (Match.FULL if scope["method"] == "GET" else Match.PARTIAL), {}
+
+        def __init__(self) -> None:
+            self.app = PlainTextResponse("handled")
+
+        async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+            calls.append(scope["method"] if scope["type"] == "http" else "")
+            await super().handle(scope, receive, send)
+
+    for make_app in (lambda route: TypedASGI(routes=[route]), lambda route: Router(routes=[route]), lambda route: route):
+        calls.clear()
+        client = TestClient(make_app(PathOnly()))
+        assert client.post("/").text == "handled"
+        assert client.get("/").text == "handled"
+        assert calls == ["POST", "GET"]

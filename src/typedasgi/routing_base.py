@@ -191,8 +191,8 @@ class BaseRoute:
         await self.app(scope, receive, send)
 
     async def handle_partial(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer a PARTIAL match (Route: 405 with Allow)."""
-        await self.handle(scope, receive, send)
+        """Answer a PARTIAL match (Route: 405 with Allow); others answer it as a full one, through ``handle``."""
+        await self.app(scope, receive, send)  # an overridden handle() is called once, as for a FULL match
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         raise NoMatchFound(name, path_params)
