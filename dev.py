@@ -158,9 +158,13 @@ def bench() -> int:
 
 
 def compat() -> int:
-    """Starlette's own test suite, downloaded from the package index, run against typedasgi (compat/run.py)."""
+    """Starlette's own test suite, downloaded from the package index, run against typedasgi (compat/run.py);
+    with ``--third-party [names]``, third-party Starlette packages' own suites (compat/thirdparty.py)."""
     setup()
-    return subprocess.run([str(BIN / "python"), "-m", "compat.run", *sys.argv[2:]], cwd=ROOT).returncode
+    args = sys.argv[2:]
+    module = "compat.thirdparty" if "--third-party" in args else "compat.run"
+    args = [a for a in args if a != "--third-party"]
+    return subprocess.run([str(BIN / "python"), "-m", module, *args], cwd=ROOT).returncode
 
 
 def main() -> int:

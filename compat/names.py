@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--write", type=Path, help="write the name list as a Python module here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="typedasgi-names-") as tmp:
-        archive = download_sdist(Path(tmp), args.starlette_version)
+        archive = download_sdist(Path(tmp), "starlette", args.starlette_version)
         names = public_names(extract(archive, Path(tmp) / "sdist") / "starlette")
     release = archive.name.removesuffix(".tar.gz")
     if args.write:

@@ -28,6 +28,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,21 +150,28 @@ def ensure_requirements() -> None:
         )
 
 
-def download_sdist(dest: Path, version: str | None) -> Path:
-    """The Starlette source distribution (newest unless ``version``), downloaded into ``dest``."""
-    requirement = f"starlette=={version}" if version else "starlette"
+def download_sdist(dest: Path, name: str, version: str | None) -> Path:
+    """The source distribution of ``name`` (newest unless ``version``), downloaded into ``dest``.
+
+    Only this package is taken as source: its build backend may come as a wheel.
+    """
+    requirement = f"{name}=={version}" if version else name
     cmd = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "-q", "--no-deps"]
-    cmd += ["--no-binary", ":all:", "-d", str(dest), requirement]
+    cmd += ["--no-binary", name, "-d", str(dest), requirement]
     _log("+ " + " ".join(cmd))
     subprocess.run(cmd, check=True)
-    (archive,) = dest.glob("starlette-*.tar.gz")
+    (archive,) = [p for p in dest.iterdir() if p.name.endswith((".tar.gz", ".zip"))]
     return archive
 
 
 def extract(archive: Path, dest: Path) -> Path:
     """The sdist's top folder (package, tests, pyproject), extracted under ``dest``."""
-    with tarfile.open(archive) as tar:
-        tar.extractall(dest, filter="data")
+    if archive.name.endswith(".zip"):
+        with zipfile.ZipFile(archive) as zipped:
+            zipped.extractall(dest)
+    else:
+        with tarfile.open(archive) as tar:
+            tar.extractall(dest, filter="data")
     (top,) = [p for p in dest.iterdir() if p.is_dir()]
     return top
 
@@ -188,7 +196,7 @@ def patch_tree(root: Path, *, renamed: bool) -> None:
 
 def prepare(workdir: Path, version: str | None) -> tuple[Path, Path, str]:
     """Two copies of the sdist: Starlette's own (to count tests) and the renamed one (to run them)."""
-    archive = download_sdist(workdir / "download", version)
+    archive = download_sdist(workdir / "download", "starlette", version)
     original = extract(archive, workdir / "original")
     renamed = extract(archive, workdir / "renamed")
     shutil.rmtree(renamed / "starlette")  # the renamed tests must import typedasgi, nothing else

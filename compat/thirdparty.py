@@ -1,0 +1,265 @@
+"""Third-party Starlette packages' own test suites, run on typedasgi: ``python3 dev.py compat --third-party``.
+
+For each package: its source distribution (which ships its tests) is
+downloaded into a temporary folder, the package and its test requirements are
+installed into a throwaway virtual environment, Starlette is uninstalled and
+typedasgi installed from this checkout, and ``starlette`` is mapped to
+typedasgi by an import hook (``compat/starlette_alias.py``, loaded by a
+``.pth`` file) plus a ``starlette`` distribution record carrying the Starlette
+version typedasgi is measured against, so version checks (OpenTelemetry's)
+find it. Not one file of the package or its tests is changed. A package whose
+source distribution has no tests can be given a folder with them
+(``--tests NAME=DIR``, e.g. a clone of its repository).
+
+Not part of ``dev.py check``: it needs the package index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from compat.run import FAILURE_LINE, SUMMARY_COUNT, download_sdist, extract
+
+ROOT = Path(__file__).resolve().parent.parent
+ALIAS_MODULE = Path(__file__).resolve().parent / "starlette_alias.py"
+STARLETTE_VERSION = "1.10.0"  # the release `dev.py compat` measures against
+TYPEDASGI_EXTRAS = "testclient,forms,templates,schemas"  # what `starlette[full]` users have
+# Frameworks built on Starlette: with the alias they would import typedasgi, which is not what is measured.
+UNINSTALL = ("starlette", "fastapi")
+
+
+@dataclass(frozen=True)
+class Package:
+    """A package on the index, what its tests need, and why what does not pass does not."""
+
+    name: str
+    test_requires: tuple[str, ...] = ("pytest",)
+    pytest_args: tuple[str, ...] = ()  # test paths (default: the pytest configuration's), --deselect ...
+    known: str = ""  # failures that are the package's environment, not typedasgi
+    # Data files its tests read that the repository has and the sdist does not ship (path: content).
+    sdist_lacks: tuple[tuple[str, str], ...] = ()
+    sdist_has_tests: bool = True  # False: runs only with --tests NAME=DIR (a clone of its repository)
+
+
+PYTEST_ASYNCIO = ("pytest", "pytest-asyncio")
+PACKAGES: tuple[Package, ...] = (
+    Package(
+        "sse-starlette",
+        (*PYTEST_ASYNCIO, "httpx2", "httpx", "asgi-lifespan", "uvicorn", "portend", "psutil", "tenacity")
+        + ("testcontainers",),
+        ("tests", "-m", "not integration and not experimentation"),
+        known="the sdist lacks tests/conftest.py, tests/anyio_compat.py and examples/: their tests error or leak state",
+    ),
+    Package(
+        "starlette-exporter",
+        ("pytest", "httpx", "prometheus-client", "aiofiles", "requests"),
+        sdist_lacks=(("tests/static/test.txt", "test"),),
+    ),
+    Package(
+        "opentelemetry-instrumentation-starlette",
+        ("pytest", "httpx", "opentelemetry-test-utils", "opentelemetry-sdk"),
+    ),
+    Package("starlette-csrf", (*PYTEST_ASYNCIO, "httpx<0.28", "asgi-lifespan")),
+    Package("starlette-compress", ("pytest", "pytest-timeout", "httpx2", "zstandard", "brotli")),
+    Package("starlette-i18n", ("pytest", "httpx2", "jinja2")),
+    Package("starlette-problem", (*PYTEST_ASYNCIO, "pytest-httpx", "httpx", "uvicorn")),
+    Package(
+        "starlette-wtf",
+        ("pytest", "httpx", "jinja2", "requests", "python-multipart"),
+        known="the sdist lacks tests/conftest.py (its fixtures)",
+    ),
+    Package("starlette-securecookies", ("pytest", "httpx", "itsdangerous", "starlette-csrf")),
+    Package("asgi-csrf", (*PYTEST_ASYNCIO, "httpx", "asgi-lifespan", "python-multipart")),
+    Package(
+        "mangum",
+        ("pytest", "httpx2", "brotli", "brotli-asgi", "boto3", "testcontainers", "quart"),
+        known="the localstack tests need Docker",
+    ),
+    Package(
+        "asgi-lifespan",
+        (*PYTEST_ASYNCIO, "httpx<0.28", "trio"),
+        ("tests", "-k", "not trio"),
+        known="the trio variants are not run (typedasgi is asyncio-only)",
+    ),
+    Package("a2wsgi", (*PYTEST_ASYNCIO, "httpx", "baize")),
+    Package("starlette-context", (*PYTEST_ASYNCIO, "httpx"), sdist_has_tests=False),
+    Package("brotli-asgi", ("pytest", "httpx", "brotli"), ("tests.py",), sdist_has_tests=False),
+    Package("starlette-prometheus", ("pytest", "httpx", "requests"), sdist_has_tests=False),
+    Package("starsessions", (*PYTEST_ASYNCIO, "httpx", "redis", "cryptography"), sdist_has_tests=False),
+    Package("timing-asgi", (*PYTEST_ASYNCIO, "requests", "httpx"), sdist_has_tests=False),
+)
+
+
+@dataclass
+class Result:
+    name: str
+    version: str = "?"
+    counts: dict[str, int] = field(default_factory=dict[str, int])
+    failures: list[str] = field(default_factory=list[str])
+    note: str = ""
+
+    @property
+    def passed(self) -> int:
+        return self.counts.get("passed", 0) + self.counts.get("xfailed", 0)
+
+    @property
+    def total(self) -> int:
+        ran = ("passed", "failed", "errors", "xfailed", "xpassed")
+        return sum(self.counts.get(key, 0) for key in ran)
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _pip(python: Path, *args: str) -> None:
+    cmd = [str(python), "-m", "pip", "--disable-pip-version-check", "-q", *args]
+    _log("+ " + " ".join(cmd))
+    subprocess.run(cmd, check=True)
+
+
+def make_venv(where: Path, package: Package, requirement: str, starlette: bool) -> Path:
+    """A virtual environment with the package, its test requirements and typedasgi standing in for Starlette
+    (or, with ``starlette``, Starlette itself: the baseline)."""
+    subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
+    python = where / ("Scripts" if os.name == "nt" else "bin") / "python"
+    _pip(python, "install", requirement, *package.test_requires)
+    if starlette:
+        _pip(python, "install", "starlette")  # when the package's own requirements did not bring it
+        return python
+    _pip(python, "uninstall", "-y", *UNINSTALL)
+    _pip(python, "install", f"{ROOT}[{TYPEDASGI_EXTRAS}]")
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
+    shutil.copy(ALIAS_MODULE, site / "_typedasgi_starlette_alias.py")
+    (site / "_typedasgi_starlette_alias.pth").write_text("import _typedasgi_starlette_alias\n")
+    record = site / f"starlette-{STARLETTE_VERSION}.dist-info"
+    record.mkdir()
+    (record / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: starlette\nVersion: {STARLETTE_VERSION}\n"
+        "Summary: typedasgi standing in for Starlette (compat/thirdparty.py)\n"
+    )
+    (record / "RECORD").write_text("")
+    return python
+
+
+def run_suite(python: Path, top: Path, package: Package, timeout: float) -> tuple[dict[str, int], list[str], str]:
+    """The package's pytest run in its own folder: pytest's counts, failing tests, and a note if it did not finish."""
+    # addopts is emptied: coverage thresholds and report flags are not tests.
+    cmd = [str(python), "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-q", "-rfE", "--no-header"]
+    cmd += ["--tb=line", "--continue-on-collection-errors", *package.pytest_args]
+    env = dict(os.environ, TYPEDASGI_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONDONTWRITEBYTECODE="1", COLUMNS="300")
+    _log("+ " + " ".join(cmd))
+    proc = subprocess.Popen(
+        cmd, cwd=top, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+    note = ""
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        note = f"timed out after {timeout:g}s"
+    lines = out.splitlines()
+    failures = [f"{m.group(1)} {m.group(2)} - {m.group(3) or ''}" for m in map(FAILURE_LINE.match, lines) if m]
+    closing = next((line for line in reversed(lines) if SUMMARY_COUNT.search(line)), "")
+    counts = {("errors" if word.startswith("error") else word): int(n) for n, word in SUMMARY_COUNT.findall(closing)}
+    if not closing and not note:
+        note = "pytest did not run: " + (lines[-1] if lines else "no output")
+    return counts, failures, note
+
+
+def run_package(
+    package: Package, version: str | None, tests: Path | None, timeout: float, keep: Path | None, starlette: bool
+) -> Result:
+    result = Result(package.name)
+    if tests is None and not package.sdist_has_tests:
+        result.note = f"the sdist has no tests: --tests {package.name}=DIR with a clone of its repository"
+        return result
+    with tempfile.TemporaryDirectory(prefix=f"typedasgi-thirdparty-{package.name}-") as tmp:
+        workdir = Path(tmp) if keep is None else keep / package.name
+        if keep is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+        try:
+            if tests is None:
+                archive = download_sdist(workdir / "download", package.name, version)
+                result.version = archive.name.removesuffix(".tar.gz").removesuffix(".zip").rpartition("-")[2]
+                top = extract(archive, workdir / "source")
+                for path, content in package.sdist_lacks:
+                    (top / path).parent.mkdir(parents=True, exist_ok=True)
+                    (top / path).write_text(content, encoding="utf-8")
+                requirement = f"{package.name}=={result.version}"
+            else:  # a clone of the repository: the package is installed from it too
+                result.version = "repository"
+                top = workdir / "repository"
+                shutil.copytree(tests, top, ignore=shutil.ignore_patterns(".git", "__pycache__"))
+                requirement = str(top)
+            python = make_venv(workdir / "venv", package, requirement, starlette)
+        except subprocess.CalledProcessError as error:
+            result.note = f"could not install: {error.cmd[3:6]}"
+            return result
+        started = time.monotonic()
+        result.counts, result.failures, result.note = run_suite(python, top, package, timeout)
+        _log(f"{package.name}: {result.counts} in {time.monotonic() - started:.0f}s")
+    if tests is not None:
+        result.note = f"tests from {tests}; {result.note}".rstrip("; ")
+    return result
+
+
+def table(results: Sequence[Result]) -> str:
+    rows = [("package", "version", "passed/total", "skipped", "notes")]
+    for r in results:
+        known = next((p.known for p in PACKAGES if p.name == r.name), "")
+        notes = "; ".join(n for n in (r.note, known if r.passed < r.total else "") if n)
+        rows.append((r.name, r.version, f"{r.passed}/{r.total}", str(r.counts.get("skipped", 0)), notes))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in rows)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    summary = (__doc__ or "").split("\n\n")[0]
+    parser = argparse.ArgumentParser(prog="dev.py compat --third-party", description=summary)
+    parser.add_argument("names", nargs="*", help="only these packages (NAME or NAME==VERSION); default: all")
+    parser.add_argument(
+        "--tests", action="append", default=[], metavar="NAME=DIR", help="NAME from DIR, a clone"
+    )
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per package's test run")
+    parser.add_argument("--failures", action="store_true", help="also list every failing test")
+    parser.add_argument("--starlette", action="store_true", help="the baseline: run on Starlette, not typedasgi")
+    parser.add_argument("--keep", type=Path, help="work in KEEP/NAME and leave it there (venv, sources) to debug")
+    args = parser.parse_args(argv)
+    known = {p.name: p for p in PACKAGES}
+    tests = {name: Path(folder).resolve() for name, _, folder in (t.partition("=") for t in args.tests)}
+    results: list[Result] = []
+    for spec in args.names or list(known):
+        name, _, version = spec.partition("==")
+        package = known.get(name, Package(name))
+        results.append(
+            run_package(package, version or None, tests.get(name), args.timeout, args.keep, args.starlette)
+        )
+    on = "Starlette itself (baseline)" if args.starlette else "typedasgi"
+    print(f"Third-party packages' own tests on {on} ({time.strftime('%Y-%m-%d')})\n")
+    print(table(results))
+    if args.failures:
+        print("\n" + "\n".join(f"{r.name}: {line}" for r in results for line in r.failures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
