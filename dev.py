@@ -3,8 +3,8 @@
 Needs nothing but Python 3.11: it makes ``.venv``, installs typedasgi with its
 ``dev`` extra and every first-party plugin (again only when a pyproject
 changed), then serves the example app or runs the whole check. ``bench`` and
-``compat`` (Starlette's own test suite, which needs the package index) are
-run by hand.
+``compat`` (Starlette's own test suite; ``compat --third-party``, third-party
+Starlette packages' suites; both need the package index) are run by hand.
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ def make_venv(where: Path, package: Package, requirement: str, starlette: bool) 
     python = where / ("Scripts" if os.name == "nt" else "bin") / "python"
     _pip(python, "install", requirement, *package.test_requires)
     if starlette:
-        _pip(python, "install", "starlette")  # when the package's own requirements did not bring it
+        _pip(python, "install", "starlette[full]")  # the extras' libraries, as typedasgi gets them below
         return python
     _pip(python, "uninstall", "-y", *UNINSTALL)
     _pip(python, "install", f"{ROOT}[{TYPEDASGI_EXTRAS}]")
