@@ -219,7 +219,7 @@ class TypedASGI(MethodDecorators):
             if plain is None:
                 route.enter(scope, params)
                 tracked = TrackingSend(send)
-                await route.app(scope, receive, tracked)
+                await (route.handle if route.handle_overridden else route.app)(scope, receive, tracked)
                 return
             call, entry_keys = plain
             keys.update(entry_keys)  # type: ignore[typeddict-item]  # what Route.enter does, without the call

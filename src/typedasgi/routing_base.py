@@ -2,18 +2,17 @@
 
 ``match`` decides (NONE, PARTIAL: path but not method, FULL) and returns the
 path parameters; ``enter`` records the match in the scope. Starlette's
-``matches`` protocol is built on the pair, and a subclass written against it is
-honoured too.
+``matches``/``handle`` protocol is built on the pair and ``app``, and a class
+written against it (overriding ``matches`` or ``handle``, at any depth) is
+honoured too; the built-in routes pay nothing for that.
 """
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable, Mapping, Sequence
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from enum import IntEnum
-from typing import Any, ClassVar, TypeAlias, cast
+from typing import Any, ClassVar, TypeAlias, TypeVar
 
 from typedasgi.convertors import Convertor, FloatConvertor, IntegerConvertor, PathConvertor, StringConvertor
 from typedasgi.datastructures import URLPath
@@ -29,10 +28,9 @@ __all__ = [
     "Conversions",
     "Match",
     "NoMatchFound",
-    "call_through_handle",
     "conversions_for",
     "convert_params",
-    "route_app",
+    "serves_own_app",
     "store_params",
     "wrap_middleware",
 ]
@@ -53,6 +51,7 @@ class Match(IntEnum):
 
 
 _FULL, _PARTIAL, _NONE = Match.FULL, Match.PARTIAL, Match.NONE  # module globals: cheaper than enum lookups
+_Handle = TypeVar("_Handle", bound=Callable[..., Awaitable[None]])
 
 
 def wrap_middleware(app: ASGIApp, middleware: Sequence[Middleware] | None) -> ASGIApp:
@@ -74,72 +73,36 @@ def _enter_child_scope(route: BaseRoute, scope: WWWScope, params: dict[str, Any]
         scope.update(params)  # type: ignore[typeddict-item]  # the child scope matches() gave
 
 
-_handling: ContextVar[tuple[BaseRoute, ASGIApp | None] | None] = ContextVar("typedasgi.route_handling", default=None)
+_SERVES_OWN_APP: set[object] = set()
 
 
-async def call_through_handle(route: BaseRoute, inner: ASGIApp | None, scope: Scope, receive: Receive, send: Send) -> None:
-    """Call ``route.handle`` (a class's override); inside it, ``self.app`` (directly, or through
-    ``super().handle``) is ``inner``: the route's own app, or for a 405 the route's refusal.
+def serves_own_app(handle: _Handle) -> _Handle:
+    """Mark a built-in ``handle`` that only calls the route's ``app`` (or answers its 405).
+
+    The router calls ``app`` directly for a route whose ``handle`` is marked so (one
+    call less per request); any other ``handle`` (a subclass's or a mixin's, as
+    Starlette code writes for access checks) is called instead of ``app``.
     """
-    handling = _handling.get()
-    if handling is not None and handling[0] is route:
-        if handling[1] is None:
-            raise AttributeError(f"{type(route).__name__} defines handle() but sets no app for it to call")
-        await handling[1](scope, receive, send)
-        return
-    token = _handling.set((route, inner))
-    try:
-        await route.handle(scope, receive, send)
-    finally:
-        _handling.reset(token)
-
-
-async def _through_handle(route: BaseRoute, scope: Scope, receive: Receive, send: Send) -> None:
-    """What the router calls for a route whose class defines ``handle``: that ``handle``, as Starlette's router."""
-    await call_through_handle(route, route.__dict__.get("_handled_app"), scope, receive, send)
-
-
-def route_app(route: BaseRoute) -> ASGIApp:
-    """The app ``route`` serves (what its ``handle`` ends in), also when its class defines ``handle``."""
-    app: ASGIApp | None = route.__dict__.get("_handled_app")
-    return app if app is not None else route.app
-
-
-class _ThroughHandle:
-    """``app`` of a route class that defines ``handle``: the router's call goes through that method.
-
-    Put only on such classes (a data descriptor): the app the route sets is kept aside for
-    ``handle`` to reach; the built-in routes' attribute lookups stay as fast as before.
-    """
-
-    def __get__(self, route: BaseRoute | None, owner: type[BaseRoute]) -> ASGIApp:
-        if route is None:
-            raise AttributeError(f"{owner.__name__}.app is set per instance")
-        entry = route.__dict__.get("_handle_entry")
-        if entry is None:
-            entry = route.__dict__["_handle_entry"] = functools.partial(_through_handle, route)
-        return cast(ASGIApp, entry)
-
-    def __set__(self, route: BaseRoute, app: ASGIApp) -> None:
-        route.__dict__["_handled_app"] = app
+    _SERVES_OWN_APP.add(handle)
+    return handle
 
 
 class BaseRoute:
     """What the router asks of every route.
 
     ``app`` answers a FULL match (the router calls it directly: one call less per
-    request). A subclass that defines ``handle``, as code written for Starlette
-    does, is called through it instead (its ``super().handle`` and ``self.app``
-    reach the route's own app).
+    request). A class that defines ``handle``, as code written for Starlette
+    does, has ``handle_overridden`` set: the router then calls its ``handle``
+    (``handle_partial`` for a PARTIAL match), whose ``super().handle`` serves ``app``.
     """
 
     app: ASGIApp
     plain: tuple[PlainCall, Mapping[str, object]] | None = None
     """A plain endpoint and the scope keys ``enter`` sets: the app may do both itself instead of ``app``."""
     name: str | None = None
-    first_segment: str | None = None  # see _first_segment; None: try for every path
+    first_segment: str | None = None  # the router's index key (paths.first_segment); None: try for every path
     handle_overridden: ClassVar[bool] = False
-    """The class (or a mixin) defines ``handle``: the router's calls go through it (see ``_ThroughHandle``)."""
+    """The class (or a mixin) defines its own ``handle``: the router calls it instead of ``app``."""
 
     def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
         raise NotImplementedError()
@@ -174,10 +137,7 @@ class BaseRoute:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        through = any(isinstance(vars(k).get("app"), _ThroughHandle) for k in cls.__mro__)
-        if cls.handle is not BaseRoute.handle and not through:  # handle() defined here or by a mixin
-            cls.app = _ThroughHandle()  # type: ignore[assignment]  # a descriptor: instances read an ASGIApp
-            cls.handle_overridden = True
+        cls.handle_overridden = cls.handle not in _SERVES_OWN_APP
         if "matches" in cls.__dict__ and "match" not in cls.__dict__ and cls.match is not _match_through_matches:
             # Written against Starlette's protocol: route through the override, keep the parent's matching for super().
             # (A subclass of such a class inherits all four: its matches() chains to the parent's by super().)
@@ -187,12 +147,13 @@ class BaseRoute:
             cls.match = _match_through_matches  # type: ignore[method-assign, assignment]
             cls.enter = _enter_child_scope  # type: ignore[method-assign, assignment]
 
+    @serves_own_app
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
 
     async def handle_partial(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer a PARTIAL match (Route: 405 with Allow); others answer it as a full one, through ``handle``."""
-        await self.app(scope, receive, send)  # an overridden handle() is called once, as for a FULL match
+        """Answer a PARTIAL match (Route: 405 with Allow); others answer it as a full one."""
+        await self.handle(scope, receive, send)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         raise NoMatchFound(name, path_params)
@@ -211,6 +172,8 @@ class BaseRoute:
         self.enter(scope, params)
         if match is _PARTIAL:
             await self.handle_partial(scope, receive, send)
+        elif self.handle_overridden:
+            await self.handle(scope, receive, send)
         else:
             await self.app(scope, receive, send)
 

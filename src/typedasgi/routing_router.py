@@ -31,7 +31,6 @@ from typedasgi.routing_base import (
     NoMatchFound,
     conversions_for,
     convert_params,
-    route_app,
     store_params,
     wrap_middleware,
 )
@@ -187,7 +186,7 @@ class Host(BaseRoute):
 
     @property
     def routes(self) -> list[BaseRoute]:
-        return list(getattr(route_app(self), "routes", []))
+        return list(getattr(self.app, "routes", []))
 
     def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
         parsed = parse_host(Headers(scope=scope).get("host", ""))
@@ -199,7 +198,7 @@ class Host(BaseRoute):
         return Match.FULL, convert_params(found, self._conversions)
 
     def enter(self, scope: WWWScope, params: dict[str, Any] | None) -> None:
-        framework_keys(scope)["endpoint"] = route_app(self)
+        framework_keys(scope)["endpoint"] = self.app
         store_params(scope, params)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
@@ -221,13 +220,13 @@ class Host(BaseRoute):
         raise NoMatchFound(name, path_params)
 
     def __eq__(self, other: object) -> bool:  # Starlette's: same host pattern and app
-        return isinstance(other, Host) and self.host == other.host and route_app(self) == route_app(other)
+        return isinstance(other, Host) and self.host == other.host and self.app == other.app
 
     def __hash__(self) -> int:
         return hash((Host, self.host))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(host={self.host!r}, name={self.name or ''!r}, app={route_app(self)!r})"
+        return f"{type(self).__name__}(host={self.host!r}, name={self.name or ''!r}, app={self.app!r})"
 
 
 _THROUGH_MIDDLEWARE: dict[type[Router], type[Router]] = {}
@@ -380,7 +379,10 @@ class Router:
         if match is _FULL:
             assert route is not None
             route.enter(scope, params)
-            await route.app(scope, receive, send)
+            if route.handle_overridden:  # a class defining handle(), as Starlette code does: it sees the request
+                await route.handle(scope, receive, send)
+            else:
+                await route.app(scope, receive, send)
         else:
             await self.unmatched(scope, receive, send, route_path, route, params)
 
@@ -445,7 +447,7 @@ class Router:
         apps: list[ASGIApp] = []
         for route in self.routes:
             if isinstance(route, (Mount, Host)):
-                apps.append(route_app(route))  # through its middleware, not through a handle() override
+                apps.append(route.app)  # through its middleware
         return apps
 
     async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -29,9 +29,9 @@ from typedasgi.routing_base import (
     BaseRoute,
     Match,
     NoMatchFound,
-    call_through_handle,
     conversions_for,
     convert_params,
+    serves_own_app,
     store_params,
     wrap_middleware,
 )
@@ -178,9 +178,20 @@ class Route(_PathRoute):
         if params:
             store_params(scope, params)
 
+    @serves_own_app
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the endpoint, or refuse a method it does not take (405), as Starlette's ``Route.handle``.
+
+        The router calls ``app`` itself; this is what an overriding ``handle`` reaches with ``super()``.
+        """
+        if self.methods is not None and scope["type"] == "http" and scope.get("method", "GET") not in self.methods:
+            await self._refuse_method(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
     async def handle_partial(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.handle_overridden:  # as Starlette's Route.handle answers the 405, an override sees it first
-            await call_through_handle(self, self._refuse_method, scope, receive, send)
+        if self.handle_overridden:  # an override sees the 405 first, as Starlette's Route.handle answers it
+            await self.handle(scope, receive, send)
         else:
             await self._refuse_method(scope, receive, send)
 
