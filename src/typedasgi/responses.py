@@ -28,7 +28,7 @@ from typedasgi.datastructures import URL, Headers, MutableHeaders
 from typedasgi.denial import denial_send
 from typedasgi.disconnect import send_until_disconnect
 from typedasgi.filebody import send_file
-from typedasgi.headers import InvalidHeaderError, encode_header, encode_header_value
+from typedasgi.headers import CONTENT_LENGTHS, InvalidHeaderError, content_length, encode_header, encode_header_value
 from typedasgi.ranges import (
     MAX_RANGES,
     MalformedRangeHeader,
@@ -114,14 +114,15 @@ class Response:
     # Set per class by __init_subclass__ from the class's own media type, charset and methods.
     _type_header: tuple[bytes, bytes] | None = None  # the content-type pair, encoded once
     _defaults_fast = True  # __init__ is Response's: the class defaults are all that can apply
-    _encodes_str = True  # render() is Response's: a str is encoded right in __init__
+    _encodes_utf8 = True  # render() is Response's and the charset utf-8: a str is encoded right in __init__
     _encoder: Callable[[object], bytes] | None = None  # what render() does, callable without it
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         cls._type_header = None if cls.media_type is None else (b"content-type", _content_type(cls.media_type, cls.charset))
         cls._defaults_fast = cls.__init__ is Response.__init__ and cls.status_code == 200 and cls.background is None
-        cls._encodes_str = cls.render is Response.render
+        # An __init__ of its own may set self.charset before calling Response's: then render() encodes.
+        cls._encodes_utf8 = cls.render is Response.render and cls.__init__ is Response.__init__ and cls.charset == "utf-8"
         if "render" in cls.__dict__ and "_encoder" not in cls.__dict__:
             cls._encoder = None
 
@@ -136,14 +137,14 @@ class Response:
         # The hot path of every response: inline, no helper calls in the common case.
         if background is not None:
             self.background = background
-        if type(content) is str and self._encodes_str:
-            self.body = body = content.encode(self.charset)
+        if type(content) is str and self._encodes_utf8:
+            self.body = body = content.encode()
         else:
             encoder = self._encoder
             self.body = body = self.render(content) if encoder is None else encoder(content)
         if status_code == 200 and headers is None and media_type is None and self._defaults_fast:
+            length = CONTENT_LENGTHS.get(len(body)) or content_length(len(body))
             content_type = self._type_header
-            length = (b"content-length", str(len(body)).encode())
             self.raw_headers = [length] if content_type is None else [length, content_type]
             return
         self.status_code = status_code
@@ -154,10 +155,10 @@ class Response:
         if headers or not _has_body_length(status_code):
             self.raw_headers = _build_raw_headers(headers, body, status_code, media_type, self.charset)
         elif media_type is None:
-            self.raw_headers = [(b"content-length", str(len(body)).encode())]
+            self.raw_headers = [CONTENT_LENGTHS.get(len(body)) or content_length(len(body))]
         else:
             self.raw_headers = [
-                (b"content-length", str(len(body)).encode()),
+                CONTENT_LENGTHS.get(len(body)) or content_length(len(body)),
                 (b"content-type", _content_type(media_type, self.charset)),
             ]
 
