@@ -24,7 +24,7 @@ from typedasgi.datastructures import Headers
 from typedasgi.headers import encode_header, encode_header_value, first_raw_value
 from typedasgi.middleware.pure import add_vary, start_headers
 from typedasgi.responses import PlainTextResponse
-from typedasgi.types import ASGIApp, AnyASGIApp, Receive, Scope, Send, SendEvent, as_asgi_app
+from typedasgi.types import ASGIApp, AnyASGIApp, HTTPResponseStartEvent, Receive, Scope, Send, SendEvent, as_asgi_app
 
 __all__ = ["ALL_METHODS", "SAFELISTED_HEADERS", "CORSMiddleware"]
 
@@ -83,6 +83,7 @@ class CORSMiddleware:
         self._simple_origin_at = next(
             (i for i, (name, _) in enumerate(self._simple_raw) if name == b"access-control-allow-origin"), None
         )
+        self._added: dict[bytes | None, tuple[tuple[bytes, bytes], ...]] = {}  # _added_lines() by raw Origin value
 
         preflight: dict[str, str] = {"Vary": _PREFLIGHT_VARY}
         if not self.preflight_explicit_allow_origin:
@@ -105,13 +106,12 @@ class CORSMiddleware:
             await self.app(scope, receive, send)
             return
         raw_origin = first_raw_value(scope, b"origin")
-        origin = None if raw_origin is None else raw_origin.decode("latin-1")
-        if origin is not None and scope.get("method") == "OPTIONS":
+        if raw_origin is not None and scope.get("method") == "OPTIONS":
             headers = Headers(scope=scope)
             if "access-control-request-method" in headers:
                 await self.preflight_response(headers)(scope, receive, send)
                 return
-        await self.app(scope, receive, self._simple_send(send, origin))
+        await self.app(scope, receive, self._simple_send(send, raw_origin))
 
     def preflight_response(self, request_headers: Headers) -> PlainTextResponse:
         """The answer to a preflight: 200 "OK", or 400 naming every disallowed part."""
@@ -143,33 +143,50 @@ class CORSMiddleware:
             return PlainTextResponse("Disallowed CORS " + ", ".join(failures), status_code=400, headers=headers)
         return PlainTextResponse("OK", status_code=200, headers=headers)
 
-    def _simple_send(self, send: Send, origin: str | None) -> Send:
-        echo_origin = origin is not None and (
-            (self.allow_all_origins and self.allow_credentials)
-            or (not self.allow_all_origins and self.is_allowed_origin(origin))
-        )
-        extra = self.simple_headers.items() if origin is not None else ()
+    def _added_lines(self, origin: str | None) -> tuple[tuple[bytes, bytes], ...]:
+        """The encoded lines a response to a request from ``origin`` gets when the app set none of them."""
         added = list(self._simple_raw) if origin is not None else []
-        if echo_origin and origin is not None:
+        if origin is not None and self._echoes_origin(origin):
             echoed = (b"access-control-allow-origin", encode_header_value("origin", origin))
             if self._simple_origin_at is None:
                 added.append(echoed)
             else:  # replaces the "*" line, where it was
                 added[self._simple_origin_at] = echoed
         added.append(_VARY_ORIGIN)
+        return tuple(added)
+
+    def _echoes_origin(self, origin: str) -> bool:
+        """Whether the answer names ``origin`` itself in Access-Control-Allow-Origin."""
+        if self.allow_all_origins:
+            return self.allow_credentials
+        return self.is_allowed_origin(origin)
+
+    def _merge(self, message: HTTPResponseStartEvent, raw: list[tuple[bytes, bytes]], origin: str | None) -> None:
+        """Add the CORS headers to a response that already carries some of them, line by line."""
+        message["headers"] = raw
+        headers = start_headers(message)
+        if origin is not None:
+            for name, value in self.simple_headers.items():
+                headers[name] = value
+            if self._echoes_origin(origin):
+                headers["access-control-allow-origin"] = origin
+        add_vary(headers, "Origin")
+
+    def _simple_send(self, send: Send, raw_origin: bytes | None) -> Send:
+        added = self._added.get(raw_origin)  # origins repeat: each one's lines are encoded once
+        if added is None:
+            added = self._added_lines(None if raw_origin is None else raw_origin.decode("latin-1"))
+            if len(self._added) < 256:  # bounded: a client may send any origin
+                self._added[raw_origin] = added
 
         async def cors_send(message: SendEvent) -> None:
             if message["type"] == "http.response.start":
                 raw = list(message.get("headers", ()))  # a copy: the app's list may be shared
-                if any(name.lower() in _SET_BY_CORS for name, _ in raw):  # merge with the app's own lines
-                    message["headers"] = raw
-                    headers = start_headers(message)
-                    for name, value in extra:
-                        headers[name] = value
-                    if echo_origin and origin is not None:
-                        headers["access-control-allow-origin"] = origin
-                    add_vary(headers, "Origin")
-                else:  # the common case: nothing to merge, the pairs were encoded once
+                for name, _ in raw:  # a plain loop: cheaper than any() over a generator
+                    if name.lower() in _SET_BY_CORS:  # merge with the app's own lines
+                        self._merge(message, raw, None if raw_origin is None else raw_origin.decode("latin-1"))
+                        break
+                else:  # the common case: nothing to merge, the lines were encoded once
                     raw += added
                     message["headers"] = raw
             await send(message)
