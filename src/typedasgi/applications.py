@@ -9,6 +9,7 @@ join the app then too (see ``typedasgi.plugins``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
@@ -163,44 +164,61 @@ class TypedASGI(MethodDecorators):
             errors = ServerErrorMiddleware(self.router, handler=error_handler, debug=self.debug, exceptions=exceptions)
             self._direct = errors
             return errors
-        app: ASGIApp = exceptions
+        # Innermost: __call__'s own routing again, its errors answered as the ExceptionMiddleware answers them.
+        app: ASGIApp = functools.partial(self.__call__, innermost=True)
         for cls, args, kwargs in reversed(middleware):
             app = cls(app, *args, **kwargs)
         return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)
 
     @overload
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, *, innermost: bool = False) -> None: ...
     @overload
     async def __call__(self, scope: ServerScope, receive: ServerReceive, send: ServerSend) -> None: ...
     async def __call__(
-        self, scope: Scope | ServerScope, receive: Receive | ServerReceive, send: Send | ServerSend
+        self,
+        scope: Scope | ServerScope,
+        receive: Receive | ServerReceive,
+        send: Send | ServerSend,
+        *,
+        innermost: bool = False,
     ) -> None:
-        """The ASGI entry point; the second form is how asgiref's and hypercorn's types call an app."""
+        """The ASGI entry point; the second form is how asgiref's and hypercorn's types call an app.
+
+        ``innermost``: called as the bottom layer of the app's own middleware stack, where
+        HTTP requests are routed here too and errors answered by ``exception_middleware``.
+        """
         if TYPE_CHECKING:  # the spec's shapes; at run time no call on the hot path
             scope, receive, send = cast("tuple[Scope, Receive, Send]", (scope, receive, send))
         keys: FrameworkKeys = scope  # type: ignore[assignment]  # the same dict, framework view (no call)
-        stack = self.middleware_stack
-        if stack is None:
-            outer = keys.get("app")  # set by a typedasgi app this one is mounted in
-            if isinstance(outer, TypedASGI) and outer is not self:  # installed plugins act in the outer app only
-                self.plugins.leave_installed_to(outer)
-            try:
-                stack = self.middleware_stack = self.build_middleware_stack()
-            except Exception as exc:  # e.g. a middleware refusing its options: fail start-up, not the first request
-                if scope["type"] == "lifespan":
-                    await receive()  # lifespan.startup
-                    await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
-                raise
-            self.plugins.notify_configured(self)
-        keys["app"] = self
-        if self.max_body_size != DEFAULT_MAX_BODY_SIZE:
-            keys["max_body_size"] = self.max_body_size
-        errors = self._direct
-        if errors is None or scope["type"] != "http":
-            await stack(scope, receive, send)
-            return
-        # No middleware: this frame is the error layers, the router and a plain endpoint's
-        # wrapper at once (see ServerErrorMiddleware.answer, Router.resolve, request_response).
+        if innermost:
+            if scope["type"] != "http":
+                assert self.exception_middleware is not None  # built with the stack that calls this
+                await self.exception_middleware(scope, receive, send)
+                return
+            errors = None  # errors are answered as the ExceptionMiddleware answers them; the rest goes up
+        else:
+            stack = self.middleware_stack
+            if stack is None:
+                outer = keys.get("app")  # set by a typedasgi app this one is mounted in
+                if isinstance(outer, TypedASGI) and outer is not self:  # installed plugins act in the outer app only
+                    self.plugins.leave_installed_to(outer)
+                try:
+                    stack = self.middleware_stack = self.build_middleware_stack()
+                except Exception as exc:  # e.g. a middleware refusing its options: fail start-up, not the first request
+                    if scope["type"] == "lifespan":
+                        await receive()  # lifespan.startup
+                        await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
+                    raise
+                self.plugins.notify_configured(self)
+            keys["app"] = self
+            if self.max_body_size != DEFAULT_MAX_BODY_SIZE:
+                keys["max_body_size"] = self.max_body_size
+            errors = self._direct
+            if errors is None or scope["type"] != "http":
+                await stack(scope, receive, send)
+                return
+        # This frame is the error layers (the ExceptionMiddleware's alone when innermost), the router
+        # and a plain endpoint's wrapper at once (see ServerErrorMiddleware.answer, Router.resolve, request_response).
         # ``send`` is wrapped only when it goes to code that may start the response unseen.
         started = False
         tracked: TrackingSend | None = None
@@ -250,7 +268,12 @@ class TypedASGI(MethodDecorators):
         except Exception as exc:
             if tracked is not None:
                 started = tracked.started
-            if not await errors.answer(exc, scope, receive, send, started=started):
+            if errors is not None:
+                answered = await errors.answer(exc, scope, receive, send, started=started)
+            else:
+                assert self.exception_middleware is not None  # innermost: built with the stack
+                answered = await self.exception_middleware.handle(exc, scope, receive, send, started=started)
+            if not answered:
                 raise
 
     # -- routes -----------------------------------------------------------------------
