@@ -227,7 +227,7 @@ def run_package(
                 requirement = str(top)
             python = make_venv(workdir / "venv", package, requirement, starlette)
         except subprocess.CalledProcessError as error:
-            result.note = f"could not install: {error.cmd[3:6]}"
+            result.note = "failed: " + " ".join(str(arg) for arg in error.cmd[1:])[:160]
             return result
         started = time.monotonic()
         result.counts, result.failures, result.note = run_suite(python, top, package, timeout)
@@ -242,7 +242,8 @@ def table(results: Sequence[Result]) -> str:
     for r in results:
         known = next((p.known for p in PACKAGES if p.name == r.name), "")
         notes = "; ".join(n for n in (r.note, known if r.passed < r.total else "") if n)
-        rows.append((r.name, r.version, f"{r.passed}/{r.total}", str(r.counts.get("skipped", 0)), notes))
+        score = f"{r.passed}/{r.total}" if r.counts else "-"  # "-": pytest never reported
+        rows.append((r.name, r.version, score, str(r.counts.get("skipped", 0)), notes))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in rows)
 
