@@ -5,8 +5,9 @@
     GET /users/{id:int} {"id": id}
     GET /r{i} | /r{i}/{x}   500 routes; "routing" hits /r49/{x}, "routing-500" the last, /r499/{x}
     POST /echo          ~1 KB JSON decoded into a msgspec.Struct and sent back
-    GET /typed/users/{id:int}?limit=N   typed handler: a path and a query parameter
-    POST /typed/echo    typed handler: the ~1 KB body as a Struct parameter, returned
+    GET /plain/users/{id:int}?limit=N   plain handler: the path and query parameter read by hand
+    GET /typed/users/{id:int}?limit=N   typed handler: the same as parameters (plain-params is its plain twin)
+    POST /typed/echo    typed handler: the ~1 KB body as a Struct parameter, returned (echo is its plain twin)
 
 Litestar and FastAPI (the ``bench`` extra) are optional: each is skipped when
 it is not installed. Starlette has no typed handlers, so its "typed" rows read
@@ -106,7 +107,7 @@ async def raw_app(scope: Scope, receive: Receive, send: Send) -> None:
         await _reply(send, _JSON, _encode(msgspec.json.decode(b"".join(chunks), type=Order)))
     else:
         head, _, tail = path[1:].partition("/")
-        if head == "typed":  # /typed/users/{id}?limit=N
+        if head == "typed" or head == "plain":  # /typed/users/{id}?limit=N
             query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
             limit = int(query.get("limit", 10))
             await _reply(send, _JSON, _encode({"id": int(tail.rpartition("/")[2]), "limit": limit}))
@@ -139,6 +140,10 @@ class UserPage(msgspec.Struct):
     limit: int
 
 
+async def plain_user(request: Request) -> Response:
+    return JSONResponse(UserPage(request.path_params["id"], int(request.query_params.get("limit", 10))))
+
+
 async def typed_user(id: int, limit: int = 10) -> UserPage:
     return UserPage(id, limit)
 
@@ -165,6 +170,7 @@ def typedasgi_app(stack: bool = False) -> ASGIApp:
         Route("/json", json_hello),
         Route("/users/{id:int}", user),
         Route("/echo", echo, methods=["POST"]),
+        Route("/plain/users/{id:int}", plain_user),
         Route("/typed/users/{id:int}", typed_user),
         Route("/typed/echo", typed_echo, methods=["POST"]),
     ]
@@ -222,7 +228,7 @@ def starlette_app(stack: bool = False) -> Any:  # Starlette is untyped here on p
 
     routes = [SRoute("/", s_plain), SRoute("/json", s_json), SRoute("/users/{id:int}", s_user),
               SRoute("/echo", s_echo, methods=["POST"]), SRoute("/typed/echo", s_echo, methods=["POST"]),
-              SRoute("/typed/users/{id:int}", s_typed_user)]
+              SRoute("/typed/users/{id:int}", s_typed_user), SRoute("/plain/users/{id:int}", s_typed_user)]
     routes += [SRoute(f"/r{i}/{{x}}" if i % 2 else f"/r{i}", s_routing(i)) for i in range(N_ROUTES)]
     if not stack:
         return Starlette(routes=routes)
@@ -277,6 +283,7 @@ def litestar_app() -> Any:
         post("/echo", status_code=200, name="echo")(l_echo),
         post("/typed/echo", status_code=200, name="typed-echo")(l_echo),
         get("/typed/users/{id:int}")(l_typed_user),
+        get("/plain/users/{id:int}", name="plain-user")(l_typed_user),
     ]
     handlers += [l_routing(i) for i in range(N_ROUTES)]
     return litestar.Litestar(route_handlers=handlers, openapi_config=None, logging_config=None)
@@ -320,6 +327,7 @@ def fastapi_app() -> Any:
     app.post("/echo")(f_echo)
     app.post("/typed/echo")(f_echo)
     app.get("/typed/users/{id}")(f_typed_user)
+    app.get("/plain/users/{id}")(f_typed_user)
 
     def f_routing(i: int) -> None:
         if i % 2:

@@ -1,6 +1,8 @@
 """In-process benchmark: requests per CPU-second, typedasgi beside raw ASGI and Starlette.
 
     python3 dev.py bench            # or: .venv/bin/python -m bench.run --rounds 5
+    python3 dev.py bench --ws-server 1000       # the WebSocket echo through uvicorn instead
+    python3 dev.py bench --server-memory 1000   # memory through uvicorn instead (bench/server_memory.py)
 
 Every framework answers the same requests in the same process, round after
 round in rotating order; the table shows the median over rounds and the ratio
@@ -11,13 +13,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
+import os
+import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-from bench import memory, ws
+from bench import memory, server_memory, ws
 from bench.apps import ORIGIN, fastapi_app, litestar_app, order_body, raw_app, starlette_app, typedasgi_app
 from bench.ws import WS_APPS
 
@@ -28,9 +33,27 @@ ENDPOINTS: dict[str, tuple[str, str, bytes]] = {
     "routing": ("GET", "/r49/hello", b""),
     "routing-500": ("GET", "/r499/hello", b""),
     "echo": ("POST", "/echo", order_body()),
+    "plain-params": ("GET", "/plain/users/123?limit=25", b""),
     "typed-params": ("GET", "/typed/users/123?limit=25", b""),
     "typed-echo": ("POST", "/typed/echo", order_body()),
 }
+
+
+TWINS = [("typed-params", "plain-params"), ("typed-echo", "echo")]
+"""Typed endpoints and the plain endpoints that do the same work by hand."""
+
+
+def machine_line() -> str:
+    """The date and the machine, the table's first line (README pastes it as it is)."""
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next(line.partition(":")[2].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    load = ", load average {:.1f}".format(os.getloadavg()[0]) if hasattr(os, "getloadavg") else ""
+    return (f"{datetime.date.today().isoformat()}, Python {platform.python_version()}, {os.cpu_count()} vCPUs "
+            f"({model}){load}; command: python3 dev.py bench {' '.join(sys.argv[1:])}")
 
 
 def make_scope(method: str, target: str, body: bytes) -> dict[str, Any]:
@@ -127,6 +150,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 await timed_batch(apps[name], template, body, args.requests // 10)  # warm-up
                 elapsed = await timed_batch(apps[name], template, body, args.requests)
                 results.setdefault((name, endpoint), []).append(args.requests / elapsed)
+    print(machine_line())
     print(f"HTTP in process: requests per CPU-second, median of {args.rounds} rounds x {args.requests} requests "
           "(ratio to raw); +stack: behind CORS, GZip and one pure ASGI middleware")
     print("| framework | " + " | ".join(endpoints) + " |")
@@ -142,6 +166,11 @@ async def main_async(args: argparse.Namespace) -> int:
     for (name, endpoint), values in results.items():
         print(f"  {name:16s} {endpoint:12s} {min(values) / 1000:7.0f}k / {statistics.median(values) / 1000:7.0f}k"
               f" / {max(values) / 1000:7.0f}k")
+    twins = [(typed, plain) for typed, plain in TWINS if ("typedasgi", typed) in results and ("typedasgi", plain) in results]
+    if twins:
+        print("typed handlers beside their plain twins (typedasgi, same run; 1.00 = as fast): " + ", ".join(
+            f"{typed} / {plain} {statistics.median(results[('typedasgi', typed)]) / statistics.median(results[('typedasgi', plain)]):.2f}"
+            for typed, plain in twins))
     if args.ws_messages:
         await websocket_table(args)
     if args.memory:
@@ -186,7 +215,13 @@ def main() -> int:
     parser.add_argument("--memory", action=argparse.BooleanOptionalAction, default=True, help="the memory table")
     parser.add_argument("--ws-server", metavar="CONNECTIONS", type=int, default=0,
                         help="only the WebSocket echo through uvicorn with this many connections")
+    parser.add_argument("--server-memory", metavar="CONNECTIONS", type=int, default=0,
+                        help="only the memory table through uvicorn with this many connections at once")
     args = parser.parse_args()
+    if args.server_memory:
+        print(machine_line())
+        print("\n".join(server_memory.report(args.server_memory)))
+        return 0
     if args.ws_server:
         return websocket_server_table(args)
     return asyncio.run(main_async(args))
@@ -195,6 +230,7 @@ def main() -> int:
 def websocket_server_table(args: argparse.Namespace) -> int:
     """The echo through uvicorn (uvloop, httptools, websockets), ``--ws-server`` connections at once."""
     messages = 200
+    print(machine_line())
     print(f"WebSocket echo through uvicorn: {args.ws_server} connections x {messages} messages each")
     print("| framework | messages/s | per server CPU-second |")
     print("|---|---:|---:|")

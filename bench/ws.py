@@ -48,7 +48,7 @@ def raw_ws() -> ASGIApp:
     return raw_echo
 
 
-def typedasgi_ws() -> ASGIApp:
+def typedasgi_ws() -> TypedASGI:
     return TypedASGI(routes=[WebSocketRoute("/ws", echo)], autoload_plugins=False)
 
 
