@@ -259,9 +259,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--failures", action="store_true", help="also list every failing test")
     parser.add_argument("--starlette", action="store_true", help="the baseline: run on Starlette, not typedasgi")
     parser.add_argument("--keep", type=Path, help="work in KEEP/NAME and leave it there (venv, sources) to debug")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # names and --tests in any order
     known = {p.name: p for p in PACKAGES}
     tests = {name: Path(folder).resolve() for name, _, folder in (t.partition("=") for t in args.tests)}
+    for name, folder in tests.items():
+        if not folder.is_dir():
+            parser.error(f"--tests {name}={folder}: not a folder")
     results: list[Result] = []
     for spec in args.names or list(known):
         name, _, version = spec.partition("==")
