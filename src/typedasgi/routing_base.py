@@ -20,7 +20,7 @@ from typedasgi.error_responses import error_response
 from typedasgi.middleware import Middleware
 from typedasgi.paths import get_route_path
 from typedasgi.routing_endpoints import PlainCall
-from typedasgi.types import ASGIApp, Receive, Scope, Send, WWWScope, framework_keys
+from typedasgi.types import ASGIApp, FrameworkKeys, Receive, Scope, Send, WWWScope, framework_keys
 from typedasgi.websockets import WebSocketClose
 
 __all__ = [
@@ -201,6 +201,6 @@ def convert_params(match: re.Match[str], conversions: Conversions) -> dict[str, 
 
 def store_params(scope: WWWScope, params: dict[str, Any] | None) -> None:
     if params:
-        keys = framework_keys(scope)
+        keys: FrameworkKeys = scope  # type: ignore[assignment]  # the same dict, framework view (no call per request)
         existing = keys.get("path_params")
         keys["path_params"] = {**existing, **params} if existing else params
