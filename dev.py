@@ -74,7 +74,7 @@ def setup() -> None:
     fingerprint = _fingerprint()
     if STAMP.exists() and STAMP.read_text() == fingerprint:
         return
-    pip = [BIN / "python", "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    pip: list[str | Path] = [BIN / "python", "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     _run(*pip, "-e", ".[dev]")
     plugin_args: list[str | Path] = []
     for plugin in _plugin_dirs():
@@ -167,9 +167,14 @@ def compat() -> int:
     return subprocess.run([str(BIN / "python"), "-m", module, *args], cwd=ROOT).returncode
 
 
+def setup_command() -> int:
+    setup()
+    return 0
+
+
 def main() -> int:
     commands = {
-        "setup": lambda: setup() or 0,
+        "setup": setup_command,
         "check": check,
         "serve": lambda: serve(sys.argv[2:]),
         "bench": bench,
