@@ -25,12 +25,33 @@ from typedasgi.types import (
     Receive,
     ReceiveEvent,
     Scope,
+    Send,
     SendEvent,
     WebSocketScope,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 ServerFactory = Callable[..., "contextlib.AbstractContextManager[ServerURL]"]
+
+
+# ------------------------------------------------------------------ a middleware that marks responses
+
+
+class TagResponses:
+    """A pure ASGI middleware adding ``<header>: <name>`` to every response, to see which layers it passed."""
+
+    def __init__(self, app: ASGIApp, name: str, header: str = "x-tag") -> None:
+        self.app = app
+        self.name = name
+        self.line = (header.encode("latin-1"), name.encode("latin-1"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def tagged(message: SendEvent) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), self.line]
+            await send(message)
+
+        await self.app(scope, receive, tagged)
 
 
 # ------------------------------------------------------------------ plain-ASGI scopes and driver

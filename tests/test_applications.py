@@ -19,7 +19,7 @@ from typedasgi.routing import Route
 from typedasgi.testclient import TestClient
 from typedasgi.types import ASGIApp, Receive, Scope, Send, SendEvent
 
-from tests.support import Message, body_receiver, call_app, http_scope
+from tests.support import Message, TagResponses, body_receiver, call_app, http_scope
 
 
 def test_hello_world_decorator_and_sync_endpoint_runs_off_the_loop() -> None:
@@ -184,31 +184,15 @@ def test_server_keeps_serving_after_a_failure() -> None:
     assert client.get("/").text == "ok"
 
 
-class Tag:
-    """A pure ASGI middleware adding a header, to check the stack order."""
-
-    def __init__(self, app: ASGIApp, name: str) -> None:
-        self.app = app
-        self.name = name
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def tagged(message: SendEvent) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message["headers"]) + [(b"x-order", self.name.encode())]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, tagged)
-
 
 def test_middleware_order_first_is_outermost() -> None:
-    app = TypedASGI(routes=[Route("/", lambda request: PlainTextResponse("x"))], middleware=[Middleware(Tag, name="outer"), Middleware(Tag, name="inner")])
-    app.add_middleware(Tag, name="added")
+    app = TypedASGI(routes=[Route("/", lambda request: PlainTextResponse("x"))], middleware=[Middleware(TagResponses, name="outer", header="x-order"), Middleware(TagResponses, name="inner", header="x-order")])
+    app.add_middleware(TagResponses, name="added", header="x-order")
     response = TestClient(app).get("/")
     # inner adds first on the way out, the outermost last
     assert response.headers.get_list("x-order") == ["inner", "outer", "added"]
     with pytest.raises(RuntimeError, match="after the application has started"):
-        app.add_middleware(Tag, name="late")
+        app.add_middleware(TagResponses, name="late", header="x-order")
 
 
 def test_lifespan_state_reaches_requests() -> None:

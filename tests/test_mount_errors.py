@@ -9,21 +9,10 @@ from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, Response
 from typedasgi.routing import Mount, Route
 from typedasgi.testclient import TestClient
-from typedasgi.types import ASGIApp, Receive, Scope, Send, SendEvent
+from typedasgi.types import Receive, Scope, Send
 
+from tests.support import TagResponses
 
-class TagResponses:
-    def __init__(self, app: ASGIApp, name: str) -> None:
-        self.app = app
-        self.name = name
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def tagged(message: SendEvent) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"x-tag", self.name.encode())]
-            await send(message)
-
-        await self.app(scope, receive, tagged)
 
 
 def forbidden(request: Request) -> Response:

@@ -33,6 +33,7 @@ from typedasgi.extractors import (
     request_validation_error_response,
     validation_item,
 )
+from typedasgi.headers import content_length
 from typedasgi.markers import Depends
 from typedasgi.params import (
     BodyInfo,
@@ -58,7 +59,7 @@ class _EncodedJSON(JSONResponse):
         self.status_code = status_code
         self.background = None
         self.body = body
-        self.raw_headers = [(b"content-length", str(len(body)).encode()), _JSON_CONTENT_TYPE]
+        self.raw_headers = [content_length(len(body)), _JSON_CONTENT_TYPE]
 
 
 _JSON_CONTENT_TYPE = (b"content-type", b"application/json")
@@ -438,7 +439,7 @@ class TypedHandler:
                 except TypeError:
                     encoded = None
                 if encoded is not None:  # JSON sent directly: no response object on the common path
-                    headers = [(b"content-length", str(len(encoded)).encode()), _JSON_CONTENT_TYPE]
+                    headers = [content_length(len(encoded)), _JSON_CONTENT_TYPE]
                     await send({"type": "http.response.start", "status": status_code, "headers": headers,
                                 "trailers": False})
                     head = scope.get("method") == "HEAD"

@@ -87,10 +87,12 @@ CONTENT_LENGTHS: dict[int, tuple[bytes, bytes]] = {}
 
 
 def content_length(length: int) -> tuple[bytes, bytes]:
-    """The ``content-length`` pair for ``length``; hot paths read ``CONTENT_LENGTHS.get(length)`` first."""
-    pair = (b"content-length", b"%d" % length)
-    if length < 4096:
-        CONTENT_LENGTHS[length] = pair
+    """The ``content-length`` pair for ``length`` (the hottest paths inline the ``CONTENT_LENGTHS`` lookup)."""
+    pair = CONTENT_LENGTHS.get(length)
+    if pair is None:
+        pair = (b"content-length", b"%d" % length)
+        if length < 4096:
+            CONTENT_LENGTHS[length] = pair
     return pair
 
 

@@ -94,7 +94,7 @@ def _build_raw_headers(
         raw = []
         given = set()
     if body is not None and b"content-length" not in given and _has_body_length(status_code):
-        raw.append((b"content-length", str(len(body)).encode("latin-1")))
+        raw.append(content_length(len(body)))
     if media_type is not None and b"content-type" not in given:
         raw.append((b"content-type", _content_type(media_type, charset)))
     return raw

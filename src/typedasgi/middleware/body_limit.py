@@ -12,6 +12,7 @@ and ``Request`` sees the same one.
 from __future__ import annotations
 
 from typedasgi.exceptions import BodyTooLarge, HTTPException
+from typedasgi.headers import first_raw_value
 from typedasgi.responses import PlainTextResponse
 from typedasgi.types import ASGIApp, FrameworkKeys, HTTPScope, ReceiveEvent, Receive, Scope, Send, SendEvent, framework_keys
 
@@ -47,10 +48,8 @@ class RequestBodyLimitMiddleware:
 
 
 def _content_length(scope: HTTPScope) -> int | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
+    value = first_raw_value(scope, b"content-length")
+    return int(value) if value is not None and value.isdigit() else None
 
 
 class RequestBodyLimitResponder:
