@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeAlias, TypeVar, cast
 
-from typedasgi.convertors import Convertor
+from typedasgi.convertors import Convertor, IntegerConvertor, StringConvertor
 from typedasgi.datastructures import Headers, URLPath
 from typedasgi.error_responses import error_response
 from typedasgi.exceptions import HTTPException, raises_to_app
@@ -281,6 +281,67 @@ def _static_table(routes: Sequence[BaseRoute]) -> dict[str, Route]:
     return table
 
 
+_TailEntry: TypeAlias = tuple[Route, str, bool]
+"""A ``head/{param}`` route: the route, the parameter's name, whether it is an int."""
+
+
+def _literal_prefix(route: Route | Mount) -> str:
+    """What every path a route or mount matches starts with: its format up to the first parameter."""
+    format_ = route.path_format
+    brace = format_.find("{")
+    return format_ if brace == -1 else format_[:brace]
+
+
+def _tail_shape(route: Route) -> tuple[str, str, bool] | None:
+    """``/users/{id:int}`` -> (``"/users"``, ``"id"``, True): a literal head and one str or int segment last."""
+    if len(route.param_convertors) != 1:
+        return None
+    (name, convertor), = route.param_convertors.items()
+    kind = type(convertor)
+    if kind is not StringConvertor and kind is not IntegerConvertor:
+        return None
+    head, slash, param = route.path_format.rpartition("/")
+    if not slash or not head or param != "{" + name + "}" or "{" in head or "}" in head:
+        return None
+    return head, name, kind is IntegerConvertor
+
+
+def _tail_table(routes: Sequence[BaseRoute], static: Mapping[str, Route]) -> dict[str, _TailEntry]:
+    """Heads -> the plain ``head/{param}`` route the ordered search would try first for paths below them.
+
+    A head enters with the first such route when no earlier route or mount could
+    match a path below it (their literal prefixes are incompatible with
+    ``head/``), except static routes, whose paths the static table holds: the
+    router skips this table for those paths. Like the static table, this one
+    stops at the first route of any other kind.
+    """
+    table: dict[str, _TailEntry] = {}
+    prefixes: list[str] = []  # literal prefixes of the earlier parameterised routes and mounts
+    shadowed: set[str] = set()  # heads of earlier static paths the static table does not hold
+    for route in routes:
+        kind = type(route)
+        if kind is WebSocketRoute:
+            continue  # never matches an HTTP request
+        if kind is not Route and kind is not Mount:
+            break
+        assert isinstance(route, (Route, Mount))
+        if isinstance(route, Route) and route.is_static:
+            if route.path not in static:
+                shadowed.add(route.path.rpartition("/")[0])
+            continue
+        if isinstance(route, Route):
+            shape = _tail_shape(route)
+            if shape is not None:
+                head, name, is_int = shape
+                below = head + "/"
+                if head not in shadowed and not any(
+                    below.startswith(prefix) or prefix.startswith(below) for prefix in prefixes
+                ):
+                    table[head] = (route, name, is_int)
+        prefixes.append(_literal_prefix(route))
+    return table
+
+
 class Router:
     """Dispatch to the first route that matches; 404, 405 or a slash redirect otherwise."""
 
@@ -302,6 +363,7 @@ class Router:
         self._index: dict[str, list[BaseRoute]] = {}
         self._wildcard: list[BaseRoute] = []
         self._static: dict[str, Route] = {}
+        self._tails: dict[str, _TailEntry] = {}
         self._indexed = -1
         if max_body_size is not None:
             middleware = [Middleware(RequestBodyLimitMiddleware, max_body_size=max_body_size), *(middleware or ())]
@@ -326,6 +388,7 @@ class Router:
             else:
                 index.setdefault(key, list(wildcard)).append(route)
         self._index, self._wildcard, self._static = index, wildcard, _static_table(self.routes)
+        self._tails = _tail_table(self.routes, self._static)
         self._indexed = len(self.routes)
 
     def add_route(
@@ -406,22 +469,35 @@ class Router:
     def resolve(self, scope: WWWScope, route_path: str) -> tuple[BaseRoute | None, Match, dict[str, Any] | None]:
         """The first route matching fully, else the first matching partially (a 405), else none.
 
-        A static path answered by a plain ``Route`` is one dict lookup; the table keeps
-        registration order (see ``_static_table``).
+        A static path answered by a plain ``Route`` is one dict lookup, and so is a
+        ``head/{param}`` route's head; the tables keep registration order (see
+        ``_static_table`` and ``_tail_table``). Anything else is the ordered search.
         """
         if self._indexed != len(self.routes):
             self._reindex()
         route = self._static.get(route_path)
+        params: dict[str, Any] | None = None
+        if route is None:
+            head, _, tail = route_path.rpartition("/")
+            found = self._tails.get(head)
+            if found is not None and tail:
+                route, name, is_int = found
+                if not is_int:
+                    params = {name: tail}
+                elif tail.isdigit() and tail.isascii():  # what [0-9]+ matches ("12\n" is left to the search)
+                    params = {name: int(tail)}
+                else:
+                    route = None
         if route is not None and scope["type"] == "http":
             methods = route.methods
             if methods is None:
-                return route, _FULL, None
+                return route, _FULL, params
             try:
                 method = scope["method"]
             except KeyError:  # a hand-built scope without one: GET, written back for the layers below
                 method = scope["method"] = "GET"
             if method in methods:
-                return route, _FULL, None
+                return route, _FULL, params
         slash = route_path.find("/", 1)
         segment = route_path[1:slash] if slash > 0 else route_path[1:]
         partial: BaseRoute | None = None

@@ -1,0 +1,154 @@
+"""Paths ending in one parameter (``/users/{id:int}``) resolve as the ordered search over the routes would.
+
+The router answers such paths from a table by their head; these tests hold it to
+the rules every route follows: first full match in registration order, else the
+first partial one (405), the convertors' regexes, and routes of other kinds.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from typedasgi.applications import TypedASGI
+from typedasgi.requests import Request
+from typedasgi.responses import JSONResponse, PlainTextResponse, Response
+from typedasgi.routing import BaseRoute, Host, Mount, Route, WebSocketRoute
+from typedasgi.testclient import TestClient
+from typedasgi.websockets import WebSocket
+
+
+def labelled(label: str) -> Any:
+    async def endpoint(request: Request) -> Response:
+        params = {key: [type(value).__name__, value] for key, value in request.path_params.items()}
+        return JSONResponse({"label": label, "params": params})
+
+    return endpoint
+
+
+async def ws_endpoint(websocket: WebSocket) -> None:
+    await websocket.close()
+
+
+class SearchedRoute(Route):
+    """A subclass: the router's tables stop before it, so it and everything after it is searched in order."""
+
+
+class SearchedMount(Mount):
+    pass
+
+
+def route_table(route: type[Route], mount: type[Mount]) -> list[BaseRoute]:
+    return [
+        route("/users/me", labelled("me")),
+        route("/users/{id:int}", labelled("int")),
+        route("/users/{name}", labelled("name"), methods=["GET", "POST"]),
+        route("/users/{name}", labelled("name-put"), methods=["PUT"]),
+        route("/a.b/{x}", labelled("dot")),
+        route("/files/{rest:path}", labelled("path")),
+        route("/files/{name}", labelled("shadowed by path")),
+        mount("/m", routes=[Route("/{x}", labelled("in mount")), Route("/k/{id:int}", labelled("in mount int"))]),
+        route("/m/{x}", labelled("shadowed by mount")),
+        route("/n/{a}/{b}", labelled("two")),
+        route("/n/x/{c}", labelled("shadowed by two")),
+        route("/p/{v:float}", labelled("float")),
+        route("/q/{id:int}", labelled("post int"), methods=["POST"]),
+        route("/q/{id}", labelled("any q")),
+        WebSocketRoute("/w/{x}", ws_endpoint),
+        route("/w/{x}", labelled("http w")),
+        route("/t/me", labelled("post me"), methods=["POST"]),
+        route("/t/{x}", labelled("t")),
+        route("/v/me", labelled("post v me"), methods=["POST"]),
+        route("/v/me", labelled("get v me")),
+        route("/v/{x}", labelled("v")),
+        route("/x/a", labelled("static a")),
+        route("/x/a\n", labelled("static a newline")),
+        route("/x/{y}", labelled("x")),
+        route("/d/{id:int}", labelled("d int"), methods=["DELETE"]),
+        route("/{top}", labelled("top")),
+        route("/late/{x}", labelled("never: /{top} is earlier")),
+    ]
+
+
+PATHS = [
+    "/users/me", "/users/123", "/users/007", "/users/%D9%A1%D9%A2", "/users/%C2%B2", "/users/12a", "/users/+1",
+    "/users/1_0", "/users/%201", "/users/", "/users", "/users/123/", "/users//123", "/users/123%0A", "/users/abc%0A",
+    "/users/%0A", "/a.b/1", "/a.b/", "/aXb/1", "/files/x", "/files/x/y", "/m/z", "/m/k/5", "/m/k/x", "/n/x/y", "/n/x",
+    "/p/1.5", "/p/2", "/p/x", "/q/1", "/q/x", "/top", "/w/1", "/t/me", "/t/you", "/t/", "/v/me", "/v/you", "/x/a",
+    "/x/a%0A", "/x/b", "/d/1", "/d/x", "/late/1", "/", "//", "/users/12/34",
+]
+
+
+def answer(client: TestClient, method: str, path: str) -> tuple[int, str, str]:
+    response = client.request(method, path)
+    return response.status_code, response.headers.get("allow", ""), response.text
+
+
+@pytest.mark.parametrize("redirect_slashes", [True, False])
+def test_every_path_resolves_as_the_ordered_search_does(redirect_slashes: bool) -> None:
+    tabled = TestClient(TypedASGI(routes=route_table(Route, Mount), redirect_slashes=redirect_slashes))
+    searched = TestClient(
+        TypedASGI(routes=route_table(SearchedRoute, SearchedMount), redirect_slashes=redirect_slashes)
+    )
+    for method, path in itertools.product(["GET", "POST", "PUT", "DELETE"], PATHS):
+        assert answer(tabled, method, path) == answer(searched, method, path), (method, path)
+
+
+def test_a_trailing_parameter_is_converted_as_its_convertor_says() -> None:
+    client = TestClient(TypedASGI(routes=route_table(Route, Mount), redirect_slashes=False))
+    assert client.get("/users/123").json() == {"label": "int", "params": {"id": ["int", 123]}}
+    assert client.get("/users/007").json()["params"] == {"id": ["int", 7]}
+    assert client.get("/users/%D9%A1%D9%A2").json() == {"label": "name", "params": {"name": ["str", "١٢"]}}
+    assert client.get("/users/1_0").json()["label"] == "name"
+    assert client.get("/users/123%0A").json()["params"] == {"id": ["int", 123]}  # the regex's "$" before a final newline
+    assert client.get("/users/abc%0A").json()["params"] == {"name": ["str", "abc\n"]}
+    assert client.get("/users/").status_code == 404  # an empty segment matches no parameter
+    assert client.get("/users/me").json()["label"] == "me"
+    assert client.get("/a.b/1").json()["label"] == "dot"
+    assert client.get("/a.b/").status_code == 404
+    assert client.get("/aXb/1").status_code == 404
+    assert client.get("/m/k/5").json() == {"label": "in mount int", "params": {"id": ["int", 5]}}
+
+
+def test_method_mismatch_falls_through_to_later_routes_and_else_answers_405() -> None:
+    client = TestClient(TypedASGI(routes=route_table(Route, Mount)))
+    assert client.put("/users/abc").json()["label"] == "name-put"
+    assert client.post("/users/abc").json()["label"] == "name"
+    assert client.post("/q/1").json()["label"] == "post int"
+    assert client.get("/q/1").json() == {"label": "any q", "params": {"id": ["str", "1"]}}
+    response = client.get("/d/1")
+    assert (response.status_code, response.headers["allow"]) == (405, "DELETE")
+    assert client.get("/v/me").json()["label"] == "get v me"  # a later static route matches fully
+    assert client.get("/t/me").json()["label"] == "t"
+
+
+def test_an_int_segment_of_non_ascii_digits_is_not_found() -> None:
+    client = TestClient(TypedASGI(routes=[Route("/users/{id:int}", labelled("int"))]))
+    for path in ["/users/%D9%A1%D9%A2", "/users/%C2%B2", "/users/+1", "/users/1_0", "/users/%201", "/users/", "/users/x"]:
+        assert client.get(path).status_code == 404, path
+    assert client.get("/users/12/", follow_redirects=False).headers["location"].endswith("/users/12")
+
+
+def test_routes_before_the_tables_end_keep_their_turn() -> None:
+    app = TypedASGI(
+        routes=[
+            Route("/free/{x}", labelled("before host")),
+            Host("other.example", app=PlainTextResponse("host")),
+            Route("/h/{x}", labelled("after host")),
+        ]
+    )
+    client = TestClient(app)
+    assert client.get("/h/1", headers={"host": "other.example"}).text == "host"
+    assert client.get("/h/1").json()["label"] == "after host"
+    assert client.get("/free/1", headers={"host": "other.example"}).json()["label"] == "before host"
+
+
+def test_a_route_added_later_below_a_known_head_is_found() -> None:
+    app = TypedASGI(routes=[Route("/users/{id:int}", labelled("int"))])
+    client = TestClient(app)
+    assert client.get("/users/x").status_code == 404
+    app.add_route("/users/{name}", labelled("name"))
+    assert client.get("/users/x").json()["label"] == "name"
+    assert client.get("/users/1").json()["label"] == "int"
