@@ -169,7 +169,7 @@ class MessageCollector:
     async def __call__(self, message: Message) -> None:
         self.messages.append(message)
         if message["type"] == "http.response.pathsend" or (
-            message["type"] == "http.response.body" and not message["more_body"]
+            message["type"] == "http.response.body" and not message.get("more_body", False)
         ):
             self.complete.set()
 

@@ -58,6 +58,7 @@ from typedasgi.types import (
     ServerReceive,
     ServerScope,
     ServerSend,
+    framework_keys,
 )
 
 __all__ = ["AppType", "RouteOptions", "Starlette", "TypedASGI"]
@@ -65,6 +66,7 @@ __all__ = ["AppType", "RouteOptions", "Starlette", "TypedASGI"]
 _json_encode = msgspec.json.Encoder().encode
 _FULL = Match.FULL
 _send_response = Response.__call__  # a response whose class keeps it is sent by TypedASGI.__call__ directly
+_new_request = object.__new__
 
 P = ParamSpec("P")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -170,6 +172,33 @@ class TypedASGI(MethodDecorators):
             app = cls(app, *args, **kwargs)
         return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)
 
+    async def _through_stack(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Everything but the direct HTTP path: lifespan, WebSockets, requests through middleware.
+
+        The stack is built when the first scope (usually the lifespan) arrives; a failure fails start-up.
+        """
+        keys = framework_keys(scope)
+        stack = self.middleware_stack
+        if stack is None:
+            outer = keys.get("app")  # set by a typedasgi app this one is mounted in
+            if isinstance(outer, TypedASGI) and outer is not self:  # installed plugins act in the outer app only
+                self.plugins.leave_installed_to(outer)
+            try:
+                stack = self.middleware_stack = self.build_middleware_stack()
+            except Exception as exc:  # e.g. a middleware refusing its options: fail start-up, not the first request
+                if scope["type"] == "lifespan":
+                    await receive()  # lifespan.startup
+                    await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
+                raise
+            self.plugins.notify_configured(self)
+            if self._direct is not None and scope["type"] == "http":
+                await self(scope, receive, send)  # built now: this request takes the direct path
+                return
+        keys["app"] = self
+        if self.max_body_size != DEFAULT_MAX_BODY_SIZE:
+            keys["max_body_size"] = self.max_body_size
+        await stack(scope, receive, send)
+
     @overload
     async def __call__(self, scope: Scope, receive: Receive, send: Send, *, innermost: bool = False) -> None: ...
     @overload
@@ -197,26 +226,13 @@ class TypedASGI(MethodDecorators):
                 return
             errors = None  # errors are answered as the ExceptionMiddleware answers them; the rest goes up
         else:
-            stack = self.middleware_stack
-            if stack is None:
-                outer = keys.get("app")  # set by a typedasgi app this one is mounted in
-                if isinstance(outer, TypedASGI) and outer is not self:  # installed plugins act in the outer app only
-                    self.plugins.leave_installed_to(outer)
-                try:
-                    stack = self.middleware_stack = self.build_middleware_stack()
-                except Exception as exc:  # e.g. a middleware refusing its options: fail start-up, not the first request
-                    if scope["type"] == "lifespan":
-                        await receive()  # lifespan.startup
-                        await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
-                    raise
-                self.plugins.notify_configured(self)
+            errors = self._direct  # None until the stack is built, and whenever middleware stands between
+            if errors is None or scope["type"] != "http":
+                await self._through_stack(scope, receive, send)
+                return
             keys["app"] = self
             if self.max_body_size != DEFAULT_MAX_BODY_SIZE:
                 keys["max_body_size"] = self.max_body_size
-            errors = self._direct
-            if errors is None or scope["type"] != "http":
-                await stack(scope, receive, send)
-                return
         # This frame is the error layers (the ExceptionMiddleware's alone when innermost), the router
         # and a plain endpoint's wrapper at once (see ServerErrorMiddleware.answer, Router.resolve, request_response).
         # ``send`` is wrapped only when it goes to code that may start the response unseen.
@@ -243,7 +259,8 @@ class TypedASGI(MethodDecorators):
             keys.update(entry_keys)  # type: ignore[typeddict-item]  # what Route.enter does, without the call
             if params:
                 store_params(scope, params)
-            request = Request(scope, receive, send)
+            request = _new_request(Request)  # Request(scope, receive, send) without the __init__ frame
+            request.scope, request._receive, request._send = scope, receive, send  # pyright: ignore[reportPrivateUsage]  # same package
             try:
                 response = await call(request)
                 if not isinstance(response, Response):
@@ -253,10 +270,9 @@ class TypedASGI(MethodDecorators):
                     await response(scope, receive, tracked)
                     return
                 started = True
-                await send({"type": "http.response.start", "status": response.status_code,
-                            "headers": response.raw_headers, "trailers": False})
+                await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
                 body = b"" if scope["method"] == "HEAD" else response.body
-                await send({"type": "http.response.body", "body": body, "more_body": False})
+                await send({"type": "http.response.body", "body": body})  # more_body: False, the spec's default
                 if response.background is not None:
                     await response.background()
             except Exception:
