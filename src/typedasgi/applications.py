@@ -65,7 +65,6 @@ __all__ = ["AppType", "RouteOptions", "Starlette", "TypedASGI"]
 
 _json_encode = msgspec.json.Encoder().encode
 _FULL = Match.FULL
-_send_response = Response.__call__  # a response whose class keeps it is sent by TypedASGI.__call__ directly
 _new_request = object.__new__
 
 P = ParamSpec("P")
@@ -265,7 +264,7 @@ class TypedASGI(MethodDecorators):
                 response = await call(request)
                 if not isinstance(response, Response):
                     raise not_a_response(keys.get("endpoint"), response)
-                if type(response).__call__ is not _send_response:  # streams, files: they send themselves
+                if not response._sent_inline:  # pyright: ignore[reportPrivateUsage]  # streams, files: they send themselves
                     tracked = TrackingSend(send)
                     await response(scope, receive, tracked)
                     return

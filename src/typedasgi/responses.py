@@ -113,18 +113,23 @@ class Response:
 
     # Set per class by __init_subclass__ from the class's own media type, charset and methods.
     _type_header: tuple[bytes, bytes] | None = None  # the content-type pair, encoded once
-    _defaults_fast = True  # __init__ is Response's: the class defaults are all that can apply
     _encodes_utf8 = True  # render() is Response's and the charset utf-8: a str is encoded right in __init__
     _encoder: Callable[[object], bytes] | None = None  # what render() does, callable without it
+    _fast: tuple[bool, Callable[[object], bytes] | None, tuple[bytes, bytes] | None] | None = (True, None, None)
+    """The three above in one read, when __init__ is Response's and the class keeps the 200 and no background."""
+    _sent_inline = True
+    """``__call__`` is Response's: an app may send the two messages itself (the app's direct path does)."""
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         cls._type_header = None if cls.media_type is None else (b"content-type", _content_type(cls.media_type, cls.charset))
-        cls._defaults_fast = cls.__init__ is Response.__init__ and cls.status_code == 200 and cls.background is None
         # An __init__ of its own may set self.charset before calling Response's: then render() encodes.
         cls._encodes_utf8 = cls.render is Response.render and cls.__init__ is Response.__init__ and cls.charset == "utf-8"
         if "render" in cls.__dict__ and "_encoder" not in cls.__dict__:
             cls._encoder = None
+        defaults_fast = cls.__init__ is Response.__init__ and cls.status_code == 200 and cls.background is None
+        cls._fast = (cls._encodes_utf8, cls._encoder, cls._type_header) if defaults_fast else None
+        cls._sent_inline = cls.__call__ is Response.__call__
 
     def __init__(
         self,
@@ -135,6 +140,16 @@ class Response:
         background: BackgroundTask | None = None,
     ) -> None:
         # The hot path of every response: inline, no helper calls in the common case.
+        fast = self._fast
+        if fast is not None and status_code == 200 and headers is None and media_type is None and background is None:
+            encodes_utf8, encoder, content_type = fast
+            if type(content) is str and encodes_utf8:
+                self.body = body = content.encode()
+            else:
+                self.body = body = self.render(content) if encoder is None else encoder(content)
+            length = CONTENT_LENGTHS.get(len(body)) or content_length(len(body))
+            self.raw_headers = [length] if content_type is None else [length, content_type]
+            return
         if background is not None:
             self.background = background
         if type(content) is str and self._encodes_utf8:
@@ -142,11 +157,6 @@ class Response:
         else:
             encoder = self._encoder
             self.body = body = self.render(content) if encoder is None else encoder(content)
-        if status_code == 200 and headers is None and media_type is None and self._defaults_fast:
-            length = CONTENT_LENGTHS.get(len(body)) or content_length(len(body))
-            content_type = self._type_header
-            self.raw_headers = [length] if content_type is None else [length, content_type]
-            return
         self.status_code = status_code
         if media_type is None:
             media_type = self.media_type
