@@ -152,3 +152,10 @@ def test_a_route_added_later_below_a_known_head_is_found() -> None:
     app.add_route("/users/{name}", labelled("name"))
     assert client.get("/users/x").json()["label"] == "name"
     assert client.get("/users/1").json()["label"] == "int"
+
+
+def test_an_empty_route_path_still_reaches_the_routes_that_match_any_path() -> None:
+    app = TypedASGI(routes=[Route("/", labelled("root")), Host("testserver", app=PlainTextResponse("host"))])
+    client = TestClient(app, root_path="/api")
+    assert client.get("/api").text == "host"  # the path is the root path: the routes see ""
+    assert client.get("/api/").json()["label"] == "root"

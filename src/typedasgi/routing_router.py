@@ -498,8 +498,10 @@ class Router:
                 method = scope["method"] = "GET"
             if method in methods:
                 return route, _FULL, params
-        slash = route_path.find("/", 1)
-        segment = route_path[1:slash] if slash > 0 else route_path[1:]
+        try:
+            segment = route_path.split("/", 2)[1]
+        except IndexError:  # no "/" at all: any bucket holds the routes that match anything (Host)
+            segment = ""
         partial: BaseRoute | None = None
         partial_params: dict[str, Any] | None = None
         for candidate in self._index.get(segment, self._wildcard):

@@ -163,7 +163,9 @@ class Route(_PathRoute):
             found = self.path_regex.match(route_path)
             if found is None:
                 return _NONE, None
-            params = convert_params(found, self._conversions)
+            params = found.groupdict()
+            for key, convert in self._conversions:  # convert_params inline: one call less per match
+                params[key] = convert(params[key])
         methods = self.methods
         if methods is None:
             return _FULL, params
