@@ -17,7 +17,7 @@ from typedasgi.requests import Request
 from typedasgi.responses import JSONResponse, PlainTextResponse, Response
 from typedasgi.routing import BaseRoute, Host, Mount, Route, WebSocketRoute
 from typedasgi.testclient import TestClient
-from typedasgi.websockets import WebSocket
+from typedasgi.websockets import WebSocket, WebSocketDisconnect
 
 
 def labelled(label: str) -> Any:
@@ -67,8 +67,17 @@ def route_table(route: type[Route], mount: type[Mount]) -> list[BaseRoute]:
         route("/x/a\n", labelled("static a newline")),
         route("/x/{y}", labelled("x")),
         route("/d/{id:int}", labelled("d int"), methods=["DELETE"]),
+        route("/o/{a}/x", labelled("post o x"), methods=["POST"]),
+        route("/o/{a}/x", labelled("o x")),
+        route("/o/{a}/y", labelled("delete o y"), methods=["DELETE"]),
+        route("/o/{a}/{b:int}", labelled("o int")),
         route("/{top}", labelled("top")),
         route("/late/{x}", labelled("never: /{top} is earlier")),
+        Host("other.example", app=PlainTextResponse("host")),
+        route("/after/host", labelled("static after host")),
+        route("/after/{a}/{b}", labelled("post after"), methods=["POST"]),
+        route("/after/{a}/{b:int}", labelled("after int")),
+        route("/after/{a}/{b}", labelled("after")),
     ]
 
 
@@ -77,7 +86,8 @@ PATHS = [
     "/users/1_0", "/users/%201", "/users/", "/users", "/users/123/", "/users//123", "/users/123%0A", "/users/abc%0A",
     "/users/%0A", "/a.b/1", "/a.b/", "/aXb/1", "/files/x", "/files/x/y", "/m/z", "/m/k/5", "/m/k/x", "/n/x/y", "/n/x",
     "/p/1.5", "/p/2", "/p/x", "/q/1", "/q/x", "/top", "/w/1", "/t/me", "/t/you", "/t/", "/v/me", "/v/you", "/x/a",
-    "/x/a%0A", "/x/b", "/d/1", "/d/x", "/late/1", "/", "//", "/users/12/34",
+    "/x/a%0A", "/x/b", "/d/1", "/d/x", "/late/1", "/", "//", "/users/12/34", "/o/1/x", "/o/1/y", "/o/1/2", "/o/1/",
+    "/o/1/x/", "/after/host", "/after/host/", "/after/1/2", "/after/1/b", "/after/1/2%0A", "/after/1",
 ]
 
 
@@ -159,3 +169,28 @@ def test_an_empty_route_path_still_reaches_the_routes_that_match_any_path() -> N
     client = TestClient(app, root_path="/api")
     assert client.get("/api").text == "host"  # the path is the root path: the routes see ""
     assert client.get("/api/").json()["label"] == "root"
+
+
+def test_websockets_pass_over_http_routes_of_the_same_path() -> None:
+    async def room(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_json(websocket.path_params)
+        await websocket.close()
+
+    app = TypedASGI(
+        routes=[
+            Route("/chat", labelled("http chat")),
+            Route("/chat/{room}/{user:int}", labelled("http room")),
+            WebSocketRoute("/chat", room),
+            WebSocketRoute("/chat/{room}/{user:int}", room),
+        ]
+    )
+    client = TestClient(app)
+    with client.websocket_connect("/chat/lobby/7") as websocket:
+        assert websocket.receive_json() == {"room": "lobby", "user": 7}
+    with client.websocket_connect("/chat") as websocket:
+        assert websocket.receive_json() == {}
+    assert client.get("/chat/lobby/7").json() == {"label": "http room", "params": {"room": ["str", "lobby"], "user": ["int", 7]}}
+    with pytest.raises(WebSocketDisconnect):
+        with client.websocket_connect("/chat/lobby/x"):
+            pass

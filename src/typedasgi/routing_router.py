@@ -27,6 +27,7 @@ from typedasgi.paths import compile_path, first_segment, get_route_path, replace
 from typedasgi.redirects import send_slash_redirect
 from typedasgi.routing_base import (
     BaseRoute,
+    Conversions,
     Match,
     NoMatchFound,
     conversions_for,
@@ -54,6 +55,7 @@ from typedasgi.websockets import WebSocketClose
 __all__ = ["Host", "Lifespan", "Mount", "Router"]
 
 _FULL, _PARTIAL, _NONE = Match.FULL, Match.PARTIAL, Match.NONE  # module globals: cheaper than enum lookups
+_NO_MATCH: tuple[None, Match, None] = (None, _NONE, None)  # what resolve answers for no match, made once
 
 AppT = TypeVar("AppT")
 Lifespan: TypeAlias = Callable[[AppT], AbstractAsyncContextManager[Mapping[str, Any] | None]]
@@ -281,6 +283,21 @@ def _static_table(routes: Sequence[BaseRoute]) -> dict[str, Route]:
     return table
 
 
+_Candidate: TypeAlias = tuple[
+    BaseRoute, "Callable[[str], re.Match[str] | None] | None", Conversions, "frozenset[str] | None"
+]
+"""A route in the ordered search: a plain ``Route`` with its path's match, conversions and methods (the router
+matches it inline, as ``Route.match`` would); any other route with None, and its own ``match`` answers."""
+
+
+def _candidate(route: BaseRoute) -> _Candidate:
+    if type(route) is not Route:
+        return route, None, (), None
+    assert isinstance(route, Route)
+    regex = re.compile(re.escape(route.path) + r"\Z") if route.is_static else route.path_regex  # statics: equal
+    return route, regex.match, route.conversions, route.methods
+
+
 _TailEntry: TypeAlias = tuple[Route, str, bool]
 """A ``head/{param}`` route: the route, the parameter's name, whether it is an int."""
 
@@ -360,8 +377,8 @@ class Router:
         self.default: ASGIApp = as_asgi_app(default) if default is not None else self.not_found
         self.lifespan_context: Lifespan[Router] | None = lifespan_context(lifespan)
         self.lifespan_started: bool = False
-        self._index: dict[str, list[BaseRoute]] = {}
-        self._wildcard: list[BaseRoute] = []
+        self._index: dict[str, list[_Candidate]] = {}
+        self._wildcard: list[_Candidate] = []
         self._static: dict[str, Route] = {}
         self._tails: dict[str, _TailEntry] = {}
         self._indexed = -1
@@ -377,16 +394,17 @@ class Router:
 
     def _reindex(self) -> None:
         """Group routes by first literal segment, keeping registration order within each group."""
-        index: dict[str, list[BaseRoute]] = {}
-        wildcard: list[BaseRoute] = []
+        index: dict[str, list[_Candidate]] = {}
+        wildcard: list[_Candidate] = []
         for route in self.routes:
             key = route.first_segment
+            candidate = _candidate(route)
             if key is None:
-                wildcard.append(route)
+                wildcard.append(candidate)
                 for bucket in index.values():
-                    bucket.append(route)
+                    bucket.append(candidate)
             else:
-                index.setdefault(key, list(wildcard)).append(route)
+                index.setdefault(key, list(wildcard)).append(candidate)
         self._index, self._wildcard, self._static = index, wildcard, _static_table(self.routes)
         self._tails = _tail_table(self.routes, self._static)
         self._indexed = len(self.routes)
@@ -460,7 +478,7 @@ class Router:
             return
         if scope["type"] == "http" and self.redirect_slashes and route_path != "/":
             redirect_path = route_path[:-1] if route_path.endswith("/") else route_path + "/"
-            for route in self._index.get(redirect_path[1:].partition("/")[0], self._wildcard):
+            for route, _, _, _ in self._index.get(redirect_path[1:].partition("/")[0], self._wildcard):
                 if route.match(scope, redirect_path)[0] is not _NONE:
                     await send_slash_redirect(scope, receive, send)
                     return
@@ -502,15 +520,38 @@ class Router:
             segment = route_path.split("/", 2)[1]
         except IndexError:  # no "/" at all: any bucket holds the routes that match anything (Host)
             segment = ""
+        http = scope if scope["type"] == "http" else None  # plain routes match HTTP requests only
         partial: BaseRoute | None = None
         partial_params: dict[str, Any] | None = None
-        for candidate in self._index.get(segment, self._wildcard):
-            match, params = candidate.match(scope, route_path)
-            if match is _FULL:
-                return candidate, _FULL, params
-            if match is _PARTIAL and partial is None:
-                partial, partial_params = candidate, params
-        return partial, _PARTIAL if partial is not None else _NONE, partial_params
+        for candidate, match_path, conversions, methods in self._index.get(segment, self._wildcard):
+            if match_path is None:  # not a plain Route: its own match answers
+                match, params = candidate.match(scope, route_path)
+                if match is _FULL:
+                    return candidate, _FULL, params
+                if match is _PARTIAL and partial is None:
+                    partial, partial_params = candidate, params
+                continue
+            if http is None:
+                continue
+            matched = match_path(route_path)
+            if matched is None:
+                continue
+            groups = matched.groupdict()
+            for key, convert in conversions:
+                groups[key] = convert(groups[key])
+            if methods is not None:
+                try:
+                    method = http["method"]
+                except KeyError:  # a hand-built scope without one: GET, written back for the layers below
+                    method = http["method"] = "GET"
+                if method not in methods:
+                    if partial is None:
+                        partial, partial_params = candidate, groups or None
+                    continue
+            return candidate, _FULL, groups or None  # a static path's: None, as Route.match gives
+        if partial is None:
+            return _NO_MATCH
+        return partial, _PARTIAL, partial_params
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":

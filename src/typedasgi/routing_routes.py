@@ -27,6 +27,7 @@ from typedasgi.paths import compile_path, first_segment
 from typedasgi.responses import Response
 from typedasgi.routing_base import (
     BaseRoute,
+    Conversions,
     Match,
     NoMatchFound,
     conversions_for,
@@ -63,7 +64,8 @@ class _PathRoute(BaseRoute):
         self.path_format: str
         self.path_regex: re.Pattern[str]
         self.path_regex, self.path_format, self.param_convertors = compile_path(path)
-        self._conversions = conversions_for(self.param_convertors)
+        self.conversions: Conversions = conversions_for(self.param_convertors)
+        """What a match does to the matched text, per parameter (see ``conversions_for``)."""
         self.is_static: bool = not self.param_convertors
         self.first_segment: str | None = first_segment(path)
 
@@ -73,7 +75,7 @@ class _PathRoute(BaseRoute):
         found = self.path_regex.match(route_path)
         if found is None:
             return False, None
-        return True, convert_params(found, self._conversions)
+        return True, convert_params(found, self.conversions)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         if name != self.name or set(path_params) != set(self.param_convertors):
@@ -164,7 +166,7 @@ class Route(_PathRoute):
             if found is None:
                 return _NONE, None
             params = found.groupdict()
-            for key, convert in self._conversions:  # convert_params inline: one call less per match
+            for key, convert in self.conversions:  # convert_params inline: one call less per match
                 params[key] = convert(params[key])
         methods = self.methods
         if methods is None:
