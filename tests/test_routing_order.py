@@ -194,3 +194,18 @@ def test_websockets_pass_over_http_routes_of_the_same_path() -> None:
     with pytest.raises(WebSocketDisconnect):
         with client.websocket_connect("/chat/lobby/x"):
             pass
+
+
+async def where(request: Request) -> Response:
+    scope = request.scope
+    return JSONResponse({"root_path": scope.get("root_path"), "path": scope["path"], "params": request.path_params})
+
+
+def test_paths_below_a_mount_see_its_prefix_as_root_path() -> None:
+    app = TypedASGI(routes=[Mount("/m", routes=[Route("/{x}", where)]), Route("/{top}", labelled("top"))])
+    client = TestClient(app)
+    assert client.get("/m/z").json() == {"root_path": "/m", "path": "/m/z", "params": {"x": "z"}}
+    assert client.get("/mz").json()["label"] == "top"  # a path that only starts with the prefix's text
+    assert client.get("/m/z%0A").json() == {"root_path": "/m/", "path": "/m/z\n", "params": {"x": "z\n"}}
+    assert client.get("/m/a%0Ab").status_code == 404  # the mount's {path} stops at a newline
+    assert client.get("/m").json()["label"] == "top"  # the mount matches "/m/" and below

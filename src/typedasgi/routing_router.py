@@ -111,6 +111,8 @@ class Mount(BaseRoute):
         self.first_segment: str | None = first_segment(self.path) if self.path else None
         self._prefix_format = self.path_format.removesuffix("/{path}")  # the mount's own part, for reverse URLs
         self._own_params = set(self.param_convertors) - {"path"}
+        self._literal_below: str | None = None if self._own_params else self.path + "/"
+        """A mount without parameters of its own: what every path below it starts with, compared as a string."""
 
     @property
     def routes(self) -> list[BaseRoute]:
@@ -118,6 +120,11 @@ class Mount(BaseRoute):
         return list(routes)
 
     def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
+        below = self._literal_below
+        if below is not None and "\n" not in route_path:  # a newline is left to the pattern's "$" and "."
+            if route_path.startswith(below):
+                return _FULL, {"__matched__": self.path}
+            return _NONE, None
         found = self.path_regex.match(route_path)
         if found is None:
             return Match.NONE, None
@@ -129,14 +136,15 @@ class Mount(BaseRoute):
     def enter(self, scope: WWWScope, params: dict[str, Any] | None) -> None:
         assert params is not None
         matched = params.pop("__matched__")
-        keys = framework_keys(scope)
+        keys: FrameworkKeys = scope  # type: ignore[assignment]  # the same dict, framework view (no call)
         keys["route"] = self  # the innermost match wins: a route below replaces it
         root_path = scope.get("root_path", "")
         if "app_root_path" not in keys:
             keys["app_root_path"] = root_path
         scope["root_path"] = root_path + matched
         keys["endpoint"] = self._base_app
-        store_params(scope, params)
+        if params:  # the mount's own parameters
+            store_params(scope, params)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         """``name`` with ``path=``: a path into the mounted app; ``name:child``: a route inside.
