@@ -242,12 +242,17 @@ class TypedASGI(MethodDecorators):
             if "router" not in keys:
                 keys["router"] = router
             route_path = get_route_path(scope) if scope.get("root_path") else scope["path"]
-            route, match, params = router.resolve(scope, route_path)
-            if match is not _FULL:
-                tracked = TrackingSend(send)
-                await router.unmatched(scope, receive, tracked, route_path, route, params)
-                return
-            assert route is not None
+            # resolve()'s first step read here, without its call: a static path of a plain route.
+            route = router._static.get(route_path) if router._indexed == len(router.routes) else None  # pyright: ignore[reportPrivateUsage]  # same package
+            if route is not None and route.plain is not None and scope.get("method") in (route.methods or ()):
+                params = None
+            else:
+                route, match, params = router.resolve(scope, route_path)
+                if match is not _FULL:
+                    tracked = TrackingSend(send)
+                    await router.unmatched(scope, receive, tracked, route_path, route, params)
+                    return
+                assert route is not None
             plain = route.plain
             if plain is None:
                 route.enter(scope, params)
