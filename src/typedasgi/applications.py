@@ -44,7 +44,6 @@ from typedasgi.routing import (
     Router,
     WebSocketEndpointFunc,
     not_a_response,
-    store_params,
 )
 from typedasgi.types import (
     AnyASGIApp,
@@ -261,8 +260,9 @@ class TypedASGI(MethodDecorators):
                 return
             call, entry_keys = plain
             keys.update(entry_keys)  # type: ignore[typeddict-item]  # what Route.enter does, without the call
-            if params:
-                store_params(scope, params)
+            if params:  # store_params() without its call
+                existing = keys.get("path_params")
+                keys["path_params"] = {**existing, **params} if existing else params
             request = _new_request(Request)  # Request(scope, receive, send) without the __init__ frame
             request.scope, request._receive, request._send = scope, receive, send  # pyright: ignore[reportPrivateUsage]  # same package
             try:
