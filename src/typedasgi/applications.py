@@ -242,16 +242,19 @@ class TypedASGI(MethodDecorators):
                 keys["router"] = router
             route_path = get_route_path(scope) if scope.get("root_path") else scope["path"]
             # resolve()'s first step read here, without its call: a static path of a plain route.
-            route = router._static.get(route_path) if router._indexed == len(router.routes) else None  # pyright: ignore[reportPrivateUsage]  # same package
-            if route is not None and route.plain is not None and scope.get("method") in (route.methods or ()):
+            static = router._static.get(route_path) if router._indexed == len(router.routes) else None  # pyright: ignore[reportPrivateUsage]  # same package
+            route: BaseRoute
+            if static is not None and static.plain is not None and scope.get("method") in (static.methods or ()):
+                route = static
                 params = None
             else:
-                route, match, params = router.resolve(scope, route_path)
+                found, match, params = router.resolve(scope, route_path)
                 if match is not _FULL:
                     tracked = TrackingSend(send)
-                    await router.unmatched(scope, receive, tracked, route_path, route, params)
+                    await router.unmatched(scope, receive, tracked, route_path, found, params)
                     return
-                assert route is not None
+                assert found is not None
+                route = found
             plain = route.plain
             if plain is None:
                 route.enter(scope, params)
