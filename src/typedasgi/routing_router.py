@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeAlias, TypeVar, cast
 
-from typedasgi.convertors import Convertor, IntegerConvertor, StringConvertor
+from typedasgi.convertors import Convertor
 from typedasgi.datastructures import Headers, URLPath
 from typedasgi.error_responses import error_response
 from typedasgi.exceptions import HTTPException, raises_to_app
@@ -27,7 +27,6 @@ from typedasgi.paths import compile_path, first_segment, get_route_path, replace
 from typedasgi.redirects import send_slash_redirect
 from typedasgi.routing_base import (
     BaseRoute,
-    Conversions,
     Match,
     NoMatchFound,
     conversions_for,
@@ -37,6 +36,7 @@ from typedasgi.routing_base import (
 )
 from typedasgi.routing_endpoints import Endpoint, WebSocketEndpointFunc
 from typedasgi.routing_routes import Route, WebSocketRoute
+from typedasgi.routing_tables import Candidate, TailEntry, candidate, static_table, tail_table
 from typedasgi.urls import parse_host
 from typedasgi.types import (
     AnyASGIApp,
@@ -263,110 +263,6 @@ def _through_middleware(router_class: type[RouterT]) -> type[RouterT]:
     return cast("type[RouterT]", made)  # made from router_class: a subclass of it
 
 
-def _static_table(routes: Sequence[BaseRoute]) -> dict[str, Route]:
-    """Static paths -> the plain ``Route`` the ordered search would try first for them.
-
-    A path enters only when no earlier route could match it: earlier routes must be
-    plain routes, WebSocket routes or mounts (whose answer depends on the path alone)
-    and their patterns must not match it. The table stops at the first route of any
-    other kind (a Host, a subclass), whose answer the table cannot know in advance.
-    """
-    table: dict[str, Route] = {}
-    earlier: list[Route | Mount] = []
-    for route in routes:
-        kind = type(route)
-        if kind is Route:
-            assert isinstance(route, Route)
-            path = route.path
-            if route.is_static and path not in table and not any(
-                other.path_regex.match(path) for other in earlier
-            ):
-                table[path] = route
-        elif kind is WebSocketRoute:
-            continue  # never matches an HTTP request
-        elif kind is not Mount:
-            break
-        assert isinstance(route, (Route, Mount))
-        earlier.append(route)
-    return table
-
-
-_Candidate: TypeAlias = tuple[
-    BaseRoute, "Callable[[str], re.Match[str] | None] | None", Conversions, "frozenset[str] | None"
-]
-"""A route in the ordered search: a plain ``Route`` with its path's match, conversions and methods (the router
-matches it inline, as ``Route.match`` would); any other route with None, and its own ``match`` answers."""
-
-
-def _candidate(route: BaseRoute) -> _Candidate:
-    if type(route) is not Route:
-        return route, None, (), None
-    assert isinstance(route, Route)
-    regex = re.compile(re.escape(route.path) + r"\Z") if route.is_static else route.path_regex  # statics: equal
-    return route, regex.match, route.conversions, route.methods
-
-
-_TailEntry: TypeAlias = tuple[Route, str, bool]
-"""A ``head/{param}`` route: the route, the parameter's name, whether it is an int."""
-
-
-def _literal_prefix(route: Route | Mount) -> str:
-    """What every path a route or mount matches starts with: its format up to the first parameter."""
-    format_ = route.path_format
-    brace = format_.find("{")
-    return format_ if brace == -1 else format_[:brace]
-
-
-def _tail_shape(route: Route) -> tuple[str, str, bool] | None:
-    """``/users/{id:int}`` -> (``"/users"``, ``"id"``, True): a literal head and one str or int segment last."""
-    if len(route.param_convertors) != 1:
-        return None
-    (name, convertor), = route.param_convertors.items()
-    kind = type(convertor)
-    if kind is not StringConvertor and kind is not IntegerConvertor:
-        return None
-    head, slash, param = route.path_format.rpartition("/")
-    if not slash or not head or param != "{" + name + "}" or "{" in head or "}" in head:
-        return None
-    return head, name, kind is IntegerConvertor
-
-
-def _tail_table(routes: Sequence[BaseRoute], static: Mapping[str, Route]) -> dict[str, _TailEntry]:
-    """Heads -> the plain ``head/{param}`` route the ordered search would try first for paths below them.
-
-    A head enters with the first such route when no earlier route or mount could
-    match a path below it (their literal prefixes are incompatible with
-    ``head/``), except static routes, whose paths the static table holds: the
-    router skips this table for those paths. Like the static table, this one
-    stops at the first route of any other kind.
-    """
-    table: dict[str, _TailEntry] = {}
-    prefixes: list[str] = []  # literal prefixes of the earlier parameterised routes and mounts
-    shadowed: set[str] = set()  # heads of earlier static paths the static table does not hold
-    for route in routes:
-        kind = type(route)
-        if kind is WebSocketRoute:
-            continue  # never matches an HTTP request
-        if kind is not Route and kind is not Mount:
-            break
-        assert isinstance(route, (Route, Mount))
-        if isinstance(route, Route) and route.is_static:
-            if route.path not in static:
-                shadowed.add(route.path.rpartition("/")[0])
-            continue
-        if isinstance(route, Route):
-            shape = _tail_shape(route)
-            if shape is not None:
-                head, name, is_int = shape
-                below = head + "/"
-                if head not in shadowed and not any(
-                    below.startswith(prefix) or prefix.startswith(below) for prefix in prefixes
-                ):
-                    table[head] = (route, name, is_int)
-        prefixes.append(_literal_prefix(route))
-    return table
-
-
 class Router:
     """Dispatch to the first route that matches; 404, 405 or a slash redirect otherwise."""
 
@@ -385,10 +281,10 @@ class Router:
         self.default: ASGIApp = as_asgi_app(default) if default is not None else self.not_found
         self.lifespan_context: Lifespan[Router] | None = lifespan_context(lifespan)
         self.lifespan_started: bool = False
-        self._index: dict[str, list[_Candidate]] = {}
-        self._wildcard: list[_Candidate] = []
+        self._index: dict[str, list[Candidate]] = {}
+        self._wildcard: list[Candidate] = []
         self._static: dict[str, Route] = {}
-        self._tails: dict[str, _TailEntry] = {}
+        self._tails: dict[str, TailEntry] = {}
         self._indexed = -1
         if max_body_size is not None:
             middleware = [Middleware(RequestBodyLimitMiddleware, max_body_size=max_body_size), *(middleware or ())]
@@ -402,19 +298,19 @@ class Router:
 
     def _reindex(self) -> None:
         """Group routes by first literal segment, keeping registration order within each group."""
-        index: dict[str, list[_Candidate]] = {}
-        wildcard: list[_Candidate] = []
+        index: dict[str, list[Candidate]] = {}
+        wildcard: list[Candidate] = []
         for route in self.routes:
             key = route.first_segment
-            candidate = _candidate(route)
+            entry = candidate(route)
             if key is None:
-                wildcard.append(candidate)
+                wildcard.append(entry)
                 for bucket in index.values():
-                    bucket.append(candidate)
+                    bucket.append(entry)
             else:
-                index.setdefault(key, list(wildcard)).append(candidate)
-        self._index, self._wildcard, self._static = index, wildcard, _static_table(self.routes)
-        self._tails = _tail_table(self.routes, self._static)
+                index.setdefault(key, list(wildcard)).append(entry)
+        self._index, self._wildcard, self._static = index, wildcard, static_table(self.routes, Mount)
+        self._tails = tail_table(self.routes, self._static, Mount)
         self._indexed = len(self.routes)
 
     def add_route(
@@ -497,7 +393,7 @@ class Router:
 
         A static path answered by a plain ``Route`` is one dict lookup, and so is a
         ``head/{param}`` route's head; the tables keep registration order (see
-        ``_static_table`` and ``_tail_table``). Anything else is the ordered search.
+        ``routing_tables``). Anything else is the ordered search.
         """
         if self._indexed != len(self.routes):
             self._reindex()
@@ -507,11 +403,16 @@ class Router:
             head, _, tail = route_path.rpartition("/")
             found = self._tails.get(head)
             if found is not None and tail:
-                route, name, is_int = found
-                if not is_int:
+                route, name, convert, pattern = found
+                if convert is None:
                     params = {name: tail}
-                elif tail.isdigit() and tail.isascii():  # what [0-9]+ matches ("12\n" is left to the search)
-                    params = {name: int(tail)}
+                elif pattern is None:  # an int
+                    if tail.isdigit() and tail.isascii():  # what [0-9]+ matches ("12\n" is left to the search)
+                        params = {name: convert(tail)}
+                    else:
+                        route = None
+                elif pattern(tail) is not None and tail[-1] != "\n":  # a final newline is left to the search
+                    params = {name: convert(tail)}
                 else:
                     route = None
         if route is not None and scope["type"] == "http":

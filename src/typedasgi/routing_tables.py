@@ -1,0 +1,136 @@
+"""The router's lookup tables, rebuilt when its routes change: what makes most requests a dict lookup.
+
+A table answers only what the ordered search over the routes would answer (the
+first full match in registration order, else the first partial one), so a
+request resolves the same with or without it. The tables stop at the first
+route whose answer they cannot know in advance (a ``Host``, any subclass),
+since only the built-in routes' answers depend on the path alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeAlias, cast
+
+from typedasgi.convertors import IntegerConvertor, StringConvertor
+from typedasgi.routing_base import BaseRoute, Conversions
+from typedasgi.routing_routes import Route, WebSocketRoute
+
+__all__ = ["Candidate", "TailEntry", "candidate", "static_table", "tail_table"]
+
+
+class _PathPattern(Protocol):
+    """A route or mount whose match depends on the path alone."""
+
+    path_format: str
+    path_regex: re.Pattern[str]
+
+
+Candidate: TypeAlias = tuple[
+    BaseRoute, "Callable[[str], re.Match[str] | None] | None", Conversions, "frozenset[str] | None"
+]
+"""A route in the ordered search: a plain ``Route`` with its path's match, conversions and methods (the router
+matches it inline, as ``Route.match`` would); any other route with None, and its own ``match`` answers."""
+
+TailEntry: TypeAlias = tuple[
+    Route, str, "Callable[[str], Any] | None", "Callable[[str], re.Match[str] | None] | None"
+]
+"""A ``head/{param}`` route: the route, the parameter's name, its conversion (None: the text is the value)
+and the pattern the whole segment must match (None with ``int``: ASCII digits, checked without a regex)."""
+
+
+def candidate(route: BaseRoute) -> Candidate:
+    if type(route) is not Route:
+        return route, None, (), None
+    assert isinstance(route, Route)
+    regex = re.compile(re.escape(route.path) + r"\Z") if route.is_static else route.path_regex  # statics: equal
+    return route, regex.match, route.conversions, route.methods
+
+
+def static_table(routes: Sequence[BaseRoute], mount: type[BaseRoute]) -> dict[str, Route]:
+    """Static paths -> the plain ``Route`` the ordered search would try first for them.
+
+    A path enters only when no earlier route could match it: earlier routes must be
+    plain routes, WebSocket routes or mounts (``mount``: the class, defined with the
+    router) and their patterns must not match it.
+    """
+    table: dict[str, Route] = {}
+    earlier: list[_PathPattern] = []
+    for route in routes:
+        kind = type(route)
+        if kind is Route:
+            assert isinstance(route, Route)
+            path = route.path
+            if route.is_static and path not in table and not any(other.path_regex.match(path) for other in earlier):
+                table[path] = route
+            earlier.append(route)
+        elif kind is mount:
+            earlier.append(cast(_PathPattern, route))
+        elif kind is not WebSocketRoute:  # a WebSocket route never matches an HTTP request
+            break
+    return table
+
+
+def _literal_prefix(route: _PathPattern) -> str:
+    """What every path a route or mount matches starts with: its format up to the first parameter."""
+    format_ = route.path_format
+    brace = format_.find("{")
+    return format_ if brace == -1 else format_[:brace]
+
+
+_GROUP_REFERENCE = re.compile(r"\\[1-9]|\(\?\(")  # \2, (?(2)...): numbered as part of the whole path's pattern
+
+
+def _tail_entry(route: Route) -> tuple[str, TailEntry] | None:
+    """``/users/{id:int}`` -> (``"/users"``, its entry): a literal head and one parameter, the last segment."""
+    if len(route.param_convertors) != 1:
+        return None
+    ((name, convertor),) = route.param_convertors.items()
+    head, slash, param = route.path_format.rpartition("/")
+    if not slash or not head or param != "{" + name + "}" or "{" in head or "}" in head:
+        return None
+    kind = type(convertor)
+    if kind is StringConvertor:
+        return head, (route, name, None, None)
+    if kind is IntegerConvertor:
+        return head, (route, name, int, None)
+    if _GROUP_REFERENCE.search(convertor.regex) or re.compile(convertor.regex).groupindex:
+        return None  # left to the whole path's pattern (its named groups are path parameters too)
+    convert = dict(route.conversions).get(name, str)  # str: the text is the value (a path)
+    return head, (route, name, convert, re.compile(f"(?:{convertor.regex})\\Z").match)
+
+
+def tail_table(routes: Sequence[BaseRoute], static: Mapping[str, Route], mount: type[BaseRoute]) -> dict[str, TailEntry]:
+    """Heads -> the plain ``head/{param}`` route the ordered search would try first for paths below them.
+
+    A head enters with the first such route when no earlier route or mount could
+    match a path below it (their literal prefixes are incompatible with
+    ``head/``), except static routes, whose paths the ``static`` table holds: the
+    router skips this table for those paths.
+    """
+    table: dict[str, TailEntry] = {}
+    prefixes: list[str] = []  # literal prefixes of the earlier parameterised routes and mounts
+    shadowed: set[str] = set()  # heads of earlier static paths the static table does not hold
+    for route in routes:
+        kind = type(route)
+        if kind is Route:
+            assert isinstance(route, Route)
+            if route.is_static:
+                if route.path not in static:
+                    shadowed.add(route.path.rpartition("/")[0])
+                continue
+            found = _tail_entry(route)
+            if found is not None:
+                head, entry = found
+                below = head + "/"
+                if head not in shadowed and not any(
+                    below.startswith(prefix) or prefix.startswith(below) for prefix in prefixes
+                ):
+                    table[head] = entry
+            prefixes.append(_literal_prefix(route))
+        elif kind is mount:
+            prefixes.append(_literal_prefix(cast(_PathPattern, route)))
+        elif kind is not WebSocketRoute:
+            break
+    return table
