@@ -61,7 +61,12 @@ class Initial(Doubled):
 
 register_url_convertor("doubled", Doubled())
 register_url_convertor("initial", Initial())
+class Late(Doubled):
+    regex = "late"  # in the first segment: a route the router's index tries for any path
+
+
 register_url_convertor("shortest", Shortest())
+register_url_convertor("late", Late())
 
 
 class SearchedRoute(Route):
@@ -109,7 +114,9 @@ def route_table(route: type[Route], mount: type[Mount]) -> list[BaseRoute]:
         route("/o/{a}/y", labelled("delete o y"), methods=["DELETE"]),
         route("/o/{a}/{b:int}", labelled("o int")),
         route("/{top}", labelled("top")),
-        route("/late/{x}", labelled("never: /{top} is earlier")),
+        route("/{a:late}/{b}", labelled("late pattern")),
+        route("/late/{x}", labelled("shadowed by the late pattern")),
+        route("/late", labelled("static after the late pattern")),
         Host("other.example", app=PlainTextResponse("host")),
         route("/after/host", labelled("static after host")),
         route("/after/{a}/{b}", labelled("post after"), methods=["POST"]),
@@ -126,7 +133,7 @@ PATHS = [
     "/p/1.5", "/p/2", "/p/x", "/p/1.5%0A", "/p/1.", "/uu/" + UUID, "/uu/" + UUID + "%0A", "/uu/x",
     "/lz/", "/lz/abc", "/lz/abc%0A", "/lz/a%0Ab", "/bk/aa", "/bk/ab", "/in/abc", "/files/", "/files/a%0A",
     "/files/a%0Ab", "/q/1", "/q/x", "/top", "/w/1", "/t/me", "/t/you", "/t/", "/v/me", "/v/you", "/x/a",
-    "/x/a%0A", "/x/b", "/d/1", "/d/x", "/late/1", "/", "//", "/users/12/34", "/o/1/x", "/o/1/y", "/o/1/2", "/o/1/",
+    "/x/a%0A", "/x/b", "/d/1", "/d/x", "/late/1", "/late", "/", "//", "/users/12/34", "/o/1/x", "/o/1/y", "/o/1/2", "/o/1/",
     "/o/1/x/", "/after/host", "/after/host/", "/after/1/2", "/after/1/b", "/after/1/2%0A", "/after/1",
 ]
 

@@ -56,17 +56,20 @@ def static_table(routes: Sequence[BaseRoute], mount: type[BaseRoute]) -> dict[st
     router) and their patterns must not match it.
     """
     table: dict[str, Route] = {}
-    earlier: list[_PathPattern] = []
+    earlier: dict[str | None, list[_PathPattern]] = {}  # by first segment, as the router's index
+    anywhere = earlier.setdefault(None, [])  # the patterns that may match any first segment
     for route in routes:
         kind = type(route)
         if kind is Route:
             assert isinstance(route, Route)
             path = route.path
-            if route.is_static and path not in table and not any(other.path_regex.match(path) for other in earlier):
-                table[path] = route
-            earlier.append(route)
+            if route.is_static and path not in table:
+                rivals = earlier.get(path.split("/", 2)[1], [])
+                if not any(other.path_regex.match(path) for other in (*rivals, *anywhere)):
+                    table[path] = route
+            earlier.setdefault(route.first_segment, []).append(route)
         elif kind is mount:
-            earlier.append(cast(_PathPattern, route))
+            earlier.setdefault(route.first_segment, []).append(cast(_PathPattern, route))
         elif kind is not WebSocketRoute:  # a WebSocket route never matches an HTTP request
             break
     return table
@@ -110,7 +113,8 @@ def tail_table(routes: Sequence[BaseRoute], static: Mapping[str, Route], mount: 
     router skips this table for those paths.
     """
     table: dict[str, TailEntry] = {}
-    prefixes: list[str] = []  # literal prefixes of the earlier parameterised routes and mounts
+    prefixes: dict[str | None, list[str]] = {}  # of the earlier parameterised routes and mounts, by first segment
+    anywhere = prefixes.setdefault(None, [])  # the routes that may match any first segment
     shadowed: set[str] = set()  # heads of earlier static paths the static table does not hold
     for route in routes:
         kind = type(route)
@@ -124,13 +128,14 @@ def tail_table(routes: Sequence[BaseRoute], static: Mapping[str, Route], mount: 
             if found is not None:
                 head, entry = found
                 below = head + "/"
+                rivals = (*prefixes.get(route.first_segment, ()), *anywhere)
                 if head not in shadowed and not any(
-                    below.startswith(prefix) or prefix.startswith(below) for prefix in prefixes
+                    below.startswith(prefix) or prefix.startswith(below) for prefix in rivals
                 ):
                     table[head] = entry
-            prefixes.append(_literal_prefix(route))
+            prefixes.setdefault(route.first_segment, []).append(_literal_prefix(route))
         elif kind is mount:
-            prefixes.append(_literal_prefix(cast(_PathPattern, route)))
+            prefixes.setdefault(route.first_segment, []).append(_literal_prefix(cast(_PathPattern, route)))
         elif kind is not WebSocketRoute:
             break
     return table
