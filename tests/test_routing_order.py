@@ -264,3 +264,14 @@ def test_paths_below_a_mount_see_its_prefix_as_root_path() -> None:
     assert client.get("/m/z%0A").json() == {"root_path": "/m/", "path": "/m/z\n", "params": {"x": "z\n"}}
     assert client.get("/m/a%0Ab").status_code == 404  # the mount's {path} stops at a newline
     assert client.get("/m").json()["label"] == "top"  # the mount matches "/m/" and below
+
+
+def test_methods_given_to_a_route_after_the_first_request_are_honoured() -> None:
+    routes = [Route("/a", labelled("static")), Route("/a/{x}", labelled("tail")), Route("/a/{x}/b", labelled("inner"))]
+    client = TestClient(TypedASGI(routes=routes))
+    for path in ["/a", "/a/1", "/a/1/b"]:
+        assert client.get(path).status_code == 200
+    for route in routes:
+        route.methods = frozenset({"POST"})
+    for path in ["/a", "/a/1", "/a/1/b"]:
+        assert (client.get(path).status_code, client.post(path).status_code) == (405, 200), path

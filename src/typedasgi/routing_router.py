@@ -1,9 +1,10 @@
 """The router, and the routes that nest other apps below it: ``Mount`` (a path prefix) and ``Host``.
 
 They live together because each needs the other: a ``Mount`` of routes is a
-``Router``, and the router's static-path table and lifespans look at its mounts.
-The router indexes routes by their first literal path segment, so finding the
-route for a request costs about the same with 5 routes as with 500.
+``Router``, and the router's tables and lifespans look at its mounts. A static
+path, or one whose last segment is a route's only parameter, is one dict lookup
+(``routing_tables``); other paths try the routes of their first literal segment,
+so finding the route for a request costs about the same with 5 routes as with 500.
 """
 
 from __future__ import annotations
@@ -432,8 +433,8 @@ class Router:
         http = scope if scope["type"] == "http" else None  # plain routes match HTTP requests only
         partial: BaseRoute | None = None
         partial_params: dict[str, Any] | None = None
-        for candidate, match_path, conversions, methods in self._index.get(segment, self._wildcard):
-            if match_path is None:  # not a plain Route: its own match answers
+        for candidate, plain, match_path, conversions in self._index.get(segment, self._wildcard):
+            if plain is None:  # not a plain Route: its own match answers
                 match, params = candidate.match(scope, route_path)
                 if match is _FULL:
                     return candidate, _FULL, params
@@ -448,6 +449,7 @@ class Router:
             groups = matched.groupdict()
             for key, convert in conversions:
                 groups[key] = convert(groups[key])
+            methods = plain.methods
             if methods is not None:
                 try:
                     method = http["method"]

@@ -27,11 +27,9 @@ class _PathPattern(Protocol):
     path_regex: re.Pattern[str]
 
 
-Candidate: TypeAlias = tuple[
-    BaseRoute, "Callable[[str], re.Match[str] | None] | None", Conversions, "frozenset[str] | None"
-]
-"""A route in the ordered search: a plain ``Route`` with its path's match, conversions and methods (the router
-matches it inline, as ``Route.match`` would); any other route with None, and its own ``match`` answers."""
+Candidate: TypeAlias = tuple[BaseRoute, "Route | None", "Callable[[str], re.Match[str] | None]", Conversions]
+"""A route in the ordered search; a plain ``Route`` again as such, with its path's match and conversions (the
+router matches it inline, as ``Route.match`` would); any other route with None, and its own ``match`` answers."""
 
 TailEntry: TypeAlias = tuple[
     Route, str, "Callable[[str], Any] | None", "Callable[[str], re.Match[str] | None] | None"
@@ -40,12 +38,15 @@ TailEntry: TypeAlias = tuple[
 and the pattern the whole segment must match (None with ``int``: ASCII digits, checked without a regex)."""
 
 
+_ASK_THE_ROUTE = re.compile("(?!)").match  # never called: the route's own match answers
+
+
 def candidate(route: BaseRoute) -> Candidate:
     if type(route) is not Route:
-        return route, None, (), None
+        return route, None, _ASK_THE_ROUTE, ()
     assert isinstance(route, Route)
     regex = re.compile(re.escape(route.path) + r"\Z") if route.is_static else route.path_regex  # statics: equal
-    return route, regex.match, route.conversions, route.methods
+    return route, route, regex.match, route.conversions
 
 
 def static_table(routes: Sequence[BaseRoute], mount: type[BaseRoute]) -> dict[str, Route]:
