@@ -30,7 +30,7 @@ from typedasgi.openapi import openapi_document
 from typedasgi.params import RequestValidationError, request_validation_error_response
 from typedasgi.plugins import AppPlugins
 from typedasgi.requests import DEFAULT_MAX_BODY_SIZE, Request
-from typedasgi.responses import Response
+from typedasgi.responses import SENT_INLINE, Response
 from typedasgi.paths import get_route_path
 from typedasgi.middleware.tracking import TrackingSend
 from typedasgi.routers import APIRouter, MethodDecorators, RouteOptions
@@ -270,12 +270,14 @@ class TypedASGI(MethodDecorators):
             request.scope, request._receive, request._send = scope, receive, send  # pyright: ignore[reportPrivateUsage]  # same package
             try:
                 response = await call(request)
-                if not isinstance(response, Response):
-                    raise not_a_response(keys.get("endpoint"), response)
-                if not response._sent_inline:  # pyright: ignore[reportPrivateUsage]  # streams, files: they send themselves
+                if type(response) not in SENT_INLINE:  # streams, files: they send themselves
+                    if not isinstance(response, Response):
+                        raise not_a_response(keys.get("endpoint"), response)
                     tracked = TrackingSend(send)
                     await response(scope, receive, tracked)
                     return
+                if TYPE_CHECKING:  # SENT_INLINE holds Response classes only
+                    assert isinstance(response, Response)
                 started = True
                 await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
                 body = b"" if scope["method"] == "HEAD" else response.body

@@ -117,8 +117,6 @@ class Response:
     _encoder: Callable[[object], bytes] | None = None  # what render() does, callable without it
     _fast: tuple[bool, Callable[[object], bytes] | None, tuple[bytes, bytes] | None] | None = (True, None, None)
     """The three above in one read, when __init__ is Response's and the class keeps the 200 and no background."""
-    _sent_inline = True
-    """``__call__`` is Response's: an app may send the two messages itself (the app's direct path does)."""
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -129,7 +127,10 @@ class Response:
             cls._encoder = None
         defaults_fast = cls.__init__ is Response.__init__ and cls.status_code == 200 and cls.background is None
         cls._fast = (cls._encodes_utf8, cls._encoder, cls._type_header) if defaults_fast else None
-        cls._sent_inline = cls.__call__ is Response.__call__
+        if cls.__call__ is Response.__call__:
+            SENT_INLINE.add(cls)
+        else:
+            SENT_INLINE.discard(cls)
 
     def __init__(
         self,
@@ -270,6 +271,11 @@ class Response:
         if self.background is not None:
             await self.background()
 
+
+
+SENT_INLINE: set[type[Response]] = {Response}
+"""Response classes whose ``__call__`` is Response's: an app may send their two messages itself, as the
+app's direct path does; one set lookup answers both "is it a Response" and "does it send plainly"."""
 
 class HTMLResponse(Response):
     media_type: str | None = "text/html"
