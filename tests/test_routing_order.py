@@ -8,7 +8,8 @@ first partial one (405), the convertors' regexes, and routes of other kinds.
 from __future__ import annotations
 
 import itertools
-from typing import Any
+import json
+from typing import Any, cast
 
 import pytest
 
@@ -16,9 +17,11 @@ from typedasgi.applications import TypedASGI
 from typedasgi.convertors import Convertor, register_url_convertor
 from typedasgi.requests import Request
 from typedasgi.responses import JSONResponse, PlainTextResponse, Response
-from typedasgi.routing import BaseRoute, Host, Mount, Route, WebSocketRoute
+from typedasgi.routing import BaseRoute, Host, Mount, Route, Router, WebSocketRoute
 from typedasgi.testclient import TestClient
 from typedasgi.websockets import WebSocket, WebSocketDisconnect
+
+from tests.support import call_app, http_scope
 
 
 def labelled(label: str) -> Any:
@@ -275,3 +278,14 @@ def test_methods_given_to_a_route_after_the_first_request_are_honoured() -> None
         route.methods = frozenset({"POST"})
     for path in ["/a", "/a/1", "/a/1/b"]:
         assert (client.get(path).status_code, client.post(path).status_code) == (405, 200), path
+
+
+@pytest.mark.parametrize("name", [b"host", b"Host"])
+def test_a_host_route_reads_the_host_header_of_a_hand_built_scope(name: bytes) -> None:
+    app = Router(routes=[Host("{sub}.example.org", app=PlainTextResponse("host")), Route("/", labelled("root"))])
+    scope = http_scope(headers=[(b"accept", b"*/*"), (name, b"API.example.org:8000")])
+    messages = call_app(app, scope)
+    assert messages[1].get("body") == b"host"
+    assert scope.get("path_params") == {"sub": "api"}
+    other = call_app(app, http_scope(headers=[(name, b"example.com")]))
+    assert json.loads(cast(bytes, other[1].get("body")))["label"] == "root"

@@ -17,9 +17,10 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeAlias, TypeVar, cast
 
 from typedasgi.convertors import Convertor
-from typedasgi.datastructures import Headers, URLPath
+from typedasgi.datastructures import URLPath
 from typedasgi.error_responses import error_response
 from typedasgi.exceptions import HTTPException, raises_to_app
+from typedasgi.headers import first_raw_value
 from typedasgi.lifespan import MountedLifespans, lifespan_context
 from typedasgi.middleware import Middleware
 from typedasgi.middleware.body_limit import RequestBodyLimitMiddleware
@@ -200,7 +201,8 @@ class Host(BaseRoute):
         return list(getattr(self.app, "routes", []))
 
     def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
-        parsed = parse_host(Headers(scope=scope).get("host", ""))
+        raw = first_raw_value(scope, b"host")  # the one header it needs, without building the whole Headers index
+        parsed = parse_host(raw.decode("latin-1") if raw is not None else "")
         if parsed is None:  # not a valid Host ("example.org:evil", "[:::]"): matches no pattern
             return Match.NONE, None
         found = self.host_regex.match(parsed[0].lower())  # host names are case-insensitive; params come lower-case
