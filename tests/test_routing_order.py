@@ -289,3 +289,18 @@ def test_a_host_route_reads_the_host_header_of_a_hand_built_scope(name: bytes) -
     assert scope.get("path_params") == {"sub": "api"}
     other = call_app(app, http_scope(headers=[(name, b"example.com")]))
     assert json.loads(cast(bytes, other[1].get("body")))["label"] == "root"
+
+
+def test_a_slash_redirect_goes_where_any_route_matches_even_for_another_method() -> None:
+    routes = [
+        Route("/only-post", labelled("post"), methods=["POST"]),
+        Route("/items/{id:int}", labelled("item"), methods=["PUT"]),
+        Mount("/m", routes=[Route("/", labelled("mount root"))]),
+        Route("/a/{x}/b/", labelled("inner")),
+    ]
+    client = TestClient(TypedASGI(routes=routes))
+    for path, target in [("/only-post/", "/only-post"), ("/items/5/", "/items/5"), ("/m", "/m/"), ("/a/1/b", "/a/1/b/")]:
+        response = client.get(path, follow_redirects=False)
+        assert (response.status_code, response.headers.get("location")) == (307, "http://testserver" + target), path
+    for path in ["/items/x/", "/only-post//", "/a/1/c"]:
+        assert client.get(path, follow_redirects=False).status_code == 404, path

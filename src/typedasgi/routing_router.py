@@ -385,10 +385,9 @@ class Router:
             return
         if scope["type"] == "http" and self.redirect_slashes and route_path != "/":
             redirect_path = route_path[:-1] if route_path.endswith("/") else route_path + "/"
-            for route, _, _, _ in self._index.get(redirect_path[1:].partition("/")[0], self._wildcard):
-                if route.match(scope, redirect_path)[0] is not _NONE:
-                    await send_slash_redirect(scope, receive, send)
-                    return
+            if self.resolve(scope, redirect_path)[1] is not _NONE:  # any route there, even for another method
+                await send_slash_redirect(scope, receive, send)
+                return
         await self.default(scope, receive, send)
 
     def resolve(self, scope: WWWScope, route_path: str) -> tuple[BaseRoute | None, Match, dict[str, Any] | None]:
