@@ -272,7 +272,7 @@ class HTTPConnection(Mapping[str, Any], Generic[StateT]):
 class Request(HTTPConnection[StateT]):
     """An HTTP request: the connection plus its method and body."""
 
-    # Class-level defaults: a new request stores three attributes, not seven.
+    # Class defaults, so that a request made without __init__ (the app's dispatch does) is whole.
     _body: bytes | None = None
     _stream_consumed = False
     _received = 0  # body bytes read so far, across stream() calls
@@ -284,6 +284,11 @@ class Request(HTTPConnection[StateT]):
         self.scope = scope
         self._receive = receive
         self._send = send
+        # Stored as well: CPython (3.11) reads an instance value fast but a class default by the slow generic
+        # lookup, and body() reads these first; dispatch reads ``_form`` after every request.
+        self._body = self._form = None
+        self._received = 0
+        self._stream_consumed = False
 
     @property
     def method(self) -> str:
@@ -323,10 +328,8 @@ class Request(HTTPConnection[StateT]):
         """Refuse a read after the last message, and a declared length past ``limit`` (413) on the first read."""
         if self._stream_consumed:
             raise RuntimeError("Stream consumed")
-        if limit is not None and not self._received:
-            declared = first_raw_value(self.scope, b"content-length")  # no Headers index for one value
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise BodyTooLarge(limit)
+        if limit is not None and not self._received and declares_more_than(self.scope, limit):
+            raise BodyTooLarge(limit)
 
     def _chunk(self, message: ReceiveEvent) -> tuple[bytes, bool]:
         """One received message: its body chunk and whether more follow; a disconnect raises."""
@@ -344,14 +347,31 @@ class Request(HTTPConnection[StateT]):
             return body
         keys: FrameworkKeys = self.scope  # type: ignore[assignment]  # the same dict, framework view (no call)
         limit = keys.get("max_body_size", DEFAULT_MAX_BODY_SIZE)
-        self._start_reading(limit)
-        message = await self._receive()
-        if message["type"] == "http.request" and not message.get("more_body", False) and not self._received:
-            body = message.get("body", b"")  # the whole body in one message, the usual case: no list, no join
-            if limit is not None and len(body) > limit:
-                raise BodyTooLarge(limit)
+        if self._received or self._stream_consumed:  # stream() was here first
+            self._start_reading(limit)
+            body = await self._read_rest(await self._receive(), limit)
         else:
-            body = await self._read_rest(message, limit)
+            if limit is not None:  # a declared length past the limit is refused before the first receive()
+                headers = keys.get("headers")
+                if type(headers) is list:  # what servers give: a plain scan inline, the hottest read of all
+                    for key, value in reversed(headers):  # clients send Content-Length late: a step or two
+                        if key == _CONTENT_LENGTH:
+                            digits = len(value)  # too few digits to reach the limit (the usual answer): no call
+                            if (digits > 19 or _POWERS_OF_TEN[digits] > limit) and _past(value, limit):
+                                raise BodyTooLarge(limit)
+                            break
+                    else:
+                        if declares_more_than(self.scope, limit):  # perhaps a name in upper case
+                            raise BodyTooLarge(limit)
+                elif declares_more_than(self.scope, limit):
+                    raise BodyTooLarge(limit)
+            message = await self._receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                body = message.get("body", b"")  # the whole body in one message, the usual case: no list, no join
+                if limit is not None and len(body) > limit:
+                    raise BodyTooLarge(limit)
+            else:
+                body = await self._read_rest(message, limit)
         self._stream_consumed = True
         self._body = body
         return body
@@ -472,6 +492,28 @@ class Request(HTTPConnection[StateT]):
 
 
 
+
+
+_CONTENT_LENGTH = b"content-length"
+_POWERS_OF_TEN = tuple(10**digits for digits in range(20))
+
+
+def declares_more_than(scope: HTTPScope, limit: int) -> bool:
+    """True when the request's ``Content-Length`` is past ``limit``: refused before any of the body is read."""
+    headers = scope.get("headers", ())
+    if isinstance(headers, list):  # what servers give: the line found by a plain scan, no Headers index
+        for key, value in reversed(headers):  # clients send Content-Length late in the head: a step or two
+            if key == _CONTENT_LENGTH:
+                return _past(value, limit)
+    declared = first_raw_value(scope, _CONTENT_LENGTH)  # anything else: normalised, names of any case
+    return declared is not None and _past(declared, limit)
+
+
+def _past(declared: bytes, limit: int) -> bool:
+    digits = len(declared)
+    if digits < 20 and _POWERS_OF_TEN[digits] <= limit:
+        return False  # too few digits to reach the limit: no int() parse (the usual answer)
+    return declared.isdigit() and int(declared) > limit
 
 
 def request_for_handler(scope: HTTPScope, receive: Receive, send: Send) -> Request[Any]:
