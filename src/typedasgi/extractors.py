@@ -138,11 +138,15 @@ class Inputs:
     response: Response | None
     status_code: int  # the handler's status: where an injected Response starts
 
-    def __init__(self, scope: Scope, receive: Receive, send: Send, websocket: bool) -> None:
+    def __init__(
+        self, scope: Scope, receive: Receive, send: Send, websocket: bool, connection: Request[Any] | None = None
+    ) -> None:
         self.scope: WWWScope = scope  # type: ignore[assignment]  # handlers serve http and websocket routes only
         self.receive: Receive = receive
         self.send: Send = send
         self.websocket: bool = websocket
+        if connection is not None:  # the request the app's dispatch made already
+            self._connection = connection
 
     def query(self) -> dict[str, list[str]]:
         if self._query is None:

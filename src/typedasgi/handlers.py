@@ -33,7 +33,7 @@ from typedasgi.extractors import (
     request_validation_error_response,
     validation_item,
 )
-from typedasgi.headers import content_length
+from typedasgi.headers import CONTENT_LENGTHS, content_length
 from typedasgi.markers import Depends
 from typedasgi.params import (
     BodyInfo,
@@ -45,6 +45,7 @@ from typedasgi.params import (
 )
 from typedasgi.requests import TOO_DEEP, Request
 from typedasgi.responses import JSONResponse, Response
+from typedasgi.routing_endpoints import PlainCall, request_response
 from typedasgi.types import ASGIApp, Receive, Scope, Send, framework_keys
 
 __all__ = ["Renderer", "TypedHandler"]
@@ -52,14 +53,20 @@ __all__ = ["Renderer", "TypedHandler"]
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
-class _EncodedJSON(JSONResponse):
-    """A typed handler's JSON answer: the body is already encoded, the headers are two fixed pairs."""
+_new_response = object.__new__
 
-    def __init__(self, body: bytes, status_code: int) -> None:  # pylint: disable=super-init-not-called
-        self.status_code = status_code
-        self.background = None
-        self.body = body
-        self.raw_headers = [content_length(len(body)), _JSON_CONTENT_TYPE]
+
+def encoded_json(body: bytes, status_code: int) -> JSONResponse:
+    """A typed handler's JSON answer: the body is already encoded, the headers are two fixed pairs.
+
+    Made without ``__init__`` (whose call through the class costs more than the two stores here).
+    """
+    response: JSONResponse = _new_response(JSONResponse)
+    response.body = body
+    response.raw_headers = [CONTENT_LENGTHS.get(len(body)) or content_length(len(body)), _JSON_CONTENT_TYPE]
+    if status_code != 200:  # else the class default
+        response.status_code = status_code
+    return response
 
 
 _JSON_CONTENT_TYPE = (b"content-type", b"application/json")
@@ -89,10 +96,9 @@ def _media_type(headers: Iterable[tuple[bytes, bytes]]) -> str:
     return ""
 
 
-async def read_body(inputs: Inputs, body: BodyInfo) -> object:
+async def read_body(request: Request[Any], body: BodyInfo) -> object:
     """Decode the body into its declared type: JSON (also when no content type is sent) or a form."""
-    request: Request[Any] = inputs.connection()
-    headers = inputs.scope.get("headers", ())
+    headers = request.scope.get("headers", ())
     media_type = "application/json" if _JSON_LINE in headers else _media_type(headers)  # the usual line: one C search
     if media_type in _FORM_TYPES:
         form = await request.form()
@@ -104,7 +110,7 @@ async def read_body(inputs: Inputs, body: BodyInfo) -> object:
         except msgspec.ValidationError as error:
             raise validation_item("body", "", error) from None
     if media_type and media_type != "application/json" and not media_type.endswith("+json"):
-        decoders = getattr(inputs.scope.get("app"), "body_decoders", None)  # the plugins' seam: media type -> decode
+        decoders = getattr(request.scope.get("app"), "body_decoders", None)  # the plugins' seam: media type -> decode
         decode = decoders.get(media_type) if decoders else None
         if decode is None:
             raise HTTPException(415, f"Unsupported media type {media_type!r}: send JSON or a form")
@@ -288,10 +294,21 @@ async def _fail(errors: list[ValidationErrorItem], scope: Scope, receive: Receiv
         first = errors[0]
         reason = f"{first['location']} {first['field']}: {first['message']}"
         raise WebSocketException(1008, reason.encode()[:120].decode(errors="ignore"))
+    if scope["type"] != "http":
+        raise RequestValidationError(errors)
+    await _refusal(errors, Request(scope))(scope, receive, send)
+
+
+def _refusal(errors: list[ValidationErrorItem], request: Request[Any]) -> Response:
+    """Raise for the app's exception handlers; a route used without an app gets the default 422 to send."""
     exc = RequestValidationError(errors)
-    if raises_to_app(scope) or scope["type"] != "http":
+    if raises_to_app(request.scope):
         raise exc
-    await request_validation_error_response(Request(scope), exc)(scope, receive, send)
+    return request_validation_error_response(request, exc)
+
+
+def _inputs_of(request: Request[Any]) -> Inputs:
+    return Inputs(request.scope, request.receive, request._send, False, request)  # pyright: ignore[reportPrivateUsage]  # same package
 
 
 def _collect(steps: list[tuple[str, Callable[[Any], object]]], inputs: Inputs) -> list[ValidationErrorItem]:
@@ -338,10 +355,13 @@ class TypedHandler:
         )
         self.json_errors: bool = not starlette_style
         """Errors leaving it answer in JSON; not for ``endpoint(request) -> None``, Starlette's spelling."""
+        self.plain: PlainCall | None = None
+        """``call(request) -> Response`` when the handler needs nothing else: the app's dispatch calls it inline."""
         if websocket:
             self.app: ASGIApp = self._general(respond=False)
         elif len(self.nodes) == 1 and not self.signature.form and only_connections:
-            self.app = self._simple()
+            self.plain = self._simple()
+            self.app = request_response(self.plain)
         else:
             self.app = self._general(respond=True)
 
@@ -385,18 +405,22 @@ class TypedHandler:
             body = encode_json(value)
         except TypeError as error:
             raise TypeError(f"Handler {self.signature.name} returned a value JSON cannot encode: {error}") from None
-        return _EncodedJSON(body, status_code)
+        return encoded_json(body, status_code)
 
     # -- the apps ---------------------------------------------------------------------
 
-    def _simple(self) -> ASGIApp:
-        """No dependencies: the steps, perhaps a body, the call (the common case, kept lean)."""
+    def _simple(self) -> PlainCall:
+        """No dependencies: the steps, perhaps a body, the call (the common case, kept lean).
+
+        Shaped as a plain endpoint, ``call(request) -> Response``, so the app's dispatch serves
+        it inline as it serves plain endpoints (no send wrapper, no ``enter`` call).
+        """
         steps = self.nodes[0].steps
         connections = [name for name, _ in self.nodes[0].injected]
-        node_call = self.nodes[0].call
         body = self.signature.body
         respond = self.respond
         func = self.func
+        node_call = self.nodes[0].call
         is_async = self.signature.kind == "async"
         status_code = self.status_code
         json_errors = self.json_errors
@@ -404,50 +428,48 @@ class TypedHandler:
         shaped_type = self.signature.return_annotation  # a value of exactly this class needs no shaping
         plain_json = self.response_class is None and 200 <= status_code and status_code not in (204, 304)
 
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            inputs = Inputs(scope, receive, send, False)
-            errors: list[ValidationErrorItem] | None = None
+        async def call(request: Request[Any]) -> Response:
+            scope = request.scope
+            inputs: Inputs | None = None
             kwargs: dict[str, Any] = {}
             try:
-                for name, step in steps:  # a plain loop: no comprehension frame on the hot path
-                    kwargs[name] = step(inputs)
-            except Invalid:  # the rare path: run every step again to report every problem
-                errors = _collect(steps, inputs)
-            try:
-                if body is not None:
+                if steps:
+                    inputs = Inputs(scope, request.receive, request._send, False, request)  # pyright: ignore[reportPrivateUsage]  # same package
+                    errors: list[ValidationErrorItem] | None = None
                     try:
-                        kwargs[body.name] = await read_body(inputs, body)
+                        for name, step in steps:  # a plain loop: no comprehension frame on the hot path
+                            kwargs[name] = step(inputs)
+                    except Invalid:  # the rare path: run every step again to report every problem
+                        errors = _collect(steps, inputs)
+                    if body is not None:
+                        try:
+                            kwargs[body.name] = await read_body(request, body)
+                        except Invalid as invalid:
+                            errors = [*(errors or ()), invalid.item]
+                    if errors:
+                        return _refusal(errors, request)
+                elif body is not None:
+                    try:
+                        kwargs[body.name] = await read_body(request, body)
                     except Invalid as invalid:
-                        errors = [*(errors or ()), invalid.item]
-                if errors:
-                    await _fail(errors, scope, receive, send)
-                    return
+                        return _refusal([invalid.item], request)
                 for name in connections:
-                    kwargs[name] = inputs.connection()
-                value = await func(**kwargs) if is_async else await node_call(kwargs, inputs)
+                    kwargs[name] = request
+                value = await func(**kwargs) if is_async else await node_call(kwargs, inputs or _inputs_of(request))
                 if shape is not None and type(value) is not shaped_type and not isinstance(value, Response):
                     value = shape(value)
             except Exception as exc:
                 if json_errors and isinstance(exc, HTTPException):
                     mark_json_errors(scope)  # the error handler answers a typed route in JSON
-                if connections:  # the error's handler gets this request, its body already read
-                    framework_keys(scope)["request"] = inputs.connection()
                 raise
             if plain_json and not isinstance(value, Response) and not getattr(scope.get("app"), "renderers", None):
                 try:
-                    encoded = encode_json(value)
+                    return encoded_json(encode_json(value), status_code)  # the common answer: no respond() call
                 except TypeError:
-                    encoded = None
-                if encoded is not None:  # JSON sent directly: no response object on the common path
-                    headers = [content_length(len(encoded)), _JSON_CONTENT_TYPE]
-                    await send({"type": "http.response.start", "status": status_code, "headers": headers,
-                                "trailers": False})
-                    head = scope.get("method") == "HEAD"
-                    await send({"type": "http.response.body", "body": b"" if head else encoded, "more_body": False})
-                    return
-            await respond(value, scope, inputs)(scope, receive, send)
+                    pass  # respond() says what could not be encoded
+            return respond(value, scope, inputs or _inputs_of(request))
 
-        return app
+        return call
 
     def _general(self, respond: bool) -> ASGIApp:
         """Bodies and dependencies: read every input first, then call dependencies in order."""
@@ -475,7 +497,7 @@ class TypedHandler:
                             errors.append(invalid.item)
                     if node.body is not None:
                         try:
-                            kwargs[node.body.name] = await read_body(inputs, node.body)
+                            kwargs[node.body.name] = await read_body(inputs.connection(), node.body)
                         except Invalid as invalid:
                             errors.append(invalid.item)
                     if node.form:

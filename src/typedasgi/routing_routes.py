@@ -133,6 +133,8 @@ class Route(_PathRoute):
                     dependencies=dependencies,
                 )
                 app = self.handler.app
+                if not middleware:
+                    plain = self.handler.plain  # shaped like a plain endpoint's call when it needs nothing more
             if methods is None:
                 methods = ["GET"]
         else:
