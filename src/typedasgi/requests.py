@@ -352,8 +352,8 @@ class Request(HTTPConnection[StateT]):
             body = await self._read_rest(await self._receive(), limit)
         else:
             if limit is not None:  # a declared length past the limit is refused before the first receive()
-                headers = keys.get("headers")
-                if type(headers) is list:  # what servers give: a plain scan inline, the hottest read of all
+                headers = self.scope.get("headers")
+                if isinstance(headers, list):  # what servers give: a plain scan inline, the hottest read of all
                     for key, value in reversed(headers):  # clients send Content-Length late: a step or two
                         if key == _CONTENT_LENGTH:
                             digits = len(value)  # too few digits to reach the limit (the usual answer): no call
