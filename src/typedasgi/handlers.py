@@ -56,7 +56,7 @@ _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-da
 _new_response = object.__new__
 
 
-def encoded_json(body: bytes, status_code: int) -> JSONResponse:
+def _encoded_json(body: bytes, status_code: int) -> JSONResponse:
     """A typed handler's JSON answer: the body is already encoded, the headers are two fixed pairs.
 
     Made without ``__init__`` (whose call through the class costs more than the two stores here).
@@ -412,7 +412,7 @@ class TypedHandler:
             body = encode_json(value)
         except TypeError as error:
             raise TypeError(f"Handler {self.signature.name} returned a value JSON cannot encode: {error}") from None
-        return encoded_json(body, status_code)
+        return _encoded_json(body, status_code)
 
     # -- the apps ---------------------------------------------------------------------
 
@@ -469,7 +469,7 @@ class TypedHandler:
                 raise
             if plain_json and not isinstance(value, Response) and not getattr(scope.get("app"), "renderers", None):
                 try:
-                    return encoded_json(encode_json(value), status_code)  # the common answer: no respond() call
+                    return _encoded_json(encode_json(value), status_code)  # the common answer: no respond() call
                 except TypeError:
                     pass  # respond() says what could not be encoded
             return respond(value, scope, inputs or _inputs_of(request))
