@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import pytest
 
 from typedasgi.applications import TypedASGI
 from typedasgi.datastructures import Address, State
-from typedasgi.exceptions import ClientDisconnect, MalformedBody
+from typedasgi.exceptions import ClientDisconnect, HTTPException, MalformedBody
 from typedasgi.requests import HTTPConnection, Request, cookie_parser
 from typedasgi.responses import JSONResponse, PlainTextResponse, Response
 from typedasgi.routing import Route
@@ -204,3 +204,72 @@ def test_uploads_are_closed_when_the_request_ends() -> None:
     from typedasgi.datastructures import UploadFile
 
     assert isinstance(seen[0], UploadFile) and seen[0].file.closed
+
+
+async def _never_received() -> ReceiveEvent:
+    raise AssertionError("a body refused by its declared length must not be received")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [(b"host", b"a"), (b"content-length", b"101"), (b"content-type", b"text/plain")],  # as httpx orders them
+        [(b"Content-Length", b"101")],  # a hand-built scope's name in upper case
+        ((b"content-length", b"101"),),  # a tuple, not a list
+        [(b"content-length", b"1" * 30)],  # more digits than any limit
+    ],
+)
+def test_a_declared_length_past_the_limit_is_refused_before_any_receive(headers: Any) -> None:
+    async def run() -> None:
+        request = Request(http_scope("POST", headers=headers, max_body_size=100), _never_received)
+        with pytest.raises(HTTPException) as info:
+            await request.body()
+        assert info.value.status_code == 413
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("declared", [b"100", b"99", b"0100", b"not-a-number", b""])
+def test_a_declared_length_within_the_limit_or_unreadable_is_read(declared: bytes) -> None:
+    """Only a number past the limit refuses early; the bytes that arrive are what the limit counts."""
+
+    async def run() -> None:
+        scope = http_scope("POST", headers=[(b"content-length", declared)], max_body_size=100)
+        assert await Request(scope, body_receiver(b"x" * 100)).body() == b"x" * 100
+        with pytest.raises(HTTPException) as info:
+            await Request(http_scope("POST", headers=[(b"content-length", declared)], max_body_size=100),
+                          body_receiver(b"x" * 60, b"x" * 41)).body()
+        assert info.value.status_code == 413
+
+    asyncio.run(run())
+
+
+def test_body_after_part_of_the_stream_gets_the_rest() -> None:
+    async def run() -> None:
+        request = Request(http_scope("POST"), body_receiver(b"a", b"b", b"c"))
+        chunks = request.stream()
+        assert await anext(chunks) == b"a"
+        assert await request.body() == b"bc"  # what the stream had not yet given
+        assert await request.body() == b"bc"  # and kept
+
+    asyncio.run(run())
+
+
+class _Item(msgspec.Struct):
+    name: str
+
+
+@pytest.mark.parametrize(
+    "type_",
+    [list[_Item], Annotated[list[_Item], {"not": ["hashable"]}]],  # a generic alias; an annotation no dict can key
+)
+def test_json_into_a_generic_type_decodes_and_refuses_a_wrong_shape(type_: Any) -> None:
+    async def run() -> None:
+        for _ in range(2):  # the second read uses the decoder kept from the first
+            request = Request(http_scope("POST"), body_receiver(b'[{"name": "a"}, {"name": "b"}]'))
+            assert await request.json(type_) == [_Item("a"), _Item("b")]
+        with pytest.raises(MalformedBody) as info:
+            await Request(http_scope("POST"), body_receiver(b'[{"name": 1}]')).json(type_)
+        assert info.value.status_code == 400 and "Expected `str`, got `int`" in str(info.value.detail)
+
+    asyncio.run(run())

@@ -16,7 +16,7 @@ from typing import Any, Final, Generic, Protocol, TypeVar, cast, overload
 import msgspec
 from typing_extensions import TypeIs, TypeVar as DefaultTypeVar
 
-from typedasgi.jsoncodec import decode_json
+from typedasgi.jsoncodec import decode_json, decoder_for
 from typedasgi.datastructures import URL, Address, FormData, Headers, QueryParams, State, StateKeyError, URLPath
 from typedasgi.exceptions import BodyTooLarge, ClientDisconnect, MalformedBody
 from typedasgi.formparsers import FormLimits, parse_form
@@ -405,7 +405,7 @@ class Request(HTTPConnection[StateT]):
         try:
             if type is object:
                 return decode_json(body)
-            return msgspec.json.decode(body, type=type)
+            return decoder_for(type).decode(body)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise MalformedBody(f"Malformed JSON body: {exc}") from None
         except RecursionError:  # msgspec's depth guard: a hostile document, not a server fault
