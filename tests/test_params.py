@@ -30,6 +30,7 @@ from typedasgi.requests import Request
 from typedasgi.responses import JSONResponse, PlainTextResponse, Response
 from typedasgi.routing import Route, Router, WebSocketRoute, compile_path
 from typedasgi.testclient import TestClient
+from typedasgi.types import framework_keys
 from typedasgi.websockets import WebSocket, WebSocketDisconnect
 
 
@@ -643,6 +644,35 @@ def test_a_route_without_an_app_still_answers_422() -> None:
 
     client = TestClient(Router(routes=[Route("/", handler)]))
     assert errors_of(client.get("/?n=x")) == [("query", "n")]
+
+
+def test_a_failing_typed_handler_gives_its_error_handler_the_request_with_the_body_read() -> None:
+    """Served inline by the app like a plain endpoint, a typed handler still hands its Request on."""
+
+    class Refused(Exception):
+        pass
+
+    async def create(point: Point) -> Point:
+        raise Refused(point.x)
+
+    async def on_refused(request: Request, exc: Exception) -> Response:
+        assert framework_keys(request.scope).get("request") is request
+        return JSONResponse({"read": await request.json(), "arg": str(exc)}, status_code=409)
+
+    client = client_for(Route("/", create, methods=["POST"]), exception_handlers={Refused: on_refused})
+    response = client.post("/", json={"x": 1, "y": 2})
+    assert (response.status_code, response.json()) == (409, {"read": {"x": 1, "y": 2}, "arg": "1"})
+
+
+def test_head_of_a_typed_route_sends_the_length_of_the_body_it_leaves_out() -> None:
+    async def point() -> Point:
+        return Point(1, 2)
+
+    for client in (client_for(Route("/", point)), TestClient(Router(routes=[Route("/", point)]))):
+        full, head = client.get("/"), client.head("/")
+        assert (head.status_code, head.content) == (200, b"")
+        assert head.headers["content-length"] == full.headers["content-length"] == str(len(full.content))
+        assert full.json() == {"x": 1, "y": 2}
 
 
 # ------------------------------------------------------------------ decorators and the plain path
