@@ -87,6 +87,27 @@ def errors_of(response: Any) -> list[tuple[str, str]]:
 # ------------------------------------------------------------------ path parameters
 
 
+def test_each_value_reaches_its_parameter_whatever_the_order_and_kind() -> None:
+    """Values are passed by position where the signature allows, by name where it does not (keyword-only)."""
+
+    async def mixed(request: Request, point: Point, item_id: int, q: str = "-") -> dict[str, object]:
+        return {"path": request.url.path, "point": [point.x, point.y], "id": item_id, "q": q}
+
+    async def keyword_only(item_id: int, *, q: str, point: Point) -> dict[str, object]:
+        return {"point": [point.x, point.y], "id": item_id, "q": q}
+
+    def sync(q: str, item_id: int, point: Point) -> dict[str, object]:
+        return {"point": [point.x, point.y], "id": item_id, "q": q}
+
+    client = client_for(*(Route(f"/{func.__name__}/{{item_id:int}}", func, methods=["POST"])
+                          for func in (mixed, keyword_only, sync)))
+    expected = {"point": [1, 2], "id": 7, "q": "x"}
+    assert client.post("/mixed/7?q=x", json={"x": 1, "y": 2}).json() == {**expected, "path": "/mixed/7"}
+    assert client.post("/keyword_only/7?q=x", json={"x": 1, "y": 2}).json() == expected
+    assert client.post("/sync/7?q=x", json={"x": 1, "y": 2}).json() == expected
+    assert errors_of(client.post("/keyword_only/7", json={"x": 1})) == [("query", "q"), ("body", "y")]
+
+
 def test_path_parameter_from_convertor_and_by_annotation() -> None:
     async def by_convertor(item_id: int) -> dict[str, object]:
         return {"id": item_id, "type": type(item_id).__name__}

@@ -422,52 +422,74 @@ class TypedHandler:
         Shaped as a plain endpoint, ``call(request) -> Response``, so the app's dispatch serves
         it inline as it serves plain endpoints (no send wrapper, no ``enter`` call).
         """
-        steps = self.nodes[0].steps
+        named_steps = self.nodes[0].steps
         connections = [name for name, _ in self.nodes[0].injected]
         body = self.signature.body
         respond = self.respond
         func = self.func
         node_call = self.nodes[0].call
-        is_async = self.signature.kind == "async"
+        # The values go in a list in the signature's order: func(*args) costs ~110 ns less than func(**kwargs).
+        parameters = inspect.signature(func).parameters
+        filled = [name for name, _ in named_steps] + ([body.name] if body is not None else []) + connections
+        order = list(parameters) if set(parameters) == set(filled) else filled
+        position = {name: index for index, name in enumerate(order)}
+        steps = [(position[name], step) for name, step in named_steps]
+        at_connections = [position[name] for name in connections]
+        at_body = position[body.name] if body is not None else 0
+        # Passed by name (node_call) when a parameter is keyword-only, and to a sync handler (the pool costs more).
+        positional = (
+            self.signature.kind == "async"
+            and order == list(parameters)
+            and all(parameter.kind is not parameter.KEYWORD_ONLY for parameter in parameters.values())
+        )
         status_code = self.status_code
         json_errors = self.json_errors
         shape = self.shape
-        shaped_type = self.signature.return_annotation  # a value of exactly this class needs no shaping
+        declared = self.signature.return_annotation
+        # A value of exactly the declared class needs no shaping, and is no Response unless that class is one.
+        value_type = declared if inspect.isclass(declared) and not issubclass(declared, Response) else None
         plain_json = self.response_class is None and 200 <= status_code and status_code not in (204, 304)
 
         async def call(request: Request[Any]) -> Response:
             scope = request.scope
             inputs: Inputs | None = None
-            kwargs: dict[str, Any] = {}
+            args: list[Any] = [None] * len(order)
             try:
                 errors: list[ValidationErrorItem] | None = None
                 if steps:
                     inputs = Inputs(scope, request.receive, request._send, False, request)  # pyright: ignore[reportPrivateUsage]  # same package
                     try:
-                        for name, step in steps:  # a plain loop: no comprehension frame on the hot path
-                            kwargs[name] = step(inputs)
+                        for index, step in steps:  # a plain loop: no comprehension frame on the hot path
+                            args[index] = step(inputs)
                     except Invalid:  # the rare path: run every step again to report every problem
-                        errors = _collect(steps, inputs)
+                        errors = _collect(named_steps, inputs)
                 if body is not None:
                     try:
                         if _JSON_LINE in scope.get("headers", ()):  # JSON, the usual body: read_body's first step inline
-                            kwargs[body.name] = json_body(await request.body(), body)
+                            args[at_body] = json_body(await request.body(), body)
                         else:
-                            kwargs[body.name] = await read_body(request, body)
+                            args[at_body] = await read_body(request, body)
                     except Invalid as invalid:
                         errors = [*(errors or ()), invalid.item]
                 if errors:
                     return _refusal(errors, request)
-                for name in connections:
-                    kwargs[name] = request
-                value = await func(**kwargs) if is_async else await node_call(kwargs, inputs or _inputs_of(request))
-                if shape is not None and type(value) is not shaped_type and not isinstance(value, Response):
+                for index in at_connections:
+                    args[index] = request
+                if positional:
+                    value = await func(*args)
+                else:
+                    value = await node_call(dict(zip(order, args)), inputs or _inputs_of(request))
+                if type(value) is not value_type and shape is not None and not isinstance(value, Response):
                     value = shape(value)
             except Exception as exc:
                 if json_errors and isinstance(exc, HTTPException):
                     mark_json_errors(scope)  # the error handler answers a typed route in JSON
                 raise
-            if plain_json and not isinstance(value, Response) and not getattr(scope.get("app"), "renderers", None):
+            if (
+                plain_json
+                and (type(value) is value_type or not isinstance(value, Response))
+                and not getattr(scope.get("app"), "renderers", None)
+            ):
                 try:
                     return _encoded_json(encode_json(value), status_code)  # the common answer: no respond() call
                 except TypeError:
