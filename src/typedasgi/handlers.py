@@ -2,9 +2,10 @@
 
 Per request this module only runs the steps ``typedasgi.params`` prepared:
 look up each value, convert it, call the handler, encode what it returns. It
-reads no annotation and builds a ``Request`` only when a step needs one (a
-handler with only path parameters never does). Every parameter is checked
-before any dependency runs, so one 422 lists every problem in the request.
+reads no annotation. A handler without dependencies is shaped like a plain
+endpoint, ``call(request) -> Response`` (``TypedHandler.plain``), which the app
+serves inline; the others are ASGI apps. Every parameter is checked before any
+dependency runs, so one 422 lists every problem in the request.
 """
 
 from __future__ import annotations
