@@ -244,7 +244,8 @@ class TypedASGI(MethodDecorators):
             # resolve()'s first step read here, without its call: a static path of a plain route.
             static = router._static.get(route_path) if router._indexed == len(router.routes) else None  # pyright: ignore[reportPrivateUsage]  # same package
             route: BaseRoute
-            if static is not None and static.plain is not None and scope.get("method") in (static.methods or ()):
+            method = scope.get("method")  # read once: the HEAD check below uses it too
+            if static is not None and static.plain is not None and method in (static.methods or ()):
                 route = static
                 params = None
             else:
@@ -280,7 +281,7 @@ class TypedASGI(MethodDecorators):
                     assert isinstance(response, Response)
                 started = True
                 await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
-                body = b"" if scope["method"] == "HEAD" else response.body
+                body = b"" if method == "HEAD" else response.body
                 await send({"type": "http.response.body", "body": body})  # more_body: False, the spec's default
                 if response.background is not None:
                     await response.background()
