@@ -170,32 +170,19 @@ class TypedASGI(MethodDecorators):
             app = cls(app, *args, **kwargs)
         return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)
 
-    async def _through_stack(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Everything but the direct HTTP path: lifespan, WebSockets, requests through middleware.
-
-        The stack is built when the first scope (usually the lifespan) arrives; a failure fails start-up.
-        """
-        keys = framework_keys(scope)
-        stack = self.middleware_stack
-        if stack is None:
-            outer = keys.get("app")  # set by a typedasgi app this one is mounted in
-            if isinstance(outer, TypedASGI) and outer is not self:  # installed plugins act in the outer app only
-                self.plugins.leave_installed_to(outer)
-            try:
-                stack = self.middleware_stack = self.build_middleware_stack()
-            except Exception as exc:  # e.g. a middleware refusing its options: fail start-up, not the first request
-                if scope["type"] == "lifespan":
-                    await receive()  # lifespan.startup
-                    await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
-                raise
-            self.plugins.notify_configured(self)
-            if self._direct is not None and scope["type"] == "http":
-                await self(scope, receive, send)  # built now: this request takes the direct path
-                return
-        keys["app"] = self
-        if self.max_body_size != DEFAULT_MAX_BODY_SIZE:
-            keys["max_body_size"] = self.max_body_size
-        await stack(scope, receive, send)
+    async def _build_on_first_call(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Build the stack when the first scope (usually the lifespan) arrives; a failure fails start-up."""
+        outer = framework_keys(scope).get("app")  # set by a typedasgi app this one is mounted in
+        if isinstance(outer, TypedASGI) and outer is not self:  # installed plugins act in the outer app only
+            self.plugins.leave_installed_to(outer)
+        try:
+            self.middleware_stack = self.build_middleware_stack()
+        except Exception as exc:  # e.g. a middleware refusing its options: fail start-up, not the first request
+            if scope["type"] == "lifespan":
+                await receive()  # lifespan.startup
+                await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
+            raise
+        self.plugins.notify_configured(self)
 
     @overload
     async def __call__(self, scope: Scope, receive: Receive, send: Send, *, innermost: bool = False) -> None: ...
@@ -226,7 +213,15 @@ class TypedASGI(MethodDecorators):
         else:
             errors = self._direct  # None until the stack is built, and whenever middleware stands between
             if errors is None or scope["type"] != "http":
-                await self._through_stack(scope, receive, send)
+                stack = self.middleware_stack
+                if stack is None:  # the first call (usually the lifespan): build, then take the path it opens
+                    await self._build_on_first_call(scope, receive, send)
+                    await self(scope, receive, send)
+                    return
+                keys["app"] = self  # as on the direct path below (kept inline there: no call per request)
+                if self.max_body_size != DEFAULT_MAX_BODY_SIZE:
+                    keys["max_body_size"] = self.max_body_size
+                await stack(scope, receive, send)
                 return
             keys["app"] = self
             if self.max_body_size != DEFAULT_MAX_BODY_SIZE:
