@@ -18,7 +18,7 @@ compared case-insensitively. Every header set is built once, here in ``__init__`
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Awaitable, Collection
 
 from typedasgi.datastructures import Headers
 from typedasgi.headers import encode_header, encode_header_value, first_raw_value
@@ -179,7 +179,8 @@ class CORSMiddleware:
             if len(self._added) < 256:  # bounded: a client may send any origin
                 self._added[raw_origin] = added
 
-        async def cors_send(message: SendEvent) -> None:
+        def cors_send(message: SendEvent) -> Awaitable[None]:
+            # A plain function handing back send's own awaitable: no coroutine per message.
             if message["type"] == "http.response.start":
                 raw = list(message.get("headers", ()))  # a copy: the app's list may be shared
                 for name, _ in raw:  # a plain loop: cheaper than any() over a generator
@@ -189,6 +190,6 @@ class CORSMiddleware:
                 else:  # the common case: nothing to merge, the lines were encoded once
                     raw += added
                     message["headers"] = raw
-            await send(message)
+            return send(message)
 
         return cors_send
