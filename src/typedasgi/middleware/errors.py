@@ -105,7 +105,7 @@ class ServerErrorMiddleware:
             return
         tracked = TrackingSend(send)
         try:
-            await self.app(scope, receive, tracked)
+            await self.app(scope, receive, tracked.__call__)  # bound: called without an instance's slot lookup
         except Exception as exc:
             if not await self.answer(exc, scope, receive, send, started=tracked.started):
                 raise

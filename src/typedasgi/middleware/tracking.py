@@ -52,5 +52,9 @@ class WebSocketTracking:
 
 
 def tracking(send: Send) -> TrackingSend:
-    """``send`` itself when it already tracks, else a new tracker around it."""
-    return send if type(send) is TrackingSend else TrackingSend(send)
+    """``send``'s tracker when it already is one, or a tracker's bound ``__call__`` (what the error layer
+    passes on: the app's ``await send(...)`` calls a bound method faster than an instance), else a new one."""
+    if type(send) is TrackingSend:
+        return send
+    owner = getattr(send, "__self__", None)
+    return owner if type(owner) is TrackingSend else TrackingSend(send)
