@@ -1,10 +1,12 @@
-"""The pure ASGI helpers: PureASGIMiddleware, on_response_start, add_vary, start_headers, respond_early."""
+"""The pure ASGI helpers: PureASGIMiddleware, on_response_start, add_vary, start_headers, respond_early,
+quick_call (and the built-in layers' use of it), tracking()."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -12,18 +14,24 @@ from typedasgi.applications import TypedASGI
 from typedasgi.background import BackgroundTask
 from typedasgi.datastructures import MutableHeaders
 from typedasgi.middleware import Middleware
+from typedasgi.middleware.cors import CORSMiddleware
+from typedasgi.middleware.errors import ServerErrorMiddleware
+from typedasgi.middleware.gzip import GZipMiddleware
 from typedasgi.middleware.pure import (
     PureASGIMiddleware,
     add_vary,
     on_response_start,
+    quick_call,
     respond_early,
     start_headers,
 )
+from typedasgi.middleware.tracking import TrackingSend, tracking
 from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, Response, StreamingResponse
 from typedasgi.routing import Route, WebSocketRoute
 from typedasgi.testclient import TestClient, WebSocketDenialResponse
 from typedasgi.types import (
+    ASGIApp,
     HTTPResponseStartEvent,
     HTTPScope,
     Receive,
@@ -177,3 +185,46 @@ def test_start_headers_adds_a_missing_headers_list() -> None:
     message: HTTPResponseStartEvent = {"type": "http.response.start", "status": 200}
     start_headers(message)["x-a"] = "1"
     assert list(message["headers"]) == [(b"x-a", b"1")]
+
+
+async def hello_app(scope: Scope, receive: Receive, send: Send) -> None:
+    await PlainTextResponse("from a function")(scope, receive, send)
+
+
+def test_quick_call_binds_an_objects_python_call_and_keeps_other_callables() -> None:
+    response = PlainTextResponse("x")
+    assert quick_call(response) == response.__call__  # the same function bound to the same object
+    assert quick_call(hello_app) is hello_app
+    partial = functools.partial(hello_app)
+    assert quick_call(partial) is partial
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        lambda app: CORSMiddleware(app, allow_origins=["https://a.example"]),
+        lambda app: GZipMiddleware(app, minimum_size=1),
+        ServerErrorMiddleware,
+    ],
+    ids=["cors", "gzip", "server-error"],
+)
+def test_a_built_in_layer_calls_its_app_as_replaced(
+    layer: Callable[[ASGIApp], CORSMiddleware | GZipMiddleware | ServerErrorMiddleware],
+) -> None:
+    middleware = layer(PlainTextResponse("first"))
+    client = TestClient(middleware)
+    assert client.get("/", headers={"origin": "https://a.example"}).text == "first"
+    middleware.app = hello_app
+    assert client.get("/", headers={"origin": "https://a.example"}).text == "from a function"
+    middleware.app = PlainTextResponse("third")
+    assert client.get("/").text == "third"
+
+
+def test_tracking_reuses_a_tracker_passed_on_as_its_bound_call() -> None:
+    collector = MessageCollector()
+    tracker = TrackingSend(collector)
+    assert tracking(tracker) is tracker
+    assert tracking(tracker.__call__) is tracker  # what ServerErrorMiddleware passes down
+    fresh = tracking(collector)
+    assert type(fresh) is TrackingSend and fresh is not tracker
+    assert tracking(collector.__call__).send == collector.__call__  # a bound method of anything else is wrapped

@@ -22,9 +22,9 @@ from collections.abc import Awaitable, Collection
 
 from typedasgi.datastructures import Headers
 from typedasgi.headers import encode_header, encode_header_value, first_raw_value
-from typedasgi.middleware.pure import add_vary, start_headers
+from typedasgi.middleware.pure import WrapsApp, add_vary, start_headers
 from typedasgi.responses import PlainTextResponse
-from typedasgi.types import ASGIApp, AnyASGIApp, HTTPResponseStartEvent, Receive, Scope, Send, SendEvent, as_asgi_app
+from typedasgi.types import AnyASGIApp, HTTPResponseStartEvent, Receive, Scope, Send, SendEvent, as_asgi_app
 
 __all__ = ["ALL_METHODS", "SAFELISTED_HEADERS", "CORSMiddleware"]
 
@@ -43,7 +43,7 @@ _PREFLIGHT_VARY = (
 )
 
 
-class CORSMiddleware:
+class CORSMiddleware(WrapsApp):
     def __init__(
         self,
         app: AnyASGIApp,
@@ -56,7 +56,7 @@ class CORSMiddleware:
         expose_headers: Collection[str] = (),
         max_age: int = 600,
     ) -> None:
-        self.app: ASGIApp = as_asgi_app(app)
+        self.app = as_asgi_app(app)
         methods = ALL_METHODS if "*" in allow_methods else tuple(allow_methods)
         self.allow_methods = methods
         self.allow_origins: frozenset[str] = frozenset(allow_origins)
@@ -130,7 +130,7 @@ class CORSMiddleware:
                     message["headers"] = raw
             return send(message)
 
-        await self.app(scope, receive, cors_send)  # built here, not by a helper: one call less per request
+        await self._call_app(scope, receive, cors_send)  # built here, not by a helper: one call less per request
 
     def preflight_response(self, request_headers: Headers) -> PlainTextResponse:
         """The answer to a preflight: 200 "OK", or 400 naming every disallowed part."""

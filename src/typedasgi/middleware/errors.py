@@ -31,8 +31,9 @@ from typedasgi.middleware.debug_page import CENTER_LINE, FRAME_TEMPLATE, JS, LIN
 from typedasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddleware, call_handler
 from typedasgi.requests import Request, request_for_handler
 from typedasgi.responses import HTMLResponse, PlainTextResponse, Response
+from typedasgi.middleware.pure import WrapsApp
 from typedasgi.middleware.tracking import TrackingSend, WebSocketTracking
-from typedasgi.types import ASGIApp, AnyASGIApp, Receive, Scope, Send, WWWScope, WebSocketScope, as_asgi_app
+from typedasgi.types import AnyASGIApp, Receive, Scope, Send, WWWScope, WebSocketScope, as_asgi_app
 from typedasgi.websockets import WebSocket, WebSocketDecodeError, WebSocketDisconnect
 
 __all__ = [
@@ -74,7 +75,7 @@ def error_response(request: Request, exc: BaseException) -> Response:
     return PlainTextResponse("Internal Server Error", status_code=500)
 
 
-class ServerErrorMiddleware:
+class ServerErrorMiddleware(WrapsApp):
     """Outermost: one 500 for any error nothing else answered.
 
     ``exceptions`` lets it also do the ``ExceptionMiddleware``'s job when no user
@@ -90,7 +91,7 @@ class ServerErrorMiddleware:
         *,
         exceptions: ExceptionMiddleware | None = None,
     ) -> None:
-        self.app: ASGIApp = as_asgi_app(app)
+        self.app = as_asgi_app(app)
         self.handler = handler
         self.debug = debug
         self.exceptions = exceptions
@@ -105,7 +106,7 @@ class ServerErrorMiddleware:
             return
         tracked = TrackingSend(send)
         try:
-            await self.app(scope, receive, tracked.__call__)  # bound: called without an instance's slot lookup
+            await self._call_app(scope, receive, tracked.__call__)  # bound: called without an instance's slot lookup
         except Exception as exc:
             if not await self.answer(exc, scope, receive, send, started=tracked.started):
                 raise

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from typing import NoReturn, Protocol
 
 from typedasgi.headers import first_raw_value
-from typedasgi.middleware.pure import add_vary, start_headers
+from typedasgi.middleware.pure import WrapsApp, add_vary, start_headers
 from typedasgi.types import (
     ASGIApp,
     AnyASGIApp,
@@ -187,7 +187,7 @@ class GZipResponder(IdentityResponder):
         return zlib.compressobj(self.compresslevel, zlib.DEFLATED, _GZIP_WBITS)
 
 
-class GZipMiddleware:
+class GZipMiddleware(WrapsApp):
     def __init__(
         self,
         app: AnyASGIApp,
@@ -197,7 +197,7 @@ class GZipMiddleware:
         *,
         exclude_content_types: Iterable[str] = DEFAULT_EXCLUDED_CONTENT_TYPES,
     ) -> None:
-        self.app: ASGIApp = as_asgi_app(app)
+        self.app = as_asgi_app(app)
         self.minimum_size = minimum_size
         self.compresslevel = compresslevel
         self.thread_minimum_size = thread_minimum_size
@@ -227,7 +227,7 @@ class GZipMiddleware:
                     self._accepts[accept] = gzip
             if gzip:
                 responder = self._gzip
-        await self.app(scope, receive, _ResponseStream(responder, send).send)  # what responder(...) does, one call less
+        await self._call_app(scope, receive, _ResponseStream(responder, send).send)  # what responder(...) does, one call less
 
 
 async def unattached_send(message: SendEvent) -> NoReturn:

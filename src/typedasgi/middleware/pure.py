@@ -34,6 +34,7 @@ answer without calling the app (a refusal, a redirect), use
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from types import FunctionType
 
 from typedasgi.datastructures import MutableHeaders
 from typedasgi.responses import Response
@@ -55,8 +56,10 @@ from typedasgi.websockets import WebSocket
 __all__ = [
     "PureASGIMiddleware",
     "ResponseStartCallback",
+    "WrapsApp",
     "add_vary",
     "on_response_start",
+    "quick_call",
     "respond_early",
     "start_headers",
 ]
@@ -110,6 +113,32 @@ async def respond_early(scope: WWWScope, receive: Receive, send: Send, response:
         await response(scope, receive, send)
     else:
         await WebSocket(scope, receive, send).send_denial_response(response)
+
+
+def quick_call(app: ASGIApp) -> ASGIApp:
+    """``app`` in the form quickest to call: an object of a class with a Python ``__call__`` as that bound
+    method (3.11 calls a bound method without the slot lookup calling the object costs: 24 vs 101 ns
+    timed), anything else (a function, a ``functools.partial``) as it is."""
+    if isinstance(getattr(type(app), "__call__", None), FunctionType):
+        return app.__call__
+    return app
+
+
+class WrapsApp:
+    """Base of a middleware that calls ``app``, the layer inside it, per request: keeps beside it
+    ``_call_app``, the same app in its quickest form (:func:`quick_call`), in step when ``app`` is replaced."""
+
+    _app: ASGIApp
+    _call_app: ASGIApp
+
+    @property
+    def app(self) -> ASGIApp:
+        return self._app
+
+    @app.setter
+    def app(self, app: ASGIApp) -> None:
+        self._app = app
+        self._call_app = quick_call(app)
 
 
 class PureASGIMiddleware:
