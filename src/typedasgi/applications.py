@@ -212,20 +212,18 @@ class TypedASGI(MethodDecorators):
             errors = None  # errors are answered as the ExceptionMiddleware answers them; the rest goes up
         else:
             errors = self._direct  # None until the stack is built, and whenever middleware stands between
-            if errors is None or scope["type"] != "http":
-                stack = self.middleware_stack
-                if stack is None:  # the first call (usually the lifespan): build, then take the path it opens
-                    await self._build_on_first_call(scope, receive, send)
-                    await self(scope, receive, send)
-                    return
-                keys["app"] = self  # as on the direct path below (kept inline there: no call per request)
-                if self.max_body_size != DEFAULT_MAX_BODY_SIZE:
-                    keys["max_body_size"] = self.max_body_size
-                await stack(scope, receive, send)
+            if errors is None and self.middleware_stack is None:  # the first call (usually the lifespan)
+                await self._build_on_first_call(scope, receive, send)
+                await self(scope, receive, send)  # built: take the path it opens
                 return
             keys["app"] = self
             if self.max_body_size != DEFAULT_MAX_BODY_SIZE:
                 keys["max_body_size"] = self.max_body_size
+            if errors is None or scope["type"] != "http":
+                stack = self.middleware_stack
+                assert stack is not None  # built above
+                await stack(scope, receive, send)
+                return
         # This frame is the error layers (the ExceptionMiddleware's alone when innermost), the router
         # and a plain endpoint's wrapper at once (see ServerErrorMiddleware.answer, Router.resolve, request_response).
         # ``send`` is wrapped only when it goes to code that may start the response unseen.

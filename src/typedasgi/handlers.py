@@ -64,13 +64,10 @@ def _encoded_json(body: bytes, status_code: int) -> JSONResponse:
     """
     response: JSONResponse = _new_response(JSONResponse)
     response.body = body
-    response.raw_headers = [CONTENT_LENGTHS.get(len(body)) or content_length(len(body)), _JSON_CONTENT_TYPE]
+    response.raw_headers = [CONTENT_LENGTHS.get(len(body)) or content_length(len(body)), _JSON_LINE]
     if status_code != 200:  # else the class default
         response.status_code = status_code
     return response
-
-
-_JSON_CONTENT_TYPE = (b"content-type", b"application/json")
 
 
 class Renderer(Protocol):

@@ -351,20 +351,8 @@ class Request(HTTPConnection[StateT]):
             self._start_reading(limit)
             body = await self._read_rest(await self._receive(), limit)
         else:
-            if limit is not None:  # a declared length past the limit is refused before the first receive()
-                headers = self.scope.get("headers")
-                if isinstance(headers, list):  # what servers give: a plain scan inline, the hottest read of all
-                    for key, value in reversed(headers):  # clients send Content-Length late: a step or two
-                        if key == _CONTENT_LENGTH:
-                            digits = len(value)  # too few digits to reach the limit (the usual answer): no call
-                            if (digits > 19 or _POWERS_OF_TEN[digits] > limit) and _past(value, limit):
-                                raise BodyTooLarge(limit)
-                            break
-                    else:
-                        if declares_more_than(self.scope, limit):  # perhaps a name in upper case
-                            raise BodyTooLarge(limit)
-                elif declares_more_than(self.scope, limit):
-                    raise BodyTooLarge(limit)
+            if limit is not None and declares_more_than(self.scope, limit):  # refused before the first receive()
+                raise BodyTooLarge(limit)
             message = await self._receive()
             if message["type"] == "http.request" and not message.get("more_body", False):
                 body = message.get("body", b"")  # the whole body in one message, the usual case: no list, no join

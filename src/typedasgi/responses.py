@@ -166,12 +166,9 @@ class Response:
         if headers or not _has_body_length(status_code):
             self.raw_headers = _build_raw_headers(headers, body, status_code, media_type, self.charset)
         elif media_type is None:
-            self.raw_headers = [CONTENT_LENGTHS.get(len(body)) or content_length(len(body))]
+            self.raw_headers = [content_length(len(body))]
         else:
-            self.raw_headers = [
-                CONTENT_LENGTHS.get(len(body)) or content_length(len(body)),
-                (b"content-type", _content_type(media_type, self.charset)),
-            ]
+            self.raw_headers = [content_length(len(body)), (b"content-type", _content_type(media_type, self.charset))]
 
     def render(self, content: str | bytes | None) -> bytes:
         """Turn ``content`` into the body bytes; subclasses override this for other formats."""
@@ -272,10 +269,10 @@ class Response:
             await self.background()
 
 
-
 SENT_INLINE: set[type[Response]] = {Response}
 """Response classes whose ``__call__`` is Response's: an app may send their two messages itself, as the
 app's direct path does; one set lookup answers both "is it a Response" and "does it send plainly"."""
+
 
 class HTMLResponse(Response):
     media_type: str | None = "text/html"
