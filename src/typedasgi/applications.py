@@ -18,7 +18,7 @@ import msgspec
 from typing_extensions import ParamSpec, Unpack
 
 from typedasgi.apidocs import Responses
-from typedasgi.datastructures import State, URLPath
+from typedasgi.datastructures import FormData, State, URLPath
 from typedasgi.docs_page import DocsPage
 from typedasgi.handlers import Renderer
 from typedasgi.hooks import DecodeBody
@@ -65,6 +65,7 @@ __all__ = ["AppType", "RouteOptions", "Starlette", "TypedASGI"]
 _json_encode = msgspec.json.Encoder().encode
 _FULL = Match.FULL
 _new_request = object.__new__
+_NO_FORM: FormData | None = None  # typed as the attribute: the endpoint may parse a form
 
 P = ParamSpec("P")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -237,7 +238,10 @@ class TypedASGI(MethodDecorators):
             # resolve()'s first step read here, without its call: a static path of a plain route.
             static = router._static.get(route_path) if router._indexed == len(router.routes) else None  # pyright: ignore[reportPrivateUsage]  # same package
             route: BaseRoute
-            method = scope.get("method")  # read once: the HEAD check below uses it too
+            try:
+                method = scope["method"]  # read once: the HEAD check below uses it too
+            except KeyError:  # a hand-built scope without one: GET, written back as the router does
+                method = scope["method"] = "GET"
             if static is not None and static.plain is not None and method in (static.methods or ()):
                 route = static
                 params = None
@@ -255,13 +259,16 @@ class TypedASGI(MethodDecorators):
                 tracked = TrackingSend(send)
                 await (route.handle if route.handle_overridden else route.app)(scope, receive, tracked)
                 return
-            call, entry_keys = plain
-            keys.update(entry_keys)  # type: ignore[typeddict-item]  # what Route.enter does, without the call
+            call, keys["endpoint"], extra_keys = plain  # what Route.enter does, without the call
+            keys["route"] = route
+            if extra_keys is not None:
+                keys.update(extra_keys)  # type: ignore[typeddict-item]  # framework keys (max_body_size)
             if params:  # store_params() without its call
                 existing = keys.get("path_params")
                 keys["path_params"] = {**existing, **params} if existing else params
             request = _new_request(Request)  # Request(scope, receive, send) without the __init__ frame
-            request.scope, request._receive, request._send = scope, receive, send  # pyright: ignore[reportPrivateUsage]  # same package
+            # _form stored although the class has it: read fast in ``finally`` below (see Request.__init__)
+            request.scope, request._receive, request._send, request._form = scope, receive, send, _NO_FORM  # pyright: ignore[reportPrivateUsage]  # same package
             try:
                 response = await call(request)
                 if type(response) not in SENT_INLINE:  # streams, files: they send themselves

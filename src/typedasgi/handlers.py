@@ -34,7 +34,7 @@ from typedasgi.extractors import (
     request_validation_error_response,
     validation_item,
 )
-from typedasgi.headers import CONTENT_LENGTHS, content_length
+from typedasgi.headers import CONTENT_LENGTHS, SMALL_BODY, content_length
 from typedasgi.markers import Depends
 from typedasgi.params import (
     BodyInfo,
@@ -64,9 +64,10 @@ def _encoded_json(body: bytes, status_code: int) -> JSONResponse:
     """
     response: JSONResponse = _new_response(JSONResponse)
     response.body = body
-    response.raw_headers = [CONTENT_LENGTHS.get(len(body)) or content_length(len(body)), _JSON_LINE]
-    if status_code != 200:  # else the class default
-        response.status_code = status_code
+    size = len(body)
+    response.raw_headers = [(CONTENT_LENGTHS[size] if size < SMALL_BODY else None) or content_length(size), _JSON_LINE]
+    response.status_code = status_code  # stored, not left to the class default: read fast after (see Response)
+    response.background = None
     return response
 
 

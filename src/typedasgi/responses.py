@@ -28,7 +28,7 @@ from typedasgi.datastructures import URL, Headers, MutableHeaders
 from typedasgi.denial import denial_send
 from typedasgi.disconnect import send_until_disconnect
 from typedasgi.filebody import send_file
-from typedasgi.headers import CONTENT_LENGTHS, InvalidHeaderError, content_length, encode_header, encode_header_value
+from typedasgi.headers import CONTENT_LENGTHS, SMALL_BODY, InvalidHeaderError, content_length, encode_header, encode_header_value
 from typedasgi.ranges import (
     MAX_RANGES,
     MalformedRangeHeader,
@@ -105,7 +105,7 @@ class Response:
 
     media_type: str | None = None
     charset = "utf-8"
-    status_code: int = 200  # class defaults: the common response stores only its body and headers
+    status_code: int = 200  # class defaults, for subclasses (and responses made without __init__)
     background: BackgroundTask | None = None
 
     body: bytes
@@ -148,8 +148,13 @@ class Response:
                 self.body = body = content.encode()
             else:
                 self.body = body = self.render(content) if encoder is None else encoder(content)
-            length = CONTENT_LENGTHS.get(len(body)) or content_length(len(body))
+            size = len(body)
+            length = (CONTENT_LENGTHS[size] if size < SMALL_BODY else None) or content_length(size)
             self.raw_headers = [length] if content_type is None else [length, content_type]
+            # Stored although the class has them: CPython 3.11 reads an instance value fast, a class
+            # default through the slow generic lookup, and the app reads both after every request.
+            self.status_code = 200
+            self.background = None
             return
         if background is not None:
             self.background = background

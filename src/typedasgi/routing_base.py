@@ -97,8 +97,9 @@ class BaseRoute:
     """
 
     app: ASGIApp
-    plain: tuple[PlainCall, Mapping[str, object]] | None = None
-    """A plain endpoint and the scope keys ``enter`` sets: the app may do both itself instead of ``app``."""
+    plain: tuple[PlainCall, object, Mapping[str, object] | None] | None = None
+    """A plain endpoint's call, then what ``enter`` sets in the scope: the ``endpoint`` (with ``route``, the
+    route itself) and any other keys (or None); the app may do both itself instead of calling ``app``."""
     name: str | None = None
     first_segment: str | None = None  # the router's index key (paths.first_segment); None: try for every path
     handle_overridden: ClassVar[bool] = False

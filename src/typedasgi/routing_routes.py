@@ -154,7 +154,8 @@ class Route(_PathRoute):
             self.entry_keys["max_body_size"] = max_body_size
         if plain is not None and type(self).enter is Route.enter and not self.handle_overridden:
             # the app may enter and call it itself (not when a handle() override must see the call)
-            self.plain: tuple[PlainCall, Mapping[str, object]] | None = (plain, self.entry_keys)
+            extra = {key: value for key, value in self.entry_keys.items() if key not in ("endpoint", "route")}
+            self.plain: tuple[PlainCall, object, Mapping[str, object] | None] | None = (plain, endpoint, extra or None)
 
     def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
         if scope["type"] != "http":
