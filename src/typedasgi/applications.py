@@ -234,7 +234,11 @@ class TypedASGI(MethodDecorators):
             router = self.router
             if "router" not in keys:
                 keys["router"] = router
-            route_path = get_route_path(scope) if scope.get("root_path") else scope["path"]
+            try:
+                rooted = scope["root_path"]
+            except KeyError:  # optional in the spec
+                rooted = ""
+            route_path = get_route_path(scope) if rooted else scope["path"]
             # resolve()'s first step read here, without its call: a static path of a plain route.
             static = router._static.get(route_path) if router._indexed == len(router.routes) else None  # pyright: ignore[reportPrivateUsage]  # same package
             route: BaseRoute
@@ -267,8 +271,10 @@ class TypedASGI(MethodDecorators):
                 existing = keys.get("path_params")
                 keys["path_params"] = {**existing, **params} if existing else params
             request = _new_request(Request)  # Request(scope, receive, send) without the __init__ frame
-            # _form stored although the class has it: read fast in ``finally`` below (see Request.__init__)
-            request.scope, request._receive, request._send, request._form = scope, receive, send, _NO_FORM  # pyright: ignore[reportPrivateUsage]  # same package
+            request.scope = scope
+            request._receive = receive  # pyright: ignore[reportPrivateUsage]  # same package
+            request._send = send  # pyright: ignore[reportPrivateUsage]
+            request._form = _NO_FORM  # stored though the class has it: read fast in ``finally`` (see Request.__init__)  # pyright: ignore[reportPrivateUsage]
             try:
                 response = await call(request)
                 if type(response) not in SENT_INLINE:  # streams, files: they send themselves
