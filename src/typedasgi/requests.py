@@ -489,15 +489,16 @@ _POWERS_OF_TEN = tuple(10**digits for digits in range(20))
 def declares_more_than(scope: HTTPScope, limit: int) -> bool:
     """True when the request's ``Content-Length`` is past ``limit``: refused before any of the body is read."""
     headers = scope.get("headers", ())
+    declared: bytes | None = None
     if isinstance(headers, list):  # what servers give: the line found by a plain scan, no Headers index
         for key, value in reversed(headers):  # clients send Content-Length late in the head: a step or two
             if key == _CONTENT_LENGTH:
-                return _past(value, limit)
-    declared = first_raw_value(scope, _CONTENT_LENGTH)  # anything else: normalised, names of any case
-    return declared is not None and _past(declared, limit)
-
-
-def _past(declared: bytes, limit: int) -> bool:
+                declared = value
+                break
+    if declared is None:
+        declared = first_raw_value(scope, _CONTENT_LENGTH)  # anything else: normalised, names of any case
+        if declared is None:
+            return False
     digits = len(declared)
     if digits < 20 and _POWERS_OF_TEN[digits] <= limit:
         return False  # too few digits to reach the limit: no int() parse (the usual answer)
