@@ -304,3 +304,48 @@ def test_a_slash_redirect_goes_where_any_route_matches_even_for_another_method()
         assert (response.status_code, response.headers.get("location")) == (307, "http://testserver" + target), path
     for path in ["/items/x/", "/only-post//", "/a/1/c"]:
         assert client.get(path, follow_redirects=False).status_code == 404, path
+
+
+def _label(client: TestClient, path: str) -> object:
+    response = client.get(path)
+    return response.json()["label"] if response.status_code == 200 else response.status_code
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda routes: routes.insert(0, Route("/a", labelled("new"))), "new"),
+        (lambda routes: routes.__setitem__(0, Route("/a", labelled("new"))), "new"),  # same length
+        (lambda routes: routes.__setitem__(slice(0, 1), [Route("/a", labelled("new"))]), "new"),
+        (lambda routes: routes.__delitem__(0), "later"),
+        (lambda routes: routes.__delitem__(slice(0, 1)), "later"),
+        (lambda routes: routes.pop(0), "later"),
+        (lambda routes: routes.remove(routes[0]), "later"),
+        (lambda routes: routes.reverse(), "later"),
+        (lambda routes: routes.sort(key=lambda route: route.name != "second"), "later"),
+        (lambda routes: routes.clear(), 404),
+        (lambda routes: routes.__imul__(0), 404),
+    ],
+)
+def test_a_change_to_the_routes_after_the_first_request_is_served_at_once(
+    change: Any, expected: object
+) -> None:
+    """The static-path table never answers for routes that are no longer first (or no longer there)."""
+    app = TypedASGI(routes=[Route("/a", labelled("first"), name="first"), Route("/a", labelled("later"), name="second")])
+    client = TestClient(app)
+    assert _label(client, "/a") == "first"  # the tables are built and answer "/a"
+    change(app.routes)
+    assert _label(client, "/a") == expected
+
+
+def test_routes_given_anew_replace_the_tables_and_later_appends_are_found() -> None:
+    app = TypedASGI(routes=[Route("/a", labelled("first"))])
+    client = TestClient(app)
+    assert _label(client, "/a") == "first"
+    app.router.routes = [Route("/a", labelled("replaced"))]
+    assert _label(client, "/a") == "replaced"
+    app.routes.append(Route("/b", labelled("appended")))
+    app.routes.extend([Route("/c", labelled("extended"))])
+    app.router.routes += [Route("/d", labelled("added"))]
+    assert [_label(client, path) for path in ["/a", "/b", "/c", "/d"]] == ["replaced", "appended", "extended", "added"]
+    assert type(app.routes) is not list and isinstance(app.routes, list)  # a list to every reader

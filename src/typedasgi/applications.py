@@ -235,20 +235,19 @@ class TypedASGI(MethodDecorators):
             if "router" not in keys:
                 keys["router"] = router
             try:
-                rooted = scope["root_path"]
+                rooted = scope["root_path"]  # pyright: ignore[reportTypedDictNotRequiredAccess]  # KeyError below
             except KeyError:  # optional in the spec
                 rooted = ""
             route_path = get_route_path(scope) if rooted else scope["path"]
             # resolve()'s first step read here, without its call: a static path of a plain route.
-            static = router._static.get(route_path) if router._indexed == len(router.routes) else None  # pyright: ignore[reportPrivateUsage]  # same package
+            static = router._static.get(route_path)  # pyright: ignore[reportPrivateUsage]  # same package; kept right by RouteList
             route: BaseRoute
             try:
                 method = scope["method"]  # read once: the HEAD check below uses it too
             except KeyError:  # a hand-built scope without one: GET, written back as the router does
                 method = scope["method"] = "GET"
-            if static is not None and static.plain is not None and method in (static.methods or ()):
+            if static is not None and (plain := static.plain) is not None and method in (static.methods or ()):
                 route = static
-                params = None
             else:
                 found, match, params = router.resolve(scope, route_path)
                 if match is not _FULL:
@@ -257,19 +256,19 @@ class TypedASGI(MethodDecorators):
                     return
                 assert found is not None
                 route = found
-            plain = route.plain
-            if plain is None:
-                route.enter(scope, params)
-                tracked = TrackingSend(send)
-                await (route.handle if route.handle_overridden else route.app)(scope, receive, tracked)
-                return
+                plain = route.plain
+                if plain is None:
+                    route.enter(scope, params)
+                    tracked = TrackingSend(send)
+                    await (route.handle if route.handle_overridden else route.app)(scope, receive, tracked)
+                    return
+                if params:  # store_params() without its call
+                    existing = keys.get("path_params")
+                    keys["path_params"] = {**existing, **params} if existing else params
             call, keys["endpoint"], extra_keys = plain  # what Route.enter does, without the call
             keys["route"] = route
             if extra_keys is not None:
                 keys.update(extra_keys)  # type: ignore[typeddict-item]  # framework keys (max_body_size)
-            if params:  # store_params() without its call
-                existing = keys.get("path_params")
-                keys["path_params"] = {**existing, **params} if existing else params
             request = _new_request(Request)  # Request(scope, receive, send) without the __init__ frame
             request.scope = scope
             request._receive = receive  # pyright: ignore[reportPrivateUsage]  # same package

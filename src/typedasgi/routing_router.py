@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeAlias, TypeVar, cast
 
@@ -38,7 +38,7 @@ from typedasgi.routing_base import (
 )
 from typedasgi.routing_endpoints import Endpoint, WebSocketEndpointFunc
 from typedasgi.routing_routes import Route, WebSocketRoute
-from typedasgi.routing_tables import Candidate, TailEntry, candidate, static_table, tail_table
+from typedasgi.routing_tables import Candidate, RouteList, TailEntry, candidate, static_table, tail_table
 from typedasgi.urls import parse_host
 from typedasgi.types import (
     AnyASGIApp,
@@ -279,16 +279,14 @@ class Router:
         middleware: Sequence[Middleware] | None = None,
         max_body_size: int | None = None,
     ) -> None:
-        self.routes: list[BaseRoute] = list(routes or [])
+        self.routes = routes or ()
         self.redirect_slashes = redirect_slashes
         self.default: ASGIApp = as_asgi_app(default) if default is not None else self.not_found
         self.lifespan_context: Lifespan[Router] | None = lifespan_context(lifespan)
         self.lifespan_started: bool = False
         self._index: dict[str, list[Candidate]] = {}
         self._wildcard: list[Candidate] = []
-        self._static: dict[str, Route] = {}
         self._tails: dict[str, TailEntry] = {}
-        self._indexed = -1
         if max_body_size is not None:
             middleware = [Middleware(RequestBodyLimitMiddleware, max_body_size=max_body_size), *(middleware or ())]
         self.middleware_stack: ASGIApp | None = None
@@ -298,6 +296,21 @@ class Router:
             self.__class__ = _through_middleware(type(self))
 
     # -- registration -----------------------------------------------------------------
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The routes in order; change them as any list (the tables follow, see ``RouteList``)."""
+        return self._routes
+
+    @routes.setter
+    def routes(self, routes: Iterable[BaseRoute]) -> None:  # kept as a copy, as __init__ keeps the routes given
+        self._routes = RouteList(routes, self._forget_tables)
+        self._forget_tables()
+
+    def _forget_tables(self) -> None:
+        """The routes changed other than at the end: no static path is known until the next reindex."""
+        self._static: dict[str, Route] = {}
+        self._indexed = -1
 
     def _reindex(self) -> None:
         """Group routes by first literal segment, keeping registration order within each group."""
@@ -397,7 +410,7 @@ class Router:
         ``head/{param}`` route's head; the tables keep registration order (see
         ``routing_tables``). Anything else is the ordered search.
         """
-        if self._indexed != len(self.routes):
+        if self._indexed != len(self._routes):  # routes added at the end (a change elsewhere reset _indexed)
             self._reindex()
         route = self._static.get(route_path)
         params: dict[str, Any] | None = None

@@ -10,14 +10,16 @@ since only the built-in routes' answers depend on the path alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, TypeAlias, cast
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, SupportsIndex, TypeAlias, cast, overload
+
+from typing_extensions import Self
 
 from typedasgi.convertors import IntegerConvertor, StringConvertor
 from typedasgi.routing_base import BaseRoute, Conversions
 from typedasgi.routing_routes import Route, WebSocketRoute
 
-__all__ = ["Candidate", "TailEntry", "candidate", "static_table", "tail_table"]
+__all__ = ["Candidate", "RouteList", "TailEntry", "candidate", "static_table", "tail_table"]
 
 
 class _PathPattern(Protocol):
@@ -140,3 +142,63 @@ def tail_table(routes: Sequence[BaseRoute], static: Mapping[str, Route], mount: 
         elif kind is not WebSocketRoute:
             break
     return table
+
+
+class RouteList(list[BaseRoute]):
+    """A router's routes: a plain list that tells the router when a change may alter the tables' answers.
+
+    Adding routes at the end never does (a path's first match stays first), so
+    ``append`` and ``extend`` are the list's own, and the router reindexes when
+    it sees a path the tables do not know. Any other change (insert, replace,
+    remove, reorder) calls ``changed`` at once, so a request never meets a table
+    older than the routes, while the hot path asks nothing per request.
+    """
+
+    __slots__ = ("changed",)
+
+    def __init__(self, routes: Iterable[BaseRoute], changed: Callable[[], None]) -> None:
+        super().__init__(routes)
+        self.changed = changed
+
+    @overload
+    def __setitem__(self, index: SupportsIndex, value: BaseRoute) -> None: ...
+    @overload
+    def __setitem__(self, index: slice, value: Iterable[BaseRoute]) -> None: ...
+    def __setitem__(self, index: SupportsIndex | slice, value: BaseRoute | Iterable[BaseRoute]) -> None:
+        super().__setitem__(index, value)  # type: ignore[index, assignment]  # the pairs the overloads allow, as list's
+        self.changed()
+
+    def __delitem__(self, index: SupportsIndex | slice) -> None:
+        super().__delitem__(index)
+        self.changed()
+
+    def __imul__(self, times: SupportsIndex) -> Self:
+        super().__imul__(times)
+        self.changed()
+        return self
+
+    def insert(self, index: SupportsIndex, route: BaseRoute) -> None:
+        super().insert(index, route)
+        self.changed()
+
+    def remove(self, route: BaseRoute) -> None:
+        super().remove(route)
+        self.changed()
+
+    def pop(self, index: SupportsIndex = -1) -> BaseRoute:
+        route = super().pop(index)
+        self.changed()
+        return route
+
+    def clear(self) -> None:
+        super().clear()
+        self.changed()
+
+    def sort(self, *, key: Callable[[BaseRoute], Any] | None = None, reverse: bool = False) -> None:
+        # Routes have no order of their own: without a key, list's own TypeError (past one route).
+        super().sort(key=key, reverse=reverse)  # pyright: ignore[reportArgumentType, reportCallIssue]
+        self.changed()
+
+    def reverse(self) -> None:
+        super().reverse()
+        self.changed()
