@@ -263,8 +263,10 @@ class TypedASGI(MethodDecorators):
                     await (route.handle if route.handle_overridden else route.app)(scope, receive, tracked)
                     return
                 if params:  # store_params() without its call
-                    existing = keys.get("path_params")
-                    keys["path_params"] = {**existing, **params} if existing else params
+                    if "path_params" in keys:  # a mount's above: merged (no dict.get call in the usual case)
+                        keys["path_params"] = {**keys["path_params"], **params}
+                    else:
+                        keys["path_params"] = params
             call, keys["endpoint"], extra_keys = plain  # what Route.enter does, without the call
             keys["route"] = route
             if extra_keys is not None:
