@@ -158,7 +158,7 @@ class RouteList(list[BaseRoute]):
 
     def __init__(self, routes: Iterable[BaseRoute], changed: Callable[[], None]) -> None:
         super().__init__(routes)
-        self.changed = changed
+        self.changed: Callable[[], None] = changed
 
     @overload
     def __setitem__(self, index: SupportsIndex, value: BaseRoute) -> None: ...
