@@ -19,7 +19,7 @@ from typedasgi.datastructures import URLPath
 from typedasgi.error_responses import error_response
 from typedasgi.middleware import Middleware
 from typedasgi.paths import get_route_path
-from typedasgi.routing_endpoints import PlainCall
+from typedasgi.routing_endpoints import PlainEntry
 from typedasgi.types import ASGIApp, FrameworkKeys, Receive, Scope, Send, WWWScope, framework_keys
 from typedasgi.websockets import WebSocketClose
 
@@ -97,9 +97,8 @@ class BaseRoute:
     """
 
     app: ASGIApp
-    plain: tuple[PlainCall, object, Mapping[str, object] | None] | None = None
-    """A plain endpoint's call, then what ``enter`` sets in the scope: the ``endpoint`` (with ``route``, the
-    route itself) and any other keys (or None); the app may do both itself instead of calling ``app``."""
+    plain: PlainEntry | None = None
+    """Set when the app may enter the route and call its plain endpoint itself instead of calling ``app``."""
     name: str | None = None
     first_segment: str | None = None  # the router's index key (paths.first_segment); None: try for every path
     handle_overridden: ClassVar[bool] = False

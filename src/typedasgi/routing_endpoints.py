@@ -6,7 +6,7 @@ is, a sync one runs in the thread pool.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeAlias, cast
 
 from typedasgi.concurrency import is_async_callable, run_in_threadpool
@@ -18,6 +18,7 @@ from typedasgi.websockets import WebSocket
 __all__ = [
     "Endpoint",
     "PlainCall",
+    "PlainEntry",
     "WebSocketEndpointFunc",
     "get_name",
     "not_a_response",
@@ -43,6 +44,10 @@ def _describe(endpoint: object) -> str:
 
 PlainCall: TypeAlias = Callable[[Request[Any]], Awaitable[object]]
 """A plain endpoint made awaitable (sync ones run in the thread pool); it may return anything."""
+
+PlainEntry: TypeAlias = tuple[PlainCall, object, Mapping[str, object] | None]
+"""What an app needs to serve a route's plain endpoint itself: the call, then the scope's ``endpoint``
+(``route`` is the route itself) and any other keys the route's ``enter`` sets (None: no others)."""
 
 
 def plain_call(func: Endpoint) -> PlainCall:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from types import EllipsisType
 from typing import Any
 
@@ -39,6 +39,7 @@ from typedasgi.routing_base import (
 from typedasgi.routing_endpoints import (
     Endpoint,
     PlainCall,
+    PlainEntry,
     WebSocketEndpointFunc,
     get_name,
     plain_call,
@@ -155,7 +156,7 @@ class Route(_PathRoute):
         if plain is not None and type(self).enter is Route.enter and not self.handle_overridden:
             # the app may enter and call it itself (not when a handle() override must see the call)
             extra = {key: value for key, value in self.entry_keys.items() if key not in ("endpoint", "route")}
-            self.plain: tuple[PlainCall, object, Mapping[str, object] | None] | None = (plain, endpoint, extra or None)
+            self.plain: PlainEntry | None = (plain, endpoint, extra or None)
 
     def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
         if scope["type"] != "http":
