@@ -194,8 +194,7 @@ class TypedASGI(MethodDecorators):
         scope: Scope | ServerScope,
         receive: Receive | ServerReceive,
         send: Send | ServerSend,
-        *,
-        innermost: bool = False,
+        innermost: bool = False,  # keyword-only in the overload; positional here: filled without a dict lookup
     ) -> None:
         """The ASGI entry point; the second form is how asgiref's and hypercorn's types call an app.
 
