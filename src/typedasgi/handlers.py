@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import inspect
 import typing
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -54,7 +55,7 @@ __all__ = ["Renderer", "TypedHandler"]
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
-_new_response = object.__new__
+_new_json_response = functools.partial(object.__new__, JSONResponse)  # cheaper through partial than called directly
 
 
 def _encoded_json(body: bytes, status_code: int) -> JSONResponse:
@@ -62,7 +63,7 @@ def _encoded_json(body: bytes, status_code: int) -> JSONResponse:
 
     Made without ``__init__`` (whose call through the class costs more than the two stores here).
     """
-    response: JSONResponse = _new_response(JSONResponse)
+    response = _new_json_response()
     response.body = body
     size = len(body)
     response.raw_headers = [(CONTENT_LENGTHS[size] if size < SMALL_BODY else None) or content_length(size), _JSON_LINE]
