@@ -20,7 +20,7 @@ from typing_extensions import TypeIs
 from typedasgi import status
 from typedasgi.denial import denial_message
 from typedasgi.headers import encode_header
-from typedasgi.jsoncodec import decode_json, encode_json
+from typedasgi.jsoncodec import decode_json, decoder_for, encode_json
 from typedasgi.middleware.tracking import WebSocketTracking
 from typedasgi.requests import HTTPConnection, StateT
 from typedasgi.types import (
@@ -200,7 +200,7 @@ class WebSocket(HTTPConnection[StateT]):
         try:
             if type is object:
                 return decode_json(payload)
-            return msgspec.json.decode(payload, type=type)
+            return decoder_for(type).decode(payload)  # a kept decoder: the type is not analysed per message
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
             raise WebSocketDecodeError(f"Malformed JSON message: {exc}") from None
 
