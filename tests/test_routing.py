@@ -451,3 +451,13 @@ def test_an_async_endpoint_inside_nested_partials_is_awaited_on_the_loop() -> No
     endpoint = functools.partial(functools.partial(greet, "hello"), "you")
     client = TestClient(Router(routes=[Route("/", endpoint)]))
     assert client.get("/").text == "hello, you"
+
+
+def test_an_app_mounted_below_a_path_parameter_sees_the_mounts_params_with_its_own() -> None:
+    async def show(request: Request) -> Response:
+        return JSONResponse(request.path_params)
+
+    inner = TypedASGI(routes=[Route("/items/{id:int}", show), Route("/static", show)])
+    client = TestClient(TypedASGI(routes=[Mount("/u/{user}", app=inner)]))
+    assert client.get("/u/ada/items/5").json() == {"user": "ada", "id": 5}  # merged, the int converted
+    assert client.get("/u/ada/static").json() == {"user": "ada"}  # a static path keeps the mount's
