@@ -272,6 +272,21 @@ def test_app_wide_body_limit() -> None:
     assert client.post("/", content=chunks()).status_code == 413  # type: ignore[arg-type]  # httpx2 takes iterators
 
 
+def test_a_route_body_limit_wins_over_the_apps_for_its_requests_only() -> None:
+    async def read(request: Request) -> Response:
+        return PlainTextResponse(str(len(await request.body())))
+
+    routes = [
+        Route("/small", read, methods=["POST"], max_body_size=10),
+        Route("/free", read, methods=["POST"], max_body_size=None),
+        Route("/", read, methods=["POST"]),
+    ]
+    client = TestClient(TypedASGI(routes=routes, max_body_size=100))
+    assert [client.post("/small", content=b"x" * n).status_code for n in (10, 11)] == [200, 413]
+    assert client.post("/free", content=b"x" * 1000).text == "1000"
+    assert [client.post("/", content=b"x" * n).status_code for n in (100, 101)] == [200, 413]  # the app's again
+
+
 def test_unhandled_error_is_logged_once_and_not_re_raised(caplog: pytest.LogCaptureFixture) -> None:
     """After its complete 500 the error is logged here, not raised to the server (which would close the
     keep-alive connection, and log it a second time); the TestClient asks for it with an extension."""
