@@ -44,6 +44,7 @@ from typedasgi.routing import (
     Router,
     WebSocketEndpointFunc,
     not_a_response,
+    store_params,
 )
 from typedasgi.types import (
     AnyASGIApp,
@@ -261,11 +262,7 @@ class TypedASGI(MethodDecorators):
                     tracked = TrackingSend(send)
                     await (route.handle if route.handle_overridden else route.app)(scope, receive, tracked)
                     return
-                if params:  # store_params() without its call
-                    if "path_params" in keys:  # a mount's above: merged (no dict.get call in the usual case)
-                        keys["path_params"] = {**keys["path_params"], **params}
-                    else:
-                        keys["path_params"] = params
+                store_params(scope, params)
             call, keys["endpoint"], extra_keys = plain  # what Route.enter does, without the call
             keys["route"] = route
             if extra_keys is not None:

@@ -144,10 +144,13 @@ class Response:
         fast = self._fast
         if fast is not None and status_code == 200 and headers is None and media_type is None and background is None:
             encodes_utf8, encoder, content_type = fast
-            if type(content) is str and encodes_utf8:
-                self.body = body = content.encode()
-            else:
-                self.body = body = self.render(content) if encoder is None else encoder(content)
+        else:
+            fast, encodes_utf8, encoder, content_type = None, self._encodes_utf8, self._encoder, None
+        if type(content) is str and encodes_utf8:
+            self.body = body = content.encode()
+        else:
+            self.body = body = self.render(content) if encoder is None else encoder(content)
+        if fast is not None:  # the class's defaults: two fixed header lines
             size = len(body)
             length = (CONTENT_LENGTHS[size] if size < SMALL_BODY else None) or content_length(size)
             self.raw_headers = [length] if content_type is None else [length, content_type]
@@ -158,11 +161,6 @@ class Response:
             return
         if background is not None:
             self.background = background
-        if type(content) is str and self._encodes_utf8:
-            self.body = body = content.encode()
-        else:
-            encoder = self._encoder
-            self.body = body = self.render(content) if encoder is None else encoder(content)
         self.status_code = status_code
         if media_type is None:
             media_type = self.media_type

@@ -202,5 +202,7 @@ def convert_params(match: re.Match[str], conversions: Conversions) -> dict[str, 
 def store_params(scope: WWWScope, params: dict[str, Any] | None) -> None:
     if params:
         keys: FrameworkKeys = scope  # type: ignore[assignment]  # the same dict, framework view (no call per request)
-        existing = keys.get("path_params")
-        keys["path_params"] = {**existing, **params} if existing else params
+        if "path_params" in keys:  # a mount's above: merged
+            keys["path_params"] = {**keys["path_params"], **params}
+        else:
+            keys["path_params"] = params

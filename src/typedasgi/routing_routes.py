@@ -150,13 +150,11 @@ class Route(_PathRoute):
             self.methods = frozenset(upper)
         self._allow = ", ".join(sorted(self.methods)) if self.methods else ""
         # What enter() puts in the scope; "route" is what instrumentation reads (the matched route's path_format).
-        self.entry_keys: dict[str, object] = {"endpoint": endpoint, "route": self}
-        if not isinstance(max_body_size, EllipsisType):
-            self.entry_keys["max_body_size"] = max_body_size
+        extra: dict[str, object] | None = None if isinstance(max_body_size, EllipsisType) else {"max_body_size": max_body_size}
+        self.entry_keys: dict[str, object] = {"endpoint": endpoint, "route": self, **(extra or {})}
         if plain is not None and type(self).enter is Route.enter and not self.handle_overridden:
             # the app may enter and call it itself (not when a handle() override must see the call)
-            extra = {key: value for key, value in self.entry_keys.items() if key not in ("endpoint", "route")}
-            self.plain: PlainEntry | None = (plain, endpoint, extra or None)
+            self.plain: PlainEntry | None = (plain, endpoint, extra)
 
     def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
         if scope["type"] != "http":
