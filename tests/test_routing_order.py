@@ -314,28 +314,29 @@ def _label(client: TestClient, path: str) -> object:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda routes: routes.insert(0, Route("/a", labelled("new"))), "new"),
-        (lambda routes: routes.__setitem__(0, Route("/a", labelled("new"))), "new"),  # same length
-        (lambda routes: routes.__setitem__(slice(0, 1), [Route("/a", labelled("new"))]), "new"),
-        (lambda routes: routes.__delitem__(0), "later"),
-        (lambda routes: routes.__delitem__(slice(0, 1)), "later"),
-        (lambda routes: routes.pop(0), "later"),
-        (lambda routes: routes.remove(routes[0]), "later"),
-        (lambda routes: routes.reverse(), "later"),
-        (lambda routes: routes.sort(key=lambda route: route.name != "second"), "later"),
-        (lambda routes: routes.clear(), 404),
-        (lambda routes: routes.__imul__(0), 404),
+        (lambda routes, new: routes.insert(0, new), "new"),
+        (lambda routes, new: routes.__setitem__(0, new), "new"),  # same length
+        (lambda routes, new: routes.__setitem__(slice(0, 1), [new]), "new"),
+        (lambda routes, new: routes.__delitem__(0), "later"),
+        (lambda routes, new: routes.__delitem__(slice(0, 1)), "later"),
+        (lambda routes, new: routes.pop(0), "later"),
+        (lambda routes, new: routes.remove(routes[0]), "later"),
+        (lambda routes, new: routes.reverse(), "later"),
+        (lambda routes, new: routes.sort(key=lambda route: route.name != "second"), "later"),
+        (lambda routes, new: routes.clear(), 404),
+        (lambda routes, new: routes.__imul__(0), 404),
     ],
 )
+@pytest.mark.parametrize(("path", "requested"), [("/a", "/a"), ("/a/{x:int}", "/a/1"), ("/a/{x}", "/a/b")])
 def test_a_change_to_the_routes_after_the_first_request_is_served_at_once(
-    change: Any, expected: object
+    change: Any, expected: object, path: str, requested: str
 ) -> None:
-    """The static-path table never answers for routes that are no longer first (or no longer there)."""
-    app = TypedASGI(routes=[Route("/a", labelled("first"), name="first"), Route("/a", labelled("later"), name="second")])
+    """The lookup tables (static paths, ``head/{param}`` paths) never answer for routes no longer first or there."""
+    app = TypedASGI(routes=[Route(path, labelled("first"), name="first"), Route(path, labelled("later"), name="second")])
     client = TestClient(app)
-    assert _label(client, "/a") == "first"  # the tables are built and answer "/a"
-    change(app.routes)
-    assert _label(client, "/a") == expected
+    assert _label(client, requested) == "first"  # the tables are built and answer the path
+    change(app.routes, Route(path, labelled("new")))
+    assert _label(client, requested) == expected
 
 
 def test_routes_given_anew_replace_the_tables_and_later_appends_are_found() -> None:

@@ -248,6 +248,13 @@ class TypedASGI(MethodDecorators):
                 method = scope["method"] = "GET"
             if static is not None and (plain := static.plain) is not None and method in (static.methods or ()):
                 route = static
+            elif (  # resolve()'s second step, the same way: a plain route's ``head/{param}`` path
+                static is None
+                and (tailed := router.tail_match(route_path)) is not None
+                and (plain := (route := tailed[0]).plain) is not None
+                and method in (route.methods or ())
+            ):
+                store_params(scope, tailed[1])
             else:
                 found, match, params = router.resolve(scope, route_path)
                 if match is not _FULL:

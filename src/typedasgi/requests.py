@@ -491,7 +491,10 @@ def declares_more_than(scope: HTTPScope, limit: int) -> bool:
     headers = scope.get("headers", ())
     declared: bytes | None = None
     if isinstance(headers, list):  # what servers give: the line found by a plain scan, no Headers index
-        for key, value in reversed(headers):  # clients send Content-Length late in the head: a step or two
+        index = len(headers)
+        while index:  # from the end: clients send Content-Length late in the head, a step or two
+            index -= 1
+            key, value = headers[index]
             if key == _CONTENT_LENGTH:
                 declared = value
                 break

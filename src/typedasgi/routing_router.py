@@ -310,6 +310,7 @@ class Router:
     def _forget_tables(self) -> None:
         """The routes changed other than at the end: no static path is known until the next reindex."""
         self._static: dict[str, Route] = {}
+        self._tails = {}
         self._indexed = -1
 
     def _reindex(self) -> None:
@@ -412,24 +413,10 @@ class Router:
         """
         if self._indexed != len(self._routes):  # routes added at the end (a change elsewhere reset _indexed)
             self._reindex()
-        route = self._static.get(route_path)
+        route: Route | None = self._static.get(route_path)
         params: dict[str, Any] | None = None
-        if route is None:
-            head, _, tail = route_path.rpartition("/")
-            found = self._tails.get(head)
-            if found is not None and tail:
-                route, name, convert, pattern = found
-                if convert is None:
-                    params = {name: tail}
-                elif pattern is None:  # an int
-                    if tail.isdigit() and tail.isascii():  # what [0-9]+ matches ("12\n" is left to the search)
-                        params = {name: convert(tail)}
-                    else:
-                        route = None
-                elif pattern(tail) is not None and tail[-1] != "\n":  # a final newline is left to the search
-                    params = {name: convert(tail)}
-                else:
-                    route = None
+        if route is None and (tailed := self.tail_match(route_path)) is not None:
+            route, params = tailed
         if route is not None and scope["type"] == "http":
             methods = route.methods
             if methods is None:
@@ -477,6 +464,27 @@ class Router:
         if partial is None:
             return _NO_MATCH
         return partial, _PARTIAL, partial_params
+
+    def tail_match(self, route_path: str) -> tuple[Route, dict[str, Any]] | None:
+        """A ``head/{param}`` path's route and its parameter, by one dict lookup; None when the table cannot tell.
+
+        The app asks this directly after a static miss; the tables are kept right by ``RouteList``
+        (routes appended since the last reindex come later, so a hit here is still the first match).
+        """
+        head, _, tail = route_path.rpartition("/")
+        found = self._tails.get(head)
+        if found is None or not tail:
+            return None
+        route, name, convert, pattern = found
+        if convert is None:
+            return route, {name: tail}
+        if pattern is None:  # an int
+            if tail.isdigit() and tail.isascii():  # what [0-9]+ matches ("12\n" is left to the search)
+                return route, {name: convert(tail)}
+            return None
+        if pattern(tail) is not None and tail[-1] != "\n":  # a final newline is left to the search
+            return route, {name: convert(tail)}
+        return None
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
