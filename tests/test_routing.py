@@ -461,3 +461,68 @@ def test_an_app_mounted_below_a_path_parameter_sees_the_mounts_params_with_its_o
     client = TestClient(TypedASGI(routes=[Mount("/u/{user}", app=inner)]))
     assert client.get("/u/ada/items/5").json() == {"user": "ada", "id": 5}  # merged, the int converted
     assert client.get("/u/ada/static").json() == {"user": "ada"}  # a static path keeps the mount's
+
+
+class IsoDay(Convertor[str]):
+    """A date: the pattern admits 2026-13-45, the calendar does not (convert raises ValueError)."""
+
+    regex = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+    def convert(self, value: str) -> str:
+        import datetime
+
+        return datetime.date.fromisoformat(value).isoformat()
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("isoday", IsoDay())
+OVERLONG = "9" * 5000  # more digits than int() reads (4,300): int() raises ValueError
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        (f"/users/{OVERLONG}", 404),  # a head/{param} route (the app's table)
+        ("/users/12", "user"),
+        (f"/users/{OVERLONG}/posts", 404),  # a parameter inside the path (the ordered search)
+        (f"/in/{OVERLONG}/x", 404),  # a mount's parameter
+        ("/in/3/x", "mounted"),
+        ("/day/2026-13-45", "text 2026-13-45"),  # a custom convertor refuses: the next route answers
+        ("/day/2026-11-30", "day 2026-11-30"),
+    ],
+)
+def test_a_value_its_convertor_refuses_does_not_match_instead_of_a_500(path: str, expected: object) -> None:
+    """Starlette answers 500 (the ValueError escapes); here the route does not match, as for a value its pattern refuses."""
+
+    def answer(text: str) -> Any:
+        async def endpoint(request: Request) -> Response:
+            values = " ".join(str(value) for value in request.path_params.values())
+            return PlainTextResponse(f"{text} {values}".strip() if text in ("day", "text") else text)
+
+        return endpoint
+
+    app = TypedASGI(
+        routes=[
+            Route("/users/{id:int}", answer("user")),
+            Route("/users/{id:int}/posts", answer("posts")),
+            Mount("/in/{n:int}", routes=[Route("/x", answer("mounted"))]),
+            Route("/day/{day:isoday}", answer("day")),
+            Route("/day/{text}", answer("text")),
+        ]
+    )
+    response = TestClient(app).get(path)
+    assert (response.text if response.status_code == 200 else response.status_code) == expected
+
+
+def test_a_websocket_path_value_its_convertor_refuses_is_not_matched() -> None:
+    app = TypedASGI(routes=[WebSocketRoute("/ws/{room:int}", ws_endpoint)])
+    client = TestClient(app)
+    with client.websocket_connect("/ws/7") as websocket:
+        assert websocket.receive_text() == "ws:7"
+    from typedasgi.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect):
+        with client.websocket_connect(f"/ws/{OVERLONG}"):
+            pass  # pragma: no cover - refused at the handshake

@@ -192,10 +192,19 @@ def conversions_for(convertors: Mapping[str, Convertor[Any]]) -> Conversions:
     return tuple(steps)
 
 
-def convert_params(match: re.Match[str], conversions: Conversions) -> dict[str, Any]:
+def convert_params(match: re.Match[str], conversions: Conversions) -> dict[str, Any] | None:
+    """The match's values converted; None when a convertor refuses its text, and then the route does not match.
+
+    A ``ValueError`` is a refusal: an int past Python's 4,300-digit limit, a date that
+    fits a custom pattern but not the calendar. The path names nothing there (a 404, or
+    a later route), where Starlette answers 500.
+    """
     params = match.groupdict()
-    for key, convert in conversions:  # a plain loop: no comprehension frame
-        params[key] = convert(params[key])
+    try:
+        for key, convert in conversions:  # a plain loop: no comprehension frame
+            params[key] = convert(params[key])
+    except ValueError:
+        return None
     return params
 
 

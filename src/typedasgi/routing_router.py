@@ -131,6 +131,8 @@ class Mount(BaseRoute):
         if found is None:
             return Match.NONE, None
         params = convert_params(found, self._conversions)
+        if params is None:
+            return Match.NONE, None
         remaining = "/" + params.pop("path")
         params["__matched__"] = route_path[: len(route_path) - len(remaining)]
         return Match.FULL, params
@@ -206,9 +208,10 @@ class Host(BaseRoute):
         if parsed is None:  # not a valid Host ("example.org:evil", "[:::]"): matches no pattern
             return Match.NONE, None
         found = self.host_regex.match(parsed[0].lower())  # host names are case-insensitive; params come lower-case
-        if found is None:
+        params = None if found is None else convert_params(found, self._conversions)
+        if params is None:
             return Match.NONE, None
-        return Match.FULL, convert_params(found, self._conversions)
+        return Match.FULL, params
 
     def enter(self, scope: WWWScope, params: dict[str, Any] | None) -> None:
         framework_keys(scope)["endpoint"] = self.app
@@ -448,8 +451,11 @@ class Router:
             if matched is None:
                 continue
             groups = matched.groupdict()
-            for key, convert in conversions:
-                groups[key] = convert(groups[key])
+            try:
+                for key, convert in conversions:
+                    groups[key] = convert(groups[key])
+            except ValueError:  # a value its convertor refuses: no match (see convert_params)
+                continue
             methods = plain.methods
             if methods is not None:
                 try:
@@ -479,12 +485,14 @@ class Router:
         if convert is None:
             return route, {name: tail}
         if pattern is None:  # an int
-            if tail.isdigit() and tail.isascii():  # what [0-9]+ matches ("12\n" is left to the search)
-                return route, {name: convert(tail)}
+            if not (tail.isdigit() and tail.isascii()):  # what [0-9]+ matches ("12\n" is left to the search)
+                return None
+        elif pattern(tail) is None or tail[-1] == "\n":  # a final newline is left to the search
             return None
-        if pattern(tail) is not None and tail[-1] != "\n":  # a final newline is left to the search
+        try:
             return route, {name: convert(tail)}
-        return None
+        except ValueError:  # a value its convertor refuses: left to the search, which does not match it either
+            return None
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":

@@ -76,7 +76,8 @@ class _PathRoute(BaseRoute):
         found = self.path_regex.match(route_path)
         if found is None:
             return False, None
-        return True, convert_params(found, self.conversions)
+        params = convert_params(found, self.conversions)
+        return params is not None, params
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         if name != self.name or set(path_params) != set(self.param_convertors):
@@ -168,8 +169,11 @@ class Route(_PathRoute):
             if found is None:
                 return _NONE, None
             params = found.groupdict()
-            for key, convert in self.conversions:  # convert_params inline: one call less per match
-                params[key] = convert(params[key])
+            try:
+                for key, convert in self.conversions:  # convert_params inline: one call less per match
+                    params[key] = convert(params[key])
+            except ValueError:  # a value its convertor refuses: no match (see convert_params)
+                return _NONE, None
         methods = self.methods
         if methods is None:
             return _FULL, params

@@ -142,6 +142,8 @@ app = TypedASGI(
         Route("/typed", typed_json, methods=["POST"]),
         Route("/upload", upload, methods=["POST"]),
         Route("/upload/{small}", upload, methods=["POST"]),
+        Route("/items/{id:int}", ok),
+        Route("/items/{id:int}/parts", ok),
         Route("/_stats", stats),
         Route("/cookies", cookies),
         Mount("/session", app=SessionMiddleware(Route("/", session_view), secret_key="hostile-suite")),

@@ -170,3 +170,15 @@ def test_path_traversal_never_leaves_the_directory(server: ServerURL, served: Ta
         status, _, body = get(server, path)
     assert status in (400, 404), (status, body[:100])
     assert b"import" not in body and b"root:" not in body
+
+
+# ------------------------------------------------------------------ path values
+
+@pytest.mark.parametrize("path", [b"/items/" + b"9" * 5000, b"/items/" + b"9" * 5000 + b"/parts"], ids=["tail", "inside"])
+def test_an_integer_too_long_to_convert_is_not_found(server: ServerURL, served: Target, path: bytes) -> None:
+    """More digits than ``int()`` reads: the route does not match (Starlette's ValueError is a 500)."""
+    with served.nothing_leaks():
+        status, _, body = get(server, path)
+    # 307: the app's catch-all "/{rest:path}/" takes the path with a slash (the route itself never matched)
+    assert status in (307, 404), (status, body[:100])
+    assert get(server, b"/items/12")[0] == 200
