@@ -253,3 +253,28 @@ def test_websocket_passes_through() -> None:
     )
     with TestClient(app).websocket_connect("/ws", headers={"origin": "https://evil.org"}) as session:
         assert session.receive_text() == "hi"
+
+
+@pytest.mark.parametrize("requested", ["x-a,\x7f", "x-a\x01", "x-a, x-b\x7fy"])
+def test_a_preflight_asking_for_header_names_with_controls_is_refused_not_echoed(requested: str) -> None:
+    """Echoing them (``allow_headers=["*"]``) would put a control character in the answer: a 400, never a 500."""
+    status, headers, body = preflight(client_for(allow_origins=["*"], allow_headers=["*"]), headers=requested)
+    assert (status, body) == (400, "Disallowed CORS headers")
+    assert "access-control-allow-headers" not in headers
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"allow_origin_regex": r"https://.*\.example\.org"},  # "." matches a control character too
+        {"allow_origins": ["*"], "allow_credentials": True},  # every origin is echoed
+    ],
+)
+def test_an_origin_with_a_control_character_is_never_allowed_or_echoed(options: dict[str, object]) -> None:
+    client = client_for(**options)
+    origin = "https://a\x7fb.example.org"
+    assert preflight(client, origin=origin)[::2] == (400, "Disallowed CORS origin")
+    response = client.get("/", headers={"origin": origin})
+    assert response.status_code == 200 and response.headers.get("access-control-allow-origin") in (None, "*")
+    good = client.get("/", headers={"origin": "https://app.example.org"})  # the same options still serve origins
+    assert good.headers["access-control-allow-origin"] == "https://app.example.org"

@@ -163,6 +163,10 @@ def test_schemes_read_credentials_and_refuse_with_a_challenge() -> None:
     for bad in ({"authorization": "Basic !!!"}, {"authorization": "Basic " + base64.b64encode(b"nocolon").decode()}, {}):
         refused = client.get("/admin", headers=bad)
         assert (refused.status_code, refused.headers["www-authenticate"]) == (401, 'Basic realm="admin"')
+    # Not ASCII (base64 refuses the text with a plain ValueError), not UTF-8 once decoded: a 401, never a 500.
+    for raw in [b"Basic \xe9\xe9\xe9", b"Basic " + base64.b64encode(b"\xff\xfe:pw")]:
+        refused = client.get("/admin", headers=[(b"authorization", raw)])
+        assert (refused.status_code, refused.headers["www-authenticate"]) == (401, 'Basic realm="admin"')
     assert client.get("/session", headers={"cookie": "session=s1"}).json() == ["s1", None]
     assert client.get("/session?api_key=q", headers={"cookie": "session=s1"}).json() == ["s1", "q"]
     assert client.get("/session").status_code == 401

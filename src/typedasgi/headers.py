@@ -22,6 +22,7 @@ __all__ = [
     "HeaderCarrier",
     "Headers",
     "InvalidHeaderError",
+    "is_field_value",
     "MutableHeaders",
     "RawHeaders",
     "CONTENT_LENGTHS",
@@ -62,6 +63,11 @@ def _encode_name(name: str) -> bytes:
         if len(_names) < 4096:  # bounded: dynamic names must not grow it forever
             _names[name] = encoded
     return encoded
+
+
+def is_field_value(value: str) -> bool:
+    """Whether ``value`` may be sent as a header value: no CR, LF, NUL or other control character."""
+    return _CONTROL.search(value) is None
 
 
 def encode_header_value(name: str, value: str) -> bytes:

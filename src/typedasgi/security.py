@@ -11,7 +11,6 @@ the application's: wrap the scheme in a dependency of your own.
 from __future__ import annotations
 
 import base64
-import binascii
 import dataclasses
 from typing import Any, Literal
 
@@ -119,7 +118,7 @@ class HTTPBasic(SecurityScheme):
         if found is not None and found[0].lower() == "basic":
             try:
                 decoded = base64.b64decode(found[1], validate=True).decode()
-            except (binascii.Error, UnicodeDecodeError):
+            except ValueError:  # not base64 (binascii.Error), not ASCII text, not UTF-8 once decoded: no credentials
                 decoded = ""
             username, colon, password = decoded.partition(":")
             if colon:

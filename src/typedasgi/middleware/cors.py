@@ -21,7 +21,7 @@ import re
 from collections.abc import Awaitable, Collection
 
 from typedasgi.datastructures import Headers
-from typedasgi.headers import encode_header, encode_header_value, first_raw_value
+from typedasgi.headers import encode_header, encode_header_value, first_raw_value, is_field_value
 from typedasgi.middleware.pure import WrapsApp, add_vary, start_headers
 from typedasgi.responses import PlainTextResponse
 from typedasgi.types import AnyASGIApp, HTTPResponseStartEvent, Receive, Scope, Send, SendEvent, as_asgi_app
@@ -97,6 +97,8 @@ class CORSMiddleware(WrapsApp):
         self.preflight_headers = preflight
 
     def is_allowed_origin(self, origin: str) -> bool:
+        if not is_field_value(origin):  # a control character: no browser's origin, and never to be sent back
+            return False
         if self.allow_all_origins or origin in self.allow_origins:
             return True
         return self.allow_origin_regex is not None and self.allow_origin_regex.fullmatch(origin) is not None
@@ -147,7 +149,9 @@ class CORSMiddleware(WrapsApp):
 
         requested = request_headers.get("access-control-request-headers")
         if requested is not None:
-            if self.allow_all_headers:
+            if not is_field_value(requested):  # not a list of names a browser sends; never echoed
+                failures.append("headers")
+            elif self.allow_all_headers:
                 headers["Access-Control-Allow-Headers"] = requested  # echoed as the browser asked
             elif any(name.strip().lower() not in self.allow_headers for name in requested.split(",") if name.strip()):
                 failures.append("headers")
@@ -176,9 +180,7 @@ class CORSMiddleware(WrapsApp):
 
     def _echoes_origin(self, origin: str) -> bool:
         """Whether the answer names ``origin`` itself in Access-Control-Allow-Origin."""
-        if self.allow_all_origins:
-            return self.allow_credentials
-        return self.is_allowed_origin(origin)
+        return (self.allow_credentials or not self.allow_all_origins) and self.is_allowed_origin(origin)
 
     def _merge(self, message: HTTPResponseStartEvent, raw: list[tuple[bytes, bytes]], origin: str | None) -> None:
         """Add the CORS headers to a response that already carries some of them, line by line."""
