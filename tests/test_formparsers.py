@@ -178,6 +178,18 @@ def test_form_charset_decodes_text_parts(client: TestClient, charset: str, value
     assert response.json() == {"value": [expected], "own": ["ü"]}
 
 
+@pytest.mark.parametrize("charset", ["base64", "zlib", "rot13", "uu", "undefined", "utf\x008"])
+def test_a_charset_naming_no_text_codec_reads_as_latin1(client: TestClient, charset: str) -> None:
+    # Codecs Python knows that decode no text (bytes-to-bytes, or refusing all input), and a NUL in
+    # the name: a client's choice, so read as latin-1 like an unknown name, never a 500 or a 400.
+    own = f"Content-Type: text/plain; charset={charset}\r\n".encode("latin-1")
+    body = multipart(text_part("value", b"\xe9t\xe9"), text_part("own", b"\xe9", own))
+    headers = {b"content-type": f"multipart/form-data; charset={charset}; boundary=B0uNd".encode("latin-1")}
+    response = client.post("/form", content=body, headers=headers)
+    assert response.status_code == 200
+    assert response.json() == {"value": ["été"], "own": ["é"]}
+
+
 def test_empty_filename_is_still_a_file_and_empty_body_is_an_empty_form(client: TestClient) -> None:
     body = multipart(b'Content-Disposition: form-data; name="f"; filename=""\r\n\r\n')
     response = client.post("/form", content=body, headers=MULTIPART)

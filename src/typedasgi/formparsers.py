@@ -407,15 +407,19 @@ def _resolve_charset(name: bytes | None, default: str) -> str:
         return default
     try:
         return codecs.lookup(name.decode("latin-1")).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a name with a NUL in it
         return "latin-1"
 
 
 def _decode_text(value: bytes, charset: str) -> str:
-    """Text in its declared charset; bytes that are not (old clients send latin-1) read as latin-1, not as U+FFFD."""
+    """Text in its declared charset; bytes that are not (old clients send latin-1) read as latin-1, not as U+FFFD.
+
+    A client may name any codec: one that is not a text encoding (base64, zlib: LookupError) or
+    one that refuses everything (undefined: UnicodeError) is read as latin-1 too, not a 500.
+    """
     try:
         return value.decode(charset)
-    except UnicodeDecodeError:
+    except (UnicodeError, LookupError):
         return value.decode("latin-1")
 
 
