@@ -217,6 +217,8 @@ async def _never_received() -> ReceiveEvent:
         [(b"Content-Length", b"101")],  # a hand-built scope's name in upper case
         ((b"content-length", b"101"),),  # a tuple, not a list
         [(b"content-length", b"1" * 30)],  # more digits than any limit
+        [(b"content-length", b"1" * 5000)],  # more digits than int() converts: a 413 too, not a 500
+        [(b"content-length", b"0" * 5000 + b"101")],  # as many, mostly leading zeros
     ],
 )
 def test_a_declared_length_past_the_limit_is_refused_before_any_receive(headers: Any) -> None:
@@ -229,7 +231,7 @@ def test_a_declared_length_past_the_limit_is_refused_before_any_receive(headers:
     asyncio.run(run())
 
 
-@pytest.mark.parametrize("declared", [b"100", b"99", b"0100", b"not-a-number", b""])
+@pytest.mark.parametrize("declared", [b"100", b"99", b"0100", b"0" * 5000 + b"100", b"not-a-number", b""])
 def test_a_declared_length_within_the_limit_or_unreadable_is_read(declared: bytes) -> None:
     """Only a number past the limit refuses early; the bytes that arrive are what the limit counts."""
 

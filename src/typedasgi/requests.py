@@ -505,7 +505,11 @@ def declares_more_than(scope: HTTPScope, limit: int) -> bool:
     digits = len(declared)
     if digits < 20 and _POWERS_OF_TEN[digits] <= limit:
         return False  # too few digits to reach the limit: no int() parse (the usual answer)
-    return declared.isdigit() and int(declared) > limit
+    if not declared.isdigit():
+        return False
+    significant = declared.lstrip(b"0")
+    # More digits than the limit has is more than the limit: no int() of what may be past its 4,300 digits.
+    return len(significant) > len(str(limit)) or int(significant or b"0") > limit
 
 
 def request_for_handler(scope: HTTPScope, receive: Receive, send: Send) -> Request[Any]:
