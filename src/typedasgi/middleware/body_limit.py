@@ -47,9 +47,15 @@ class RequestBodyLimitMiddleware:
         await RequestBodyLimitResponder(self.app, self.max_body_size)(scope, receive, send)
 
 
+_PAST_ANY_LIMIT = 10**20  # what a Content-Length of more digits stands for: int() refuses 4,300 and more
+
+
 def _content_length(scope: HTTPScope) -> int | None:
     value = first_raw_value(scope, b"content-length")
-    return int(value) if value is not None and value.isdigit() else None
+    if value is None or not value.isdigit():
+        return None
+    digits = value.lstrip(b"0")
+    return int(digits or b"0") if len(digits) <= 20 else _PAST_ANY_LIMIT
 
 
 class RequestBodyLimitResponder:
