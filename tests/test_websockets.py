@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import msgspec
 import pytest
 
+from typedasgi.applications import TypedASGI
 from typedasgi.responses import PlainTextResponse
+from typedasgi.routing import WebSocketRoute
 from typedasgi.testclient import TestClient, WebSocketDenialResponse
 from typedasgi.types import ReceiveEvent, Scope, SendEvent, WebSocketScope
 from typedasgi.websockets import (
@@ -271,6 +274,37 @@ def test_close_with_code_and_reason() -> None:
         with pytest.raises(WebSocketDisconnect) as info:
             session.receive_text()
     assert (info.value.code, info.value.reason) == (4000, "custom")
+
+
+def test_a_close_reason_is_cut_to_fit_the_close_frame() -> None:
+    """RFC 6455 leaves a reason 123 bytes: a longer one (here 3 bytes a character) is cut at a character boundary."""
+    async def handler(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.close(code=4000, reason="\u20ac" * 100)
+
+    with TestClient(make_app(handler)).websocket_connect("/") as session:
+        with pytest.raises(WebSocketDisconnect) as info:
+            session.receive_text()
+    assert (info.value.code, info.value.reason) == (4000, "\u20ac" * 41)
+
+
+def test_a_decode_error_quoting_the_client_closes_with_a_reason_that_fits() -> None:
+    """A typed JSON value that is not a choice: the error quotes the client's text, the close still fits."""
+    class Choice(enum.Enum):
+        ROCK = "rock"
+
+    async def handler(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.receive_json(type=Choice)
+
+    app = TypedASGI(routes=[WebSocketRoute("/", handler)])
+    with TestClient(app, raise_server_exceptions=False).websocket_connect("/") as session:
+        session.send_text('"' + "\u00e9" * 200 + '"')
+        with pytest.raises(WebSocketDisconnect) as info:
+            session.receive_text()
+    assert info.value.code == 1003
+    assert info.value.reason.startswith("Malformed JSON message: Invalid enum value")
+    assert len(info.value.reason.encode()) <= 123
 
 
 def test_close_before_accept_rejects() -> None:

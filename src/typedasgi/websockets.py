@@ -44,6 +44,7 @@ __all__ = [
     "WebSocketDisconnected",
     "WebSocketState",
     "DenialResponse",
+    "fit_close_reason",
 ]
 
 T = TypeVar("T")
@@ -62,6 +63,20 @@ class WebSocketState(enum.Enum):
 
 
 _CONNECTED = WebSocketState.CONNECTED  # a module global: cheaper to read than the enum attribute
+
+MAX_CLOSE_REASON = 123
+"""Bytes of UTF-8 a close frame's reason may have (RFC 6455 5.5: 125 for the payload, 2 of them the code)."""
+
+
+def fit_close_reason(reason: str) -> str:
+    """``reason`` cut to ``MAX_CLOSE_REASON`` bytes of UTF-8, at a character boundary.
+
+    A longer reason is a protocol error for the server: uvicorn's default WebSocket
+    implementation then drops the connection without a close frame and logs an error.
+    Reasons may quote the client (a decode error naming its field), so they are fitted.
+    """
+    encoded = reason.encode("utf-8", "replace")
+    return reason if len(encoded) <= MAX_CLOSE_REASON else encoded[:MAX_CLOSE_REASON].decode("utf-8", "ignore")
 
 
 class WebSocketDisconnect(Exception):
@@ -317,8 +332,11 @@ class WebSocket(HTTPConnection[StateT]):
             raise RuntimeError(f'mode must be "text" or "binary", got {mode!r}')
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
-        """Close the connection; before ``accept()`` this rejects the handshake (HTTP 403)."""
-        await self.send({"type": "websocket.close", "code": code, "reason": reason or ""})
+        """Close the connection; before ``accept()`` this rejects the handshake (HTTP 403).
+
+        A ``reason`` over 123 bytes of UTF-8 is cut to fit the close frame (:func:`fit_close_reason`).
+        """
+        await self.send({"type": "websocket.close", "code": code, "reason": fit_close_reason(reason or "")})
 
     async def send_denial_response(self, response: DenialResponse) -> None:
         """Reject the handshake with a full HTTP response instead of accepting.

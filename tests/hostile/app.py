@@ -6,6 +6,7 @@ memory and temporary files, so a test can check that an attack leaked nothing.
 
 from __future__ import annotations
 
+import enum
 import os
 import tempfile
 from pathlib import Path
@@ -109,6 +110,17 @@ async def ws_fails_before_accept(websocket: WebSocket) -> None:
     raise RuntimeError("handler failed before accept")
 
 
+class Choice(enum.Enum):
+    ROCK = "rock"
+    PAPER = "paper"
+
+
+async def ws_choice(websocket: WebSocket) -> None:
+    """Typed JSON: a value that is not a choice is a decode error whose message quotes it."""
+    await websocket.accept()
+    await websocket.send_json(await websocket.receive_json(type=Choice))
+
+
 class JSONOnly(WebSocketEndpoint):
     encoding = "json"
 
@@ -160,3 +172,4 @@ app.add_websocket_route("/ws/text", ws_text)
 app.add_websocket_route("/ws/fails-after-accept", ws_fails_after_accept)
 app.add_websocket_route("/ws/fails-before-accept", ws_fails_before_accept)
 app.add_websocket_route("/ws/json", JSONOnly)
+app.add_websocket_route("/ws/choice", ws_choice)

@@ -57,6 +57,7 @@ WRONG = {
     "binary to a text endpoint": ("/ws/text", b"\x00\x01"),
     "text to a JSON endpoint": ("/ws/json", "not json"),
     "too deep for a JSON endpoint": ("/ws/json", "[" * 100_000 + "]" * 100_000),
+    "a wrong value quoted past a close frame's room": ("/ws/choice", '"' + "\u00e9" * 200 + '"'),
 }
 
 
@@ -67,6 +68,7 @@ def test_a_message_of_the_wrong_kind_closes_1003(
     with served.nothing_leaks():
         code, reason = asyncio.run(close_code_after(ws_url(server, path), message))
     assert code == 1003 and reason
+    assert len(reason.encode()) <= 123  # RFC 6455: else the server drops the connection without a close frame
     assert f"Exception in WebSocket {path}" not in server.log()  # the client's mistake: no error logged
 
 

@@ -34,7 +34,7 @@ from typedasgi.responses import HTMLResponse, PlainTextResponse, Response
 from typedasgi.middleware.pure import WrapsApp
 from typedasgi.middleware.tracking import TrackingSend, WebSocketTracking
 from typedasgi.types import AnyASGIApp, Receive, Scope, Send, WWWScope, WebSocketScope, as_asgi_app
-from typedasgi.websockets import WebSocket, WebSocketDecodeError, WebSocketDisconnect
+from typedasgi.websockets import WebSocket, WebSocketDecodeError, WebSocketDisconnect, fit_close_reason
 
 __all__ = [
     "CENTER_LINE",
@@ -162,7 +162,8 @@ class ServerErrorMiddleware(WrapsApp):
             if tracked.accepted:
                 decode_error = isinstance(exc, WebSocketDecodeError)
                 code = status.WS_1003_UNSUPPORTED_DATA if decode_error else status.WS_1011_INTERNAL_ERROR
-                await tracked({"type": "websocket.close", "code": code, "reason": str(exc)[:120] if decode_error else ""})
+                reason = fit_close_reason(str(exc)) if decode_error else ""  # it may quote the client's message
+                await tracked({"type": "websocket.close", "code": code, "reason": reason})
                 return f"close {code}"
             if isinstance(exc, HTTPException):
                 denial = shaped_error_response(scope, exc.status_code, exc.detail, exc.headers)
