@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -297,6 +298,33 @@ def test_lookup_path_finds_a_file_with_its_stat(tree: Path) -> None:
     full, stat_result = StaticFiles(directory=tree / "static").lookup_path("sub/page.txt")
     assert full == str((tree / "static" / "sub" / "page.txt").resolve())
     assert stat_result is not None and stat_result.st_size == len("page")
+
+
+def test_a_path_longer_than_any_file_system_takes_is_refused_unread(
+    tree: Path, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resolving a path costs a look-up per segment on an ever longer string: a 64 KB URL of ``a/a/...``
+    took 0.14 s of CPU. No file system opens a path over 4,096 characters, so one is refused at once."""
+    real_lstat, real_stat = os.lstat, os.stat
+    touched: list[str] = []
+
+    def lstat(path: str, *args: Any, **kwargs: Any) -> os.stat_result:
+        touched.append(path)
+        return real_lstat(path, *args, **kwargs)
+
+    def stat(path: str, *args: Any, **kwargs: Any) -> os.stat_result:
+        touched.append(path)
+        return real_stat(path, *args, **kwargs)
+
+    files = StaticFiles(directory=tree / "static")
+    monkeypatch.setattr(os, "lstat", lstat)  # what os.path.realpath resolves each segment with
+    monkeypatch.setattr(os, "stat", stat)
+    assert files.lookup_path("a/" * 2049) == ("", None)
+    assert touched == []
+    assert files.lookup_path("a/" * 2047 + "b")[1] is None and touched  # up to the limit, the disk is asked
+    monkeypatch.undo()
+    assert client.get("/static/" + "a/" * 3000).status_code == 404
+    assert client.get("/static/hello.txt").text == "hello, world"
 
 
 def test_config_is_checked_once_through_the_overridable_check(tree: Path) -> None:

@@ -32,6 +32,9 @@ PathLike = str | os.PathLike[str]
 _ALLOW = {"Allow": "GET, HEAD"}
 _FORBIDDEN_IN_SEGMENT = ("\x00", "\\", "/")
 _WINDOWS = os.name == "nt"
+_MAX_PATH_LENGTH = 4096
+"""Longer request paths are refused unread: no file system opens one (Linux's PATH_MAX), and resolving
+one segment at a time costs time that grows with the square of its length."""
 
 
 class NotModifiedResponse(Response):
@@ -194,11 +197,13 @@ class StaticFiles:
     def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
         """The first directory's entry at ``path`` that stays inside it, with its stat; ``("", None)`` if none.
 
-        Absolute paths, ``..``, NUL, backslashes and double-encoded tricks are refused;
+        Absolute paths, ``..``, NUL, backslashes, double-encoded tricks and paths over
+        4,096 characters are refused;
         so is an entry whose real path (symlinks resolved unless ``follow_symlink``) leaves
         the directory. A ``PermissionError`` is raised (the caller answers 401).
         """
-        segments = None if path.startswith(("/", "\\")) else _safe_segments(path)
+        too_long = len(path) > _MAX_PATH_LENGTH
+        segments = None if too_long or path.startswith(("/", "\\")) else _safe_segments(path)
         if segments is None:
             return "", None
         if not self._roots:

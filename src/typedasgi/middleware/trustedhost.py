@@ -6,8 +6,9 @@ checked before the app runs. Patterns are exact names (``example.com``),
 subdomain wildcards (``*.example.com``, which does not match ``example.com``
 itself) or ``*`` for any host. The ``Host`` header is validated before it is
 matched, even with ``*``: a malformed host (userinfo, a path, spaces, a port that
-is not a number in 0-65535), a ``*`` sent literally, or more than one ``Host``
-header is refused. A refused host gets 400 "Invalid host header"; a WebSocket is
+is not a number), a ``*`` sent literally, or more than one ``Host`` header is
+refused. As in Starlette only the name is matched, so a port past 65535 passes
+(``request.url`` then ignores that Host for the server's address). A refused host gets 400 "Invalid host header"; a WebSocket is
 refused before the handshake completes (a 400 denial response where the server
 supports it, otherwise a close, which the client sees as HTTP 403).
 
