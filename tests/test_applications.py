@@ -304,6 +304,18 @@ def test_unhandled_error_is_logged_once_and_not_re_raised(caplog: pytest.LogCapt
         TestClient(app).get("/")
 
 
+def test_a_client_path_cannot_forge_a_line_of_the_error_log(caplog: pytest.LogCaptureFixture) -> None:
+    """The path is logged percent-encoded, as uvicorn's access log has it: its line breaks start no new line."""
+    async def crash(request: Request) -> Response:
+        raise RuntimeError("once")
+
+    app = TypedASGI(routes=[Route("/{name}", crash)])
+    with caplog.at_level(logging.ERROR):
+        call_app(app, http_scope(path="/x\nERROR forged line \u00e9", headers={"host": "example.com"}))
+    [record] = [r for r in caplog.records if r.name == "typedasgi.error"]
+    assert record.getMessage() == "Exception in GET /x%0AERROR%20forged%20line%20%C3%A9, answered 500"
+
+
 def test_user_error_traceback_ends_in_the_user_code() -> None:
     def fail_here() -> None:
         raise LookupError("deep inside")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import traceback
+from urllib.parse import quote
 
 from typedasgi import status
 from typedasgi.error_responses import error_response as shaped_error_response
@@ -52,6 +53,7 @@ RAISE_EXCEPTIONS = "typedasgi.raise_exceptions"
 """The scope extension a server (the TestClient) offers to be handed the app's errors after their answer."""
 
 logger: logging.Logger = logging.getLogger("typedasgi.error")
+_PATH_AS_LOGGED = "/:@!$&'()*+,;=~"
 
 
 def wants_exceptions(scope: WWWScope) -> bool:
@@ -61,7 +63,8 @@ def wants_exceptions(scope: WWWScope) -> bool:
 
 def _log(scope: WWWScope, exc: BaseException, answer: str) -> None:
     where = scope.get("method", "GET") if scope["type"] == "http" else "WebSocket"
-    logger.error("Exception in %s %s, answered %s", where, scope["path"], answer, exc_info=exc)
+    path = quote(scope["path"], safe=_PATH_AS_LOGGED)  # percent-encoded as uvicorn's access log: a client's
+    logger.error("Exception in %s %s, answered %s", where, path, answer, exc_info=exc)  # line break forges no line
 
 
 def debug_response(request: Request, exc: BaseException) -> Response:
