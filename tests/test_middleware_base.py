@@ -450,6 +450,35 @@ def test_http_exception_is_handled_inside() -> None:
     assert (response.status_code, response.text, response.headers["x-custom"]) == (404, "no such thing", "yes")
 
 
+class ReadsTheBody(BaseHTTPMiddleware):
+    """Reads the body (or form) before the app, as signature or audit middleware does."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.headers.get("content-type", "").startswith(("multipart/", "application/x-www")):
+            await request.form()
+        else:
+            await request.body()
+        return await call_next(request)
+
+
+def test_a_client_error_met_in_dispatch_is_its_4xx_not_a_500(caplog: pytest.LogCaptureFixture) -> None:
+    """A body past the limit, a malformed form: raised in ``dispatch``, above the app's handlers, they
+    are still the client's 413/400 (in the default handler's shape) and no server error is logged."""
+    async def echo(request: Request) -> Response:
+        return PlainTextResponse(str(len(await request.body())))
+
+    app = TypedASGI(routes=[Route("/", echo, methods=["POST"])], middleware=[Middleware(ReadsTheBody)], max_body_size=10)
+    client = TestClient(app)
+    with caplog.at_level(logging.ERROR):
+        assert client.post("/", content=b"x" * 10).text == "10"
+        too_large = client.post("/", content=b"x" * 11)
+        assert too_large.status_code == 413 and "larger than the limit" in too_large.text
+        assert client.post("/", content=b"x", headers={"content-type": "multipart/form-data"}).status_code == 400
+        denied = client.post("/", content=b"x" * 11, headers={"accept": "application/json"})
+    assert denied.status_code == 413 and "detail" in denied.json()
+    assert [r for r in caplog.records if r.name == "typedasgi.error"] == []
+
+
 def test_error_mid_stream_propagates() -> None:
     async def numbers() -> AsyncIterator[str]:
         yield "one"

@@ -9,7 +9,10 @@ goes to the app's 500 handler (for reporting; its response is dropped) and is
 re-raised: the server must cut the half-sent response. The traceback page
 (``typedasgi.middleware.debug_page``, whose templates this module also names, as
 Starlette's does) is shown only with ``debug=True``; otherwise the client sees
-"Internal Server Error".
+"Internal Server Error". An ``HTTPException`` that reaches this layer unanswered
+(raised in a middleware above the app's handlers: a body over the limit read in
+``dispatch``, a malformed form) is still answered with its own status, in the
+default handler's shape, and not logged: it is the client's error, not the server's.
 
 WebSockets: the client always gets a close frame. An error after ``accept`` closes
 with 1011, a message of the wrong kind or shape (:class:`WebSocketDecodeError`)
@@ -119,6 +122,11 @@ class ServerErrorMiddleware(WrapsApp):
         logged); False when the caller must re-raise it (the response had started, or the server wants it)."""
         exceptions = self.exceptions
         if exceptions is not None and await exceptions.handle(exc, scope, receive, send, started=started):
+            return True
+        if scope["type"] == "http" and not started and isinstance(exc, HTTPException):
+            # Raised where no handler sees it (a middleware reading a body past the limit, or a malformed
+            # form): it is still the client's answer, shaped as the default handler shapes it, not a 500.
+            await shaped_error_response(scope, exc.status_code, exc.detail, exc.headers)(scope, receive, send)
             return True
         if scope["type"] == "http" and not started:
             request = request_for_handler(scope, receive, send)
