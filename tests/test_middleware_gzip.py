@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import threading
+import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -23,7 +24,7 @@ from typedasgi.routing import Route
 from typedasgi.testclient import TestClient
 from typedasgi.types import ASGIApp, HTTPScope, Receive, Scope, Send, extension_send
 
-from tests.support import MessageCollector, body_receiver, call_app, http_scope
+from tests.support import MessageCollector, body_receiver, call_app, drive, http_scope
 
 BIG = "x" * 1000
 
@@ -327,3 +328,41 @@ def test_one_shot_header_iterable_is_read_once_and_kept_for_the_app() -> None:
     headers = headers_of(sent[0])
     assert (headers["content-encoding"], headers["access-control-allow-origin"]) == ("gzip", "https://a.example")
     assert seen == ["gzip"]
+
+
+def _kept_after_hostile_values(app: ASGIApp, header: bytes) -> int:
+    """Bytes still held after 300 requests, each with a new 20 KB value of ``header``."""
+    async def attack() -> int:
+        for number in range(300):  # a first round: what the caches keep stays (a second one would add nothing)
+            value = b"%d," % number + b"x" * 20_000
+            await drive(app, http_scope(headers=[(header, value), (b"origin", value)]))
+        return tracemalloc.get_traced_memory()[0]
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        return asyncio.run(attack()) - before
+    finally:
+        tracemalloc.stop()
+
+
+async def _echoes_content_type(scope: Scope, receive: Receive, send: Send) -> None:
+    """An app serving stored uploads with the type the uploader gave: the client picks the content type."""
+    assert scope["type"] == "http"
+    content_type = Headers(scope=scope).get("x-stored-type", "")
+    await PlainTextResponse("x" * 600, media_type=content_type)(scope, receive, send)
+
+
+@pytest.mark.parametrize(
+    ("middleware", "header"),
+    [
+        (GZipMiddleware(_echoes_content_type), b"accept-encoding"),
+        (GZipMiddleware(_echoes_content_type), b"x-stored-type"),
+        (CORSMiddleware(_echoes_content_type, allow_origins=["https://example.com"]), b"origin"),
+    ],
+    ids=["gzip accept-encoding", "gzip content-type", "cors origin"],
+)
+def test_long_new_header_values_are_not_kept(middleware: ASGIApp, header: bytes) -> None:
+    """The middleware keep their answers for the values clients repeat; a client sending a long new value
+    each time must not make them keep megabytes (300 values of 20 KB kept 6-12 MB)."""
+    assert _kept_after_hostile_values(middleware, header) < 500_000

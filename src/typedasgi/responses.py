@@ -64,7 +64,8 @@ ContentStream: TypeAlias = AsyncContentStream | SyncContentStream
 """What :class:`StreamingResponse` takes: pieces from a sync or an async iterable."""
 
 _content_types: dict[str, dict[str, bytes]] = {"utf-8": {}}
-"""Encoded content-type values by charset, then media type (two str lookups: cheaper than a tuple key)."""
+"""Encoded content-type values by charset, then media type (two str lookups: cheaper than a tuple key);
+at most 256 short ones a charset, so media types a client made up cannot fill memory."""
 
 
 def _content_type(media_type: str, charset: str) -> bytes:
@@ -75,7 +76,9 @@ def _content_type(media_type: str, charset: str) -> bytes:
         text = media_type
         if media_type.startswith("text/") and "charset=" not in media_type.lower():
             text = f"{media_type}; charset={charset}"
-        value = by_media_type[media_type] = text.encode("latin-1")
+        value = text.encode("latin-1")
+        if len(by_media_type) < 256 and len(media_type) <= 256:  # an app may pass on a client's media type
+            by_media_type[media_type] = value
     return value
 
 

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Collection
 
 from typedasgi.datastructures import Headers
 from typedasgi.headers import encode_header, encode_header_value, first_raw_value, is_field_value
-from typedasgi.middleware.pure import WrapsApp, add_vary, start_headers
+from typedasgi.middleware.pure import WrapsApp, add_vary, remember, start_headers
 from typedasgi.responses import PlainTextResponse
 from typedasgi.types import AnyASGIApp, HTTPResponseStartEvent, Receive, Scope, Send, SendEvent, as_asgi_app
 
@@ -116,8 +116,7 @@ class CORSMiddleware(WrapsApp):
         added = self._added.get(raw_origin)  # origins repeat: each one's lines are encoded once
         if added is None:
             added = self._added_lines(None if raw_origin is None else raw_origin.decode("latin-1"))
-            if len(self._added) < 256:  # bounded: a client may send any origin
-                self._added[raw_origin] = added
+            remember(self._added, raw_origin, added)
 
         def cors_send(message: SendEvent) -> Awaitable[None]:
             # A plain function handing back send's own awaitable: no coroutine per message.

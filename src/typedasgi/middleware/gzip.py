@@ -24,13 +24,12 @@ to a client that cannot read it, or the other way round.
 from __future__ import annotations
 
 import asyncio
-import functools
 import zlib
 from collections.abc import Iterable
 from typing import NoReturn, Protocol
 
 from typedasgi.headers import first_raw_value
-from typedasgi.middleware.pure import WrapsApp, add_vary, start_headers
+from typedasgi.middleware.pure import WrapsApp, add_vary, remember, start_headers
 from typedasgi.types import (
     ASGIApp,
     AnyASGIApp,
@@ -73,7 +72,6 @@ _GZIP_WBITS = 31  # zlib: 16 (gzip container) + 15 (window size)
 _THREAD_MINIMUM_SIZE = 128 * 1024
 
 
-@functools.lru_cache(maxsize=128)  # a handful of distinct Accept-Encoding values in practice
 def accepts_gzip(accept_encoding: str) -> bool:
     """True when ``Accept-Encoding`` allows gzip (``gzip`` or ``*`` with a non-zero ``q``)."""
     for item in accept_encoding.split(","):
@@ -122,7 +120,7 @@ class IdentityResponder:
         self.app: ASGIApp = as_asgi_app(app)
         self.minimum_size = minimum_size
         self.exclude_content_types: frozenset[str] = _normalize(exclude_content_types)
-        self._excluded: dict[bytes, bool] = {}  # is_excluded() by raw content-type value
+        self._excluded: dict[bytes | None, bool] = {}  # is_excluded() by raw content-type value
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, _ResponseStream(self, send).send)
@@ -155,8 +153,7 @@ class IdentityResponder:
         excluded = self._excluded.get(content_type)
         if excluded is None:
             excluded = self.is_excluded(content_type.decode("latin-1"))
-            if len(self._excluded) < 256:  # bounded: an app's content types are few
-                self._excluded[content_type] = excluded
+            remember(self._excluded, content_type, excluded)  # an app may echo a client's content type
         return not excluded
 
     def compressor(self) -> _Compressor | None:
@@ -211,7 +208,7 @@ class GZipMiddleware(WrapsApp):
             exclude_content_types=self.exclude_content_types,
         )
         self._identity = IdentityResponder(self.app, minimum_size, exclude_content_types=self.exclude_content_types)
-        self._accepts: dict[bytes, bool] = {}  # accepts_gzip() by raw Accept-Encoding value
+        self._accepts: dict[bytes | None, bool] = {}  # accepts_gzip() by raw Accept-Encoding value
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -223,8 +220,7 @@ class GZipMiddleware(WrapsApp):
             gzip = self._accepts.get(accept)
             if gzip is None:
                 gzip = accepts_gzip(accept.decode("latin-1"))
-                if len(self._accepts) < 256:  # bounded: clients send few distinct values
-                    self._accepts[accept] = gzip
+                remember(self._accepts, accept, gzip)
             if gzip:
                 responder = self._gzip
         await self._call_app(scope, receive, _ResponseStream(responder, send).send)  # what responder(...) does, one call less
