@@ -308,6 +308,14 @@ def test_build_environ_reads_a_minimal_scope_with_spec_defaults() -> None:
     assert "REMOTE_ADDR" not in environ
 
 
+def test_a_query_string_that_is_not_ascii_reaches_the_wsgi_app_as_latin_1() -> None:
+    """Servers may pass raw bytes past ASCII in the query (uvicorn refuses them; others need not): PEP 3333
+    gives them to the app as latin-1, not a UnicodeDecodeError 500."""
+    raw = "a=\u00e9".encode()
+    environ = wsgi.build_environ({"type": "http", "path": "/", "query_string": raw}, b"")
+    assert environ["QUERY_STRING"].encode("latin-1") == raw
+
+
 # ------------------------------------------------------------------ exception handlers
 
 

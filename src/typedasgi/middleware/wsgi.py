@@ -62,7 +62,7 @@ def build_environ(scope: Mapping[str, Any], body: bytes) -> dict[str, Any]:
         "REQUEST_METHOD": get("method", "GET"),
         "SCRIPT_NAME": script_name,
         "PATH_INFO": path_info,
-        "QUERY_STRING": get("query_string", b"").decode("ascii"),
+        "QUERY_STRING": get("query_string", b"").decode("latin-1"),  # PEP 3333: bytes as latin-1, any byte
         "SERVER_PROTOCOL": f"HTTP/{get('http_version', '1.1')}",
         "SERVER_NAME": server[0],
         "SERVER_PORT": server[1],
