@@ -479,6 +479,28 @@ def test_a_client_error_met_in_dispatch_is_its_4xx_not_a_500(caplog: pytest.LogC
     assert [r for r in caplog.records if r.name == "typedasgi.error"] == []
 
 
+@pytest.mark.parametrize("with_middleware", [False, True], ids=["app", "BaseHTTPMiddleware reading the body"])
+def test_a_client_leaving_mid_body_gets_no_answer_and_logs_nothing(
+    caplog: pytest.LogCaptureFixture, with_middleware: bool
+) -> None:
+    """``ClientDisconnect`` is the client's doing: no 500 to nobody, no traceback in the error log (which a
+    client could otherwise fill at will by dropping uploads)."""
+    async def echo(request: Request) -> Response:
+        return PlainTextResponse(str(len(await request.body())))
+
+    middleware = [Middleware(ReadsTheBody)] if with_middleware else []
+    app = TypedASGI(routes=[Route("/", echo, methods=["POST"])], middleware=middleware)
+    events: list[ReceiveEvent] = [{"type": "http.request", "body": b"abc", "more_body": True}]
+
+    async def leaves_mid_body() -> ReceiveEvent:
+        return events.pop(0) if events else {"type": "http.disconnect"}
+
+    with caplog.at_level(logging.ERROR):
+        sent = asyncio.run(drive_once(app, http_scope("POST", "/"), receive=leaves_mid_body))
+    assert sent == []
+    assert [r for r in caplog.records if r.name == "typedasgi.error"] == []
+
+
 def test_error_mid_stream_propagates() -> None:
     async def numbers() -> AsyncIterator[str]:
         yield "one"

@@ -13,6 +13,8 @@ Starlette's does) is shown only with ``debug=True``; otherwise the client sees
 (raised in a middleware above the app's handlers: a body over the limit read in
 ``dispatch``, a malformed form) is still answered with its own status, in the
 default handler's shape, and not logged: it is the client's error, not the server's.
+A ``ClientDisconnect`` (the client left while its body was read) gets no answer and
+no log: there is no one to answer, and a client must not fill the error log at will.
 
 WebSockets: the client always gets a close frame. An error after ``accept`` closes
 with 1011, a message of the wrong kind or shape (:class:`WebSocketDecodeError`)
@@ -30,7 +32,7 @@ from urllib.parse import quote
 
 from typedasgi import status
 from typedasgi.error_responses import error_response as shaped_error_response
-from typedasgi.exceptions import HTTPException
+from typedasgi.exceptions import ClientDisconnect, HTTPException
 from typedasgi.middleware.debug_page import CENTER_LINE, FRAME_TEMPLATE, JS, LINE, STYLES, TEMPLATE, html_traceback
 from typedasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddleware, call_handler
 from typedasgi.requests import Request, request_for_handler
@@ -123,12 +125,14 @@ class ServerErrorMiddleware(WrapsApp):
         exceptions = self.exceptions
         if exceptions is not None and await exceptions.handle(exc, scope, receive, send, started=started):
             return True
-        if scope["type"] == "http" and not started and isinstance(exc, HTTPException):
-            # Raised where no handler sees it (a middleware reading a body past the limit, or a malformed
-            # form): it is still the client's answer, shaped as the default handler shapes it, not a 500.
-            await shaped_error_response(scope, exc.status_code, exc.detail, exc.headers)(scope, receive, send)
-            return True
         if scope["type"] == "http" and not started:
+            if isinstance(exc, ClientDisconnect) and not wants_exceptions(scope):
+                return True  # the client left mid-body: nobody to answer, and nothing went wrong here
+            if isinstance(exc, HTTPException):
+                # Raised where no handler sees it (a middleware reading a body past the limit, or a malformed
+                # form): it is still the client's answer, shaped as the default handler shapes it, not a 500.
+                await shaped_error_response(scope, exc.status_code, exc.detail, exc.headers)(scope, receive, send)
+                return True
             request = request_for_handler(scope, receive, send)
             if self.debug:
                 response: Response = debug_response(request, exc)
