@@ -28,6 +28,8 @@ __all__ = [
     "CONTENT_LENGTHS",
     "SMALL_BODY",
     "content_length",
+    "declared_length",
+    "PAST_ANY_LIMIT",
     "encode_header",
     "encode_header_value",
     "first_raw_value",
@@ -93,6 +95,18 @@ SMALL_BODY = 4096
 CONTENT_LENGTHS: list[tuple[bytes, bytes] | None] = [None] * SMALL_BODY
 """``content-length`` header pairs by length under ``SMALL_BODY``, each made on first use: a list index
 (cheaper than a dict lookup) instead of encoding per response."""
+
+
+PAST_ANY_LIMIT = 10**20
+"""What a ``Content-Length`` of more than 20 significant digits stands for: ``int()`` refuses past 4,300."""
+
+
+def declared_length(value: bytes) -> int | None:
+    """A ``Content-Length`` value as a number (None if it is not digits), capped at ``PAST_ANY_LIMIT``."""
+    if not value.isdigit():
+        return None
+    significant = value.lstrip(b"0")
+    return int(significant or b"0") if len(significant) <= 20 else PAST_ANY_LIMIT
 
 
 def content_length(length: int) -> tuple[bytes, bytes]:

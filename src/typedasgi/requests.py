@@ -20,7 +20,7 @@ from typedasgi.jsoncodec import decode_json, decoder_for
 from typedasgi.datastructures import URL, Address, FormData, Headers, QueryParams, State, StateKeyError, URLPath
 from typedasgi.exceptions import BodyTooLarge, ClientDisconnect, MalformedBody
 from typedasgi.formparsers import FormLimits, parse_form
-from typedasgi.headers import first_raw_value
+from typedasgi.headers import declared_length, first_raw_value
 from typedasgi.session import Session
 from typedasgi.types import (
     HTTPScope,
@@ -505,11 +505,8 @@ def declares_more_than(scope: HTTPScope, limit: int) -> bool:
     digits = len(declared)
     if digits < 20 and _POWERS_OF_TEN[digits] <= limit:
         return False  # too few digits to reach the limit: no int() parse (the usual answer)
-    if not declared.isdigit():
-        return False
-    significant = declared.lstrip(b"0")
-    # More digits than the limit has is more than the limit: no int() of what may be past its 4,300 digits.
-    return len(significant) > len(str(limit)) or int(significant or b"0") > limit
+    length = declared_length(declared)
+    return length is not None and length > limit
 
 
 def request_for_handler(scope: HTTPScope, receive: Receive, send: Send) -> Request[Any]:

@@ -12,7 +12,7 @@ and ``Request`` sees the same one.
 from __future__ import annotations
 
 from typedasgi.exceptions import BodyTooLarge, HTTPException
-from typedasgi.headers import first_raw_value
+from typedasgi.headers import declared_length, first_raw_value
 from typedasgi.responses import PlainTextResponse
 from typedasgi.types import ASGIApp, FrameworkKeys, HTTPScope, ReceiveEvent, Receive, Scope, Send, SendEvent, framework_keys
 
@@ -47,15 +47,9 @@ class RequestBodyLimitMiddleware:
         await RequestBodyLimitResponder(self.app, self.max_body_size)(scope, receive, send)
 
 
-_PAST_ANY_LIMIT = 10**20  # what a Content-Length of more digits stands for: int() refuses 4,300 and more
-
-
 def _content_length(scope: HTTPScope) -> int | None:
     value = first_raw_value(scope, b"content-length")
-    if value is None or not value.isdigit():
-        return None
-    digits = value.lstrip(b"0")
-    return int(digits or b"0") if len(digits) <= 20 else _PAST_ANY_LIMIT
+    return None if value is None else declared_length(value)
 
 
 class RequestBodyLimitResponder:
