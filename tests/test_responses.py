@@ -431,6 +431,45 @@ def test_streaming_sync_iterator_stops_on_disconnect() -> None:
     assert produced <= count + 1  # at most the next() that was running; nothing keeps iterating
 
 
+def test_streaming_closes_its_iterator_before_the_background_task_when_the_client_leaves_while_send_waits() -> None:
+    """A flow-controlled send that waits for a reader who left: the stream's ``finally`` runs at once, not at GC."""
+    events: list[str] = []
+
+    async def endless_async() -> AsyncIterator[bytes]:
+        try:
+            while True:
+                yield b"x"
+        finally:
+            events.append("async finally")
+
+    def endless_sync() -> Iterator[bytes]:
+        try:
+            while True:
+                yield b"x"
+        finally:
+            events.append("sync finally")
+
+    async def main(stream: AsyncIterator[bytes] | Iterator[bytes]) -> None:
+        gone = asyncio.Event()
+
+        async def receive() -> ReceiveEvent:
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: SendEvent) -> None:
+            if message["type"] == "http.response.body":
+                gone.set()
+                await asyncio.Event().wait()  # the socket's buffer is full: this send never returns
+
+        response = StreamingResponse(stream, background=BackgroundTask(events.append, "background"))
+        await asyncio.wait_for(response(http_scope(), receive, send), timeout=5)
+        events.append("returned")
+
+    asyncio.run(main(endless_async()))
+    asyncio.run(main(endless_sync()))
+    assert events == ["async finally", "background", "returned", "sync finally", "background", "returned"]
+
+
 def test_streaming_send_oserror_means_client_gone() -> None:
     ran: list[bool] = []
 

@@ -332,8 +332,9 @@ class StreamingResponse(Response):
     """A body produced piece by piece; stops as soon as the client disconnects.
 
     A sync iterable is advanced in the thread pool so it cannot block the event
-    loop. If the client goes away, iteration is cancelled; the background task
-    still runs, as for FileResponse (it is often the stream's clean-up).
+    loop. If the client goes away, iteration is cancelled and the iterator closed
+    (a generator's ``finally`` runs now); the background task still runs after
+    that, as for FileResponse (it is often the stream's clean-up).
     """
 
     body_iterator: AsyncContentStream
@@ -374,17 +375,21 @@ class StreamingResponse(Response):
         """
         charset = self.charset
         try:
-            await send(self._start_message())
-        except OSError:
-            await self._close_iterator()
-            return False
-        async for chunk in self.body_iterator:
-            body = chunk.encode(charset) if isinstance(chunk, str) else bytes(chunk)
             try:
-                await send({"type": "http.response.body", "body": body, "more_body": True})
+                await send(self._start_message())
             except OSError:
                 await self._close_iterator()
                 return False
+            async for chunk in self.body_iterator:
+                body = chunk.encode(charset) if isinstance(chunk, str) else bytes(chunk)
+                try:
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                except OSError:
+                    await self._close_iterator()
+                    return False
+        except BaseException:  # cancelled as the client left (or send failed): close now, not at garbage collection
+            await self._close_iterator()
+            raise
         try:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:
