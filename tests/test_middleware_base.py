@@ -625,6 +625,48 @@ def test_disconnect_seen_by_the_app_ends_the_stream() -> None:
     assert pending == set()
 
 
+def test_a_body_iterator_of_dispatch_stops_when_the_client_leaves() -> None:
+    """Below ASGI 2.4 only ``receive`` says the client left (``send`` goes on returning): an endless body of
+    dispatch's own, replacing the app's, is closed then, as a StreamingResponse's is, instead of running on."""
+
+    class Ticker(BaseHTTPMiddleware):
+        async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+            response = await call_next(request)
+
+            async def ticks() -> AsyncIterator[bytes]:
+                try:
+                    while True:
+                        yield b"tick"
+                finally:
+                    log.append("ticks closed")
+
+            response.body_iterator = ticks()
+            return response
+
+    log: list[str] = []
+
+    async def scenario() -> set[asyncio.Task[Any]]:
+        gone = asyncio.Event()
+        sent = 0
+
+        async def receive() -> ReceiveEvent:
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: SendEvent) -> None:
+            nonlocal sent
+            sent += 1
+            if sent == 3:
+                gone.set()
+            await asyncio.sleep(0)
+
+        await asyncio.wait_for(Ticker(infinite_app([]))(http_scope(), receive, send), TIMEOUT)
+        return pending_tasks()
+
+    assert asyncio.run(scenario()) == set()
+    assert log == ["ticks closed"]
+
+
 def test_unused_call_next_response_is_cancelled() -> None:
     async def scenario() -> tuple[list[str], list[Any], set[asyncio.Task[Any]]]:
         log: list[str] = []

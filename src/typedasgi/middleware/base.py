@@ -14,7 +14,9 @@ does about the classic pitfalls:
 * The request body is read once, as in Starlette (see :class:`_DispatchRequest`):
   a body read in ``dispatch`` with ``await request.body()`` is handed to the app.
 * The client going away (the server's ``send`` raising ``OSError``) stops the
-  stream and cancels the downstream task; nothing is left running.
+  stream and cancels the downstream task; nothing is left running. A
+  ``body_iterator`` that ``dispatch`` swapped in is also stopped and closed on
+  ``http.disconnect`` (below ASGI 2.4), as a ``StreamingResponse`` is.
 * ContextVars: Starlette documents that values set in the endpoint are not seen
   by the middleware. Here the endpoint's changes are copied into the
   middleware's context when ``call_next`` returns and again when the response
@@ -36,6 +38,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any, NoReturn, TypeVar
 
+from typedasgi.disconnect import send_until_disconnect
 from typedasgi.requests import ClientDisconnect, Request
 from typedasgi.responses import Response, StreamingResponse
 from typedasgi.types import (
@@ -275,7 +278,7 @@ class _CallNextResponse(StreamingResponse):
             if message["type"] == "http.response.body" and (body := message.get("body", b"")):
                 yield body
 
-    def _start(self) -> HTTPResponseStartEvent:
+    def _start_message(self) -> HTTPResponseStartEvent:
         start: HTTPResponseStartEvent = {
             "type": "http.response.start",
             "status": self.status_code,
@@ -291,7 +294,7 @@ class _CallNextResponse(StreamingResponse):
         forward = extension_send(send)
         for early in self._early:
             await forward(early)
-        await send(self._start())
+        await send(self._start_message())
         while (message := await downstream.next_message()) is not None:
             if message["type"] != "http.response.body":
                 await forward(message)
@@ -302,22 +305,14 @@ class _CallNextResponse(StreamingResponse):
             if not message.get("more_body", False):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _replaced(self, send: Send) -> None:
-        """``dispatch`` swapped ``body_iterator``: send what it yields."""
-        await send(self._start())
-        charset = self.charset
-        async for chunk in self.body_iterator:
-            body = chunk.encode(charset) if isinstance(chunk, str) else bytes(chunk)
-            await send({"type": "http.response.body", "body": body, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             if self.body_iterator is self._own_iterator:
                 await self._forward(_checked(send))
                 delivered = self._downstream.complete
+            elif not await send_until_disconnect(self._stream(send), receive):  # dispatch's own body_iterator
+                return  # the client left: the iterator was closed; the middleware cancels the app
             else:
-                await self._replaced(_checked(send))
                 delivered = True
         except _ClientGone:
             return  # nothing more to send; the middleware cancels the app
