@@ -23,7 +23,7 @@ from typedasgi.requests import Request
 from typedasgi.responses import JSONResponse, PlainTextResponse, Response
 from typedasgi.routing import Mount, Route
 from typedasgi.staticfiles import StaticFiles
-from typedasgi.websockets import WebSocket
+from typedasgi.websockets import WebSocket, WebSocketDisconnect
 
 SITE = Path(__file__).parent / "site"
 
@@ -106,6 +106,14 @@ async def ws_fails_after_accept(websocket: WebSocket) -> None:
     raise RuntimeError("handler failed after accept")
 
 
+async def ws_fails_after_client_left(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        await websocket.receive_text()
+    except WebSocketDisconnect:
+        raise RuntimeError("clean-up failed after the client left") from None
+
+
 async def ws_fails_before_accept(websocket: WebSocket) -> None:
     raise RuntimeError("handler failed before accept")
 
@@ -171,5 +179,6 @@ app = TypedASGI(
 app.add_websocket_route("/ws/text", ws_text)
 app.add_websocket_route("/ws/fails-after-accept", ws_fails_after_accept)
 app.add_websocket_route("/ws/fails-before-accept", ws_fails_before_accept)
+app.add_websocket_route("/ws/fails-after-client-left", ws_fails_after_client_left)
 app.add_websocket_route("/ws/json", JSONOnly)
 app.add_websocket_route("/ws/choice", ws_choice)

@@ -5,6 +5,7 @@ dropped TCP connection. Through a real uvicorn with the ``websockets`` client.""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from websockets.asyncio.client import connect
@@ -16,7 +17,7 @@ from typedasgi.routing import WebSocketRoute
 from typedasgi.testclient import TestClient, WebSocketDenialResponse
 from typedasgi.websockets import WebSocket, WebSocketDisconnect
 
-from tests.hostile.guards import Target
+from tests.hostile.guards import SETTLE_SECONDS, Target
 from tests.support import ServerURL
 
 
@@ -51,6 +52,27 @@ def test_an_error_before_accept_refuses_the_handshake(server: ServerURL, served:
 
     with served.nothing_leaks():
         assert asyncio.run(attempt()) == 403
+
+
+def test_an_error_after_the_client_left_is_logged_once_as_answered_with_nothing(
+    server: ServerURL, served: Target
+) -> None:
+    """The handler fails on its way out after the client vanished: no close frame can go out any more (uvicorn's
+    send raises ``OSError``), and the log says so instead of naming a refused handshake."""
+    path = "/ws/fails-after-client-left"
+
+    async def open_then_vanish() -> None:
+        async with connect(ws_url(server, path), open_timeout=5, close_timeout=5) as ws:
+            ws.transport.abort()  # the TCP connection drops without a close frame
+
+    with served.nothing_leaks():  # its good request after the attack also lets the failure be logged first
+        asyncio.run(open_then_vanish())
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while "clean-up failed after the client left" not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    log = server.log()
+    assert log.count(f"Exception in WebSocket {path}, answered nothing (the client had left)") == 1
+    assert log.count("RuntimeError: clean-up failed after the client left") == 1
 
 
 WRONG = {

@@ -25,7 +25,6 @@ the server offers denial responses).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import traceback
 from urllib.parse import quote
@@ -173,7 +172,7 @@ class ServerErrorMiddleware(WrapsApp):
         """Send the client its close frame (or refuse the handshake); returns what it got, for the log."""
         if tracked.closed:
             return "with the close the app had sent"
-        with contextlib.suppress(OSError):  # ASGI 2.4: the client is already gone
+        try:
             if tracked.accepted:
                 decode_error = isinstance(exc, WebSocketDecodeError)
                 code = status.WS_1003_UNSUPPORTED_DATA if decode_error else status.WS_1011_INTERNAL_ERROR
@@ -185,4 +184,6 @@ class ServerErrorMiddleware(WrapsApp):
                 await WebSocket(scope, receive, tracked).send_denial_response(denial)
                 return f"a {exc.status_code} denial"
             await tracked({"type": "websocket.close", "code": status.WS_1011_INTERNAL_ERROR, "reason": ""})
+        except OSError:  # ASGI 2.4: the client is already gone
+            return "nothing (the client had left)"
         return "a refused handshake"
