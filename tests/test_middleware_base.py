@@ -632,6 +632,7 @@ def test_a_body_iterator_of_dispatch_stops_when_the_client_leaves() -> None:
     class Ticker(BaseHTTPMiddleware):
         async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
             response = await call_next(request)
+            assert isinstance(response, StreamingResponse)
 
             async def ticks() -> AsyncIterator[bytes]:
                 try:
