@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from typedasgi.testclient import TestClient
 from typedasgi.types import ASGIApp, ReceiveEvent, SendEvent
 from typedasgi.websockets import WebSocket, WebSocketDisconnect
 
-from tests.support import http_scope
+from tests.support import http_scope, websocket_scope
 
 # ------------------------------------------------------------------ HTTP
 
@@ -239,6 +240,31 @@ def test_websocket_handler_error_without_raising_server_exceptions() -> None:
         with pytest.raises(WebSocketDisconnect) as info:
             session.receive_text()
     assert info.value.code == 1011
+
+
+def test_websocket_handler_error_after_the_client_vanished_is_still_reported(caplog: pytest.LogCaptureFixture) -> None:
+    """ASGI 2.4: the 1011 close raises as the client is gone; the handler's own error must still reach the error
+    layer (logged once), not be replaced by the close's WebSocketDisconnect, which reads as a client leaving."""
+    Failing.closed = []
+    events: list[ReceiveEvent] = [{"type": "websocket.connect"}, {"type": "websocket.receive", "text": "x"}]
+
+    async def receive() -> ReceiveEvent:
+        if events:
+            return events.pop(0)
+        await asyncio.Event().wait()  # the server saw nothing of the client's leaving yet
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def send(message: SendEvent) -> None:
+        if message["type"] == "websocket.close":
+            raise OSError("the client is gone")
+
+    app = TypedASGI(routes=[WebSocketRoute("/", Failing)])
+    with caplog.at_level(logging.ERROR, logger="typedasgi.error"):
+        asyncio.run(asyncio.wait_for(app(websocket_scope(), receive, send), 5))
+    errors = [record for record in caplog.records if record.name == "typedasgi.error"]
+    assert len(errors) == 1 and errors[0].exc_info is not None
+    assert isinstance(errors[0].exc_info[1], LookupError)
+    assert Failing.closed == [1011]
 
 
 class Rejecting(Recorder):

@@ -8,6 +8,7 @@ coroutines, the ``Allow`` header) is decided once, when the class is defined.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Generator
 from typing import Any, ClassVar, Literal
@@ -137,7 +138,8 @@ class WebSocketEndpoint:
             await _close_if_open(websocket, exc.code, exc.reason)
         except Exception:
             close_code = _INTERNAL_ERROR
-            await _close_if_open(websocket, close_code, None)
+            with contextlib.suppress(WebSocketDisconnect):  # the client is gone (ASGI 2.4): the error still counts
+                await _close_if_open(websocket, close_code, None)
             raise
         finally:
             await self.on_disconnect(websocket, close_code)
