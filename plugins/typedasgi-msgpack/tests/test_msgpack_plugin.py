@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 import pytest
 
@@ -53,6 +55,42 @@ def test_msgpack_bodies_are_decoded_and_validated(media_type: str) -> None:
     assert wrong.status_code == 422
     malformed = client.post("/mirror", content=b"\xc1", headers={"content-type": media_type})
     assert malformed.status_code == 400
+
+
+class Note(msgspec.Struct):
+    title: str
+    extra: dict[str, Any]
+
+
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [
+        (msgspec.msgpack.Ext(5, b"x"), 400),  # an extension type: JSON has none
+        ({None: 1}, 400),  # map keys JSON cannot carry
+        ({True: 1}, 400),
+        ({(1, 2): 1}, 400),
+        ({1: "a"}, 200),  # keys JSON writes as strings
+        (b"raw", 200),
+    ],
+)
+def test_open_parts_of_a_body_hold_only_what_json_carries(value: object, status: int) -> None:
+    app = TypedASGI(plugins=[MsgPackPlugin()], autoload_plugins=False)
+
+    @app.post("/echo")
+    async def echo(body: dict[str, Any]) -> dict[str, Any]:
+        return body
+
+    @app.post("/note")
+    async def note(body: Note) -> Note:
+        return body
+
+    client = TestClient(app, raise_server_exceptions=False)
+    headers = {"content-type": "application/msgpack"}
+    for path, body in [("/echo", {"a": [value]}), ("/note", {"title": "t", "extra": {"a": value}})]:
+        response = client.post(path, content=msgspec.msgpack.encode(body), headers=headers)
+        assert response.status_code == status, response.text  # answered in JSON: never a 500
+        if status == 400:
+            assert "a value JSON cannot carry" in response.json()["detail"]
 
 
 def test_without_the_plugin_msgpack_bodies_are_415() -> None:
