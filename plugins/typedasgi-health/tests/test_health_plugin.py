@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 
 import typedasgi_health
 from typedasgi.applications import TypedASGI
 from typedasgi.hooks import PluginApp
 from typedasgi.testclient import TestClient
+from typedasgi.types import HTTPRequestEvent, HTTPScope, SendEvent
 from typedasgi_health import HealthPlugin, ReadinessCheck, health_hookimpl
 
 
@@ -101,3 +103,77 @@ def test_installed_it_is_found_through_its_entry_point() -> None:
     app = TypedASGI(autoload_plugins=True)
     assert app.plugins.get("health") is typedasgi_health.plugin
     assert TestClient(app).get("/health/live").status_code == 200
+
+
+async def status_of(app: TypedASGI, path: str) -> int:
+    """One GET straight through the ASGI interface (many can run at once, unlike TestClient's)."""
+    sent: list[int] = []
+
+    async def receive() -> HTTPRequestEvent:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: SendEvent) -> None:
+        if message["type"] == "http.response.start":
+            sent.append(message["status"])
+
+    scope: HTTPScope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"", "headers": [],
+        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+    }
+    await app(scope, receive, send)
+    return sent[0]
+
+
+def test_concurrent_readiness_requests_share_one_run_of_each_check() -> None:
+    started = 0
+    release = asyncio.Event()
+
+    async def slow_database() -> bool:
+        nonlocal started
+        started += 1
+        await release.wait()
+        return True
+
+    app = TypedASGI(plugins=[HealthPlugin(checks=[ReadinessCheck("db", slow_database)])], autoload_plugins=False)
+
+    async def main() -> list[int]:
+        requests = [asyncio.create_task(status_of(app, "/health/ready")) for _ in range(50)]
+        for _ in range(100):  # no I/O on the way: every request reaches the check meanwhile
+            await asyncio.sleep(0)
+        release.set()
+        return await asyncio.gather(*requests)
+
+    assert asyncio.run(asyncio.wait_for(main(), 10)) == [200] * 50
+    assert started == 1  # not one database call per request: a burst of probes cannot pile onto a dependency
+
+
+def test_a_check_that_ignores_its_cancellation_is_bounded_and_not_started_again() -> None:
+    started = 0
+    stop = asyncio.Event()
+
+    async def stubborn() -> bool:
+        nonlocal started
+        started += 1
+        while not stop.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await stop.wait()
+        return True
+
+    async def cancelled_inside() -> bool:
+        raise asyncio.CancelledError  # e.g. a client library's own task cancelled under it
+
+    checks = [ReadinessCheck("stubborn", stubborn, timeout=0.05), ReadinessCheck("odd", cancelled_inside)]
+    app = TypedASGI(plugins=[HealthPlugin(checks=checks)], autoload_plugins=False)
+
+    async def main() -> tuple[list[int], bool]:
+        asyncio.get_running_loop().call_later(10, stop.set)  # the test's bound: a request that waits on the check ends
+        statuses = [await status_of(app, "/health/ready") for _ in range(3)]
+        answered_while_it_hung = not stop.is_set()
+        stop.set()
+        return statuses, answered_while_it_hung
+
+    assert asyncio.run(main()) == ([503, 503, 503], True)
+    assert started == 1
+    response = TestClient(app).get("/health/ready")
+    assert response.json()["checks"] == {"stubborn": "ok", "odd": "error: CancelledError"}
