@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -8,11 +9,12 @@ import pytest
 
 from typedasgi.applications import TypedASGI
 from typedasgi.exceptions import TypedASGIDeprecationWarning
+from typedasgi.middleware import Middleware
 from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, Response
 from typedasgi.routing import Mount, Route, Router
 from typedasgi.testclient import TestClient
-from typedasgi.types import Receive, Scope, Send
+from typedasgi.types import ASGIApp, LifespanScope, Receive, ReceiveEvent, Scope, Send, SendEvent
 
 
 def recorder(events: list[str], name: str, state: dict[str, object] | None = None):  # type: ignore[no-untyped-def]  # test factory
@@ -130,3 +132,56 @@ def test_the_generator_lifespan_warning_obeys_filters_on_typedasgi_routing_as_st
                                 module=r"typedasgi\.routing")
         TypedASGI(lifespan=async_lifespan)  # type: ignore[arg-type]  # the deprecated spelling, on purpose
         Router(lifespan=async_lifespan)  # type: ignore[arg-type]  # the deprecated spelling, on purpose
+
+
+class RefusesOptions:
+    """A middleware whose options are wrong: the stack cannot be built, so start-up fails."""
+
+    def __init__(self, app: ASGIApp, level: int = 0) -> None:
+        if level < 1:
+            raise ValueError("level must be at least 1")
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)  # pragma: no cover - never built
+
+
+async def _startup_failure_message(app: TypedASGI) -> str:
+    """Drive the lifespan as a server would; the message of the ``lifespan.startup.failed`` the app sends."""
+    sent: list[SendEvent] = []
+    asked = False
+
+    async def receive() -> ReceiveEvent:
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "lifespan.startup"}
+        await asyncio.Event().wait()  # never set: the app fails before it asks again
+        raise AssertionError("the app asked for shutdown after a failed start-up")
+
+    async def send(message: SendEvent) -> None:
+        sent.append(message)
+
+    scope: LifespanScope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    with contextlib.suppress(Exception):  # the app raises the failure again after reporting it
+        await asyncio.wait_for(app(scope, receive, send), 10)
+    last = sent[-1]
+    assert last["type"] == "lifespan.startup.failed", sent
+    return last.get("message", "")
+
+
+def test_a_failed_startup_tells_the_server_the_whole_traceback() -> None:
+    """uvicorn prints the message alone (no traceback of its own for a reported failure): it must hold the failing line."""
+    @contextlib.asynccontextmanager
+    async def database_down(app: TypedASGI) -> AsyncIterator[None]:
+        if not app.debug:  # always here: a generator that fails before it yields
+            raise ConnectionError("db down")
+        yield
+
+    message = asyncio.run(_startup_failure_message(TypedASGI(lifespan=database_down)))
+    assert message.startswith("Traceback (most recent call last):")
+    assert 'raise ConnectionError("db down")' in message and message.endswith("ConnectionError: db down")
+
+    refused = TypedASGI(middleware=[Middleware(RefusesOptions, level=0)])
+    message = asyncio.run(_startup_failure_message(refused))
+    assert message.startswith("Traceback") and message.endswith("ValueError: level must be at least 1")

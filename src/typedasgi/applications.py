@@ -34,7 +34,7 @@ from typedasgi.responses import SENT_INLINE, Response
 from typedasgi.paths import get_route_path
 from typedasgi.middleware.tracking import TrackingSend
 from typedasgi.routers import APIRouter, MethodDecorators, RouteOptions
-from typedasgi.lifespan import lifespan_context
+from typedasgi.lifespan import failure_message, lifespan_context
 from typedasgi.routing import (
     BaseRoute,
     Endpoint,
@@ -182,7 +182,7 @@ class TypedASGI(MethodDecorators):
         except Exception as exc:  # e.g. a middleware refusing its options: fail start-up, not the first request
             if scope["type"] == "lifespan":
                 await receive()  # lifespan.startup
-                await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
+                await send({"type": "lifespan.startup.failed", "message": failure_message(exc)})
             raise
         self.plugins.notify_configured(self)
 

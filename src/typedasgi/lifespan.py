@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import traceback
 import warnings
 from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Any, TypeVar, cast
@@ -23,7 +24,7 @@ from typedasgi.concurrency import run_in_threadpool
 from typedasgi.exceptions import TypedASGIDeprecationWarning
 from typedasgi.types import ASGIApp, LifespanScope, LifespanSendEvent, ReceiveEvent, SendEvent, framework_keys
 
-__all__ = ["LifespanError", "MountedLifespans", "lifespan_context"]
+__all__ = ["LifespanError", "MountedLifespans", "failure_message", "lifespan_context"]
 
 logger: logging.Logger = logging.getLogger("typedasgi.lifespan")
 
@@ -84,6 +85,15 @@ def lifespan_context(lifespan: _LifespanT) -> _LifespanT:
 
         return cast("_LifespanT", in_threads)
     return lifespan
+
+
+def failure_message(exc: BaseException) -> str:
+    """The ``message`` of ``lifespan.startup.failed``/``shutdown.failed``: the whole traceback.
+
+    The server prints the message and nothing more (uvicorn logs no traceback of an app
+    that reported its failure), so the message is where the failing line must be.
+    """
+    return "".join(traceback.format_exception(exc)).rstrip("\n")
 
 
 class LifespanError(RuntimeError):

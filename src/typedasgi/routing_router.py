@@ -21,7 +21,7 @@ from typedasgi.datastructures import URLPath
 from typedasgi.error_responses import error_response
 from typedasgi.exceptions import HTTPException, raises_to_app
 from typedasgi.headers import first_raw_value
-from typedasgi.lifespan import MountedLifespans, lifespan_context
+from typedasgi.lifespan import MountedLifespans, failure_message, lifespan_context
 from typedasgi.middleware import Middleware
 from typedasgi.middleware.body_limit import RequestBodyLimitMiddleware
 from typedasgi.middleware.exceptions import ExceptionMiddleware
@@ -536,7 +536,7 @@ class Router:
                 started = True
                 await receive()  # lifespan.shutdown
         except BaseException as exc:
-            message = f"{type(exc).__name__}: {exc}"
+            message = failure_message(exc)
             if started:
                 await send({"type": "lifespan.shutdown.failed", "message": message})
             else:
