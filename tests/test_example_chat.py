@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 
 import msgspec
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from examples import chat
 from examples.chat import MAX_TEXT, Frame
-from tests.support import ServerFactory, ServerURL
+from tests.support import ServerFactory, ServerURL, websocket_scope
+from typedasgi.types import ReceiveEvent, SendEvent
+from typedasgi.websockets import WebSocket
+from typedasgi_broadcast import Broadcast
 from typedasgi_broadcast.testing import RedisServer, running_redis
 
 MAX_BATCHES = 50
@@ -80,3 +84,99 @@ def test_every_message_reaches_clients_on_both_workers(
         wait_for_workers(base, 2)
         asyncio.run(asyncio.wait_for(run(base.replace("http://", "ws://") + "/chat"), timeout=60))
         assert "Traceback" not in base.log()
+
+
+def test_a_flooding_client_is_held_to_its_allowance_and_the_others_stay(
+    serve: ServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CHAT_BROADCAST_URL", raising=False)  # one worker, memory://
+
+    async def run(url: str) -> None:
+        (reader, _), (flooder, _), (other, _) = [await join(url) for _ in range(3)]
+        try:
+            for n in range(5000):  # as fast as the socket takes them; never reading
+                await flooder.send(f"flood {n}")
+            await other.send("marker")
+            texts: list[str] = []
+            while not texts or texts[-1] != "marker":
+                received = await receive(reader)  # before the allowance: closed 1013 as too slow
+                assert received.kind == "message"
+                texts.append(received.text)
+            assert len(texts) - 1 < 5000 / 2  # the burst, and what the rate refilled meanwhile
+            first_error = await receive(flooder)
+            while first_error.kind == "message":  # its own messages that went out, then the refusals
+                first_error = await receive(flooder)
+            assert first_error == Frame("error", text="too many messages, slow down")
+        finally:
+            await asyncio.gather(reader.close(), flooder.close(), other.close())
+
+    with serve("examples.chat:app", timeout=30) as base:
+        asyncio.run(asyncio.wait_for(run(base.replace("http://", "ws://") + "/chat"), timeout=60))
+        assert "Traceback" not in base.log()
+
+
+class ScriptedClient:
+    """A WebSocket client driven in the app's own loop: ``receive`` gives the app its messages, ``send`` records."""
+
+    def __init__(self, talks: bool) -> None:
+        self.talks = talks
+        self.sent: list[SendEvent] = []
+        self.connected = False
+        self.closed = asyncio.Event()
+
+    async def receive(self) -> ReceiveEvent:
+        if not self.connected:
+            self.connected = True
+            return {"type": "websocket.connect"}
+        if not self.talks:
+            await self.closed.wait()
+            return {"type": "websocket.disconnect", "code": 1006}
+        await asyncio.sleep(0)
+        return {"type": "websocket.receive", "text": "x" * (MAX_TEXT + 1)}  # talks on, even past the close
+
+    async def send(self, message: SendEvent) -> None:
+        self.sent.append(message)
+        if message["type"] == "websocket.close":
+            self.closed.set()
+
+    def close_codes(self) -> list[object]:
+        return [message.get("code") for message in self.sent if message["type"] == "websocket.close"]
+
+
+def scripted_chat(client: ScriptedClient) -> Coroutine[None, None, None]:
+    return chat.chat(WebSocket(websocket_scope("/chat"), client.receive, client.send))
+
+
+def test_a_client_dropped_as_too_slow_is_closed_1013_and_the_handler_ends_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
+    broadcast = Broadcast("memory://", max_pending=1)
+    monkeypatch.setattr(chat, "broadcast", broadcast)
+
+    async def main() -> None:
+        async with broadcast:
+            client = ScriptedClient(talks=True)  # a client that keeps sending while it falls behind
+            handler = asyncio.create_task(scripted_chat(client))
+            while broadcast.subscribers(chat.CHANNEL) == 0:
+                await asyncio.sleep(0)
+            await broadcast.publish(chat.CHANNEL, "one")
+            await broadcast.publish(chat.CHANNEL, "two")  # its queue of 1 overflows before it reads
+            await handler  # before: WebSocketDisconnected from its next receive_text, logged as a server error
+            assert client.close_codes() == [chat.TRY_AGAIN_LATER]
+
+    asyncio.run(asyncio.wait_for(main(), timeout=10))
+
+
+def test_joining_while_redis_is_away_is_a_1013_close_not_a_server_error(
+    redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broadcast = Broadcast(redis.url, subscribe_timeout=0.5, reconnect_delay=(0.05, 0.2))
+    monkeypatch.setattr(chat, "broadcast", broadcast)
+
+    async def main() -> None:
+        async with broadcast:
+            await asyncio.to_thread(redis.stop)
+            client = ScriptedClient(talks=False)
+            await scripted_chat(client)  # before: BroadcastUnavailable, a traceback per client while Redis is away
+            assert client.close_codes() == [chat.TRY_AGAIN_LATER]
+            assert client.sent[0]["type"] == "websocket.accept"
+
+    asyncio.run(asyncio.wait_for(main(), timeout=30))
