@@ -103,6 +103,17 @@ def test_a_slow_subscriber_is_dropped_and_the_others_keep_everything() -> None:
     run(main)
 
 
+def test_a_subscriber_that_keeps_up_is_not_dropped_by_a_publishing_loop() -> None:
+    async def main() -> None:
+        async with Broadcast(max_pending=10) as broadcast, broadcast.subscribe("feed") as events:
+            reader = asyncio.create_task(take(events, 1000))
+            for n in range(1000):  # a publisher that never waits for anyone (a client's flood, a feed)
+                await broadcast.publish("feed", str(n))
+            assert [int(event.message) for event in await reader] == list(range(1000))
+
+    run(main)
+
+
 def test_drop_oldest_keeps_a_slow_subscriber_with_the_newest_events() -> None:
     async def main() -> None:
         async with Broadcast() as broadcast:

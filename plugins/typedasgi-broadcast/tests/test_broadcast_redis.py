@@ -156,6 +156,23 @@ def test_a_slow_subscriber_is_dropped_without_holding_back_redis_or_the_others(r
     run(main)
 
 
+def test_a_burst_from_redis_does_not_drop_a_subscriber_that_keeps_up(redis: RedisServer) -> None:
+    async def main() -> None:
+        async with Broadcast(redis.url, max_pending=100) as broadcast, broadcast.subscribe("feed") as events:
+            reader = asyncio.create_task(take(events, 5000))
+            other = Redis.from_url(redis.url)  # pyright: ignore[reportUnknownMemberType]  # **kwargs untyped in redis-py
+            try:
+                async with other.pipeline(transaction=False) as pipe:  # thousands of messages in each read
+                    for n in range(5000):
+                        pipe.publish("feed", str(n))  # pyright: ignore[reportUnknownMemberType]  # untyped in redis-py
+                    await pipe.execute()
+            finally:
+                await other.aclose()
+            assert [int(event.message) for event in await reader] == list(range(5000))  # before: dropped at 100
+
+    run(main)
+
+
 def test_a_thousand_subscribers_share_one_redis_subscription(redis: RedisServer) -> None:
     async def main() -> None:
         async with Broadcast(redis.url) as broadcast:

@@ -8,6 +8,7 @@ receives to ``deliver(channel, message)``, a plain function that never waits.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Protocol, TypeAlias
 
@@ -51,6 +52,7 @@ class MemoryBackend:
 
     async def publish(self, channel: str, message: str) -> None:
         self._deliver(channel, message)
+        await asyncio.sleep(0)  # as a broker's round trip would: a publishing loop lets subscribers read
 
     async def subscribe(self, channel: str) -> None:
         return None

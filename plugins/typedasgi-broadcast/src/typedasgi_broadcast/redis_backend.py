@@ -207,6 +207,7 @@ class RedisBackend:
                 continue
             if message is not None:
                 self._handle(message)
+                await asyncio.sleep(0)  # a burst read in one go: subscribers read between its messages
 
     def _handle(self, message: Mapping[str, object]) -> None:
         kind, channel, data = message.get("type"), message.get("channel"), message.get("data")

@@ -4,7 +4,9 @@ A publisher never waits for a subscriber: delivery puts the event on every
 subscriber's queue without awaiting. Each queue holds at most ``max_pending``
 events, and one ``Event`` object is shared by all subscribers of a channel,
 so memory stays flat however slow a subscriber is. When a queue is full, the
-subscription's ``overflow`` policy decides:
+subscription's ``overflow`` policy decides (the backends yield to the event
+loop after each message delivered, so a burst does not fill the queue of a
+subscriber that keeps up):
 
 * ``"disconnect"`` (the default): the subscriber is dropped; its pending
   events are discarded and iterating raises :class:`SlowSubscriberError`
