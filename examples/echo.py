@@ -10,6 +10,7 @@ import msgspec
 from typedasgi.applications import TypedASGI
 from typedasgi.requests import Request
 from typedasgi.responses import JSONResponse
+from typedasgi.status import WS_1003_UNSUPPORTED_DATA
 from typedasgi.websockets import WebSocket, WebSocketDisconnect
 
 app = TypedASGI()
@@ -18,7 +19,7 @@ live_sessions = 0
 
 @app.websocket_route("/echo")
 async def echo(websocket: WebSocket) -> None:
-    """Echo every message in the mode it came in; ``?mode=json`` decodes and re-encodes JSON."""
+    """Echo every message in the mode it came in; ``?mode=json`` decodes and re-encodes JSON (else: close 1003)."""
     global live_sessions
     live_sessions += 1
     try:
@@ -33,7 +34,12 @@ async def echo(websocket: WebSocket) -> None:
             # Servers may leave out the key that is None, so read with .get (see typedasgi.types).
             text, data = message.get("text"), message.get("bytes")
             if json_mode:
-                await websocket.send_json({"echo": msgspec.json.decode(text or "null")})
+                try:
+                    value = msgspec.json.decode(text or "null")
+                except (msgspec.DecodeError, RecursionError):  # the client's mistake (too deep: RecursionError)
+                    await websocket.close(WS_1003_UNSUPPORTED_DATA, "not JSON")
+                    return
+                await websocket.send_json({"echo": value})
             elif text is not None:
                 await websocket.send_text(text)
             elif data is not None:
