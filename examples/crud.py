@@ -19,6 +19,9 @@ from typedasgi.exceptions import HTTPException
 from typedasgi.params import Depends, Header, Query
 
 Genre = Literal["fiction", "history", "science", "poetry"]
+MAX_TAGS = 20
+"""Tags per book, and per query: a list request costs (books x tags asked for), so both are bounded."""
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
 
 
 class NewBook(msgspec.Struct, forbid_unknown_fields=True):
@@ -28,7 +31,7 @@ class NewBook(msgspec.Struct, forbid_unknown_fields=True):
     author: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     year: Annotated[int, msgspec.Meta(ge=1450, le=2100)]
     genre: Genre = "fiction"
-    tags: list[str] = []
+    tags: Annotated[list[Tag], msgspec.Meta(max_length=MAX_TAGS)] = []
 
 
 class BookPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -38,7 +41,7 @@ class BookPatch(msgspec.Struct, forbid_unknown_fields=True):
     author: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | msgspec.UnsetType = msgspec.UNSET
     year: Annotated[int, msgspec.Meta(ge=1450, le=2100)] | msgspec.UnsetType = msgspec.UNSET
     genre: Genre | msgspec.UnsetType = msgspec.UNSET
-    tags: list[str] | msgspec.UnsetType = msgspec.UNSET
+    tags: Annotated[list[Tag], msgspec.Meta(max_length=MAX_TAGS)] | msgspec.UnsetType = msgspec.UNSET
 
 
 class Book(msgspec.Struct):
@@ -107,7 +110,9 @@ async def list_books(
     limit: Annotated[int, msgspec.Meta(ge=1, le=100), Query(description="Page size")] = 20,
     offset: Annotated[int, msgspec.Meta(ge=0)] = 0,
     genre: Genre | None = None,
-    tag: Annotated[list[str], Query(description="Books having every one of these tags")] = [],  # noqa: B006
+    tag: Annotated[
+        list[Tag], msgspec.Meta(max_length=MAX_TAGS), Query(description="Books having every one of these tags")
+    ] = [],  # noqa: B006
 ) -> BookPage:
     """Books in id order, optionally filtered by genre and tags."""
     books = [
