@@ -93,6 +93,22 @@ def test_open_parts_of_a_body_hold_only_what_json_carries(value: object, status:
             assert "a value JSON cannot carry" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("n", [2**64, -(2**63) - 1, 10**30])
+def test_an_integer_msgpack_cannot_carry_is_a_406_for_msgpack_and_fine_in_json(n: int) -> None:
+    app = TypedASGI(plugins=[MsgPackPlugin()], autoload_plugins=False)
+
+    @app.get("/n")
+    async def echo(n: int) -> dict[str, int]:
+        return {"n": n}
+
+    client = TestClient(app, raise_server_exceptions=False)
+    packed = client.get(f"/n?n={n}", headers={"accept": "application/msgpack"})
+    assert (packed.status_code, packed.headers["vary"]) == (406, "accept")  # before: OverflowError, a 500
+    assert "application/json" in packed.text
+    assert client.get(f"/n?n={n}").json() == {"n": n}
+    assert msgspec.msgpack.decode(client.get("/n?n=-5", headers={"accept": "application/msgpack"}).content) == {"n": -5}
+
+
 def test_without_the_plugin_msgpack_bodies_are_415() -> None:
     app = TypedASGI(autoload_plugins=False)
 

@@ -23,13 +23,22 @@ from typing import Any, TypeVar, cast
 import msgspec
 import msgspec.inspect
 
-from typedasgi.exceptions import MalformedBody
+from typedasgi.exceptions import HTTPException, MalformedBody
 from typedasgi.hooks import BodyDecoder, PluginApp, ResponseRenderer, hookimpl
 from typedasgi.jsoncodec import encode_json
 from typedasgi.requests import Request
 from typedasgi.responses import JSONResponse
 
-__all__ = ["MEDIA_TYPE", "MsgPackPlugin", "MsgPackResponse", "decode", "encode", "plugin", "read_msgpack"]
+__all__ = [
+    "MEDIA_TYPE",
+    "MsgPackPlugin",
+    "MsgPackResponse",
+    "decode",
+    "encode",
+    "plugin",
+    "read_msgpack",
+    "render_negotiated",
+]
 
 T = TypeVar("T")
 
@@ -86,6 +95,23 @@ def decode(body: bytes, annotation: Any) -> object:
     return result
 
 
+def render_negotiated(value: object) -> bytes:
+    """``value`` as MessagePack for a client that asked for it; a 406 for an integer past 64 bits.
+
+    JSON writes any integer, MessagePack only 64-bit ones: an answer holding a
+    bigger one (a client's ``?n=99999999999999999999`` handed back) cannot be
+    given in the format the client ranked first, which is what 406 says.
+    """
+    try:
+        return encode(value)
+    except OverflowError:
+        raise HTTPException(
+            406,
+            "The answer holds an integer past 64 bits, which MessagePack cannot carry: ask for application/json",
+            headers={"vary": "accept"},
+        ) from None
+
+
 class MsgPackResponse(JSONResponse):
     """A response whose content (anything msgspec encodes) is sent as MessagePack.
 
@@ -113,7 +139,7 @@ class MsgPackPlugin:
 
     @hookimpl.renderers
     def renderers(self, app: PluginApp) -> Sequence[ResponseRenderer[Any]]:
-        return [ResponseRenderer(MEDIA_TYPE, encode)]
+        return [ResponseRenderer(MEDIA_TYPE, render_negotiated)]
 
     @hookimpl.body_decoders
     def body_decoders(self, app: PluginApp) -> Sequence[BodyDecoder]:
