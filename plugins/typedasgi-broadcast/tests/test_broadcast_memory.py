@@ -11,7 +11,16 @@ from typedasgi.applications import TypedASGI
 from typedasgi.routing import WebSocketRoute
 from typedasgi.testclient import TestClient
 from typedasgi.websockets import WebSocket
-from typedasgi_broadcast import Broadcast, BroadcastPlugin, BroadcastUnavailable, Event, SlowSubscriberError, Subscription
+from typedasgi_broadcast import (
+    DEFAULT_MAX_MESSAGE_LENGTH,
+    Broadcast,
+    BroadcastPlugin,
+    BroadcastUnavailable,
+    Event,
+    MessageTooLong,
+    SlowSubscriberError,
+    Subscription,
+)
 
 
 def run(main: Callable[[], Awaitable[None]]) -> None:
@@ -74,11 +83,27 @@ def test_use_before_connecting_is_a_clear_error() -> None:
     run(main)
 
 
+def test_a_message_past_max_message_length_is_refused_before_it_is_sent() -> None:
+    async def main() -> None:
+        async with Broadcast(max_message_length=10) as broadcast, broadcast.subscribe("a") as events:
+            with pytest.raises(MessageTooLong, match="11 characters is over max_message_length"):
+                await broadcast.publish("a", "x" * 11)
+            await broadcast.publish("a", "x" * 10)
+            assert await take(events, 1) == [Event("a", "x" * 10)]  # the long one never reached the queue
+        async with Broadcast() as broadcast:
+            with pytest.raises(ValueError, match="max_message_length"):
+                await broadcast.publish("a", "x" * (DEFAULT_MAX_MESSAGE_LENGTH + 1))
+
+    run(main)
+
+
 def test_bad_configuration_fails_at_construction() -> None:
     with pytest.raises(ValueError, match="memory://"):
         Broadcast("kafka://localhost")
     with pytest.raises(ValueError, match="max_pending"):
         Broadcast(max_pending=0)
+    with pytest.raises(ValueError, match="max_message_length"):
+        Broadcast(max_message_length=0)
     with pytest.raises(ValueError, match="overflow"):
         Broadcast(overflow="block")  # type: ignore[arg-type]  # the run-time check for untyped callers
     with pytest.raises(ValueError, match="reconnect_delay"):

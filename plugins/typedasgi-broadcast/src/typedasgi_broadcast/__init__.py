@@ -26,20 +26,24 @@ from typing import Any
 from typedasgi.hooks import PluginApp, hookimpl
 from typedasgi_broadcast.broadcast import Broadcast
 from typedasgi_broadcast.subscription import (
+    DEFAULT_MAX_MESSAGE_LENGTH,
     DEFAULT_MAX_PENDING,
     BroadcastUnavailable,
     Event,
+    MessageTooLong,
     Overflow,
     SlowSubscriberError,
     Subscription,
 )
 
 __all__ = [
+    "DEFAULT_MAX_MESSAGE_LENGTH",
     "DEFAULT_MAX_PENDING",
     "Broadcast",
     "BroadcastPlugin",
     "BroadcastUnavailable",
     "Event",
+    "MessageTooLong",
     "Overflow",
     "SlowSubscriberError",
     "Subscription",

@@ -17,9 +17,11 @@ from urllib.parse import urlsplit
 from typedasgi_broadcast.backends import Backend, MemoryBackend
 from typedasgi_broadcast.redis_backend import RedisBackend
 from typedasgi_broadcast.subscription import (
+    DEFAULT_MAX_MESSAGE_LENGTH,
     DEFAULT_MAX_PENDING,
     BroadcastUnavailable,
     Event,
+    MessageTooLong,
     Overflow,
     Subscription,
 )
@@ -36,6 +38,8 @@ class Broadcast:
     do it in the app's lifespan). ``max_pending`` and ``overflow`` bound each
     subscriber's queue (see ``typedasgi_broadcast.subscription``);
     ``reconnect_delay`` is the Redis back-off range in seconds.
+    ``max_message_length`` (characters) bounds what ``publish`` takes, so that
+    queued events are bounded in memory, not only in number.
     """
 
     def __init__(
@@ -44,17 +48,21 @@ class Broadcast:
         *,
         max_pending: int = DEFAULT_MAX_PENDING,
         overflow: Overflow = "disconnect",
+        max_message_length: int = DEFAULT_MAX_MESSAGE_LENGTH,
         reconnect_delay: tuple[float, float] = (0.1, 5.0),
         connect_timeout: float = 5.0,
         subscribe_timeout: float = 5.0,
     ) -> None:
         Subscription("", max_pending=max_pending, overflow=overflow)  # the same checks, at construction
+        if max_message_length < 1:
+            raise ValueError(f"max_message_length must be at least 1, got {max_message_length}")
         scheme = urlsplit(url).scheme
         if scheme not in SCHEMES:
             raise ValueError(f"Broadcast URL {url!r}: use memory://, redis://host:port/db or rediss://...")
         self.url = url
         self.max_pending = max_pending
         self.overflow: Overflow = overflow
+        self.max_message_length = max_message_length
         self.backend: Backend
         if scheme == "memory":
             self.backend = MemoryBackend(self._deliver)
@@ -108,10 +116,15 @@ class Broadcast:
     async def publish(self, channel: str, message: str) -> None:
         """Send ``message`` to every subscriber of ``channel``, in every process; never waits for them.
 
-        Raises ``BroadcastUnavailable`` when not connected or the broker is down.
+        Raises ``BroadcastUnavailable`` when not connected or the broker is down, and
+        ``MessageTooLong`` (a ``ValueError``) past ``max_message_length`` characters.
         """
         if not self._connections:
             raise BroadcastUnavailable("the broadcast is not connected: publish inside the app's lifespan")
+        if len(message) > self.max_message_length:
+            raise MessageTooLong(
+                f"a message of {len(message)} characters is over max_message_length ({self.max_message_length})"
+            )
         await self.backend.publish(channel, message)
 
     @contextlib.asynccontextmanager

@@ -22,13 +22,26 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
-__all__ = ["DEFAULT_MAX_PENDING", "BroadcastUnavailable", "Event", "Overflow", "SlowSubscriberError", "Subscription"]
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_LENGTH",
+    "DEFAULT_MAX_PENDING",
+    "BroadcastUnavailable",
+    "Event",
+    "MessageTooLong",
+    "Overflow",
+    "SlowSubscriberError",
+    "Subscription",
+]
 
 Overflow: TypeAlias = Literal["disconnect", "drop-oldest"]
 """What a full subscriber queue does with the next event (see the module docstring)."""
 
 DEFAULT_MAX_PENDING = 1000
 """Events one subscriber may have waiting before its overflow policy applies."""
+
+DEFAULT_MAX_MESSAGE_LENGTH = 2**20
+"""Characters one message may have (as websockets' default frame limit, 1 MiB), so the queues' bound in events
+is a bound in memory too: at most ``max_pending`` messages of at most this length wait per channel."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +54,10 @@ class Event:
 
 class SlowSubscriberError(Exception):
     """The subscriber fell ``max_pending`` events behind and was dropped (overflow ``"disconnect"``)."""
+
+
+class MessageTooLong(ValueError):
+    """``publish`` was given a message longer than the broadcast's ``max_message_length``; nothing was sent."""
 
 
 class BroadcastUnavailable(ConnectionError):
