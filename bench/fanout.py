@@ -1,7 +1,7 @@
 """WebSocket fan-out through Redis: examples/chat.py under ``typedasgi run --workers N``, run by hand.
 
     .venv/bin/python -m bench.fanout                       # 1 and 2 workers, 200 clients
-    .venv/bin/python -m bench.fanout --workers 2 --clients 500 --messages 400
+    .venv/bin/python -m bench.fanout --workers 2 --clients 500 --messages 200
 
 Starts a redis-server and the chat on free 127.0.0.1 ports, connects
 ``--clients`` WebSocket clients (spread over the workers by the kernel), then
@@ -35,7 +35,7 @@ from typing import IO
 import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 
-from examples.chat import Frame
+from examples.chat import BURST, Frame
 from typedasgi_broadcast.testing import free_port, running_redis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,9 +125,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2])
     parser.add_argument("--clients", type=int, default=200)
-    parser.add_argument("--messages", type=int, default=200)
+    parser.add_argument("--messages", type=int, default=BURST, help=f"at most {BURST}: the chat's burst per client")
     parser.add_argument("--rate", type=float, default=20.0, help="paced messages per second for the latency run")
     args = parser.parse_args(argv)
+    if not 0 < args.messages <= BURST:  # past it the chat answers the sender with error frames: the burst never ends
+        parser.error(f"--messages must be 1-{BURST}: examples/chat.py lets one client send {BURST} at once")
     with running_redis() as redis:
         for workers in args.workers:
             with chat_server(redis.url, workers) as url:
