@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import http.client
 import json
 import ssl
 import subprocess
 import sys
 import textwrap
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -44,8 +47,15 @@ async def where(request: Request) -> JSONResponse:
     })
 
 
+async def echo(websocket) -> None:
+    await websocket.accept()
+    while True:
+        await websocket.send_text(await websocket.receive_text())
+
+
 app = TypedASGI()
 app.add_route("/where", where)
+app.add_websocket_route("/echo", echo)
 
 
 def create() -> TypedASGI:
@@ -78,6 +88,9 @@ def typedasgi(*args: str | Path) -> subprocess.CompletedProcess[str]:
         (("--app-dir", "/no/such/dir"), 2, "--app-dir '/no/such/dir' is not a directory"),
         (("--env-file", "/no/such/.env"), 2, "--env-file '/no/such/.env' is not a file"),
         (("--ssl-keyfile", "/no/key.pem"), 2, "--ssl-keyfile '/no/key.pem' is not a file"),
+        (("--ws-max-size", "0"), 2, "0 is not at least 1"),
+        (("--limit-concurrency", "many"), 2, "'many' is not a whole number"),
+        (("--timeout-keep-alive", "-5"), 2, "-5 is not at least 1"),
     ],
 )
 def test_bad_options_are_refused_before_serving(app_dir: Path, args: tuple[str, ...], code: int, message: str) -> None:
@@ -205,3 +218,42 @@ def test_tls_needs_both_files(app_dir: Path) -> None:
     result = typedasgi("run", "cliapps:app", "--app-dir", app_dir, "--ssl-keyfile", key)
     assert result.returncode == 2 and "TLS needs both --ssl-keyfile and --ssl-certfile" in result.stderr
 
+
+
+def test_ws_max_size_closes_on_a_bigger_message(serve: ServerFactory, app_dir: Path) -> None:
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    async def talk(ws_base: str) -> tuple[str, int | None]:
+        async with connect(ws_base + "/echo", max_size=None) as ws:
+            await ws.send("a" * 500)
+            echoed = str(await asyncio.wait_for(ws.recv(), 10))
+            await ws.send("b" * 2000)
+            try:
+                await asyncio.wait_for(ws.recv(), 10)
+            except ConnectionClosed as closed:
+                return echoed, closed.rcvd.code if closed.rcvd is not None else None
+            return echoed, None
+
+    with serve("cliapps:app", args=("--ws-max-size", "1024"), app_dir=app_dir) as base:
+        echoed, code = asyncio.run(talk(base.replace("http://", "ws://")))
+    assert echoed == "a" * 500 and code == 1009  # 1009: message too big
+
+
+def test_limit_concurrency_answers_503_past_it(serve: ServerFactory, app_dir: Path) -> None:
+    with serve("cliapps:app", args=("--limit-concurrency", "1"), app_dir=app_dir) as base:  # the connection itself is one
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            get_json(base + "/where")
+    assert refused.value.code == 503
+
+
+def test_timeout_keep_alive_closes_an_idle_connection(serve: ServerFactory, app_dir: Path) -> None:
+    with serve("cliapps:app", args=("--timeout-keep-alive", "1"), app_dir=app_dir) as base:
+        host, port = base.removeprefix("http://").rsplit(":", 1)
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        connection.request("GET", "/where")
+        assert connection.getresponse().read()
+        assert connection.sock is not None
+        connection.sock.settimeout(4)  # past the 1 s asked for, within uvicorn's default 5 s
+        assert connection.sock.recv(1) == b""  # the server closed the idle connection
+        connection.close()

@@ -91,6 +91,19 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated proxy addresses (or '*') whose forwarded headers are trusted "
         "(default: $FORWARDED_ALLOW_IPS or 127.0.0.1)",
     )
+    limits = run.add_argument_group("limits (passed to uvicorn; unset: uvicorn's defaults)")
+    limits.add_argument(
+        "--ws-max-size", type=_positive, default=None,
+        help="largest WebSocket message in bytes; a bigger one closes the connection 1009 (uvicorn: 16 MiB)",
+    )
+    limits.add_argument(
+        "--limit-concurrency", type=_positive, default=None,
+        help="connections and tasks at once per worker before new requests get 503 (uvicorn: no limit)",
+    )
+    limits.add_argument(
+        "--timeout-keep-alive", type=_positive, default=None,
+        help="seconds an idle keep-alive connection stays open (uvicorn: 5)",
+    )
     tls = run.add_argument_group("TLS (passed to uvicorn)")
     tls.add_argument("--ssl-keyfile", default=None, help="private key file")
     tls.add_argument("--ssl-certfile", default=None, help="certificate (chain) file")
@@ -146,9 +159,12 @@ def _run_server(args: argparse.Namespace) -> int:
     log_config = copy.deepcopy(LOGGING_CONFIG)
     level = "DEBUG" if args.log_level == "trace" else args.log_level.upper()
     log_config["loggers"]["typedasgi"] = {"handlers": ["default"], "level": level, "propagate": False}
-    tls: dict[str, Any] = {
+    given: dict[str, Any] = {  # options left unset keep uvicorn's own defaults
         key: value
-        for key in ("ssl_keyfile", "ssl_certfile", "ssl_keyfile_password", "ssl_ca_certs", "ssl_cert_reqs", "ssl_ciphers")
+        for key in (
+            "ssl_keyfile", "ssl_certfile", "ssl_keyfile_password", "ssl_ca_certs", "ssl_cert_reqs", "ssl_ciphers",
+            "ws_max_size", "limit_concurrency", "timeout_keep_alive",
+        )
         if (value := getattr(args, key)) is not None
     }
     # One process: serve the app already loaded (a factory is not called twice). Workers and
@@ -169,7 +185,7 @@ def _run_server(args: argparse.Namespace) -> int:
         lifespan=args.lifespan,
         proxy_headers=args.proxy_headers,
         forwarded_allow_ips=args.forwarded_allow_ips,
-        **tls,
+        **given,
     )
     return 0
 
