@@ -20,6 +20,7 @@ is closed with 1013 (try again later).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 
@@ -116,9 +117,15 @@ async def chat(websocket: WebSocket) -> None:
     except* WebSocketDisconnect:
         pass  # the client left
     except* SlowSubscriberError:
-        await websocket.close(TRY_AGAIN_LATER, "too slow to keep up")
+        await close_unless_gone(websocket, "too slow to keep up")
     except* BroadcastUnavailable:  # Redis is away and this worker had no subscription to the channel yet
-        await websocket.close(TRY_AGAIN_LATER, "chat unavailable, try again")
+        await close_unless_gone(websocket, "chat unavailable, try again")
+
+
+async def close_unless_gone(websocket: WebSocket, reason: str) -> None:
+    """Close 1013 (try again later); a client that already left needs no close frame."""
+    with contextlib.suppress(WebSocketDisconnect):
+        await websocket.close(TRY_AGAIN_LATER, reason)
 
 
 app = TypedASGI(routes=[WebSocketRoute("/chat", chat)], plugins=[BroadcastPlugin(broadcast)])

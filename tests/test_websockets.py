@@ -608,6 +608,39 @@ def test_send_to_a_vanished_client_is_a_disconnect() -> None:
     run(steps())
 
 
+def test_after_a_send_finds_the_client_gone_every_use_is_a_disconnect_not_an_app_error() -> None:
+    """A reader and a writer task: once one send learns the client left, the other task's send, receive or close
+    must see the same WebSocketDisconnect (the peer's doing), not WebSocketDisconnected (a RuntimeError, the app's
+    bug) - which a TaskGroup would wrap with the disconnect into an ExceptionGroup that ``except*
+    WebSocketDisconnect`` cannot fully handle."""
+    server = FakeServer({"type": "websocket.connect"}, fail_send=True)
+    websocket: WebSocket = WebSocket(ws_scope(), server.receive, server.send)
+
+    async def steps() -> None:
+        await websocket.accept()
+        with pytest.raises(WebSocketDisconnect):
+            await websocket.send_text("anyone?")  # the first to find out
+        for later in (websocket.send_text("still?"), websocket.send_bytes(b"?"), websocket.receive_text(), websocket.close()):
+            with pytest.raises(WebSocketDisconnect) as info:
+                await later
+            assert type(info.value) is WebSocketDisconnect and info.value.code == 1006
+
+    run(steps())
+
+
+def test_sending_after_the_app_closed_is_still_the_apps_error() -> None:
+    server = FakeServer({"type": "websocket.connect"})
+    websocket: WebSocket = WebSocket(ws_scope(), server.receive, server.send)
+
+    async def steps() -> None:
+        await websocket.accept()
+        await websocket.close()
+        with pytest.raises(WebSocketDisconnected):
+            await websocket.send_text("after my own close")
+
+    run(steps())
+
+
 def test_disconnect_without_code_defaults_to_1000() -> None:
     no_code: Any = {"type": "websocket.disconnect"}  # servers may omit the code and reason
     server = FakeServer({"type": "websocket.connect"}, no_code)

@@ -131,6 +131,7 @@ class WebSocket(HTTPConnection[StateT]):
         self._send_data: Send = send.send if type(send) is WebSocketTracking else send
         self.client_state: WebSocketState = WebSocketState.CONNECTING
         self.application_state: WebSocketState = WebSocketState.CONNECTING
+        self._peer_gone = False  # the server said the client left (ASGI 2.4: send raised OSError)
 
     # ------------------------------------------------------------------ receiving
 
@@ -158,6 +159,8 @@ class WebSocket(HTTPConnection[StateT]):
     async def _receive_data(self) -> WebSocketReceiveEvent:
         """The next data message; the client's disconnect becomes :class:`WebSocketDisconnect`."""
         if self.application_state is not WebSocketState.CONNECTED:
+            if self._peer_gone:  # another task's send learnt the client left: the peer's doing, not the app's
+                raise WebSocketDisconnect(status.WS_1006_ABNORMAL_CLOSURE)
             raise WebSocketDisconnected("WebSocket is not connected: call accept() first")
         message = await self.receive()
         if message["type"] == "websocket.disconnect":
@@ -277,6 +280,8 @@ class WebSocket(HTTPConnection[StateT]):
                 raise RuntimeError(f'Expected ASGI message "websocket.http.response.body", but got {kind!r}')
             if not message.get("more_body", False):
                 self.application_state = WebSocketState.DISCONNECTED
+        elif self._peer_gone:  # the client left (a send found out): every later send says so, as the first did
+            raise WebSocketDisconnect(status.WS_1006_ABNORMAL_CLOSURE)
         else:
             raise WebSocketDisconnected(f"Cannot send {kind!r}: the connection is already closed")
         try:
@@ -287,6 +292,7 @@ class WebSocket(HTTPConnection[StateT]):
     def _gone(self) -> WebSocketDisconnect:
         """ASGI 2.4: the server raises OSError once the client is gone; the session is over."""
         self.application_state = WebSocketState.DISCONNECTED
+        self._peer_gone = True
         return WebSocketDisconnect(status.WS_1006_ABNORMAL_CLOSURE)
 
     async def accept(
