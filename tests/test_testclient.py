@@ -13,6 +13,7 @@ import pytest
 
 from typedasgi.applications import TypedASGI
 from typedasgi.middleware import Middleware
+from typedasgi.responses import PlainTextResponse
 from typedasgi.routing import Router
 from typedasgi.testclient import AsyncTestClient, TestClient, TestClientTimeout, WebSocketDenialResponse
 from typedasgi.types import ASGIApp, HTTPScope, Receive, Scope, Send
@@ -222,6 +223,29 @@ def test_server_exceptions_as_500() -> None:
     assert response.status_code == 500
     started = TestClient(fails_after_start, raise_server_exceptions=False).get("/")
     assert (started.status_code, started.content) == (202, b"partial")
+
+
+@pytest.mark.parametrize("error", [asyncio.CancelledError, GeneratorExit, SystemExit], ids=lambda e: e.__name__)
+def test_an_app_raising_a_base_exception_is_a_server_error_too(error: type[BaseException]) -> None:
+    """uvicorn answers 500 to any exception out of the app: a CancelledError the app raised itself (not a cancel of
+    the request), GeneratorExit, SystemExit. The client too - not "no response", nor a task exception left unread."""
+
+    async def raising(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/ok":
+            await PlainTextResponse("ok")(scope, receive, send)
+            return
+        raise error()
+
+    assert TestClient(raising, raise_server_exceptions=False).get("/").status_code == 500
+    client = TestClient(raising)
+    with pytest.raises(error):  # raised to the test as it is
+        client.get("/")
+    assert client.get("/ok").text == "ok"  # and the client's loop thread lives on
+
+    async def in_the_callers_loop() -> int:
+        return (await AsyncTestClient(raising, raise_server_exceptions=False).get("/")).status_code
+
+    assert asyncio.run(in_the_callers_loop()) == 500
 
 
 def test_app_without_response_is_an_error() -> None:

@@ -145,6 +145,20 @@ def default_headers(headers: HeaderTypes | None) -> httpx2.Headers:
     return merged
 
 
+def app_failure(error: BaseException) -> bool:
+    """Whether ``error``, out of the app, is its failure (a server answers 500, as uvicorn does for any exception).
+
+    ``CancelledError`` the app raised itself, ``GeneratorExit`` or ``SystemExit`` count; a cancellation of
+    the client's own task (the test closed the response, a timeout) and Ctrl-C do not.
+    """
+    if isinstance(error, KeyboardInterrupt):
+        return False
+    if isinstance(error, asyncio.CancelledError):
+        task = asyncio.current_task()
+        return task is None or not task.cancelling()
+    return True
+
+
 async def wait_within(awaitable: Awaitable[T], timeout: float | None, what: str) -> T:
     """Await with the client's bound; a timeout says what was waited for."""
     deadline = asyncio.timeout(timeout)

@@ -20,7 +20,14 @@ try:
 except ImportError as _missing:  # pragma: no cover - exercised only without the extra
     raise ImportError("The TestClient needs httpx2: pip install 'typedasgi[testclient]'") from _missing
 
-from typedasgi.testclient_app import AppConfig, AppProtocolError, TestClientTimeout, server_address, wait_within
+from typedasgi.testclient_app import (
+    AppConfig,
+    AppProtocolError,
+    TestClientTimeout,
+    app_failure,
+    server_address,
+    wait_within,
+)
 from typedasgi.testclient_loop import LoopProvider
 from typedasgi.types import ExtensionSendEvent, HTTPReceiveEvent, HTTPScope, SendEvent
 
@@ -129,8 +136,8 @@ async def _exchange(config: AppConfig, scope: HTTPScope, body: list[bytes], time
         await wait_within(config.call(scope, exchange.receive, exchange.send), timeout, target)
     except TestClientTimeout:
         raise
-    except Exception:
-        if config.raise_server_exceptions:
+    except BaseException as error:
+        if config.raise_server_exceptions or not app_failure(error):
             raise
         if exchange.status is None:  # nothing sent yet: answer as a server would
             exchange.status = 500
@@ -163,7 +170,7 @@ class _StreamedExchange(_HTTPExchange):
         self._started = asyncio.Event()
         self._handover: asyncio.Queue[tuple[bytes, bool] | Literal["end"]] = asyncio.Queue(maxsize=1)
         self._task: asyncio.Task[None] | None = None
-        self.error: Exception | None = None
+        self.error: BaseException | None = None
         self.body_complete = False  # the test has taken the last body message
         self.trailers: list[tuple[bytes, bytes]] = []
         self.trailers_pending = False  # declared in http.response.start, not all sent yet
@@ -207,7 +214,9 @@ class _StreamedExchange(_HTTPExchange):
     async def _run(self) -> None:
         try:
             await self.config.call(self.scope, self.receive, self.send)
-        except Exception as error:
+        except BaseException as error:
+            if not app_failure(error):
+                raise
             self.error = error
         finally:
             self._started.set()
@@ -234,7 +243,7 @@ class _StreamedExchange(_HTTPExchange):
         return chunk
 
     async def finish(self) -> None:
-        """Wait for the app to return (background tasks run after the body); its error, if raised."""
+        """Wait for the app to return (background tasks run after the body); then ``raise_error()``."""
         if self._task is not None:
             while not self._task.done():  # drain what it still sends (trailers, a late body) without blocking it
                 getter = asyncio.ensure_future(self._handover.get())
@@ -247,6 +256,10 @@ class _StreamedExchange(_HTTPExchange):
                 if not done:
                     await self.cancel()
                     raise TestClientTimeout(f"{self.target} did not finish within {self.timeout} s")
+
+    def raise_error(self) -> None:
+        """The app's error, when the client raises them: raised in the test's thread, never in the client's loop
+        (a SystemExit there would stop the loop's thread; a CancelledError would read as a cancelled call)."""
         if self.error is not None and self.config.raise_server_exceptions:
             error, self.error = self.error, None
             raise error
@@ -291,6 +304,7 @@ class _PulledBody(httpx2.SyncByteStream):
         exchange, run = self._exchange, self._loop.get().run
         if exchange.response_complete or exchange.error is not None:
             run(exchange.finish())
+            exchange.raise_error()
         else:
             run(exchange.cancel())
 
@@ -313,7 +327,8 @@ class TestTransport(httpx2.BaseTransport):
         run = self._loop.get().run
         run(exchange.start())
         if exchange.status is None:  # the app ended (or failed) without answering
-            run(exchange.finish())  # raises the app's error when configured to
+            run(exchange.finish())
+            exchange.raise_error()  # when configured to
             if exchange.error is None:
                 raise AppProtocolError(
                     f"TestClient did not receive any response: {exchange.target} returned without sending "

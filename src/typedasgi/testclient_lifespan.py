@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import cast
 
-from typedasgi.testclient_app import AppConfig, wait_within
+from typedasgi.testclient_app import AppConfig, app_failure, wait_within
 from typedasgi.testing import ASGIContractError
 from typedasgi.types import LifespanReceiveEvent, LifespanScope, LifespanSendEvent, SendEvent
 
@@ -17,7 +17,7 @@ class LifespanRunner:
     def __init__(self, config: AppConfig) -> None:
         self._config = config
         self._task: asyncio.Task[None] | None = None
-        self._error: Exception | None = None
+        self._error: BaseException | None = None
         self._to_app: asyncio.Queue[LifespanReceiveEvent] | None = None
         self._from_app: asyncio.Queue[LifespanSendEvent | None] | None = None  # None: the app returned
 
@@ -35,7 +35,9 @@ class LifespanRunner:
 
         try:
             await self._config.app(scope, receive, send)
-        except Exception as error:
+        except BaseException as error:
+            if not app_failure(error):
+                raise
             self._error = error
         finally:
             from_app.put_nowait(None)
@@ -53,7 +55,7 @@ class LifespanRunner:
             task.cancel()
             await asyncio.wait({task}, timeout=1.0)
 
-    def _failure(self, phase: str, message: str) -> Exception:
+    def _failure(self, phase: str, message: str) -> BaseException:
         # The app's own exception, when it raised one, names the real cause.
         return self._error if self._error is not None else RuntimeError(f"Lifespan {phase} failed: {message}")
 
