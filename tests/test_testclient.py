@@ -248,6 +248,26 @@ def test_an_app_raising_a_base_exception_is_a_server_error_too(error: type[BaseE
     assert asyncio.run(in_the_callers_loop()) == 500
 
 
+@pytest.mark.parametrize("error", [asyncio.CancelledError, SystemExit], ids=lambda e: e.__name__)
+def test_a_websocket_app_raising_a_base_exception_is_a_server_error_too(error: type[BaseException]) -> None:
+    async def raising(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await PlainTextResponse("ok")(scope, receive, send)
+            return
+        await receive()
+        await send({"type": "websocket.accept"})
+        raise error()
+
+    for raise_errors in (True, False):
+        client = TestClient(raising, raise_server_exceptions=raise_errors)
+        with pytest.raises(error if raise_errors else WebSocketDisconnect) as info:
+            with client.websocket_connect("/ws") as websocket:
+                websocket.receive()
+        if not raise_errors:
+            assert isinstance(info.value, WebSocketDisconnect) and info.value.code == 1011  # a server's close
+        assert client.get("/").text == "ok"  # the client's loop thread lives on
+
+
 def test_app_without_response_is_an_error() -> None:
     async def silent(scope: Scope, receive: Receive, send: Send) -> None:
         return None

@@ -8,7 +8,7 @@ import weakref
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Literal, TypeVar
 
-from typedasgi.testclient_app import DEFAULT_TIMEOUT
+from typedasgi.testclient_app import DEFAULT_TIMEOUT, app_failure
 
 __all__ = ["Backend", "LoopFactory", "LoopProvider", "LoopThread", "loop_factory"]
 
@@ -50,6 +50,29 @@ def loop_factory(backend: str, options: Mapping[str, Any] | None) -> LoopFactory
 
     return make
 
+class _Raised:
+    """An app's BaseException (SystemExit, its own CancelledError) on its way out of the client's loop."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+async def _carried(coroutine: Coroutine[Any, Any, T]) -> T | _Raised:
+    """``coroutine``'s result; an app's BaseException comes back as a value, to be raised in the test's thread.
+
+    Raised inside the loop, a SystemExit would stop the loop's thread (asyncio lets it through), and a
+    CancelledError would read as a cancelled call.
+    """
+    try:
+        return await coroutine
+    except Exception:
+        raise
+    except BaseException as error:
+        if not app_failure(error):
+            raise
+        return _Raised(error)
+
+
 class LoopThread:
     """One asyncio loop in a daemon thread; the test's thread submits coroutines to it."""
 
@@ -77,12 +100,15 @@ class LoopThread:
         if threading.current_thread() is self.thread:
             coroutine.close()
             raise RuntimeError("A TestClient cannot be called from inside the app it is testing")
-        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        future = asyncio.run_coroutine_threadsafe(_carried(coroutine), self.loop)
         try:
-            return future.result()
+            outcome = future.result()
         except BaseException:
             future.cancel()  # a KeyboardInterrupt in the test stops the app too
             raise
+        if isinstance(outcome, _Raised):
+            raise outcome.error  # here, in the test's thread
+        return outcome
 
     @staticmethod
     def stop(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:

@@ -16,7 +16,7 @@ except ImportError as _missing:  # pragma: no cover - exercised only without the
 
 from typedasgi import status
 from typedasgi.jsoncodec import encode_json
-from typedasgi.testclient_app import AppConfig, TestClientTimeout, server_address, wait_within
+from typedasgi.testclient_app import AppConfig, TestClientTimeout, app_failure, server_address, wait_within
 from typedasgi.testclient_loop import LoopProvider
 from typedasgi.types import (
     SendEvent,
@@ -102,7 +102,7 @@ class _WebSocketChannel:
         self._disconnect: WebSocketReceiveMessage | None = None  # once the client left: what receive() repeats
         self._closed: WebSocketDisconnect | None = None  # once the app closed: what the client sees again
         self._state: Literal["connecting", "connected", "denying", "closed"] = "connecting"
-        self._error: Exception | None = None
+        self._error: BaseException | None = None
         self._error_reported = False
         self._listening = 0  # the app's receive() calls waiting for the client
         self._disconnect_taken = False  # the app's receive() returned the disconnect
@@ -113,7 +113,9 @@ class _WebSocketChannel:
     async def _run(self) -> None:
         try:
             await self._config.app(self._scope, self._app_receive, self._app_send)
-        except Exception as error:
+        except BaseException as error:
+            if not app_failure(error):
+                raise
             self._error = error
         finally:
             self._from_app.put_nowait(None)
@@ -155,7 +157,7 @@ class _WebSocketChannel:
 
     # -- the test's side
 
-    def take_error(self) -> Exception | None:
+    def take_error(self) -> BaseException | None:
         """The app's exception, once, when the client re-raises them (a reaction to the client leaving is not one)."""
         error = self._error
         if error is None or self._error_reported or not self._config.raise_server_exceptions:
