@@ -23,6 +23,7 @@ __all__ = [
     "Headers",
     "InvalidHeaderError",
     "is_field_value",
+    "remember",
     "MutableHeaders",
     "RawHeaders",
     "CONTENT_LENGTHS",
@@ -67,6 +68,22 @@ def _encode_name(name: str) -> bytes:
     return encoded
 
 
+_Key = TypeVar("_Key", bound="str | bytes | None")
+_Answer = TypeVar("_Answer")
+_REMEMBERED = 256
+"""Values a cache keyed by what a client sent keeps, and the longest value it keeps."""
+
+
+def remember(cache: dict[_Key, _Answer], value: _Key, answer: _Answer) -> None:
+    """Keep ``answer`` for a header value (or one derived from a client's): only a short value, 256 at most.
+
+    Clients may send any value, long and new each time; so kept, a cache stays within
+    a few dozen kilobytes (the values real clients repeat are short).
+    """
+    if len(cache) < _REMEMBERED and (value is None or len(value) <= _REMEMBERED):
+        cache[value] = answer
+
+
 def is_field_value(value: str) -> bool:
     """Whether ``value`` may be sent as a header value: no CR, LF, NUL or other control character."""
     return _CONTROL.search(value) is None
@@ -74,7 +91,7 @@ def is_field_value(value: str) -> bool:
 
 def encode_header_value(name: str, value: str) -> bytes:
     """``value`` encoded for the wire; :class:`InvalidHeaderError` when it holds CR, LF, NUL or another control."""
-    if _CONTROL.search(value) is not None:
+    if not is_field_value(value):
         raise InvalidHeaderError(
             f"Invalid value for header {name!r}: {value!r} contains CR, LF, NUL or another control character"
         )

@@ -367,8 +367,8 @@ class Request(HTTPConnection[StateT]):
     async def _read_rest(self, message: ReceiveEvent, limit: int | None) -> bytes:
         """The body from ``message`` on, when it comes in more than one message.
 
-        Gathered in one growing buffer, not a list of chunks: a client trickling its body a
-        byte per message would otherwise cost some 40 bytes of objects per byte sent.
+        Gathered in one growing buffer, not a list of chunks: a client trickling its body two
+        bytes per message would otherwise cost some 60 bytes of memory per byte sent.
         """
         body = bytearray()
         received = self._received

@@ -28,7 +28,15 @@ from typedasgi.datastructures import URL, Headers, MutableHeaders
 from typedasgi.denial import denial_send
 from typedasgi.disconnect import send_until_disconnect
 from typedasgi.filebody import send_file
-from typedasgi.headers import CONTENT_LENGTHS, SMALL_BODY, InvalidHeaderError, content_length, encode_header, encode_header_value
+from typedasgi.headers import (
+    CONTENT_LENGTHS,
+    SMALL_BODY,
+    InvalidHeaderError,
+    content_length,
+    encode_header,
+    encode_header_value,
+    remember,
+)
 from typedasgi.ranges import (
     MAX_RANGES,
     MalformedRangeHeader,
@@ -77,8 +85,7 @@ def _content_type(media_type: str, charset: str) -> bytes:
         if media_type.startswith("text/") and "charset=" not in media_type.lower():
             text = f"{media_type}; charset={charset}"
         value = text.encode("latin-1")
-        if len(by_media_type) < 256 and len(media_type) <= 256:  # an app may pass on a client's media type
-            by_media_type[media_type] = value
+        remember(by_media_type, media_type, value)  # an app may pass on a client's media type
     return value
 
 

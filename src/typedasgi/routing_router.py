@@ -289,7 +289,6 @@ class Router:
         self.lifespan_started: bool = False
         self._index: dict[str, list[Candidate]] = {}
         self._wildcard: list[Candidate] = []
-        self._tails: dict[str, TailEntry] = {}
         if max_body_size is not None:
             middleware = [Middleware(RequestBodyLimitMiddleware, max_body_size=max_body_size), *(middleware or ())]
         self.middleware_stack: ASGIApp | None = None
@@ -313,7 +312,7 @@ class Router:
     def _forget_tables(self) -> None:
         """The routes changed other than at the end: no static path is known until the next reindex."""
         self._static: dict[str, Route] = {}
-        self._tails = {}
+        self._tails: dict[str, TailEntry] = {}
         self._indexed = -1
 
     def _reindex(self) -> None:

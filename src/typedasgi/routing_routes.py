@@ -168,11 +168,8 @@ class Route(_PathRoute):
             found = self.path_regex.match(route_path)
             if found is None:
                 return _NONE, None
-            params = found.groupdict()
-            try:
-                for key, convert in self.conversions:  # convert_params inline: one call less per match
-                    params[key] = convert(params[key])
-            except ValueError:  # a value its convertor refuses: no match (see convert_params)
+            params = convert_params(found, self.conversions)
+            if params is None:  # a value its convertor refuses
                 return _NONE, None
         methods = self.methods
         if methods is None:

@@ -243,7 +243,10 @@ class _StreamedExchange(_HTTPExchange):
         return chunk
 
     async def finish(self) -> None:
-        """Wait for the app to return (background tasks run after the body); then ``raise_error()``."""
+        """Wait for the app to return (background tasks run after the body); its error, if raised.
+
+        Raised in the client's loop, an app's SystemExit or CancelledError still reaches the test's
+        thread as itself: the loop thread's ``run`` carries it there (``testclient_loop._carried``)."""
         if self._task is not None:
             while not self._task.done():  # drain what it still sends (trailers, a late body) without blocking it
                 getter = asyncio.ensure_future(self._handover.get())
@@ -256,10 +259,6 @@ class _StreamedExchange(_HTTPExchange):
                 if not done:
                     await self.cancel()
                     raise TestClientTimeout(f"{self.target} did not finish within {self.timeout} s")
-
-    def raise_error(self) -> None:
-        """The app's error, when the client raises them: raised in the test's thread, never in the client's loop
-        (a SystemExit there would stop the loop's thread; a CancelledError would read as a cancelled call)."""
         if self.error is not None and self.config.raise_server_exceptions:
             error, self.error = self.error, None
             raise error
@@ -304,7 +303,6 @@ class _PulledBody(httpx2.SyncByteStream):
         exchange, run = self._exchange, self._loop.get().run
         if exchange.response_complete or exchange.error is not None:
             run(exchange.finish())
-            exchange.raise_error()
         else:
             run(exchange.cancel())
 
@@ -327,8 +325,7 @@ class TestTransport(httpx2.BaseTransport):
         run = self._loop.get().run
         run(exchange.start())
         if exchange.status is None:  # the app ended (or failed) without answering
-            run(exchange.finish())
-            exchange.raise_error()  # when configured to
+            run(exchange.finish())  # raises the app's error when configured to
             if exchange.error is None:
                 raise AppProtocolError(
                     f"TestClient did not receive any response: {exchange.target} returned without sending "

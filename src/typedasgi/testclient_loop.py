@@ -50,6 +50,7 @@ def loop_factory(backend: str, options: Mapping[str, Any] | None) -> LoopFactory
 
     return make
 
+
 class _Raised:
     """An app's BaseException (SystemExit, its own CancelledError) on its way out of the client's loop."""
 

@@ -160,7 +160,7 @@ class WebSocket(HTTPConnection[StateT]):
         """The next data message; the client's disconnect becomes :class:`WebSocketDisconnect`."""
         if self.application_state is not WebSocketState.CONNECTED:
             if self._peer_gone:  # another task's send learnt the client left: the peer's doing, not the app's
-                raise WebSocketDisconnect(status.WS_1006_ABNORMAL_CLOSURE)
+                raise self._gone()
             raise WebSocketDisconnected("WebSocket is not connected: call accept() first")
         message = await self.receive()
         if message["type"] == "websocket.disconnect":
@@ -281,7 +281,7 @@ class WebSocket(HTTPConnection[StateT]):
             if not message.get("more_body", False):
                 self.application_state = WebSocketState.DISCONNECTED
         elif self._peer_gone:  # the client left (a send found out): every later send says so, as the first did
-            raise WebSocketDisconnect(status.WS_1006_ABNORMAL_CLOSURE)
+            raise self._gone()
         else:
             raise WebSocketDisconnected(f"Cannot send {kind!r}: the connection is already closed")
         try:

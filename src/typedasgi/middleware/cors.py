@@ -21,8 +21,8 @@ import re
 from collections.abc import Awaitable, Collection
 
 from typedasgi.datastructures import Headers
-from typedasgi.headers import encode_header, encode_header_value, first_raw_value, is_field_value
-from typedasgi.middleware.pure import WrapsApp, add_vary, remember, start_headers
+from typedasgi.headers import encode_header, encode_header_value, first_raw_value, is_field_value, remember
+from typedasgi.middleware.pure import WrapsApp, add_vary, start_headers
 from typedasgi.responses import PlainTextResponse
 from typedasgi.types import AnyASGIApp, HTTPResponseStartEvent, Receive, Scope, Send, SendEvent, as_asgi_app
 

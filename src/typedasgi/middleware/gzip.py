@@ -28,8 +28,8 @@ import zlib
 from collections.abc import Iterable
 from typing import NoReturn, Protocol
 
-from typedasgi.headers import first_raw_value
-from typedasgi.middleware.pure import WrapsApp, add_vary, remember, start_headers
+from typedasgi.headers import first_raw_value, remember
+from typedasgi.middleware.pure import WrapsApp, add_vary, start_headers
 from typedasgi.types import (
     ASGIApp,
     AnyASGIApp,

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from types import FunctionType
-from typing import TypeVar
 
 from typedasgi.datastructures import MutableHeaders
 from typedasgi.responses import Response
@@ -61,25 +60,9 @@ __all__ = [
     "add_vary",
     "on_response_start",
     "quick_call",
-    "remember",
     "respond_early",
     "start_headers",
 ]
-
-_Value = TypeVar("_Value")
-_CACHED_VALUES = 256
-_CACHED_VALUE_LENGTH = 256
-
-
-def remember(cache: dict[bytes | None, _Value], header_value: bytes | None, answer: _Value) -> None:
-    """Keep ``answer`` for a header value a client sent: only a short value, and at most 256 of them.
-
-    Clients may send any value, long and new each time; so kept, the cache stays
-    within a few dozen kilobytes (the values real clients repeat are short).
-    """
-    if len(cache) < _CACHED_VALUES and (header_value is None or len(header_value) <= _CACHED_VALUE_LENGTH):
-        cache[header_value] = answer
-
 
 ResponseStartCallback = Callable[[HTTPResponseStartEvent, MutableHeaders], "Awaitable[None] | None"]
 """``callback(message, headers)``: may edit ``headers`` (they write into ``message``) or ``message["status"]``."""
