@@ -339,6 +339,29 @@ async def part_header_limit() -> None:
     assert len(created) == 1 and created[0].file.closed
 
 
+def test_part_header_limits_are_ours_and_say_which(client: TestClient) -> None:
+    """A part's header lines are held to max_part_header_size and max_part_headers, set per form() call.
+
+    python-multipart applies its own per-line and per-part caps (4,224 bytes, 8 lines); the
+    parser is given ours instead, so a limit raised by the app is the one that holds.
+    """
+    long_line = text_part("a", "1", b"X-Long: " + b"v" * 9000 + b"\r\n")
+    assert client.post("/form", content=multipart(long_line), headers=MULTIPART).json() == {"a": ["1"]}
+    too_long = client.post("/form?max_part_header_size=8000", content=multipart(long_line), headers=MULTIPART)
+    assert (too_long.status_code, too_long.text) == (
+        400, "Invalid multipart data: a part's header lines are over 8000 bytes."
+    )
+    huge = client.post("/form", content=multipart(text_part("a", "1", b"X: " + b"v" * 20_000 + b"\r\n")), headers=MULTIPART)
+    assert (huge.status_code, huge.text) == (400, "Invalid multipart data: a part's header lines are over 16384 bytes.")
+
+    nine_lines = text_part("a", "1", b"".join(b"X-%d: v\r\n" % index for index in range(8)))
+    refused = client.post("/form", content=multipart(nine_lines), headers=MULTIPART)
+    assert (refused.status_code, refused.text) == (400, "Invalid multipart data: a part has more than 8 header lines.")
+    allowed = client.post("/form?max_part_headers=9", content=multipart(nine_lines), headers=MULTIPART)
+    assert allowed.json() == {"a": ["1"]}
+    assert_still_serving(client)
+
+
 def test_missing_python_multipart_is_a_415_and_a_log_naming_the_extra(
     client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -64,7 +64,9 @@ class FormLimits:
     """What a form may hold in memory: a url-encoded body, a multipart body's fields and part headers
     (413 past it). ``Request.form()`` passes the request's body limit; None lifts it."""
     max_part_header_size: int = 16 * 1024
-    """Largest total size of one multipart part's header lines."""
+    """Largest total size of one multipart part's header lines (so of any one line too)."""
+    max_part_headers: int = 8
+    """Most header lines in one multipart part (browsers send two: Content-Disposition, Content-Type)."""
     spool_max_size: int = _MiB
     """Uploaded files stay in memory up to this size, then roll over to a temporary file."""
 
@@ -218,6 +220,21 @@ def _multipart_module() -> _Multipart:
     return _multipart
 
 
+def _headers_too_large(limits: FormLimits) -> MultiPartException:
+    # Starlette's words first ("Invalid multipart data."), then which limit, so a client can tell
+    return _bad_request(f"Invalid multipart data: a part's header lines are over {limits.max_part_header_size} bytes.")
+
+
+def _parser_refusal(error: ValueError, limits: FormLimits) -> MultiPartException:
+    """The 400 for python-multipart's refusal: which of our header limits it applied, else Starlette's words."""
+    reason = str(error)
+    if reason.startswith("Maximum header size"):
+        return _headers_too_large(limits)
+    if reason.startswith("Maximum header count"):
+        return _bad_request(f"Invalid multipart data: a part has more than {limits.max_part_headers} header lines.")
+    return _bad_request("Invalid multipart data.")
+
+
 _MAX_BOUNDARY = 200  # RFC 2046 says 70; some clients go a little beyond
 
 
@@ -254,6 +271,8 @@ class _MultipartParser:
                     "on_part_end": self._on_part_end,
                     "on_end": self._on_end,
                 },
+                max_header_count=limits.max_part_headers,
+                max_header_size=limits.max_part_header_size,  # per line; _count_header bounds the sum
             )
         except ValueError as exc:
             raise _bad_request(f"Invalid multipart boundary: {exc}") from None
@@ -294,7 +313,7 @@ class _MultipartParser:
         self._hold(size)
         self._header_size += size
         if self._header_size > self.limits.max_part_header_size:
-            raise _bad_request("Invalid multipart data.")  # Starlette's words for oversized part headers
+            raise _headers_too_large(self.limits)
 
     def _on_header_field(self, data: bytes, start: int, end: int) -> None:
         self._count_header(end - start)
@@ -370,8 +389,8 @@ class _MultipartParser:
                 received += len(chunk)
                 try:
                     _ = self.parser.write(chunk)
-                except ValueError:  # python-multipart's FormParserError is a ValueError
-                    raise _bad_request("Invalid multipart data.") from None
+                except ValueError as exc:  # python-multipart's FormParserError is a ValueError
+                    raise _parser_refusal(exc, self.limits) from None
                 await self._flush()
             if received and not self.finished:
                 raise _bad_request("Malformed multipart body: it ended before the closing boundary")

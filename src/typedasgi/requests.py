@@ -411,6 +411,8 @@ class Request(HTTPConnection[StateT]):
         max_part_size: int = FormLimits.max_part_size,
         max_file_size: int = FormLimits.max_file_size,
         max_upload_size: int = FormLimits.max_upload_size,
+        max_part_header_size: int = FormLimits.max_part_header_size,
+        max_part_headers: int = FormLimits.max_part_headers,
     ) -> AwaitableOrContextManager[FormData]:
         """Parse an url-encoded or multipart body (multipart needs the ``forms`` extra).
 
@@ -418,30 +420,23 @@ class Request(HTTPConnection[StateT]):
         uploads when the block ends. Uploaded files go to disk past a small threshold, so a
         multipart body is limited by ``max_upload_size`` (and each file by ``max_file_size``),
         not by the in-memory body limit; what stays in memory (fields, part headers, a
-        whole url-encoded body) still counts against that limit.
+        whole url-encoded body) still counts against that limit. Each breach is a 400 or 413
+        saying which limit (see :class:`~typedasgi.formparsers.FormLimits`).
         """
-        return AwaitableOrContextManager(
-            self._get_form(
-                max_files=max_files,
-                max_fields=max_fields,
-                max_part_size=max_part_size,
-                max_file_size=max_file_size,
-                max_upload_size=max_upload_size,
-            )
+        limits = FormLimits(
+            max_files=max_files,
+            max_fields=max_fields,
+            max_part_size=max_part_size,
+            max_file_size=max_file_size,
+            max_upload_size=max_upload_size,
+            max_in_memory_size=self._max_body_size(),
+            max_part_header_size=max_part_header_size,
+            max_part_headers=max_part_headers,
         )
+        return AwaitableOrContextManager(self._get_form(limits))
 
-    async def _get_form(
-        self, *, max_files: int, max_fields: int, max_part_size: int, max_file_size: int, max_upload_size: int
-    ) -> FormData:
+    async def _get_form(self, limits: FormLimits) -> FormData:
         if self._form is None:
-            limits = FormLimits(
-                max_files=max_files,
-                max_fields=max_fields,
-                max_part_size=max_part_size,
-                max_file_size=max_file_size,
-                max_upload_size=max_upload_size,
-                max_in_memory_size=self._max_body_size(),
-            )
             self._form = await parse_form(self.headers, self._read, limits)
         return self._form
 
