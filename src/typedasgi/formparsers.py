@@ -220,21 +220,6 @@ def _multipart_module() -> _Multipart:
     return _multipart
 
 
-def _headers_too_large(limits: FormLimits) -> MultiPartException:
-    # Starlette's words first ("Invalid multipart data."), then which limit, so a client can tell
-    return _bad_request(f"Invalid multipart data: a part's header lines are over {limits.max_part_header_size} bytes.")
-
-
-def _parser_refusal(error: ValueError, limits: FormLimits) -> MultiPartException:
-    """The 400 for python-multipart's refusal: which of our header limits it applied, else Starlette's words."""
-    reason = str(error)
-    if reason.startswith("Maximum header size"):
-        return _headers_too_large(limits)
-    if reason.startswith("Maximum header count"):
-        return _bad_request(f"Invalid multipart data: a part has more than {limits.max_part_headers} header lines.")
-    return _bad_request("Invalid multipart data.")
-
-
 _MAX_BOUNDARY = 200  # RFC 2046 says 70; some clients go a little beyond
 
 
@@ -313,7 +298,7 @@ class _MultipartParser:
         self._hold(size)
         self._header_size += size
         if self._header_size > self.limits.max_part_header_size:
-            raise _headers_too_large(self.limits)
+            raise _bad_request("Invalid multipart data.")  # Starlette's words for every header limit
 
     def _on_header_field(self, data: bytes, start: int, end: int) -> None:
         self._count_header(end - start)
@@ -389,8 +374,8 @@ class _MultipartParser:
                 received += len(chunk)
                 try:
                     _ = self.parser.write(chunk)
-                except ValueError as exc:  # python-multipart's FormParserError is a ValueError
-                    raise _parser_refusal(exc, self.limits) from None
+                except ValueError:  # python-multipart's FormParserError is a ValueError (its header limits are ours)
+                    raise _bad_request("Invalid multipart data.") from None
                 await self._flush()
             if received and not self.finished:
                 raise _bad_request("Malformed multipart body: it ended before the closing boundary")

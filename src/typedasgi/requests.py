@@ -421,7 +421,7 @@ class Request(HTTPConnection[StateT]):
         multipart body is limited by ``max_upload_size`` (and each file by ``max_file_size``),
         not by the in-memory body limit; what stays in memory (fields, part headers, a
         whole url-encoded body) still counts against that limit. Each breach is a 400 or 413
-        saying which limit (see :class:`~typedasgi.formparsers.FormLimits`).
+        (see :class:`~typedasgi.formparsers.FormLimits`).
         """
         limits = FormLimits(
             max_files=max_files,
