@@ -9,7 +9,10 @@ typedasgi by an import hook (``compat/starlette_alias.py``, loaded by a
 version typedasgi is measured against, so version checks (OpenTelemetry's)
 find it. Not one file of the package or its tests is changed. A package whose
 source distribution has no tests can be given a folder with them
-(``--tests NAME=DIR``, e.g. a clone of its repository).
+(``--tests NAME=DIR``, e.g. a clone of its repository). A package whose tests
+talk to a real server gets one for its run, on 127.0.0.1, stopped when the run
+ends (``Package.redis_url_env``: a ``redis-server`` from PATH, which
+``dev.py setup`` installs).
 
 Not part of ``dev.py check``: it needs the package index.
 """
@@ -17,6 +20,7 @@ Not part of ``dev.py check``: it needs the package index.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -24,9 +28,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from typedasgi_broadcast.testing import running_redis
 
 from compat.run import FAILURE_LINE, SUMMARY_COUNT, download_sdist, extract
 
@@ -49,6 +55,9 @@ class Package:
     # Data files its tests read that the repository has and the sdist does not ship (path: content).
     sdist_lacks: tuple[tuple[str, str], ...] = ()
     sdist_has_tests: bool = True  # False: runs only with --tests NAME=DIR (a clone of its repository)
+    # The environment variable its tests read a Redis URL from: a redis-server on a free 127.0.0.1 port is
+    # started for the run and its URL passed there.
+    redis_url_env: str = ""
 
 
 PYTEST_ASYNCIO = ("pytest", "pytest-asyncio")
@@ -108,8 +117,8 @@ PACKAGES: tuple[Package, ...] = (
     Package(
         "starsessions",
         (*PYTEST_ASYNCIO, "httpx", "redis", "cryptography"),
-        known="the Redis backend tests need a Redis server on localhost:6379",
         sdist_has_tests=False,
+        redis_url_env="REDIS_URL",  # tests/backends/test_redis.py, default redis://localhost
     ),
     Package("timing-asgi", (*PYTEST_ASYNCIO, "requests", "httpx"), sdist_has_tests=False),
 )
@@ -174,12 +183,27 @@ def make_venv(where: Path, package: Package, requirement: str, starlette: bool) 
     return python
 
 
-def run_suite(python: Path, top: Path, package: Package, timeout: float) -> tuple[dict[str, int], list[str], str]:
+@contextlib.contextmanager
+def services(package: Package) -> Iterator[dict[str, str]]:
+    """The real servers the package's tests talk to, running for the block and always stopped after it
+    (each stop bounded in time); yields the environment that tells the tests where they are."""
+    if not package.redis_url_env:
+        yield {}
+        return
+    with running_redis() as redis:
+        _log(f"+ redis-server on {redis.url} for {package.name} (${package.redis_url_env})")
+        yield {package.redis_url_env: redis.url}
+
+
+def run_suite(
+    python: Path, top: Path, package: Package, timeout: float, service_env: dict[str, str]
+) -> tuple[dict[str, int], list[str], str]:
     """The package's pytest run in its own folder: pytest's counts, failing tests, and a note if it did not finish."""
     # addopts is emptied: coverage thresholds and report flags are not tests.
     cmd = [str(python), "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-q", "-rfE", "--no-header"]
     cmd += ["--tb=line", "--continue-on-collection-errors", *package.pytest_args]
     env = dict(os.environ, TYPEDASGI_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONDONTWRITEBYTECODE="1", COLUMNS="300")
+    env.update(service_env)
     _log("+ " + " ".join(cmd))
     proc = subprocess.Popen(
         cmd, cwd=top, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
@@ -191,6 +215,10 @@ def run_suite(python: Path, top: Path, package: Package, timeout: float) -> tupl
         os.killpg(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate()
         note = f"timed out after {timeout:g}s"
+    except BaseException:  # Ctrl-C or SIGTERM: its tests do not outlive the run (nor the servers they use)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
     lines = out.splitlines()
     failures = [f"{m.group(1)} {m.group(2)} - {m.group(3) or ''}" for m in map(FAILURE_LINE.match, lines) if m]
     closing = next((line for line in reversed(lines) if SUMMARY_COUNT.search(line)), "")
@@ -230,7 +258,12 @@ def run_package(
             result.note = "failed: " + " ".join(str(arg) for arg in error.cmd[1:])[:160]
             return result
         started = time.monotonic()
-        result.counts, result.failures, result.note = run_suite(python, top, package, timeout)
+        try:
+            with services(package) as service_env:
+                result.counts, result.failures, result.note = run_suite(python, top, package, timeout, service_env)
+        except (RuntimeError, TimeoutError) as error:  # a server it needs is not installed or did not start
+            result.note = f"failed: {error}"
+            return result
         _log(f"{package.name}: {result.counts} in {time.monotonic() - started:.0f}s")
     if tests is not None:
         result.note = f"tests from {tests}; {result.note}".rstrip("; ")
@@ -246,6 +279,11 @@ def table(results: Sequence[Result]) -> str:
         rows.append((r.name, r.version, score, str(r.counts.get("skipped", 0)), notes))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in rows)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM ends the run as Ctrl-C does: through every ``finally``, so the servers started are stopped."""
+    sys.exit(128 + signum)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -265,6 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, folder in tests.items():
         if not folder.is_dir():
             parser.error(f"--tests {name}={folder}: not a folder")
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     results: list[Result] = []
     for spec in args.names or list(known):
         name, _, version = spec.partition("==")
