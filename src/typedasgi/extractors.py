@@ -367,23 +367,29 @@ def lookup_step(
                 raise validation_item(location, key, error) from None
 
         return whole
+    # A repeated query key gives its last value (Starlette's query_params.get), a repeated header its first
+    # (request.headers.get, so also the security schemes): one request never has two readings of a value.
+    at = 0 if location == "header" else -1
     if convert is identity:
-        def last_str(inputs: Inputs) -> object:
+        def one_str(inputs: Inputs) -> object:
             values = source(inputs).get(key)
-            return missing() if values is None else values[-1]
+            return missing() if values is None else values[at]
 
-        return last_str
+        return one_str
 
-    def last(inputs: Inputs) -> object:
+    def one(inputs: Inputs) -> object:
         values = source(inputs).get(key)
         if values is None:
             return missing()
         try:
-            return convert(values[-1])  # a repeated key: the last value, as Starlette's query_params does
+            return convert(values[at])
         except (msgspec.ValidationError, ValueError) as error:
             raise validation_item(location, key, error) from None
 
-    return last
+    return one
+
+
+NOT_A_FILE = "Expected a text field, got a file"
 
 
 def form_step(
@@ -403,7 +409,7 @@ def form_step(
                 raise Invalid("body", key, "Expected a file, got a text field")
             return values if multi else values[-1]
         if any(files):
-            raise Invalid("body", key, "Expected a text field, got a file")
+            raise Invalid("body", key, NOT_A_FILE)
         try:
             return convert(values if multi else values[-1])
         except (msgspec.ValidationError, ValueError) as error:

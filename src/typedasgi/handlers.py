@@ -29,6 +29,7 @@ from typedasgi.error_responses import mark_json_errors
 from typedasgi.exceptions import HTTPException, MalformedBody, WebSocketException, raises_to_app
 from typedasgi.extractors import (
     Inputs,
+    NOT_A_FILE,
     Invalid,
     RequestValidationError,
     ValidationErrorItem,
@@ -49,6 +50,7 @@ from typedasgi.requests import TOO_DEEP, Request
 from typedasgi.responses import JSONResponse, Response
 from typedasgi.routing_endpoints import PlainCall, request_response
 from typedasgi.types import ASGIApp, Receive, Scope, Send
+from typedasgi.uploads import UploadFile
 
 __all__ = ["Renderer", "TypedHandler"]
 
@@ -106,6 +108,10 @@ async def read_body(request: Request[Any], body: BodyInfo) -> object:
         form = await request.form()
         if not form and not body.required:
             return body.default
+        text_only = body.form_text
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile) and (text_only is None or key in text_only):
+                raise Invalid("body", key, NOT_A_FILE)
         data = {key: form.getlist(key) if key in body.form_lists else form[key] for key in form}
         try:
             return msgspec.convert(data, body.annotation, strict=False)

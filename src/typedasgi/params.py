@@ -122,6 +122,7 @@ class BodyInfo:
     default: object
     marker: Body | None
     form_lists: frozenset[str]  # fields that take every value of a repeated form key
+    form_text: frozenset[str] | None  # form keys where a file part is refused (None: every key)
     decoder: msgspec.json.Decoder[Any]
 
 
@@ -313,23 +314,39 @@ def _is_optional(annotation: object) -> bool:
     return typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in typing.get_args(annotation)
 
 
-def _form_lists(annotation: object) -> frozenset[str]:
-    """The fields of a body type that take a list: form keys that may repeat."""
+def _takes_file(info: mi.Type) -> bool:
+    """True for ``UploadFile``, ``UploadFile | None`` or a list of them: a type a file part may fill."""
+    while isinstance(info, mi.Metadata):
+        info = info.type
+    if isinstance(info, mi.UnionType):
+        return any(_takes_file(member) for member in info.types)
+    if isinstance(info, _SEQUENCES):
+        return _takes_file(info.item_type)
+    return isinstance(info, mi.CustomType) and issubclass(info.cls, UploadFile)
+
+
+def _form_keys(annotation: object) -> tuple[frozenset[str], frozenset[str] | None]:
+    """How a form fills a body type: the keys that may repeat (list fields), and where a file part may not go.
+
+    A file goes only where the type names ``UploadFile`` (the second set: the other fields; None: every
+    key). An ``Any``/``object`` field would otherwise take the file, which no JSON encoder writes.
+    """
     try:
         info = _type_info(annotation)
     except TypeError:
-        return frozenset()
+        return frozenset(), None
     fields = getattr(info, "fields", None)
     if not fields:
-        return frozenset()
-    names: set[str] = set()
+        takes_files = isinstance(info, mi.DictType) and _takes_file(info.value_type)
+        return frozenset(), frozenset() if takes_files else None
+    lists: set[str] = set()
     for field in fields:
         field_info = field.type
         while isinstance(field_info, mi.Metadata):
             field_info = field_info.type
         if _is_multi(field_info) or isinstance(field_info, _SEQUENCES):
-            names.add(field.encode_name)
-    return frozenset(names)
+            lists.add(field.encode_name)
+    return frozenset(lists), frozenset(field.encode_name for field in fields if not _takes_file(field.type))
 
 
 # ------------------------------------------------------------------ compiling
@@ -535,9 +552,10 @@ class _Compiler:
             decoder = msgspec.json.Decoder(annotation)
         except TypeError as error:
             raise self.fail(pname, f"unsupported annotation {_type_name(raw)} ({error}); {_INSTEAD}") from None
+        form_lists, form_text = _form_keys(annotation)
         signature.body = BodyInfo(
             name=pname, annotation=annotation, required=required, default=default,
-            marker=marker if isinstance(marker, Body) else None, form_lists=_form_lists(annotation),
+            marker=marker if isinstance(marker, Body) else None, form_lists=form_lists, form_text=form_text,
             decoder=decoder,
         )
 
