@@ -74,6 +74,13 @@ def test_cookie_parser_is_lenient() -> None:
     assert cookie_parser("") == {}
 
 
+def test_quoted_cookie_values_are_unescaped_as_the_stdlib_does() -> None:
+    """Octal escapes and backslash-quoted characters are read; a backslash before a newline stays."""
+    assert cookie_parser('a="\\012\\"x\\\\"; b="\\8\\0"; c="\\\n"; d="x') == {
+        "a": '\n"x\\', "b": "80", "c": "\\\n", "d": '"x'
+    }
+
+
 def test_body_stream_and_json() -> None:
     async def run() -> None:
         request = Request(scope(method="POST"), body_receiver(b'{"a":', b" [1, 2]}"))
