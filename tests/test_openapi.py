@@ -140,6 +140,17 @@ def test_plain_endpoints_mounts_and_operation_ids() -> None:
     assert {paths["/both"]["get"]["operationId"], paths["/both"]["post"]["operationId"]} == {"no_params_get", "no_params_post"}
 
 
+def test_a_parameter_named_like_a_mounts_path_parameter_is_documented_as_that_one() -> None:
+    async def pets(owner: int, limit: int = 10) -> list[str]:
+        return []
+
+    doc = document(Mount("/owners/{owner}", routes=[Route("/pets", pets)]))
+    parameters = doc["paths"]["/owners/{owner}/pets"]["get"]["parameters"]
+    assert [(p["in"], p["name"], p["schema"]["type"]) for p in parameters] == [
+        ("path", "owner", "integer"), ("query", "limit", "integer"),
+    ]
+
+
 def test_the_app_serves_the_document_and_the_docs_page() -> None:
     app = TypedASGI(openapi_url="/openapi.json", title="Pets API", version="3.1")
     app.get("/pets/{pet_id:int}")(get_pet)

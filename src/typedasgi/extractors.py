@@ -26,7 +26,7 @@ from typedasgi.convertors import Convertor
 from typedasgi.exceptions import HTTPException
 from typedasgi.requests import Request, cookie_parser
 from typedasgi.responses import JSONResponse, Response
-from typedasgi.types import Receive, Scope, Send, WWWScope
+from typedasgi.types import FrameworkKeys, Receive, Scope, Send, WWWScope
 from typedasgi.uploads import FormData, UploadFile
 from typedasgi.websockets import WebSocket
 
@@ -338,13 +338,51 @@ def path_step(key: str, convert: Callable[[Any], object]) -> Callable[[Inputs], 
     return step
 
 
+def _query_below_mounts(
+    key: str, multi: bool, convert: Callable[[Any], object], missing: Callable[[], object]
+) -> Callable[[Inputs], object]:
+    """The step of a query parameter only by its name, unless a ``Mount`` or ``Host`` above the route has ``{key}``.
+
+    A route is compiled without the paths of the mounts it is later put below, so ``user_id``
+    below ``Mount("/u/{user_id}")`` looked like a query parameter: the client's ``?user_id=`` filled it
+    while the URL named another user. It is that path parameter, as below ``include_router(prefix=...)``.
+    """
+
+    def as_text(value: object) -> object:  # a mount's convertor may have made an int, float or UUID
+        text = value if isinstance(value, str) else str(value)
+        return convert([text] if multi else text)
+
+    from_path = path_step(key, as_text)
+    converts = convert is not identity
+
+    def query_or_mount(inputs: Inputs) -> object:
+        keys: FrameworkKeys = inputs.scope  # type: ignore[assignment]  # the same dict, framework view (no call)
+        path_params = keys.get("path_params")
+        if path_params is not None and key in path_params:
+            return from_path(inputs)
+        values = inputs.query().get(key)
+        if values is None:
+            return missing()
+        value = values if multi else values[-1]
+        if not converts:
+            return value
+        try:
+            return convert(value)
+        except (msgspec.ValidationError, ValueError) as error:
+            raise validation_item("query", key, error) from None
+
+    return query_or_mount
+
+
 def lookup_step(
-    location: Location, key: str, multi: bool, required: bool, default: object, convert: Callable[[Any], object]
+    location: Location, key: str, multi: bool, required: bool, default: object, convert: Callable[[Any], object],
+    *, by_name: bool = False,
 ) -> Callable[[Inputs], object]:
     """A query/header/cookie step over ``inputs.query()``/``headers()`` (value lists) or ``cookies()``.
 
     Specialised at registration (one value or all, converted or not): each is
-    one dict lookup and at most one converter call per request.
+    one dict lookup and at most one converter call per request. ``by_name``: a
+    query parameter by its name alone (no marker), which a mount's ``{key}`` overrides.
     """
     sources: dict[str, Callable[[Inputs], Mapping[str, Any]]] = {
         "query": Inputs.query, "header": Inputs.headers, "cookie": Inputs.cookies,
@@ -356,6 +394,8 @@ def lookup_step(
             raise Invalid(location, key, "Field required")
         return default
 
+    if by_name:
+        return _query_below_mounts(key, multi, convert, missing)
     if location == "cookie" or multi:  # the whole value: a cookie's string or every repeated value
         def whole(inputs: Inputs) -> object:
             values = source(inputs).get(key)

@@ -8,6 +8,7 @@ parameters and a bare 200, since nothing more is known about them.
 
 from __future__ import annotations
 
+import dataclasses
 import http
 import inspect
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -112,6 +113,7 @@ class _Operation:
         self.returns: int | None = None
         self.validates = False
         seen: set[tuple[str, str]] = set()
+        self.path_keys = frozenset(path_params)  # a mount's too: a parameter by name alone reads those
         if handler is not None:
             for signature in handler.signature.walk():
                 self._add_signature(signature, seen, schemas)
@@ -139,6 +141,8 @@ class _Operation:
             fields = [(field.key, field.required, schemas.add(field.annotation)) for field in signature.form]
             self.form = (media_type, fields)
         for param in signature.params:
+            if param.marker is None and param.location == "query" and param.key in self.path_keys:
+                param = dataclasses.replace(param, location="path", required=True)  # a mount's {key}, by name
             if (param.location, param.key) in seen:
                 continue
             seen.add((param.location, param.key))

@@ -587,7 +587,9 @@ class _Compiler:
         elif location == "cookie" and multi:
             raise self.fail(pname, "a cookie has one value; list types are for query parameters and headers")
         else:
-            step = lookup_step(location, key, multi, required, default, str_converter(annotation))
+            step = lookup_step(
+                location, key, multi, required, default, str_converter(annotation), by_name=param_marker is None
+            )
         signature.params.append(ParamInfo(
             name=pname, location=location, key=key, annotation=annotation, required=required,
             default=default, multi=multi, marker=param_marker, extract=step,

@@ -13,8 +13,9 @@ import pytest
 
 from typedasgi.applications import TypedASGI
 from typedasgi.datastructures import UploadFile
-from typedasgi.params import Depends, Header
+from typedasgi.params import Depends, Header, Query
 from typedasgi.requests import Request
+from typedasgi.routing import Host, Mount, Route
 from typedasgi.security import APIKeyHeader
 from typedasgi.testclient import TestClient
 
@@ -148,3 +149,25 @@ def test_a_file_part_fills_a_field_typed_upload(client: TestClient) -> None:
     assert response.json() == {"title": "t", "file": "body"}  # a file under a key the type lacks is ignored
     response = client.post("/upload", files={"title": ("a.txt", b"body")})
     assert response.json()["errors"][0]["field"] == "title"
+
+
+async def items(user_id: int, sub: str = "-", q: Annotated[str, Query(alias="user_id")] = "-") -> list[object]:
+    return [user_id, sub, q]
+
+
+below = TypedASGI(routes=[
+    Mount("/users/{user_id:int}", routes=[Route("/items", items)]),
+    Mount("/named/{user_id}", app=TypedASGI(routes=[Route("/items", items)])),
+    Host("{sub}.example.com", app=TypedASGI(routes=[Route("/hosted/{user_id:int}", items)])),
+])
+
+
+def test_a_parameter_named_like_a_mounts_path_parameter_is_that_parameter() -> None:
+    """The route is compiled before it is mounted, so ``user_id`` looked like a query parameter: the client's
+    ``?user_id=2`` filled it while the URL (which a mount's middleware may have checked) named user 1."""
+    client = TestClient(below, raise_server_exceptions=False)
+    assert client.get("/users/1/items?user_id=2").json() == [1, "-", "2"]  # Query() still reads the query
+    assert client.get("/named/1/items").json() == [1, "-", "-"]
+    assert client.get("http://evil.example.com/hosted/1?sub=good").json() == [1, "evil", "-"]
+    response = client.get("/named/one/items?user_id=1")
+    assert [(error["location"], error["field"]) for error in response.json()["errors"]] == [("path", "user_id")]
