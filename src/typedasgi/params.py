@@ -438,6 +438,10 @@ class _Compiler:
             signature.injected.append((parameter.name, "connection", _INJECTORS["connection"]))
             return signature
         for parameter in parameters:
+            if parameter.name not in hints and parameter.annotation is not parameter.empty:
+                # a class's __init__ whose hints did not resolve: taken as Any, a client's string filled it
+                raise self.fail(parameter.name, f"its annotation {parameter.annotation!r} is unknown: the annotations "
+                                                f"of {name} do not resolve (a name imported only under TYPE_CHECKING?)")
             self.parameter(signature, parameter, hints.get(parameter.name, Any))
         if signature.body is not None and signature.form:
             raise self.fail(signature.body.name, f"a handler takes a body or form fields, not both "

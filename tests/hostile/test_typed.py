@@ -6,18 +6,22 @@ from __future__ import annotations
 import datetime
 import enum
 import uuid
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 import pytest
 
 from typedasgi.applications import TypedASGI
 from typedasgi.datastructures import UploadFile
-from typedasgi.params import Depends, Header, Query
+from typedasgi.params import Depends, HandlerSignatureError, Header, Query
 from typedasgi.requests import Request
 from typedasgi.routing import Host, Mount, Route
 from typedasgi.security import APIKeyHeader
 from typedasgi.testclient import TestClient
+
+
+if TYPE_CHECKING:  # a name the annotations use that does not exist at run time
+    from decimal import Decimal as Cache
 
 
 class Colour(enum.Enum):
@@ -171,3 +175,19 @@ def test_a_parameter_named_like_a_mounts_path_parameter_is_that_parameter() -> N
     assert client.get("http://evil.example.com/hosted/1?sub=good").json() == [1, "evil", "-"]
     response = client.get("/named/one/items?user_id=1")
     assert [(error["location"], error["field"]) for error in response.json()["errors"]] == [("path", "user_id")]
+
+
+class Service:
+    def __init__(self, limit: int = 10, cache: Cache | None = None) -> None:
+        self.limit, self.cache = limit, cache
+
+
+def test_a_dependency_class_whose_annotations_do_not_resolve_is_refused() -> None:
+    """Its ``__init__`` hints were dropped whole, so every parameter was a query string: ``?limit=3&cache=EVIL``
+    built the class with the strings ``'3'`` and ``'EVIL'``. A function's unresolvable hints were refused already."""
+
+    async def handler(service: Annotated[Service, Depends()]) -> int:
+        return service.limit
+
+    with pytest.raises(HandlerSignatureError, match=r"Service, parameter 'limit': .* do not resolve"):
+        Route("/", handler)
