@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeAlias, cast
 
 import urllib.error
+import urllib.parse
 
 from typedasgi.types import (
     ASGIApp,
@@ -228,24 +229,51 @@ def free_port() -> int:
         return port
 
 
+def connect(base: str, timeout: float) -> socket.socket:
+    """A connection to a server's base URL (``http://host:port``) or its unix socket's path."""
+    if base.startswith("/"):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(base)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+    address = urllib.parse.urlsplit(base)
+    assert address.hostname is not None and address.port is not None
+    return socket.create_connection((address.hostname, address.port), timeout=timeout)
+
+
 @contextlib.contextmanager
 def running_server(
-    app: str, *, args: tuple[str, ...] = (), app_dir: Path = ROOT, timeout: float = 20.0, command: str = "cli"
+    app: str,
+    *,
+    args: tuple[str, ...] = (),
+    app_dir: Path = ROOT,
+    timeout: float = 20.0,
+    command: str = "cli",
+    uds: Path | None = None,
 ) -> Iterator[ServerURL]:
     """Serve ``app`` (MODULE:ATTR) with ``typedasgi run`` (or plain uvicorn); yield its base URL.
 
-    The server runs in its own process group and is always stopped, within ``timeout``.
+    With ``uds`` (plain uvicorn only) the server listens on that unix socket instead, and the
+    "base URL" yielded is the socket's path. The server runs in its own process group and is
+    always stopped, within ``timeout``.
     """
     port = free_port()
     if command == "cli":
+        assert uds is None, "typedasgi run serves TCP only: use command='uvicorn' for a unix socket"
         cmd = [sys.executable, "-m", "typedasgi", "run", app, "--port", str(port), "--app-dir", str(app_dir)]
     else:
         cmd = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--app-dir", str(app_dir), "--host", "127.0.0.1"]
+        if uds is not None:
+            cmd += ["--uds", str(uds)]  # uvicorn binds the socket instead of the port
     cmd += list(args)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     log_file = tempfile.NamedTemporaryFile(prefix="typedasgi-server-", suffix=".log", delete=False)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
-    base = ServerURL(f"http://127.0.0.1:{port}")
+    base = ServerURL(str(uds) if uds is not None else f"http://127.0.0.1:{port}")
     base.log_path = Path(log_file.name)
     try:
         deadline = time.monotonic() + timeout
@@ -253,7 +281,7 @@ def running_server(
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited early ({proc.returncode}):\n{base.log()}")
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                with connect(base, timeout=0.2):
                     break
             except OSError:
                 if time.monotonic() > deadline:

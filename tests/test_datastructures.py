@@ -143,7 +143,7 @@ def test_url_from_scope_uses_host_header_first() -> None:
         ("ws", ("example.org", 80), "ws://example.org/p"),
         ("wss", ("example.org", 443), "wss://example.org/p"),
         ("http", ("::1", 8000), "http://[::1]:8000/p"),
-        ("http", ("unix.sock", None), "http://unix.sock/p"),
+        ("http", ("/run/app.sock", None), "/p"),  # a unix socket's path is no host (http:///run/... reads as host "run")
         ("http", None, "/p"),
     ],
 )

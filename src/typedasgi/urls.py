@@ -87,6 +87,12 @@ def _scope_host(scope: WWWScope) -> str | None:
     return host if parsed is not None and valid_port(parsed[1]) else None
 
 
+def _escape_path(path: str) -> str:
+    """``path`` with a backslash (browsers read it as ``/``) and tab, CR and LF (browsers drop them, and so does
+    ``urlsplit``: ``/<tab>/evil.com`` would read as ``//evil.com``, an authority) percent-escaped."""
+    return path.replace("\\", "%5C").replace("\t", "%09").replace("\n", "%0A").replace("\r", "%0D")
+
+
 def _scope_path(scope: WWWScope) -> str:
     # ASGI now puts root_path inside path; older servers did not. Prefix only when missing.
     path, root = scope["path"], scope.get("root_path", "")
@@ -99,19 +105,19 @@ def _url_from_scope(scope: WWWScope) -> str:
     """The request's URL, its authority from a valid Host header, else from the server's address."""
     scheme = scope.get("scheme", "http")
     # The path stays a path: its delimiters are escaped, "@evil.com" gets its leading "/".
-    path = _scope_path(scope).replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    path = _escape_path(_scope_path(scope).replace("?", "%3F").replace("#", "%23"))
     if not path.startswith("/"):
         path = "/" + path
     host = _scope_host(scope)
     if host is None:
         server = scope.get("server")
-        if server is None:
+        if server is None or server[1] is None:  # no address, or a unix socket's ([path, None]): not a host
             url = "/%2F" + path[2:] if path.startswith("//") else path  # "//evil.com" would be an authority
         else:
             server_host, port = server
             if ":" in server_host and not server_host.startswith("["):
                 server_host = f"[{server_host}]"  # IPv6 literal
-            if port is None or port == _DEFAULT_PORTS.get(scheme):
+            if port == _DEFAULT_PORTS.get(scheme):
                 url = f"{scheme}://{server_host}{path}"
             else:
                 url = f"{scheme}://{server_host}:{port}{path}"
@@ -277,7 +283,7 @@ class URLPath(str):
     def __new__(cls, path: str, protocol: str = "", host: str = "") -> Self:
         if protocol not in ("http", "websocket", ""):
             raise ValueError(f"URLPath protocol must be 'http', 'websocket' or '', got {protocol!r}")
-        path = path.replace("\\", "%5C")  # browsers read a backslash as a slash
+        path = _escape_path(path)
         if path.startswith("//"):  # would read as "//host/...": another site
             path = "/%2F" + path[2:]
         return str.__new__(cls, path)

@@ -11,16 +11,14 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import TypedDict
-from urllib.parse import urlsplit
 
 from typedasgi.testclient import TestClient
 
 from tests.hostile.app import open_fds, resident_kib, temp_files
-from tests.support import http_get
+from tests.support import connect, http_get
 
 SETTLE_SECONDS = 10.0
 """How long a target may take to close what an attack opened."""
@@ -97,9 +95,7 @@ def client_target(client: TestClient) -> Target:
 
 def raw_exchange(base: str, request: bytes, *, timeout: float = 5.0) -> Response:
     """Send ``request`` bytes as they are on a new connection; read one response (status, headers, body)."""
-    address = urlsplit(base)
-    assert address.hostname is not None and address.port is not None
-    with socket.create_connection((address.hostname, address.port), timeout=timeout) as sock:
+    with connect(base, timeout) as sock:
         try:
             sock.sendall(request)
         except (BrokenPipeError, ConnectionResetError):
@@ -122,11 +118,13 @@ def get_with_host(base: str, path: str, *host_lines: bytes) -> Response:
 def same_origin(location: str, host: str) -> bool:
     """Whether a browser following ``location`` from ``host`` stays on ``host``.
 
-    Browsers read ``\\`` as ``/`` in http(s) URLs and skip extra slashes after the
-    scheme, so those are normalised first; a relative location must not start
-    with ``//`` (scheme-relative) once normalised.
+    Browsers drop tab, CR and LF anywhere in a URL and controls or spaces around it,
+    read ``\\`` as ``/`` in http(s) URLs and skip extra slashes after the scheme, so
+    those are normalised first; a relative location must not start with ``//``
+    (scheme-relative) once normalised.
     """
-    normal = location.replace("\\", "/")
+    dropped = location.replace("\t", "").replace("\n", "").replace("\r", "")
+    normal = dropped.strip("".join(map(chr, range(33)))).replace("\\", "/")
     if normal.startswith(("http://", "https://")):
         scheme, _, rest = normal.partition("://")
         authority = rest.lstrip("/").split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]

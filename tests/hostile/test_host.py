@@ -4,14 +4,19 @@ the framework's redirects never leave the origin. Through a real uvicorn."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from typedasgi.datastructures import URL
+from typedasgi.middleware.httpsredirect import HTTPSRedirectMiddleware
+from typedasgi.responses import PlainTextResponse
+from typedasgi.routing import Route, Router
 from typedasgi.urls import parse_host, valid_port
 
 from tests.hostile.app import app
 from tests.hostile.guards import Target, get_with_host, raw_exchange, same_origin
-from tests.support import ServerURL, call_app, http_scope
+from tests.support import ServerURL, call_app, http_scope, running_server
 
 VALID_HOSTS = [b"example.com", b"example.com:8080", b"EXAMPLE.com:0", b"127.0.0.1:65535", b"[::1]", b"[::1]:8000",
                b"xn--bcher-kva.example", b"a_b~c.example"]
@@ -71,7 +76,7 @@ def test_a_request_without_host_uses_the_servers_address(server: ServerURL, serv
 
 
 @pytest.mark.parametrize("path", ["@evil.com", "@evil.com/x", "evil.com/x", "//evil.com/x", "http://evil.com/x",
-                                  "\\\\evil.com/x", "/\\evil.com"])
+                                  "\\\\evil.com/x", "/\\evil.com", "/\t/evil.com", "/\n/evil.com/x", "\r\n//evil.com"])
 @pytest.mark.parametrize("headers", [[(b"host", b"good.example")], []], ids=["host", "no-host"])
 def test_a_raw_path_never_becomes_the_host(path: str, headers: list[tuple[bytes, bytes]]) -> None:
     """Servers other than uvicorn may pass any path: it stays a path (the ASGI level; no server normalises it)."""
@@ -164,7 +169,9 @@ def test_no_redirect_is_built_from_a_hostile_host(server: ServerURL, served: Tar
         assert same_origin(location.replace("https://", "http://"), server_host), location
 
 
-@pytest.mark.parametrize("path", ["//evil.com", "/\\evil.com", "///evil.com/", "/static/docs", "/secure/x"])
+@pytest.mark.parametrize(
+    "path", ["//evil.com", "/\\evil.com", "///evil.com/", "/static/docs", "/secure/x", "/\t/evil.com", "/\r\n/evil.com/x"]
+)
 def test_redirects_without_any_host(local: Target, path: str) -> None:
     """No Host header and no server address (a bare ASGI server): never a scheme-relative Location."""
     with local.nothing_leaks():
@@ -177,6 +184,52 @@ def test_redirects_without_any_host(local: Target, path: str) -> None:
         assert location is not None and same_origin(location.decode(), "")
     else:
         assert location is None
+
+
+@pytest.mark.parametrize("path", ["/\t/evil.com", "/\n/evil.com/x", "/\r\n/evil.com"])
+def test_https_redirect_without_any_host_never_reads_the_path_as_one(path: str) -> None:
+    """Tab, CR and LF (``/%09/evil.com`` decoded) are escaped, not dropped as ``urlsplit`` and browsers drop them:
+    the path once read as ``//evil.com``, so the redirect went to ``https://evil.com``."""
+    messages = call_app(HTTPSRedirectMiddleware(PlainTextResponse("inner")), http_scope(path=path, server=None))
+    start = messages[0]
+    assert start["type"] == "http.response.start"
+    assert (start["status"], dict(start["headers"]).get(b"location")) == (400, None)
+
+
+@pytest.mark.parametrize("value", ["\t/evil.com", "\n/evil.com", "\r\n/evil.com", "\\evil.com", "/evil.com"])
+def test_url_path_for_never_starts_a_path_a_browser_reads_as_a_host(value: str) -> None:
+    """A ``{rest:path}`` value at the start of the path: browsers drop tab, CR and LF in a link's URL and read a
+    backslash as ``/``, so each is escaped (and a leading ``//`` broken) where the path is built."""
+    router = Router([Route("/{rest:path}", PlainTextResponse("x"), name="rest")])
+    path = router.url_path_for("rest", rest=value)
+    assert same_origin(path, "") and path.endswith("evil.com"), path
+
+
+@pytest.fixture(scope="module")
+def unix_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerURL]:
+    """The suite's app on uvicorn over a unix socket: its scope's ``server`` is ``[socket path, None]``."""
+    socket_path = tmp_path_factory.mktemp("uds") / "app.sock"
+    with running_server("tests.hostile.app:app", command="uvicorn", uds=socket_path, args=("--log-level", "warning")) as base:
+        yield base
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "location"),
+    [(b"/dir", 307, "/dir/"), (b"/static/docs", 307, "/static/docs/"), (b"/%09/evil.com", 307, "/%09/evil.com/"),
+     (b"/secure/x", 400, None), (b"/url", 200, None)],
+)
+def test_a_unix_socket_is_no_host(
+    unix_server: ServerURL, path: bytes, status: int, location: str | None
+) -> None:
+    """Without a Host, a unix socket's path is not the URL's authority: ``http:///run/app.sock/dir/`` sends a
+    browser to the host ``run``. The URLs are paths, as with no server address at all."""
+    got, headers, body = raw_exchange(unix_server, b"GET " + path + b" HTTP/1.0\r\n\r\n")
+    assert (got, headers.get("location")) == (status, location), body
+    if path == b"/url":
+        assert body == b"/url|/|/url"
+    assert raw_exchange(unix_server, b"GET /url HTTP/1.0\r\nHost: good.example\r\n\r\n")[2] == (
+        b"http://good.example/url|http://good.example/|http://good.example/url"
+    )
 
 
 def test_https_redirect_keeps_the_validated_host(server: ServerURL) -> None:
