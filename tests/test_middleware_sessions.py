@@ -305,6 +305,18 @@ def test_signed_but_not_a_json_object_is_ignored() -> None:
     assert middleware.decode(middleware.signer.sign(b"not base64!").decode()) is None
 
 
+def test_signed_but_nested_too_deeply_is_ignored() -> None:
+    """msgspec's decoder raises RecursionError past the interpreter's depth: an empty session, not a 500 on
+    every request until the cookie expires (an app sharing the key, Starlette's during a move, may write one)."""
+    deep = b'{"a": ' + b"[" * 3000 + b"]" * 3000 + b"}"
+    app = make_app(max_cookie_size=10**5)
+    middleware = SessionMiddleware(view_app, secret_key=SECRET, max_cookie_size=10**5)
+    cookie = middleware.signer.sign(base64.b64encode(deep)).decode()
+    assert middleware.decode(cookie) is None
+    response = TestClient(app, raise_server_exceptions=False).get("/view", headers={"cookie": f"session={cookie}"})
+    assert (response.status_code, response.json()) == (200, {})
+
+
 def test_expired_cookie_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     client = TestClient(make_app(max_age=60))
     client.get("/update?user=alice")

@@ -93,8 +93,8 @@ class SessionMiddleware:
             return None
         try:
             return _decoder.decode(base64.b64decode(payload))
-        except (binascii.Error, ValueError, msgspec.MsgspecError):
-            return None  # signed with our key but unreadable: e.g. written by something else
+        except (binascii.Error, ValueError, msgspec.MsgspecError, RecursionError):
+            return None  # signed with our key but unreadable: written by something else, or nested too deeply
 
     # ------------------------------------------------------------------------ the app
 
