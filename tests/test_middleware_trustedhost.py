@@ -16,7 +16,7 @@ from typedasgi.testclient import TestClient, WebSocketDenialResponse
 from typedasgi.types import Receive, ReceiveEvent, Scope, Send
 from typedasgi.websockets import WebSocket
 
-from tests.support import MessageCollector, websocket_scope
+from tests.support import MessageCollector, call_app, http_scope, websocket_scope
 
 
 async def bare_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -65,6 +65,19 @@ def test_www_redirect() -> None:
     response = client.get("http://example.com/path?q=1")
     assert response.status_code == 307
     assert response.headers["location"] == "http://www.example.com/path?q=1"
+
+
+@pytest.mark.parametrize("server", [("10.0.0.1", 8000), None, ("/run/app.sock", None)], ids=repr)
+def test_no_www_redirect_from_a_host_the_url_ignores(server: tuple[str, int | None] | None) -> None:
+    """A port past 65535 passes the name check, but the URL is built from the server's address instead, so
+    'www.' + its authority was 'http://www.10.0.0.1:8000/p', or '//www./p' with none: a 400 instead."""
+    middleware = TrustedHostMiddleware(bare_app, allowed_hosts=["www.example.com"])
+    start = call_app(middleware, http_scope(path="/p", headers=[(b"host", b"example.com:99999")], server=server))[0]
+    assert start["type"] == "http.response.start"
+    assert (start["status"], dict(start["headers"]).get(b"location")) == (400, None)
+    start = call_app(middleware, http_scope(path="/p", headers=[(b"host", b"EXAMPLE.com:8080")], server=server))[0]
+    assert start["type"] == "http.response.start"
+    assert dict(start["headers"]).get(b"location") == b"http://www.EXAMPLE.com:8080/p"
 
 
 def test_www_redirect_can_be_disabled() -> None:

@@ -7,7 +7,8 @@
 
     class TokenBackend(AuthenticationBackend):      # or any class with this method
         async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
-            if conn.headers.get("authorization") != "Bearer s3cret":
+            sent = conn.headers.get("authorization", "").encode("latin-1")  # bytes: any header value compares
+            if not hmac.compare_digest(sent, b"Bearer s3cret"):  # in constant time: no guessing by timing
                 return None                          # anonymous
             return AuthCredentials(["authenticated"]), SimpleUser("alice")
 

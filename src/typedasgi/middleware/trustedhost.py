@@ -13,7 +13,8 @@ refused before the handshake completes (a 400 denial response where the server
 supports it, otherwise a close, which the client sees as HTTP 403).
 
 With ``www_redirect`` a request for ``example.com`` is redirected to
-``www.example.com`` when only the latter is allowed.
+``www.example.com`` when only the latter is allowed (not with a port past 65535:
+that Host is in no URL, so it gets the 400).
 """
 
 from __future__ import annotations
@@ -80,11 +81,10 @@ class TrustedHostMiddleware:
         if host is not None and (self.allow_any or self.is_allowed(host)):
             await self.app(scope, receive, send)
             return
-        response: Response
-        if self.www_redirect and host and "www." + host in self.exact_hosts:  # host is valid here
+        response: Response = PlainTextResponse("Invalid host header", status_code=400)
+        if self.www_redirect and host and "www." + host in self.exact_hosts:
             url = URL(scope=scope)
-            response = RedirectResponse(url.replace(netloc="www." + url.netloc))
-        else:
-            response = PlainTextResponse("Invalid host header", status_code=400)
+            if url.hostname == host:  # not when the URL ignored this Host (a port past 65535) for the server's address
+                response = RedirectResponse(url.replace(netloc="www." + url.netloc))
         await respond_early(scope, receive, send, response)
 
