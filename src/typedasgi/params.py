@@ -487,6 +487,11 @@ class _Compiler:
         if injected is not None:
             self.injected(signature, pname, annotation, injected)
             return
+        if marker is None and typing.get_origin(annotation) in (typing.Union, types.UnionType) and any(
+            _injected(member) for member in typing.get_args(annotation)
+        ):  # else a body: never the request, and a client's JSON null filled it
+            raise self.fail(pname, f"{_type_name(raw)} is never given; annotate a Request, WebSocket, "
+                                   "BackgroundTasks or Response parameter with the class alone")
         upload = _upload_kind(annotation)
         if isinstance(marker, Form) or upload is not None:
             self.form_field(signature, pname, raw, annotation, marker, upload, required, default)

@@ -191,3 +191,14 @@ def test_a_dependency_class_whose_annotations_do_not_resolve_is_refused() -> Non
 
     with pytest.raises(HandlerSignatureError, match=r"Service, parameter 'limit': .* do not resolve"):
         Route("/", handler)
+
+
+def test_a_connection_in_a_union_is_refused() -> None:
+    """``request: Request | None = None`` was read as a JSON body: never the request, and a client's ``null``
+    filled it. A Request, WebSocket, BackgroundTasks or Response is given only to the class alone."""
+
+    async def handler(request: Request | None = None) -> int:
+        return 0
+
+    with pytest.raises(HandlerSignatureError, match=r"'request': .*Request \| None is never given"):
+        Route("/", handler, methods=["POST"])
