@@ -42,7 +42,7 @@ from typedasgi.formparsers import require_multipart
 from typedasgi.markers import MARKER_TYPES, Body, Cookie, Depends, File, Form, Header, Marker, Param, Path, Query
 from typedasgi.requests import HTTPConnection, Request
 from typedasgi.responses import Response
-from typedasgi.uploads import UploadFile
+from typedasgi.type_families import form_keys, is_multi, is_optional, type_info, upload_kind
 from typedasgi.websockets import WebSocket
 
 __all__ = [
@@ -268,87 +268,6 @@ def _names(annotation: object, word: str) -> bool:
     return annotation is inspect.Parameter.empty or (isinstance(annotation, str) and word in annotation)
 
 
-# ------------------------------------------------------------------ type families
-
-
-def _type_info(annotation: Any) -> mi.Type:
-    info = mi.type_info(annotation)
-    while isinstance(info, mi.Metadata):
-        info = info.type
-    return info
-
-
-_SCALARS = (
-    mi.StrType, mi.IntType, mi.FloatType, mi.BoolType, mi.EnumType, mi.LiteralType, mi.UUIDType,
-    mi.DateTimeType, mi.DateType, mi.TimeType, mi.TimeDeltaType, mi.DecimalType, mi.NoneType, mi.AnyType,
-)
-_SEQUENCES = (mi.ListType, mi.SetType, mi.FrozenSetType, mi.VarTupleType)
-
-
-def _is_scalar(info: mi.Type) -> bool:
-    while isinstance(info, mi.Metadata):
-        info = info.type
-    if isinstance(info, mi.UnionType):
-        return all(_is_scalar(member) for member in info.types)
-    return isinstance(info, _SCALARS)
-
-
-def _is_multi(info: mi.Type) -> bool | None:
-    """True for ``list[int]`` (and ``list[int] | None``), False for a scalar, None for neither."""
-    if isinstance(info, mi.UnionType):
-        members = [member for member in info.types if not isinstance(member, mi.NoneType)]
-        if len(members) == 1:
-            info = members[0]
-            while isinstance(info, mi.Metadata):
-                info = info.type
-        elif _is_scalar(info):
-            return False
-    if isinstance(info, _SEQUENCES):
-        return True if _is_scalar(info.item_type) else None
-    return False if _is_scalar(info) else None
-
-
-def _is_optional(annotation: object) -> bool:
-    if typing.get_origin(annotation) is Annotated:
-        annotation = typing.get_args(annotation)[0]
-    return typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in typing.get_args(annotation)
-
-
-def _takes_file(info: mi.Type) -> bool:
-    """True for ``UploadFile``, ``UploadFile | None`` or a list of them: a type a file part may fill."""
-    while isinstance(info, mi.Metadata):
-        info = info.type
-    if isinstance(info, mi.UnionType):
-        return any(_takes_file(member) for member in info.types)
-    if isinstance(info, _SEQUENCES):
-        return _takes_file(info.item_type)
-    return isinstance(info, mi.CustomType) and issubclass(info.cls, UploadFile)
-
-
-def _form_keys(annotation: object) -> tuple[frozenset[str], frozenset[str] | None]:
-    """How a form fills a body type: the keys that may repeat (list fields), and where a file part may not go.
-
-    A file goes only where the type names ``UploadFile`` (the second set: the other fields; None: every
-    key). An ``Any``/``object`` field would otherwise take the file, which no JSON encoder writes.
-    """
-    try:
-        info = _type_info(annotation)
-    except TypeError:
-        return frozenset(), None
-    fields = getattr(info, "fields", None)
-    if not fields:
-        takes_files = isinstance(info, mi.DictType) and _takes_file(info.value_type)
-        return frozenset(), frozenset() if takes_files else None
-    lists: set[str] = set()
-    for field in fields:
-        field_info = field.type
-        while isinstance(field_info, mi.Metadata):
-            field_info = field_info.type
-        if _is_multi(field_info) or isinstance(field_info, _SEQUENCES):
-            lists.add(field.encode_name)
-    return frozenset(lists), frozenset(field.encode_name for field in fields if not _takes_file(field.type))
-
-
 # ------------------------------------------------------------------ compiling
 
 _INSTEAD = (
@@ -377,20 +296,6 @@ def _marker_class(annotation: Any) -> type | None:
         if inspect.isclass(extra) and issubclass(extra, MARKER_TYPES):
             return extra
     return None
-
-
-def _upload_kind(annotation: Any) -> tuple[bool, bool] | None:
-    """(is a file, many) for ``UploadFile``, ``UploadFile | None``, ``list[UploadFile]``; None otherwise."""
-    if typing.get_origin(annotation) is Annotated:
-        annotation = typing.get_args(annotation)[0]
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        members = [member for member in typing.get_args(annotation) if member is not type(None)]
-        if len(members) != 1:
-            return None
-        annotation = members[0]
-    many = typing.get_origin(annotation) is list
-    item = typing.get_args(annotation)[0] if many else annotation
-    return (True, many) if inspect.isclass(item) and issubclass(item, UploadFile) else None
 
 
 def _injected(annotation: Any) -> Injected | None:
@@ -472,7 +377,7 @@ class _Compiler:
         marker = markers[0] if markers else None
         has_default = parameter.default is not parameter.empty
         default = parameter.default if has_default else None
-        required = not has_default and not _is_optional(annotation)
+        required = not has_default and not is_optional(annotation)
         if isinstance(marker, Depends):
             provider = marker.dependency
             if provider is None:
@@ -492,15 +397,15 @@ class _Compiler:
         ):  # else a body: never the request, and a client's JSON null filled it
             raise self.fail(pname, f"{_type_name(raw)} is never given; annotate a Request, WebSocket, "
                                    "BackgroundTasks or Response parameter with the class alone")
-        upload = _upload_kind(annotation)
+        upload = upload_kind(annotation)
         if isinstance(marker, Form) or upload is not None:
             self.form_field(signature, pname, raw, annotation, marker, upload, required, default)
             return
         try:
-            info = _type_info(annotation)
+            info = type_info(annotation)
         except TypeError as error:
             raise self.fail(pname, f"unsupported annotation {_type_name(raw)} ({error}); {_INSTEAD}") from None
-        multi = _is_multi(info)
+        multi = is_multi(info)
         if isinstance(marker, Body) or (marker is None and multi is None and pname not in self.path_convertors):
             self.body(signature, pname, raw, annotation, info, marker, required, default)
             return
@@ -527,7 +432,7 @@ class _Compiler:
         if upload is None:
             if isinstance(marker, File):
                 raise self.fail(pname, f"File() takes UploadFile or list[UploadFile], not {_type_name(raw)}")
-            multi = _is_multi(_type_info(annotation))
+            multi = is_multi(type_info(annotation))
             if multi is None:
                 raise self.fail(pname, f"unsupported annotation {_type_name(raw)} for a form field: use a "
                                        "str/int/float/bool/enum/UUID/date-like type, a list of one, or UploadFile; "
@@ -561,7 +466,7 @@ class _Compiler:
             decoder = msgspec.json.Decoder(annotation)
         except TypeError as error:
             raise self.fail(pname, f"unsupported annotation {_type_name(raw)} ({error}); {_INSTEAD}") from None
-        form_lists, form_text = _form_keys(annotation)
+        form_lists, form_text = form_keys(annotation)
         signature.body = BodyInfo(
             name=pname, annotation=annotation, required=required, default=default,
             marker=marker if isinstance(marker, Body) else None, form_lists=form_lists, form_text=form_text,
