@@ -150,7 +150,18 @@ def test_url_from_scope_uses_host_header_first() -> None:
 def test_url_from_scope_without_host_header(
     scheme: str, server: tuple[str, int | None] | None, expected: str
 ) -> None:
-    assert URL(scope=http_scope(path="/p", scheme=scheme, server=server)) == expected
+    build = websocket_scope if scheme.startswith("ws") else http_scope
+    assert URL(scope=build(path="/p", scheme=scheme, server=server)) == expected
+
+
+@pytest.mark.parametrize(("scheme", "expected"), [("ws", "http"), ("wss", "https"), ("http", "http"), ("https", "https")])
+def test_a_scheme_of_the_other_protocol_is_read_as_this_ones(scheme: str, expected: str) -> None:
+    """uvicorn's --proxy-headers puts X-Forwarded-Proto: ws into an HTTP scope as it is (http into a WebSocket's
+    it maps): a slash redirect to ws:// is one no browser follows, and url_for's scheme derives from it."""
+    headers = [(b"host", b"example.org")]
+    assert URL(scope=http_scope(path="/p", scheme=scheme, headers=headers)) == f"{expected}://example.org/p"
+    websocket = expected.replace("http", "ws")
+    assert URL(scope=websocket_scope(path="/p", scheme=scheme, headers=headers)) == f"{websocket}://example.org/p"
 
 
 def test_url_from_scope_root_path_in_either_convention() -> None:

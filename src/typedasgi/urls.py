@@ -101,9 +101,15 @@ def _scope_path(scope: WWWScope) -> str:
     return root + path
 
 
+_OTHER_PROTOCOL = {"http": {"ws": "http", "wss": "https"}, "websocket": {"http": "ws", "https": "wss"}}
+"""A scheme of the other protocol, read as this one's (secure stays secure): uvicorn's ``--proxy-headers`` puts
+``X-Forwarded-Proto: ws`` into an HTTP request's scope as it is, and no browser follows a redirect to ``ws://``."""
+
+
 def _url_from_scope(scope: WWWScope) -> str:
     """The request's URL, its authority from a valid Host header, else from the server's address."""
     scheme = scope.get("scheme", "http")
+    scheme = _OTHER_PROTOCOL[scope["type"]].get(scheme, scheme)
     # The path stays a path: its delimiters are escaped, "@evil.com" gets its leading "/".
     path = _escape_path(_scope_path(scope).replace("?", "%3F").replace("#", "%23"))
     if not path.startswith("/"):

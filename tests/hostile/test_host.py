@@ -232,6 +232,28 @@ def test_a_unix_socket_is_no_host(
     )
 
 
+@pytest.mark.parametrize(
+    ("proto", "dir_location", "secure"),
+    [(b"ws", "http://good.example/dir/", (307, "https://good.example/secure/x")),
+     (b"wss", "https://good.example/dir/", (200, None)),
+     (b"javascript", "http://good.example/dir/", (307, "https://good.example/secure/x"))],
+)
+def test_x_forwarded_proto_of_the_other_protocol(
+    server: ServerURL, served: Target, proto: bytes, dir_location: str, secure: tuple[int, str | None]
+) -> None:
+    """The suite's server trusts proxy headers from 127.0.0.1, and uvicorn puts ``ws``/``wss`` into an HTTP
+    request's scope as sent: a redirect must still be to http(s), which a browser can follow."""
+    forwarded = b"X-Forwarded-Proto: " + proto + b"\r\n"
+    with served.nothing_leaks():
+        head = b"GET %s HTTP/1.1\r\nHost: good.example\r\n" + forwarded + b"Connection: close\r\n\r\n"
+        status, headers, _ = raw_exchange(server, head % b"/dir")
+        assert (status, headers["location"]) == (307, dir_location)
+        status, headers, _ = raw_exchange(server, head % b"/secure/x")
+        assert (status, headers.get("location")) == secure
+        origin = dir_location.partition("/dir")[0]
+        assert raw_exchange(server, head % b"/url")[2].decode() == f"{origin}/url|{origin}/|{origin}/url"
+
+
 def test_https_redirect_keeps_the_validated_host(server: ServerURL) -> None:
     status, headers, _ = get_with_host(server, "/secure/a?b=1", b"good.example:80")
     assert (status, headers["location"]) == (307, "https://good.example/secure/a?b=1")

@@ -10,7 +10,8 @@ neither, the answer is a 400, never a ``Location`` pointing elsewhere.
 
 Behind a TLS-terminating proxy the scope's scheme is ``http``: have the server
 trust the proxy's ``X-Forwarded-Proto`` (uvicorn ``--proxy-headers``) or every
-request will be redirected.
+request will be redirected. The target's scheme follows the protocol spoken (an
+HTTP request marked ``ws`` by that header still goes to ``https``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typedasgi.types import ASGIApp, AnyASGIApp, Receive, Scope, Send, as_asgi_a
 
 __all__ = ["HTTPSRedirectMiddleware"]
 
-_SECURE = {"http": "https", "ws": "wss"}
+_INSECURE = frozenset({"http", "ws"})
+_SECURE = {"http": "https", "websocket": "wss"}  # by the protocol spoken: X-Forwarded-Proto may say "ws" for HTTP
 _DEFAULT_SCHEME = {"http": "http", "websocket": "ws"}  # the spec's, when the server leaves "scheme" out
 
 
@@ -35,7 +37,7 @@ class HTTPSRedirectMiddleware:
             await self.app(scope, receive, send)
             return
         scheme = scope.get("scheme", _DEFAULT_SCHEME[scope["type"]])
-        if scheme not in _SECURE:
+        if scheme not in _INSECURE:
             await self.app(scope, receive, send)
             return
         url = URL(scope=scope)  # a malformed Host is ignored for the server's address
@@ -45,5 +47,5 @@ class HTTPSRedirectMiddleware:
         netloc, port = url.netloc, url.port
         if port in (80, 443):
             netloc = netloc.rpartition(":")[0]  # drop the default port, keep credentials and IPv6 brackets
-        secure = url.replace(scheme=_SECURE[scheme], netloc=netloc)
+        secure = url.replace(scheme=_SECURE[scope["type"]], netloc=netloc)
         await respond_early(scope, receive, send, RedirectResponse(secure, status_code=307))
