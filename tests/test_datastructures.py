@@ -154,6 +154,12 @@ def test_url_from_scope_without_host_header(
     assert URL(scope=build(path="/p", scheme=scheme, server=server)) == expected
 
 
+def test_url_from_a_hand_built_scope_without_a_type() -> None:
+    """Starlette's own tests build URLs from scopes of a few keys: the scheme is then taken as it is."""
+    scope = {"scheme": "wss", "server": ("example.org", 123), "path": "/p", "query_string": b"a=1", "headers": []}
+    assert URL(scope=scope) == "wss://example.org:123/p?a=1"  # type: ignore[arg-type]  # no "type", on purpose
+
+
 @pytest.mark.parametrize(("scheme", "expected"), [("ws", "http"), ("wss", "https"), ("http", "http"), ("https", "https")])
 def test_a_scheme_of_the_other_protocol_is_read_as_this_ones(scheme: str, expected: str) -> None:
     """uvicorn's --proxy-headers puts X-Forwarded-Proto: ws into an HTTP scope as it is (http into a WebSocket's

@@ -109,7 +109,7 @@ _OTHER_PROTOCOL = {"http": {"ws": "http", "wss": "https"}, "websocket": {"http":
 def _url_from_scope(scope: WWWScope) -> str:
     """The request's URL, its authority from a valid Host header, else from the server's address."""
     scheme = scope.get("scheme", "http")
-    scheme = _OTHER_PROTOCOL[scope["type"]].get(scheme, scheme)
+    scheme = _OTHER_PROTOCOL.get(scope.get("type", ""), {}).get(scheme, scheme)  # hand-built: "type" may be missing
     # The path stays a path: its delimiters are escaped, "@evil.com" gets its leading "/".
     path = _escape_path(_scope_path(scope).replace("?", "%3F").replace("#", "%23"))
     if not path.startswith("/"):
