@@ -316,6 +316,17 @@ def test_a_query_string_that_is_not_ascii_reaches_the_wsgi_app_as_latin_1() -> N
     assert environ["QUERY_STRING"].encode("latin-1") == raw
 
 
+def test_a_header_name_with_an_underscore_is_dropped() -> None:
+    """CGI keys cannot tell ``_`` from ``-``: a client's ``X_Remote_User`` would be read as the ``X-Remote-User``
+    an authenticating proxy sets (or joined to it), so it is dropped, as gunicorn, Django and Werkzeug do."""
+    headers = [(b"x-remote-user", b"alice"), (b"x_remote_user", b"admin"), (b"content_length", b"999")]
+    environ = wsgi.build_environ({"type": "http", "path": "/", "headers": headers}, b"")
+    assert environ["HTTP_X_REMOTE_USER"] == "alice"
+    assert "HTTP_CONTENT_LENGTH" not in environ and "CONTENT_LENGTH" not in environ
+    only_ours = wsgi.build_environ({"type": "http", "path": "/", "headers": [(b"x_remote_user", b"admin")]}, b"")
+    assert "HTTP_X_REMOTE_USER" not in only_ours
+
+
 # ------------------------------------------------------------------ exception handlers
 
 

@@ -79,6 +79,8 @@ def build_environ(scope: Mapping[str, Any], body: bytes) -> dict[str, Any]:
         environ["REMOTE_ADDR"] = client[0]
     for raw_name, raw_value in get("headers", ()):
         name = raw_name.decode("latin-1")
+        if "_" in name:  # X_Remote_User and X-Remote-User share one CGI key: a client's would pass for a proxy's
+            continue
         if name in ("content-length", "content-type"):
             key = name.upper().replace("-", "_")
         else:
