@@ -61,12 +61,17 @@ def parse_host(value: str) -> tuple[str, str | None] | None:
     return host, port
 
 
+MAX_PORT_LENGTH = 20
+"""Characters a Host's port may have, leading zeros included: ``URL.port`` reads it with ``int()``, which
+refuses more than 4,300 digits (a ValueError: ``example.com:000...080`` was a 500 where a port was read)."""
+
+
 def valid_port(port: str | None) -> bool:
-    """No port, or one in 0-65535 (leading zeros allowed, as RFC 3986 does)."""
+    """No port, or one in 0-65535 (leading zeros allowed, as RFC 3986 does, up to ``MAX_PORT_LENGTH`` in all)."""
     if port is None:
         return True
     digits = port.lstrip("0")
-    return len(digits) <= 5 and int(digits or "0") <= 65535
+    return len(port) <= MAX_PORT_LENGTH and len(digits) <= 5 and int(digits or "0") <= 65535
 
 
 def _scope_host(scope: WWWScope) -> str | None:
