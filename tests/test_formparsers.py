@@ -190,6 +190,22 @@ def test_a_charset_naming_no_text_codec_reads_as_latin1(client: TestClient, char
     assert response.json() == {"value": ["été"], "own": ["é"]}
 
 
+@pytest.mark.parametrize(
+    ("charset", "value"),
+    [("utf-7", b"+2AA-"), ("unicode_escape", b"\\ud800\xe9"), ("raw_unicode_escape", b"\\udfff\xe9")],
+)
+def test_a_charset_yielding_lone_surrogates_reads_as_latin1(client: TestClient, charset: str, value: bytes) -> None:
+    # These codecs turn the client's bytes into a str with a lone surrogate, which no UTF-8 body can
+    # carry: the echo's JSONResponse (any response, JSON or template writing it out) raised, a 500.
+    own = f"Content-Type: text/plain; charset={charset}\r\n".encode("latin-1")
+    body = multipart(text_part("value", value), text_part("own", value, own), text_part("plain", "ok"))
+    headers = {"content-type": f"multipart/form-data; charset={charset}; boundary=B0uNd"}
+    response = client.post("/form", content=body, headers=headers)
+    assert response.status_code == 200
+    expected = value.decode("latin-1")
+    assert response.json() == {"value": [expected], "own": [expected], "plain": ["ok"]}
+
+
 def test_empty_filename_is_still_a_file_and_empty_body_is_an_empty_form(client: TestClient) -> None:
     body = multipart(b'Content-Disposition: form-data; name="f"; filename=""\r\n\r\n')
     response = client.post("/form", content=body, headers=MULTIPART)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import enum
 import logging
+import re
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -415,16 +416,24 @@ def _resolve_charset(name: bytes | None, default: str) -> str:
         return "latin-1"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _decode_text(value: bytes, charset: str) -> str:
     """Text in its declared charset; bytes that are not (old clients send latin-1) read as latin-1, not as U+FFFD.
 
     A client may name any codec: one that is not a text encoding (base64, zlib: LookupError) or
-    one that refuses everything (undefined: UnicodeError) is read as latin-1 too, not a 500.
+    one that refuses everything (undefined: UnicodeError) is read as latin-1 too, not a 500; so is
+    one that yields lone surrogates (utf-7, unicode_escape), which no UTF-8 response or JSON can
+    carry: an app writing the value back out would fail.
     """
     try:
-        return value.decode(charset)
+        text = value.decode(charset)
     except (UnicodeError, LookupError):
         return value.decode("latin-1")
+    if charset != "utf-8" and not text.isascii() and _SURROGATE.search(text):
+        return value.decode("latin-1")  # utf-7, unicode_escape: a lone surrogate no response could carry
+    return text
 
 
 # ------------------------------------------------------------ Starlette's fronts
