@@ -64,3 +64,21 @@ def test_a_5xx_marks_the_span_as_an_error_and_unmatched_paths_keep_the_method_na
     assert broken_span.status.status_code is StatusCode.ERROR
     assert unmatched_span.name == "GET"
     assert "http.route" not in dict(unmatched_span.attributes or {})
+
+
+def test_a_method_of_the_clients_own_is_other_and_names_no_span(exporter: InMemorySpanExporter) -> None:
+    # A method is any token the client likes: as a span name (by which tracing backends group spans)
+    # it would be a new name per request. The HTTP conventions: _OTHER, the span named HTTP.
+    http = client(exporter)
+    http.request("XCHECKOUT-4F2A", "/api/users/ann")
+    http.request("BREW", "/nowhere")
+    http.request("PATCH", "/api/users/ann")
+    routed, unmatched, known = exporter.get_finished_spans()
+    assert routed.name == "HTTP /api/users/{name}"
+    assert unmatched.name == "HTTP"
+    assert dict(routed.attributes or {})["http.request.method"] == "_OTHER"
+    assert dict(routed.attributes or {})["http.request.method_original"] == "XCHECKOUT-4F2A"
+    assert dict(unmatched.attributes or {})["http.request.method_original"] == "BREW"
+    assert known.name == "PATCH /api/users/{name}"
+    assert dict(known.attributes or {})["http.request.method"] == "PATCH"
+    assert "http.request.method_original" not in dict(known.attributes or {})

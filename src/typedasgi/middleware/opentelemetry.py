@@ -2,9 +2,11 @@
 
 The span follows the HTTP semantic conventions: named ``METHOD /route/{param}``
 once routing matched (``http.route`` is the route's path pattern, below any
-mounts), else just ``METHOD``; it carries the method, URL parts, server and
-client addresses, user agent and response status, and is marked an error for
-5xx answers and exceptions. Trace context is taken from the request headers.
+mounts), else just ``METHOD``; a method that is not a known one is ``_OTHER`` and
+its span is named ``HTTP`` (the client's spelling is kept in ``http.request.method_original``
+only). It carries the method, URL parts, server and client addresses, user agent
+and response status, and is marked an error for 5xx answers and exceptions.
+Trace context is taken from the request headers.
 
 Needs ``opentelemetry-api`` (the ``opentelemetry`` extra); without a tracer
 provider configured it costs one check per request.
@@ -31,6 +33,14 @@ __all__ = ["OpenTelemetryMiddleware"]
 
 _ACTIVE = "typedasgi.opentelemetry"  # set while a span is open for the scope: nested middleware adds none
 _VERSION = "0.1.0"
+_KNOWN_METHODS = frozenset(("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY", "TRACE"))
+
+
+def _known_method(scope: HTTPScope) -> str:
+    """The request's method upper-cased when it is a known one, else ``_OTHER`` (the HTTP conventions' word):
+    a client may send any token as a method, and span names and attributes must not take whatever it chose."""
+    method = scope.get("method", "").upper()
+    return method if method in _KNOWN_METHODS else "_OTHER"
 
 
 def _route_path(scope: HTTPScope) -> str | None:
@@ -45,9 +55,8 @@ def _route_path(scope: HTTPScope) -> str | None:
     return root_path.rstrip("/") + path_format or "/"
 
 
-def _attributes(scope: HTTPScope, url: URL, headers: dict[str, list[str]]) -> dict[str, str | int]:
+def _attributes(scope: HTTPScope, method: str, url: URL, headers: dict[str, list[str]]) -> dict[str, str | int]:
     original_method = scope.get("method", "")
-    method = original_method.upper()
     attributes: dict[str, str | int] = {
         "http.request.method": method,
         "url.path": scope.get("path", ""),
@@ -118,10 +127,12 @@ class OpenTelemetryMiddleware:
         headers: dict[str, list[str]] = {}
         for name, value in scope.get("headers", ()):
             headers.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
-        method = scope.get("method", "").upper()
+        method = _known_method(scope)
+        span_name = "HTTP" if method == "_OTHER" else method  # the conventions' name for an unknown method
         tracer = self._tracer_provider.get_tracer("typedasgi", _VERSION)
+        attributes = _attributes(scope, method, url, headers)
         with tracer.start_as_current_span(
-            method, context=propagate.extract(headers), kind=SpanKind.SERVER, attributes=_attributes(scope, url, headers)
+            span_name, context=propagate.extract(headers), kind=SpanKind.SERVER, attributes=attributes
         ) as span:
 
             async def send_with_status(message: SendEvent) -> None:
@@ -141,5 +152,5 @@ class OpenTelemetryMiddleware:
             finally:
                 route_path = _route_path(scope)
                 if route_path is not None:
-                    span.update_name(f"{method} {route_path}")
+                    span.update_name(f"{span_name} {route_path}")
                     span.set_attribute("http.route", route_path)
