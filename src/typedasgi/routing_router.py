@@ -20,7 +20,6 @@ from typedasgi.convertors import Convertor
 from typedasgi.datastructures import URLPath
 from typedasgi.error_responses import error_response
 from typedasgi.exceptions import HTTPException, raises_to_app
-from typedasgi.headers import first_raw_value
 from typedasgi.lifespan import MountedLifespans, failure_message, lifespan_context
 from typedasgi.middleware import Middleware
 from typedasgi.middleware.body_limit import RequestBodyLimitMiddleware
@@ -39,7 +38,7 @@ from typedasgi.routing_base import (
 from typedasgi.routing_endpoints import Endpoint, WebSocketEndpointFunc
 from typedasgi.routing_routes import Route, WebSocketRoute
 from typedasgi.routing_tables import Candidate, RouteList, TailEntry, candidate, static_table, tail_table
-from typedasgi.urls import parse_host
+from typedasgi.urls import scope_host
 from typedasgi.types import (
     AnyASGIApp,
     ASGIApp,
@@ -203,11 +202,10 @@ class Host(BaseRoute):
         return list(getattr(self.app, "routes", []))
 
     def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
-        raw = first_raw_value(scope, b"host")  # the one header it needs, without building the whole Headers index
-        parsed = parse_host(raw.decode("latin-1") if raw is not None else "")
-        if parsed is None:  # not a valid Host ("example.org:evil", "[:::]"): matches no pattern
+        trusted = scope_host(scope)  # the URL's own reading: request.url and the matched host always agree
+        if trusted is None:  # no valid Host ("example.org:evil", "[:::]", a port past 65535), or two: matches no pattern
             return Match.NONE, None
-        found = self.host_regex.match(parsed[0].lower())  # host names are case-insensitive; params come lower-case
+        found = self.host_regex.match(trusted[1].lower())  # host names are case-insensitive; params come lower-case
         params = None if found is None else convert_params(found, self._conversions)
         if params is None:
             return Match.NONE, None

@@ -16,7 +16,7 @@ from typing_extensions import Self, Unpack
 from typedasgi.multidict import MultiDict
 from typedasgi.types import WWWScope
 
-__all__ = ["URL", "Address", "URLComponents", "URLPath", "parse_host", "valid_port"]
+__all__ = ["URL", "Address", "URLComponents", "URLPath", "parse_host", "scope_host", "valid_port"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
@@ -74,22 +74,23 @@ def valid_port(port: str | None) -> bool:
     return len(port) <= MAX_PORT_LENGTH and len(digits) <= 5 and int(digits or "0") <= 65535
 
 
-def _scope_host(scope: WWWScope) -> str | None:
-    """The ``Host`` header when there is exactly one and it is a valid host with a valid port, else None.
+def scope_host(scope: WWWScope) -> tuple[str, str] | None:
+    """``(Host header, host name)`` when there is exactly one Host and it is a valid host with a valid port, else None.
 
-    None makes the URL fall back to the server's address: a malformed or repeated
-    Host never becomes the URL's authority (Starlette falls back the same way).
+    None makes the URL fall back to the server's address, and a ``Host`` route match
+    nothing: a malformed or repeated Host never becomes the URL's authority or picks a
+    host's routes (Starlette falls back the same way for the URL).
     """
     host: str | None = None
     for name, value in scope.get("headers", ()):
-        if name == b"host":
+        if name == b"host" or (len(name) == 4 and name.lower() == b"host"):  # servers send lower case; hand-built may not
             if host is not None:
                 return None  # more than one Host: none of them can be trusted
             host = value.decode("latin-1")
     if not host:
         return None
     parsed = parse_host(host)
-    return host if parsed is not None and valid_port(parsed[1]) else None
+    return (host, parsed[0]) if parsed is not None and valid_port(parsed[1]) else None
 
 
 def _escape_path(path: str) -> str:
@@ -119,8 +120,8 @@ def _url_from_scope(scope: WWWScope) -> str:
     path = _escape_path(_scope_path(scope).replace("?", "%3F").replace("#", "%23"))
     if not path.startswith("/"):
         path = "/" + path
-    host = _scope_host(scope)
-    if host is None:
+    trusted = scope_host(scope)
+    if trusted is None:
         server = scope.get("server")
         if server is None or server[1] is None:  # no address, or a unix socket's ([path, None]): not a host
             url = "/%2F" + path[2:] if path.startswith("//") else path  # "//evil.com" would be an authority
@@ -133,7 +134,7 @@ def _url_from_scope(scope: WWWScope) -> str:
             else:
                 url = f"{scheme}://{server_host}:{port}{path}"
     else:
-        url = f"{scheme}://{host}{path}"
+        url = f"{scheme}://{trusted[0]}{path}"
     query = scope.get("query_string", b"")
     if query:
         try:

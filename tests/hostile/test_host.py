@@ -10,8 +10,9 @@ import pytest
 
 from typedasgi.datastructures import URL
 from typedasgi.middleware.httpsredirect import HTTPSRedirectMiddleware
+from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse
-from typedasgi.routing import Route, Router
+from typedasgi.routing import Host, Route, Router
 from typedasgi.urls import parse_host, valid_port
 
 from tests.hostile.app import app
@@ -261,3 +262,28 @@ def test_x_forwarded_proto_of_the_other_protocol(
 def test_https_redirect_keeps_the_validated_host(server: ServerURL) -> None:
     status, headers, _ = get_with_host(server, "/secure/a?b=1", b"good.example:80")
     assert (status, headers["location"]) == (307, "https://good.example/secure/a?b=1")
+
+
+@pytest.mark.parametrize(
+    ("hosts", "answer"),
+    [
+        ([b"a.example.org"], b"tenant a"),
+        ([b"A.Example.org:8000"], b"tenant a"),
+        ([b"a.example.org", b"b.example.org"], b"no tenant"),  # two Hosts: which one would a proxy have acted on?
+        ([b"a.example.org", b"a.example.org"], b"no tenant"),
+        ([b"a.example.org:99999"], b"no tenant"),  # request.url ignores this Host: the route must too
+        ([b"a.example.org:" + b"0" * 30 + b"80"], b"no tenant"),
+        ([b"a.example.org@evil.com"], b"no tenant"),
+    ],
+    ids=repr,
+)
+def test_a_host_route_reads_the_host_as_the_url_does(hosts: list[bytes], answer: bytes) -> None:
+    """A Host route and request.url agree on the host: a repeated or invalid Host picks no host's routes."""
+
+    async def tenant(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(f"tenant {request.path_params['tenant']}")
+
+    tenants = Router(routes=[Route("/", tenant)])
+    app = Router(routes=[Host("{tenant}.example.org", app=tenants), Route("/", PlainTextResponse("no tenant"))])
+    messages = call_app(app, http_scope(headers=[(b"host", host) for host in hosts]))
+    assert messages[1].get("body") == answer
