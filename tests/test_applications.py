@@ -316,6 +316,28 @@ def test_a_client_path_cannot_forge_a_line_of_the_error_log(caplog: pytest.LogCa
     assert record.getMessage() == "Exception in GET /x%0AERROR%20forged%20line%20%C3%A9, answered 500"
 
 
+class _Crash:
+    """Middleware that fails for any method: the router would answer an unknown one 405 before any handler."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise RuntimeError("once")
+
+
+def test_a_client_method_cannot_put_a_terminal_escape_in_the_error_log(caplog: pytest.LogCaptureFixture) -> None:
+    """An HTTP/2 ':method' may hold any byte but NUL, CR and LF (h2 checks no more), so a server can pass an
+    ANSI escape on: the method is logged percent-encoded too, a token's characters kept."""
+    app = TypedASGI(middleware=[Middleware(_Crash)])
+    with caplog.at_level(logging.ERROR):
+        call_app(app, http_scope("GET\x1b[2J\x1b]0;owned\x07 x", headers={"host": "example.com"}))
+        call_app(app, http_scope("M-SEARCH", headers={"host": "example.com"}))
+    escaped, token = [r.getMessage() for r in caplog.records if r.name == "typedasgi.error"]
+    assert escaped == "Exception in GET%1B%5B2J%1B%5D0%3Bowned%07%20x /, answered 500"
+    assert token == "Exception in M-SEARCH /, answered 500"
+
+
 def test_user_error_traceback_ends_in_the_user_code() -> None:
     def fail_here() -> None:
         raise LookupError("deep inside")

@@ -58,6 +58,7 @@ RAISE_EXCEPTIONS = "typedasgi.raise_exceptions"
 
 logger: logging.Logger = logging.getLogger("typedasgi.error")
 _PATH_AS_LOGGED = "/:@!$&'()*+,;=~"
+_METHOD_AS_LOGGED = "!#$&'*+-.^_`|~"  # a token's characters but '%', which marks what was escaped
 
 
 def wants_exceptions(scope: WWWScope) -> bool:
@@ -66,9 +67,11 @@ def wants_exceptions(scope: WWWScope) -> bool:
 
 
 def _log(scope: WWWScope, exc: BaseException, answer: str) -> None:
-    where = scope.get("method", "GET") if scope["type"] == "http" else "WebSocket"
-    path = quote(scope["path"], safe=_PATH_AS_LOGGED)  # percent-encoded as uvicorn's access log: a client's
-    logger.error("Exception in %s %s, answered %s", where, path, answer, exc_info=exc)  # line break forges no line
+    # Both client values percent-encoded (the path as uvicorn's access log has it), so neither a line break
+    # nor a terminal escape reaches the log: an HTTP/2 ':method' may hold any byte but NUL, CR and LF.
+    where = quote(scope.get("method", "GET"), safe=_METHOD_AS_LOGGED) if scope["type"] == "http" else "WebSocket"
+    path = quote(scope["path"], safe=_PATH_AS_LOGGED)
+    logger.error("Exception in %s %s, answered %s", where, path, answer, exc_info=exc)
 
 
 def debug_response(request: Request, exc: BaseException) -> Response:
