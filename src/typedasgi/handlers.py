@@ -51,6 +51,7 @@ from typedasgi.responses import JSONResponse, Response
 from typedasgi.routing_endpoints import PlainCall, request_response
 from typedasgi.types import ASGIApp, Receive, Scope, Send
 from typedasgi.uploads import UploadFile
+from typedasgi.websockets import fit_close_reason
 
 __all__ = ["Renderer", "TypedHandler"]
 
@@ -305,7 +306,7 @@ async def _fail(errors: list[ValidationErrorItem], scope: Scope, receive: Receiv
     if scope["type"] == "websocket":  # no body to explain it in: close with the first problem as the reason
         first = errors[0]
         reason = f"{first['location']} {first['field']}: {first['message']}"
-        raise WebSocketException(1008, reason.encode()[:120].decode(errors="ignore"))
+        raise WebSocketException(1008, fit_close_reason(reason))
     if scope["type"] != "http":
         raise RequestValidationError(errors)
     await _refusal(errors, Request(scope))(scope, receive, send)
