@@ -9,6 +9,7 @@ import argparse
 import copy
 import dataclasses
 import importlib.metadata
+import importlib.util
 import json
 import os
 import sys
@@ -16,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from typedasgi.cli_app import AppNotFound, load_app
+from typedasgi.headers import DEFAULT_MAX_HEAD_SIZE
 from typedasgi.plugins import DISABLE_AUTOLOAD_ENV, autoload_enabled, installed_plugins
 
 __all__ = ["main"]
@@ -99,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
     limits.add_argument(
         "--limit-concurrency", type=_positive, default=None,
         help="connections and tasks at once per worker before new requests get 503 (uvicorn: no limit)",
+    )
+    limits.add_argument(
+        "--max-head-size", type=_positive, default=DEFAULT_MAX_HEAD_SIZE,
+        help="largest request head (request line and header lines) in bytes; a bigger one gets 431 "
+        f"(default: {DEFAULT_MAX_HEAD_SIZE}; uvicorn with httptools has no limit)",
     )
     limits.add_argument(
         "--timeout-keep-alive", type=_positive, default=None,
@@ -185,9 +192,18 @@ def _run_server(args: argparse.Namespace) -> int:
         lifespan=args.lifespan,
         proxy_headers=args.proxy_headers,
         forwarded_allow_ips=args.forwarded_allow_ips,
+        http=_http_protocol(),
+        h11_max_incomplete_event_size=args.max_head_size,  # h11 bounds the head by it; our httptools protocol too
         **given,
     )
     return 0
+
+
+def _http_protocol() -> str:
+    """uvicorn's httptools protocol with the head bounded (typedasgi.server_protocol), else h11, which bounds it itself."""
+    if importlib.util.find_spec("httptools") is None:  # uvicorn without its standard extra
+        return "h11"
+    return "typedasgi.server_protocol:HeadBoundedHttpToolsProtocol"  # by name: --workers children import it
 
 
 def _list_plugins(*, as_json: bool) -> int:

@@ -30,6 +30,7 @@ __all__ = [
     "SMALL_BODY",
     "content_length",
     "declared_length",
+    "DEFAULT_MAX_HEAD_SIZE",
     "PAST_ANY_LIMIT",
     "encode_header",
     "encode_header_value",
@@ -116,6 +117,14 @@ CONTENT_LENGTHS: list[tuple[bytes, bytes] | None] = [None] * SMALL_BODY
 
 PAST_ANY_LIMIT = 10**20
 """What a ``Content-Length`` of more than 20 significant digits stands for: ``int()`` refuses past 4,300."""
+
+
+DEFAULT_MAX_HEAD_SIZE = 64 * 1024
+"""Bytes a request's head (request line and header lines) may take under ``typedasgi run`` (431 past it).
+
+Servers bound the head before an app sees it; uvicorn with httptools does not, so
+``typedasgi run`` serves with :mod:`typedasgi.server_protocol`. Big cookies fit.
+"""
 
 
 def declared_length(value: bytes) -> int | None:

@@ -1,0 +1,121 @@
+"""uvicorn's httptools protocol with a bound on the request head, which ``typedasgi run`` serves with.
+
+llhttp (httptools) sets no limit on a request's head: uvicorn with it accepts a 20 MB
+block of header lines and hands it to the app as one scope. uvicorn's h11 protocol
+bounds the same head by ``h11_max_incomplete_event_size``; this protocol reads that
+one setting too, so ``typedasgi run --max-head-size`` bounds both, and a head past it
+gets a 431 and a closed connection before any app code runs.
+
+Needs the ``standard`` extra (uvicorn with httptools); imported only by the CLI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.server import ServerState
+
+from typedasgi.headers import DEFAULT_MAX_HEAD_SIZE
+
+__all__ = ["HeadBoundedHttpToolsProtocol"]
+
+_TOO_LARGE = b"Request header fields too large"
+
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 1024 * 1024
+"""After a 431 the rest of what the client is sending is read and dropped, up to these bounds, before the
+connection closes: closing on unread data makes the kernel reset it, and the client would see that, not the 431."""
+
+
+class _HeadTooLarge(Exception):
+    """Raised in a parser callback: httptools stops, and uvicorn answers through ``send_400_response``."""
+
+
+class HeadBoundedHttpToolsProtocol(HttpToolsProtocol):
+    """``HttpToolsProtocol`` that answers 431 to a request head past ``config.h11_max_incomplete_event_size``.
+
+    A head that arrives within one read smaller than the limit is within it: that,
+    the usual case, costs one length check per read. A head still open after a read
+    is counted by the reads it spans (httptools keeps an unfinished line's pieces, so
+    one endless line is caught while it is gathered), and its exact size is checked
+    when it ends. The head held in memory stays within the limit plus one read.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self.max_head_size: int = config.h11_max_incomplete_event_size or DEFAULT_MAX_HEAD_SIZE
+        self._check_at_end = False  # the head being read may be past the limit: measure it when it ends
+        self._counted: list[tuple[bytes, bytes]] | None = None  # the open head being counted (its header list)
+        self._open_bytes = 0  # that head's bytes so far (its finished lines, then every later read)
+        self._too_large = False
+        self._lingered: int | None = None  # bytes dropped since the 431, None before it
+        # The header list of the last head that ended; at first uvicorn's "none yet" (None, though typed as a list).
+        self._ended: list[tuple[bytes, bytes]] = self.headers
+
+    def data_received(self, data: bytes) -> None:
+        size = len(data)
+        if self._lingered is not None:  # refused: drop the rest of the head, within bounds
+            self._lingered += size
+            if self._lingered > LINGER_BYTES:
+                self.transport.close()
+            return
+        if size > self.max_head_size:
+            self._check_at_end = True  # a whole head could begin and end inside this read
+        HttpToolsProtocol.data_received(self, data)
+        headers = self.headers
+        if headers is self._ended or self.transport.is_closing():
+            return  # no head open after this read (the usual case), or the connection is done
+        if headers is self._counted:
+            self._open_bytes += size  # the whole read was this head's
+        else:  # a head that began in this read: what it has so far
+            self._counted, self._open_bytes = headers, self._head_size()
+        self._check_at_end = True
+        if self._open_bytes > self.max_head_size:
+            self.logger.warning("Request head over %d bytes: answered 431.", self.max_head_size)
+            self._refuse_head()
+
+    def on_headers_complete(self) -> None:
+        self._ended = self.headers  # also for an upgrade, after which the WebSocket protocol owns the transport
+        if self._check_at_end:
+            self._check_at_end = False
+            if self._head_size() > self.max_head_size:
+                self._too_large = True
+                raise _HeadTooLarge  # before the app's task is made
+        HttpToolsProtocol.on_headers_complete(self)
+
+    def _head_size(self) -> int:
+        """The open head's size as parsed so far: the target and each header line (name, ": ", value, CRLF)."""
+        return len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+
+    def send_400_response(self, msg: str) -> None:
+        if self._too_large:  # the parser stopped at our callback's exception: say which limit
+            self._refuse_head()
+        else:
+            super().send_400_response(msg)
+
+    def _refuse_head(self) -> None:
+        """Answer 431, then read and drop what the client still sends (bounded) so that it can read the answer."""
+        self._lingered = 0
+        content = [STATUS_LINE[431]]
+        for name, value in self.server_state.default_headers:
+            content += [name, b": ", value, b"\r\n"]
+        content += [
+            b"content-type: text/plain; charset=utf-8\r\n",
+            b"content-length: %d\r\n" % len(_TOO_LARGE),
+            b"connection: close\r\n\r\n",
+            _TOO_LARGE,
+        ]
+        self.transport.write(b"".join(content))
+        if self.transport.can_write_eof():
+            self.transport.write_eof()  # the answer is whole: the client may stop sending and read it
+        self.flow.resume_reading()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)

@@ -1,0 +1,132 @@
+"""``typedasgi run`` bounds a request's head (typedasgi.server_protocol): 431 past ``--max-head-size``, through a real uvicorn.
+
+uvicorn with httptools takes a head of any size (20 MB of header lines reach the app as one scope);
+the bounded protocol answers 431 before any app code runs, lets the client read that answer, and
+never refuses a head within the limit, however it is split into reads or followed by a body.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import ServerFactory, ServerURL
+from typedasgi.headers import DEFAULT_MAX_HEAD_SIZE
+
+APP = '''
+from typedasgi.applications import TypedASGI
+from typedasgi.requests import Request
+from typedasgi.responses import PlainTextResponse
+
+calls = 0
+
+
+async def count(request: Request) -> PlainTextResponse:
+    global calls
+    calls += 1
+    body = await request.body()
+    return PlainTextResponse(f"{calls} {len(request.headers)} {len(body)}")
+
+
+app = TypedASGI()
+app.add_route("/", count, methods=["GET", "POST"])
+'''
+
+TOO_LARGE = b"HTTP/1.1 431 "
+
+
+@pytest.fixture
+def app_dir(tmp_path: Path) -> Path:
+    (tmp_path / "headapp.py").write_text(APP)
+    return tmp_path
+
+
+@pytest.fixture
+def server(serve: ServerFactory, app_dir: Path) -> Iterator[ServerURL]:
+    with serve("headapp:app", app_dir=app_dir) as base:
+        yield base
+
+
+def head(lines: int, line_size: int = 100, method: bytes = b"GET", extra: bytes = b"") -> bytes:
+    """A request head of about ``lines * (line_size + 2)`` bytes."""
+    filler = b"".join(b"x-filler-%05d: %s\r\n" % (index, b"v" * (line_size - 16)) for index in range(lines))
+    return method + b" / HTTP/1.1\r\nhost: example.com\r\n" + filler + extra + b"\r\n"
+
+
+def exchange(base: ServerURL, pieces: list[bytes], pause: float = 0.0, timeout: float = 10.0) -> bytes:
+    """Send ``pieces`` (pausing between them, so the server reads them apart) and read until the server closes."""
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=timeout) as conn:
+        try:
+            for piece in pieces:
+                conn.sendall(piece)
+                if pause:
+                    time.sleep(pause)
+            conn.shutdown(socket.SHUT_WR)
+        except OSError:  # refused mid-send: the answer may still be there to read
+            pass
+        received = b""
+        try:
+            while chunk := conn.recv(65536):
+                received += chunk
+        except ConnectionResetError:  # closed on unread data: what came before the reset is kept
+            pass
+    return received
+
+
+def responses(raw: bytes) -> list[bytes]:
+    return [b"HTTP/1.1 " + part for part in raw.split(b"HTTP/1.1 ")[1:]]
+
+
+def test_a_head_within_the_limit_is_served_however_it_is_split(server: ServerURL) -> None:
+    near = head(640)  # 65,319 bytes: just under the default 64 KiB
+    assert len(near) < DEFAULT_MAX_HEAD_SIZE < len(near) + 300
+    whole = exchange(server, [near])
+    assert whole.startswith(b"HTTP/1.1 200 ") and whole.endswith(b" 641 0")
+    split = [near[index:index + 1000] for index in range(0, len(near), 1000)]  # 66 reads
+    assert exchange(server, split, pause=0.002).startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_head_past_the_limit_gets_431_before_the_app(server: ServerURL) -> None:
+    big = head(800)  # about 81 KB
+    answer = exchange(server, [big])
+    assert answer.startswith(TOO_LARGE) and answer.endswith(b"Request header fields too large")
+    split = [big[index:index + 4000] for index in range(0, len(big), 4000)]
+    assert exchange(server, split, pause=0.005).startswith(TOO_LARGE)
+    # The app never ran for either, and the server keeps serving.
+    assert exchange(server, [head(1)]).endswith(b"1 2 0")
+
+
+def test_one_endless_header_line_is_refused_while_it_is_sent(server: ServerURL) -> None:
+    """httptools gathers a line until it ends: the reads it spans are counted, so the line never has to end."""
+    start = b"GET / HTTP/1.1\r\nhost: example.com\r\nx-endless: "
+    pieces = [start] + [b"a" * 8192] * 40  # 320 KB of one line, never finished
+    answer = exchange(server, pieces, pause=0.002)
+    assert answer.startswith(TOO_LARGE)
+
+
+def test_many_megabytes_of_head_are_dropped_not_held(server: ServerURL) -> None:
+    lines = [b"x-a: " + b"b" * 1000 + b"\r\n"] * 20_000  # 20 MB
+    answer = exchange(server, [b"GET / HTTP/1.1\r\n", *lines, b"\r\n"])
+    assert answer == b"" or answer.startswith(TOO_LARGE)  # past the drop allowance the server closes (a reset)
+    assert exchange(server, [head(1)]).endswith(b"1 2 0")  # the app's first call: it never saw the 20 MB
+
+
+def test_a_body_after_the_head_does_not_count(server: ServerURL) -> None:
+    body = b"b" * 300_000
+    request = head(10, method=b"POST", extra=b"content-length: %d\r\n" % len(body)) + body
+    assert exchange(server, [request]).endswith(b" %d" % len(body))
+    # Pipelined: a second head starts in the same read as the first request's large body.
+    second = head(10)
+    answers = responses(exchange(server, [request + second[:200], second[200:]], pause=0.05))
+    assert [answer.split(b"\r\n", 1)[0] for answer in answers] == [b"HTTP/1.1 200 OK"] * 2
+
+
+def test_max_head_size_is_configurable(serve: ServerFactory, app_dir: Path) -> None:
+    with serve("headapp:app", args=("--max-head-size", "2048"), app_dir=app_dir) as base:
+        assert exchange(base, [head(15)]).startswith(b"HTTP/1.1 200 ")  # about 1.6 KB
+        assert exchange(base, [head(25)]).startswith(TOO_LARGE)  # about 2.6 KB
