@@ -193,6 +193,7 @@ def _run_server(args: argparse.Namespace) -> int:
         proxy_headers=args.proxy_headers,
         forwarded_allow_ips=args.forwarded_allow_ips,
         http=_http_protocol(),
+        ws=_ws_protocol(),
         h11_max_incomplete_event_size=args.max_head_size,  # h11 bounds the head by it; our httptools protocol too
         **given,
     )
@@ -204,6 +205,13 @@ def _http_protocol() -> str:
     if importlib.util.find_spec("httptools") is None:  # uvicorn without its standard extra
         return "h11"
     return "typedasgi.server_protocol:HeadBoundedHttpToolsProtocol"  # by name: --workers children import it
+
+
+def _ws_protocol() -> str:
+    """uvicorn's default WebSocket protocol, answering every handshake (typedasgi.server_protocol), if it is the one."""
+    if importlib.util.find_spec("websockets") is None:  # uvicorn picks wsproto then, or none
+        return "auto"
+    return "typedasgi.server_protocol:HandshakeAnsweringWebSocketsProtocol"
 
 
 def _list_plugins(*, as_json: bool) -> int:

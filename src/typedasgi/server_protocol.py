@@ -1,4 +1,4 @@
-"""uvicorn's httptools protocol with a bound on the request head, which ``typedasgi run`` serves with.
+"""uvicorn's protocols as ``typedasgi run`` serves with them: the request head bounded, every handshake answered.
 
 llhttp (httptools) sets no limit on a request's head: uvicorn with it accepts a 20 MB
 block of header lines and hands it to the app as one scope. uvicorn's h11 protocol
@@ -6,7 +6,12 @@ bounds the same head by ``h11_max_incomplete_event_size``; this protocol reads t
 one setting too, so ``typedasgi run --max-head-size`` bounds both, and a head past it
 gets a 431 and a closed connection before any app code runs.
 
-Needs the ``standard`` extra (uvicorn with httptools); imported only by the CLI.
+uvicorn's default WebSocket protocol (websockets' sans-I/O one) never answers a handshake
+whose request websockets cannot read - a header line over 8 KiB, over 128 header lines, or
+a malformed line: the refusal websockets prepares is never written and the client waits.
+``HandshakeAnsweringWebSocketsProtocol`` writes it (431, 414) or a 400, and closes.
+
+Needs the ``standard`` extra (uvicorn with httptools and websockets); imported only by the CLI.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ from typing import Any
 
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 
 from typedasgi.headers import DEFAULT_MAX_HEAD_SIZE
 
-__all__ = ["HeadBoundedHttpToolsProtocol"]
+__all__ = ["HandshakeAnsweringWebSocketsProtocol", "HeadBoundedHttpToolsProtocol"]
 
 _TOO_LARGE = b"Request header fields too large"
 
@@ -119,3 +125,27 @@ class HeadBoundedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.write_eof()  # the answer is whole: the client may stop sending and read it
         self.flow.resume_reading()
         self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+
+_BAD_HANDSHAKE = b"Failed to open a WebSocket connection: the request could not be read.\n"
+
+
+class HandshakeAnsweringWebSocketsProtocol(WebSocketsSansIOProtocol):
+    """``WebSocketsSansIOProtocol`` that answers a handshake request websockets could not read, then closes."""
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.handshake_initiated or self.conn.handshake_exc is None or self.transport.is_closing():
+            return  # read (answered by the app or by websockets' checks), or not whole yet
+        prepared = b"".join(self.conn.data_to_send())  # websockets' 431 or 414, or nothing (a malformed request)
+        if not prepared:
+            prepared = b"".join([
+                STATUS_LINE[400],
+                b"content-type: text/plain; charset=utf-8\r\n",
+                b"content-length: %d\r\n" % len(_BAD_HANDSHAKE),
+                b"connection: close\r\n\r\n",
+                _BAD_HANDSHAKE,
+            ])
+        self.logger.warning("WebSocket handshake request could not be read: %s", self.conn.handshake_exc)
+        self.transport.write(prepared)
+        self.transport.close()

@@ -1,8 +1,10 @@
-"""``typedasgi run`` bounds a request's head (typedasgi.server_protocol): 431 past ``--max-head-size``, through a real uvicorn.
+"""``typedasgi run``'s protocols (typedasgi.server_protocol), through a real uvicorn.
 
-uvicorn with httptools takes a head of any size (20 MB of header lines reach the app as one scope);
-the bounded protocol answers 431 before any app code runs, lets the client read that answer, and
-never refuses a head within the limit, however it is split into reads or followed by a body.
+The request head is bounded: uvicorn with httptools takes a head of any size (20 MB of header lines
+reach the app as one scope); the bounded protocol answers 431 past ``--max-head-size`` before any app
+code runs, lets the client read that answer, and never refuses a head within the limit, however it is
+split into reads or followed by a body. And every WebSocket handshake is answered: uvicorn's default
+WebSocket protocol left a client waiting forever when websockets could not read its request.
 """
 
 from __future__ import annotations
@@ -32,8 +34,15 @@ async def count(request: Request) -> PlainTextResponse:
     return PlainTextResponse(f"{calls} {len(request.headers)} {len(body)}")
 
 
+async def echo(websocket) -> None:
+    await websocket.accept()
+    await websocket.send_text(await websocket.receive_text())
+    await websocket.close()
+
+
 app = TypedASGI()
 app.add_route("/", count, methods=["GET", "POST"])
+app.add_websocket_route("/ws", echo)
 '''
 
 TOO_LARGE = b"HTTP/1.1 431 "
@@ -130,3 +139,24 @@ def test_max_head_size_is_configurable(serve: ServerFactory, app_dir: Path) -> N
     with serve("headapp:app", args=("--max-head-size", "2048"), app_dir=app_dir) as base:
         assert exchange(base, [head(15)]).startswith(b"HTTP/1.1 200 ")  # about 1.6 KB
         assert exchange(base, [head(25)]).startswith(TOO_LARGE)  # about 2.6 KB
+
+
+def handshake(extra: bytes = b"") -> bytes:
+    return (
+        b"GET /ws HTTP/1.1\r\nhost: example.com\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
+        b"sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n" + extra + b"\r\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "status"),
+    [
+        (b"x-big: " + b"a" * 9000 + b"\r\n", b"431"),  # one line past websockets' 8 KiB
+        (b"".join(b"x-%d: a\r\n" % index for index in range(200)), b"431"),  # past its 128 lines
+    ],
+    ids=["a 9 KB line", "200 lines"],
+)
+def test_a_handshake_websockets_cannot_read_is_answered(server: ServerURL, extra: bytes, status: bytes) -> None:
+    answer = exchange(server, [handshake(extra)], timeout=5)  # before: no answer, the client waited
+    assert answer.startswith(b"HTTP/1.1 " + status + b" ")
+    assert exchange(server, [handshake()], timeout=5).startswith(b"HTTP/1.1 101 ")  # and the next one works
