@@ -20,6 +20,8 @@ from tests.support import ServerFactory, ServerURL
 from typedasgi.headers import DEFAULT_MAX_HEAD_SIZE
 
 APP = '''
+import asyncio
+
 from typedasgi.applications import TypedASGI
 from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse
@@ -34,6 +36,11 @@ async def count(request: Request) -> PlainTextResponse:
     return PlainTextResponse(f"{calls} {len(request.headers)} {len(body)}")
 
 
+async def slow(request: Request) -> PlainTextResponse:
+    await asyncio.sleep(1.5)  # longer than the head timeout the tests set: the app's time is not the head's
+    return PlainTextResponse("slow")
+
+
 async def echo(websocket) -> None:
     await websocket.accept()
     await websocket.send_text(await websocket.receive_text())
@@ -42,6 +49,7 @@ async def echo(websocket) -> None:
 
 app = TypedASGI()
 app.add_route("/", count, methods=["GET", "POST"])
+app.add_route("/slow", slow)
 app.add_websocket_route("/ws", echo)
 '''
 
@@ -66,8 +74,13 @@ def head(lines: int, line_size: int = 100, method: bytes = b"GET", extra: bytes 
     return method + b" / HTTP/1.1\r\nhost: example.com\r\n" + filler + extra + b"\r\n"
 
 
-def exchange(base: ServerURL, pieces: list[bytes], pause: float = 0.0, timeout: float = 10.0) -> bytes:
-    """Send ``pieces`` (pausing between them, so the server reads them apart) and read until the server closes."""
+def exchange(
+    base: ServerURL, pieces: list[bytes], pause: float = 0.0, timeout: float = 10.0, half_close: bool = True
+) -> bytes:
+    """Send ``pieces`` (pausing between them, so the server reads them apart) and read until the server closes.
+
+    ``half_close``: say the request is over (FIN) after the pieces; without it the server alone decides when to close.
+    """
     host, port = base.removeprefix("http://").rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=timeout) as conn:
         try:
@@ -75,7 +88,8 @@ def exchange(base: ServerURL, pieces: list[bytes], pause: float = 0.0, timeout: 
                 conn.sendall(piece)
                 if pause:
                     time.sleep(pause)
-            conn.shutdown(socket.SHUT_WR)
+            if half_close:
+                conn.shutdown(socket.SHUT_WR)
         except OSError:  # refused mid-send: the answer may still be there to read
             pass
         received = b""
@@ -160,3 +174,20 @@ def test_a_handshake_websockets_cannot_read_is_answered(server: ServerURL, extra
     answer = exchange(server, [handshake(extra)], timeout=5)  # before: no answer, the client waited
     assert answer.startswith(b"HTTP/1.1 " + status + b" ")
     assert exchange(server, [handshake()], timeout=5).startswith(b"HTTP/1.1 101 ")  # and the next one works
+
+
+def test_a_head_must_arrive_in_time(serve: ServerFactory, app_dir: Path) -> None:
+    """uvicorn never times a head: a silent connection, or a head sent a byte at a time, stayed open for ever."""
+    with serve("headapp:app", args=("--timeout-head", "1"), app_dir=app_dir) as base:
+        started = time.monotonic()
+        assert exchange(base, [], pause=0, timeout=8, half_close=False).startswith(b"HTTP/1.1 408 ")  # sends nothing
+        trickled = [bytes([byte]) for byte in head(1)]
+        assert exchange(base, trickled, pause=0.05, timeout=8).startswith(b"HTTP/1.1 408 ")  # about 2.5 s of head
+        assert time.monotonic() - started < 8
+        # A pipelined head left unfinished while a response is under way: that response ends the connection.
+        pipelined = exchange(base, [b"GET /slow HTTP/1.1\r\nhost: example.com\r\n\r\nGET / HTTP/1.1\r\n"], timeout=8, half_close=False)
+        assert pipelined.startswith(b"HTTP/1.1 200 ") and pipelined.endswith(b"connection: close\r\n\r\nslow")
+        # The timer covers the head only: an app slower than it still answers, and a later head is timed too.
+        request = b"GET /slow HTTP/1.1\r\nhost: example.com\r\n\r\n"
+        answers = exchange(base, [request, b"GET / HTTP/1.1\r\n"], pause=2.0, timeout=8, half_close=False)
+        assert answers.startswith(b"HTTP/1.1 200 ") and b"HTTP/1.1 408 " in answers

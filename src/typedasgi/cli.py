@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from typedasgi.cli_app import AppNotFound, load_app
-from typedasgi.headers import DEFAULT_MAX_HEAD_SIZE
+from typedasgi.headers import DEFAULT_HEAD_TIMEOUT, DEFAULT_MAX_HEAD_SIZE, HEAD_TIMEOUT_ENV
 from typedasgi.plugins import DISABLE_AUTOLOAD_ENV, autoload_enabled, installed_plugins
 
 __all__ = ["main"]
@@ -108,6 +108,11 @@ def _parser() -> argparse.ArgumentParser:
         f"(default: {DEFAULT_MAX_HEAD_SIZE}; uvicorn with httptools has no limit)",
     )
     limits.add_argument(
+        "--timeout-head", type=_positive, default=None,
+        help=f"seconds a request head may take to arrive, from the connection or the head's first byte; "
+        f"past it 408 and the connection closes (default: {DEFAULT_HEAD_TIMEOUT:g}; uvicorn: no limit)",
+    )
+    limits.add_argument(
         "--timeout-keep-alive", type=_positive, default=None,
         help="seconds an idle keep-alive connection stays open (uvicorn: 5)",
     )
@@ -174,6 +179,8 @@ def _run_server(args: argparse.Namespace) -> int:
         )
         if (value := getattr(args, key)) is not None
     }
+    if args.timeout_head is not None:  # read by typedasgi.server_protocol when uvicorn loads it (workers inherit it)
+        os.environ[HEAD_TIMEOUT_ENV] = str(args.timeout_head)
     # One process: serve the app already loaded (a factory is not called twice). Workers and
     # --reload import it again in each child process, so they get the import string.
     several = args.reload or (args.workers or 1) > 1

@@ -31,6 +31,8 @@ __all__ = [
     "content_length",
     "declared_length",
     "DEFAULT_MAX_HEAD_SIZE",
+    "DEFAULT_HEAD_TIMEOUT",
+    "HEAD_TIMEOUT_ENV",
     "PAST_ANY_LIMIT",
     "encode_header",
     "encode_header_value",
@@ -125,6 +127,12 @@ DEFAULT_MAX_HEAD_SIZE = 64 * 1024
 Servers bound the head before an app sees it; uvicorn with httptools does not, so
 ``typedasgi run`` serves with :mod:`typedasgi.server_protocol`. Big cookies fit.
 """
+
+DEFAULT_HEAD_TIMEOUT = 20.0
+"""Seconds a request head may take to arrive under ``typedasgi run`` (408 past it), as Apache's default."""
+
+HEAD_TIMEOUT_ENV = "TYPEDASGI_HEAD_TIMEOUT"
+"""The environment variable :mod:`typedasgi.server_protocol` reads it from (``typedasgi run --timeout-head``)."""
 
 
 def declared_length(value: bytes) -> int | None:

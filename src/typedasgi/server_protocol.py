@@ -4,7 +4,11 @@ llhttp (httptools) sets no limit on a request's head: uvicorn with it accepts a 
 block of header lines and hands it to the app as one scope. uvicorn's h11 protocol
 bounds the same head by ``h11_max_incomplete_event_size``; this protocol reads that
 one setting too, so ``typedasgi run --max-head-size`` bounds both, and a head past it
-gets a 431 and a closed connection before any app code runs.
+gets a 431 and a closed connection before any app code runs. Nor does uvicorn time a head:
+a connection that sends nothing, or a head a byte at a time, stays open for ever (a few
+thousand such connections take a server's file descriptors). Here a head must arrive
+within ``HEAD_TIMEOUT`` seconds of the connection (its first) or of its first byte (later
+ones), else the client gets a 408 and the connection closes.
 
 uvicorn's default WebSocket protocol (websockets' sans-I/O one) never answers a handshake
 whose request websockets cannot read - a header line over 8 KiB, over 128 header lines, or
@@ -17,18 +21,23 @@ Needs the ``standard`` extra (uvicorn with httptools and websockets); imported o
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import os
+from typing import Any, cast
 
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 
-from typedasgi.headers import DEFAULT_MAX_HEAD_SIZE
+from typedasgi.headers import DEFAULT_HEAD_TIMEOUT, DEFAULT_MAX_HEAD_SIZE, HEAD_TIMEOUT_ENV
 
 __all__ = ["HandshakeAnsweringWebSocketsProtocol", "HeadBoundedHttpToolsProtocol"]
 
 _TOO_LARGE = b"Request header fields too large"
+_TIMED_OUT = b"Request head not received in time"
+
+HEAD_TIMEOUT = float(os.environ.get(HEAD_TIMEOUT_ENV) or DEFAULT_HEAD_TIMEOUT)
+"""Seconds a request head may take (``typedasgi run --timeout-head`` sets the variable; worker processes inherit it)."""
 
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 1024 * 1024
@@ -66,6 +75,15 @@ class HeadBoundedHttpToolsProtocol(HttpToolsProtocol):
         self._lingered: int | None = None  # bytes dropped since the 431, None before it
         # The header list of the last head that ended; at first uvicorn's "none yet" (None, though typed as a list).
         self._ended: list[tuple[bytes, bytes]] = self.headers
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]  # narrowed as uvicorn's own
+        super().connection_made(transport)
+        self._head_timer = self.loop.call_later(HEAD_TIMEOUT, self._head_timed_out)  # its first head, or nothing
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         size = len(data)
@@ -85,18 +103,39 @@ class HeadBoundedHttpToolsProtocol(HttpToolsProtocol):
         else:  # a head that began in this read: what it has so far
             self._counted, self._open_bytes = headers, self._head_size()
         self._check_at_end = True
+        if self._head_timer is None:  # a later head, arriving over several reads: timed from here
+            self._head_timer = self.loop.call_later(HEAD_TIMEOUT, self._head_timed_out)
         if self._open_bytes > self.max_head_size:
             self.logger.warning("Request head over %d bytes: answered 431.", self.max_head_size)
             self._refuse_head()
 
     def on_headers_complete(self) -> None:
         self._ended = self.headers  # also for an upgrade, after which the WebSocket protocol owns the transport
+        if self._head_timer is not None:
+            self._stop_head_timer()
         if self._check_at_end:
             self._check_at_end = False
             if self._head_size() > self.max_head_size:
                 self._too_large = True
                 raise _HeadTooLarge  # before the app's task is made
         HttpToolsProtocol.on_headers_complete(self)
+
+    def _stop_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing() or self._lingered is not None:
+            return
+        cycle = cast("RequestResponseCycle | None", self.cycle)  # typed as set by uvicorn; None before a head ends
+        if cycle is not None and not cycle.response_complete:  # a response under way (pipelining): let it finish
+            cycle.keep_alive = False
+            return
+        self.logger.warning("Request head not received within %s s: answered 408.", HEAD_TIMEOUT)
+        self.transport.write(_plain_answer(408, _TIMED_OUT, self.server_state.default_headers))
+        self.transport.close()
 
     def _head_size(self) -> int:
         """The open head's size as parsed so far: the target and each header line (name, ": ", value, CRLF)."""
@@ -111,20 +150,26 @@ class HeadBoundedHttpToolsProtocol(HttpToolsProtocol):
     def _refuse_head(self) -> None:
         """Answer 431, then read and drop what the client still sends (bounded) so that it can read the answer."""
         self._lingered = 0
-        content = [STATUS_LINE[431]]
-        for name, value in self.server_state.default_headers:
-            content += [name, b": ", value, b"\r\n"]
-        content += [
-            b"content-type: text/plain; charset=utf-8\r\n",
-            b"content-length: %d\r\n" % len(_TOO_LARGE),
-            b"connection: close\r\n\r\n",
-            _TOO_LARGE,
-        ]
-        self.transport.write(b"".join(content))
+        self._stop_head_timer()
+        self.transport.write(_plain_answer(431, _TOO_LARGE, self.server_state.default_headers))
         if self.transport.can_write_eof():
             self.transport.write_eof()  # the answer is whole: the client may stop sending and read it
         self.flow.resume_reading()
         self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+
+def _plain_answer(status: int, text: bytes, default_headers: list[tuple[bytes, bytes]]) -> bytes:
+    """A whole ``connection: close`` answer, written by the protocol before (or instead of) any app."""
+    content = [STATUS_LINE[status]]
+    for name, value in default_headers:
+        content += [name, b": ", value, b"\r\n"]
+    content += [
+        b"content-type: text/plain; charset=utf-8\r\n",
+        b"content-length: %d\r\n" % len(text),
+        b"connection: close\r\n\r\n",
+        text,
+    ]
+    return b"".join(content)
 
 
 _BAD_HANDSHAKE = b"Failed to open a WebSocket connection: the request could not be read.\n"
@@ -139,13 +184,7 @@ class HandshakeAnsweringWebSocketsProtocol(WebSocketsSansIOProtocol):
             return  # read (answered by the app or by websockets' checks), or not whole yet
         prepared = b"".join(self.conn.data_to_send())  # websockets' 431 or 414, or nothing (a malformed request)
         if not prepared:
-            prepared = b"".join([
-                STATUS_LINE[400],
-                b"content-type: text/plain; charset=utf-8\r\n",
-                b"content-length: %d\r\n" % len(_BAD_HANDSHAKE),
-                b"connection: close\r\n\r\n",
-                _BAD_HANDSHAKE,
-            ])
+            prepared = _plain_answer(400, _BAD_HANDSHAKE, self.default_headers)
         self.logger.warning("WebSocket handshake request could not be read: %s", self.conn.handshake_exc)
         self.transport.write(prepared)
         self.transport.close()
