@@ -41,6 +41,11 @@ async def slow(request: Request) -> PlainTextResponse:
     return PlainTextResponse("slow")
 
 
+async def slow_reader(request: Request) -> PlainTextResponse:
+    await asyncio.sleep(2)  # longer than the body timeout the tests set, before asking for the body
+    return PlainTextResponse(str(len(await request.body())))
+
+
 async def echo(websocket) -> None:
     await websocket.accept()
     await websocket.send_text(await websocket.receive_text())
@@ -50,6 +55,7 @@ async def echo(websocket) -> None:
 app = TypedASGI()
 app.add_route("/", count, methods=["GET", "POST"])
 app.add_route("/slow", slow)
+app.add_route("/slow-reader", slow_reader, methods=["POST"])
 app.add_websocket_route("/ws", echo)
 '''
 
@@ -191,3 +197,31 @@ def test_a_head_must_arrive_in_time(serve: ServerFactory, app_dir: Path) -> None
         request = b"GET /slow HTTP/1.1\r\nhost: example.com\r\n\r\n"
         answers = exchange(base, [request, b"GET / HTTP/1.1\r\n"], pause=2.0, timeout=8, half_close=False)
         assert answers.startswith(b"HTTP/1.1 200 ") and b"HTTP/1.1 408 " in answers
+
+
+def post(path: bytes, length: int, extra: bytes = b"") -> bytes:
+    return b"POST %s HTTP/1.1\r\nhost: example.com\r\ncontent-length: %d\r\n%s\r\n" % (path, length, extra)
+
+
+def test_a_body_must_keep_coming(serve: ServerFactory, app_dir: Path) -> None:
+    """uvicorn never times a body: an app's receive() waited for ever on a client that stopped sending."""
+    with serve("headapp:app", args=("--timeout-body", "1"), app_dir=app_dir) as base:
+        started = time.monotonic()
+        stalled = exchange(base, [post(b"/", 100) + b"x" * 10], timeout=8, half_close=False)
+        assert stalled.startswith(b"HTTP/1.1 408 ") and time.monotonic() - started < 6
+        # Slow but steady: reads 0.5 s apart for 3 s in all are within a 1 s timeout between reads.
+        steady = exchange(base, [post(b"/", 6)] + [b"x"] * 6, pause=0.5, timeout=8, half_close=False)
+        assert steady.startswith(b"HTTP/1.1 200 ") and steady.endswith(b" 6")
+        # The server holding the client back is not the client's delay: an app that reads the body late,
+        # with reading paused (a megabyte sent at once) or the client waiting for 100 Continue.
+        big = exchange(base, [post(b"/slow-reader", 1_000_000) + b"x" * 1_000_000], timeout=8, half_close=False)
+        assert big.startswith(b"HTTP/1.1 200 ") and big.endswith(b"1000000")
+        host, port = base.removeprefix("http://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=8) as conn:
+            conn.sendall(post(b"/slow-reader", 5, b"expect: 100-continue\r\n"))
+            assert conn.recv(100).startswith(b"HTTP/1.1 100 ")  # after the app's 2 s, when it asks
+            conn.sendall(b"hello")
+            answer = b""
+            while not answer.endswith(b"\r\n\r\n5"):  # bounded by the socket's timeout
+                answer += conn.recv(1000)
+            assert answer.startswith(b"HTTP/1.1 200 ")

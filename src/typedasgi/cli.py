@@ -17,7 +17,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from typedasgi.cli_app import AppNotFound, load_app
-from typedasgi.headers import DEFAULT_HEAD_TIMEOUT, DEFAULT_MAX_HEAD_SIZE, HEAD_TIMEOUT_ENV
+from typedasgi.headers import (
+    BODY_TIMEOUT_ENV,
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEAD_TIMEOUT,
+    DEFAULT_MAX_HEAD_SIZE,
+    HEAD_TIMEOUT_ENV,
+)
 from typedasgi.plugins import DISABLE_AUTOLOAD_ENV, autoload_enabled, installed_plugins
 
 __all__ = ["main"]
@@ -113,6 +119,11 @@ def _parser() -> argparse.ArgumentParser:
         f"past it 408 and the connection closes (default: {DEFAULT_HEAD_TIMEOUT:g}; uvicorn: no limit)",
     )
     limits.add_argument(
+        "--timeout-body", type=_positive, default=None,
+        help=f"seconds between two reads of a request body the server waits for; past it 408 (if unanswered) "
+        f"and the connection closes (default: {DEFAULT_BODY_TIMEOUT:g}; uvicorn: no limit)",
+    )
+    limits.add_argument(
         "--timeout-keep-alive", type=_positive, default=None,
         help="seconds an idle keep-alive connection stays open (uvicorn: 5)",
     )
@@ -179,8 +190,10 @@ def _run_server(args: argparse.Namespace) -> int:
         )
         if (value := getattr(args, key)) is not None
     }
-    if args.timeout_head is not None:  # read by typedasgi.server_protocol when uvicorn loads it (workers inherit it)
-        os.environ[HEAD_TIMEOUT_ENV] = str(args.timeout_head)
+    # Read by typedasgi.server_protocol when uvicorn loads it (worker processes inherit them).
+    for value, variable in ((args.timeout_head, HEAD_TIMEOUT_ENV), (args.timeout_body, BODY_TIMEOUT_ENV)):
+        if value is not None:
+            os.environ[variable] = str(value)
     # One process: serve the app already loaded (a factory is not called twice). Workers and
     # --reload import it again in each child process, so they get the import string.
     several = args.reload or (args.workers or 1) > 1

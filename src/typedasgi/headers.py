@@ -33,6 +33,8 @@ __all__ = [
     "DEFAULT_MAX_HEAD_SIZE",
     "DEFAULT_HEAD_TIMEOUT",
     "HEAD_TIMEOUT_ENV",
+    "DEFAULT_BODY_TIMEOUT",
+    "BODY_TIMEOUT_ENV",
     "PAST_ANY_LIMIT",
     "encode_header",
     "encode_header_value",
@@ -133,6 +135,12 @@ DEFAULT_HEAD_TIMEOUT = 20.0
 
 HEAD_TIMEOUT_ENV = "TYPEDASGI_HEAD_TIMEOUT"
 """The environment variable :mod:`typedasgi.server_protocol` reads it from (``typedasgi run --timeout-head``)."""
+
+DEFAULT_BODY_TIMEOUT = 60.0
+"""Seconds between two reads of a request body under ``typedasgi run`` (408 past it), as nginx's default."""
+
+BODY_TIMEOUT_ENV = "TYPEDASGI_BODY_TIMEOUT"
+"""The environment variable :mod:`typedasgi.server_protocol` reads it from (``typedasgi run --timeout-body``)."""
 
 
 def declared_length(value: bytes) -> int | None:

@@ -8,7 +8,10 @@ gets a 431 and a closed connection before any app code runs. Nor does uvicorn ti
 a connection that sends nothing, or a head a byte at a time, stays open for ever (a few
 thousand such connections take a server's file descriptors). Here a head must arrive
 within ``HEAD_TIMEOUT`` seconds of the connection (its first) or of its first byte (later
-ones), else the client gets a 408 and the connection closes.
+ones), else the client gets a 408 and the connection closes. Likewise a body: while the
+server waits for more of it, ``BODY_TIMEOUT`` seconds may pass between reads (as nginx's
+``client_body_timeout``), else 408 (if the app has not answered yet) and the connection
+closes; the app's ``receive()`` then gets ``http.disconnect`` instead of waiting for ever.
 
 uvicorn's default WebSocket protocol (websockets' sans-I/O one) never answers a handshake
 whose request websockets cannot read - a header line over 8 KiB, over 128 header lines, or
@@ -29,7 +32,13 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 
-from typedasgi.headers import DEFAULT_HEAD_TIMEOUT, DEFAULT_MAX_HEAD_SIZE, HEAD_TIMEOUT_ENV
+from typedasgi.headers import (
+    BODY_TIMEOUT_ENV,
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEAD_TIMEOUT,
+    DEFAULT_MAX_HEAD_SIZE,
+    HEAD_TIMEOUT_ENV,
+)
 
 __all__ = ["HandshakeAnsweringWebSocketsProtocol", "HeadBoundedHttpToolsProtocol"]
 
@@ -38,6 +47,11 @@ _TIMED_OUT = b"Request head not received in time"
 
 HEAD_TIMEOUT = float(os.environ.get(HEAD_TIMEOUT_ENV) or DEFAULT_HEAD_TIMEOUT)
 """Seconds a request head may take (``typedasgi run --timeout-head`` sets the variable; worker processes inherit it)."""
+
+BODY_TIMEOUT = float(os.environ.get(BODY_TIMEOUT_ENV) or DEFAULT_BODY_TIMEOUT)
+"""Seconds between two reads of a request body the server is waiting for (``typedasgi run --timeout-body``)."""
+
+_BODY_TIMED_OUT = b"Request body not received in time"
 
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 1024 * 1024
@@ -76,6 +90,9 @@ class HeadBoundedHttpToolsProtocol(HttpToolsProtocol):
         # The header list of the last head that ended; at first uvicorn's "none yet" (None, though typed as a list).
         self._ended: list[tuple[bytes, bytes]] = self.headers
         self._head_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
+        self._body_read_at = 0.0  # the loop's time of the last read while a body was awaited
+        self._body_held_back = False  # the server held the client back at the timer's last check
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]  # narrowed as uvicorn's own
         super().connection_made(transport)
@@ -83,6 +100,9 @@ class HeadBoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_head_timer()
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -96,8 +116,15 @@ class HeadBoundedHttpToolsProtocol(HttpToolsProtocol):
             self._check_at_end = True  # a whole head could begin and end inside this read
         HttpToolsProtocol.data_received(self, data)
         headers = self.headers
-        if headers is self._ended or self.transport.is_closing():
-            return  # no head open after this read (the usual case), or the connection is done
+        if headers is self._ended:  # no head open after this read (the usual case)
+            cycle = cast("RequestResponseCycle | None", self.cycle)  # typed as set; None before a head ends
+            if cycle is not None and cycle.more_body:  # a body still to come: reads are timed
+                self._body_read_at = self.loop.time()
+                if self._body_timer is None:
+                    self._body_timer = self.loop.call_later(BODY_TIMEOUT, self._body_timed_out)
+            return
+        if self.transport.is_closing():
+            return
         if headers is self._counted:
             self._open_bytes += size  # the whole read was this head's
         else:  # a head that began in this read: what it has so far
@@ -135,6 +162,27 @@ class HeadBoundedHttpToolsProtocol(HttpToolsProtocol):
             return
         self.logger.warning("Request head not received within %s s: answered 408.", HEAD_TIMEOUT)
         self.transport.write(_plain_answer(408, _TIMED_OUT, self.server_state.default_headers))
+        self.transport.close()
+
+    def _body_timed_out(self) -> None:
+        """Close a connection whose body stalled for ``BODY_TIMEOUT`` seconds of the client's own time."""
+        self._body_timer = None
+        cycle = cast("RequestResponseCycle | None", self.cycle)
+        if cycle is None or not cycle.more_body or cycle.disconnected or self.transport.is_closing():
+            return  # the body came, or the connection is done
+        now = self.loop.time()
+        held_back = self.flow.read_paused or cycle.waiting_for_100_continue
+        if held_back or self._body_held_back:
+            # The server holds the client back (the app has not read what came, or not yet asked for the body
+            # a 100-continue client waits to send), or did until lately: the client's time starts afresh.
+            self._body_read_at = now
+        self._body_held_back = held_back
+        if now - self._body_read_at < BODY_TIMEOUT:  # a read came meanwhile, or held back: wait the rest
+            self._body_timer = self.loop.call_later(self._body_read_at + BODY_TIMEOUT - now, self._body_timed_out)
+            return
+        self.logger.warning("Request body stalled for %s s: connection closed.", BODY_TIMEOUT)
+        if not cycle.response_started:
+            self.transport.write(_plain_answer(408, _BODY_TIMED_OUT, self.server_state.default_headers))
         self.transport.close()
 
     def _head_size(self) -> int:
