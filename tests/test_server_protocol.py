@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import ServerFactory, ServerURL
-from typedasgi.headers import DEFAULT_MAX_HEAD_SIZE
+from typedasgi.server_limits import DEFAULT_MAX_HEAD_SIZE
 
 APP = '''
 import asyncio

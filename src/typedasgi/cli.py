@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from typedasgi.cli_app import AppNotFound, load_app
-from typedasgi.headers import (
+from typedasgi.server_limits import (
     BODY_TIMEOUT_ENV,
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEAD_TIMEOUT,

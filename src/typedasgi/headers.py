@@ -30,11 +30,6 @@ __all__ = [
     "SMALL_BODY",
     "content_length",
     "declared_length",
-    "DEFAULT_MAX_HEAD_SIZE",
-    "DEFAULT_HEAD_TIMEOUT",
-    "HEAD_TIMEOUT_ENV",
-    "DEFAULT_BODY_TIMEOUT",
-    "BODY_TIMEOUT_ENV",
     "PAST_ANY_LIMIT",
     "encode_header",
     "encode_header_value",
@@ -121,26 +116,6 @@ CONTENT_LENGTHS: list[tuple[bytes, bytes] | None] = [None] * SMALL_BODY
 
 PAST_ANY_LIMIT = 10**20
 """What a ``Content-Length`` of more than 20 significant digits stands for: ``int()`` refuses past 4,300."""
-
-
-DEFAULT_MAX_HEAD_SIZE = 64 * 1024
-"""Bytes a request's head (request line and header lines) may take under ``typedasgi run`` (431 past it).
-
-Servers bound the head before an app sees it; uvicorn with httptools does not, so
-``typedasgi run`` serves with :mod:`typedasgi.server_protocol`. Big cookies fit.
-"""
-
-DEFAULT_HEAD_TIMEOUT = 20.0
-"""Seconds a request head may take to arrive under ``typedasgi run`` (408 past it), as Apache's default."""
-
-HEAD_TIMEOUT_ENV = "TYPEDASGI_HEAD_TIMEOUT"
-"""The environment variable :mod:`typedasgi.server_protocol` reads it from (``typedasgi run --timeout-head``)."""
-
-DEFAULT_BODY_TIMEOUT = 60.0
-"""Seconds between two reads of a request body under ``typedasgi run`` (408 past it), as nginx's default."""
-
-BODY_TIMEOUT_ENV = "TYPEDASGI_BODY_TIMEOUT"
-"""The environment variable :mod:`typedasgi.server_protocol` reads it from (``typedasgi run --timeout-body``)."""
 
 
 def declared_length(value: bytes) -> int | None:

@@ -32,7 +32,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 
-from typedasgi.headers import (
+from typedasgi.server_limits import (
     BODY_TIMEOUT_ENV,
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEAD_TIMEOUT,
