@@ -182,6 +182,15 @@ def test_factory_root_path_and_env_file_reach_the_app(serve: ServerFactory, app_
     assert log.count("factory called") == 1  # checked before serving, and not built twice
 
 
+def test_workers_import_the_app_from_app_dir_and_serve_it(serve: ServerFactory, app_dir: Path) -> None:
+    env_file = app_dir / "test.env"
+    env_file.write_text("CLI_TEST_MESSAGE=to every worker\n")
+    args = ("--workers", "2", "--factory", "--env-file", str(env_file))
+    with serve("cliapps:create", args=args, app_dir=app_dir) as base:
+        answer = get_json(base + "/where")
+    assert answer == {"root_path": "", "scheme": "http", "client": "127.0.0.1", "message": "to every worker"}
+
+
 @pytest.mark.parametrize("trusted", [True, False], ids=["proxy-headers", "no-proxy-headers"])
 def test_proxy_headers_from_allowed_addresses(serve: ServerFactory, app_dir: Path, trusted: bool) -> None:
     args = ("--proxy-headers", "--forwarded-allow-ips", "127.0.0.1") if trusted else ("--no-proxy-headers",)

@@ -202,8 +202,8 @@ def test_a_client_leaving_is_not_reported(server: ServerURL, leave: Callable[[Se
 # ------------------------------------------------------------------ start-up and shut-down
 
 
-def serve(app: str) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "typedasgi", "run", f"{APP}:{app}", "--port", "0", "--app-dir", str(ROOT)]
+def serve(app: str, *args: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "typedasgi", "run", f"{APP}:{app}", "--port", "0", "--app-dir", str(ROOT), *args]
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -238,3 +238,11 @@ def test_a_failing_shut_down_is_reported_once() -> None:
     reported = reports(log, "failure-shutdown")
     assert len(reported) == 1 and "shutdown_fails" in reported[0], log
     assert len(errors(log)) == 2, log  # the report and uvicorn's "Application shutdown failed"
+
+
+def test_a_worker_failing_to_start_stops_the_server_with_the_same_exit_status() -> None:
+    """uvicorn's supervisor stops when a worker fails to start, but exited 0: a service manager saw a clean stop."""
+    process = serve("startup_failing", "--workers", "2")
+    log, _ = process.communicate(timeout=30)
+    assert process.returncode == 3, log
+    assert 1 <= len(reports(log, "failure-startup")) <= 2, log  # once per worker that started before the stop

@@ -160,7 +160,8 @@ def _run_server(args: argparse.Namespace) -> int:
     try:
         import uvicorn
         from dotenv import load_dotenv
-        from uvicorn.config import LOGGING_CONFIG
+        from uvicorn.config import LOGGING_CONFIG, STARTUP_FAILURE
+        from uvicorn.supervisors import Multiprocess
     except ImportError:
         print(STANDARD_EXTRA_MISSING, file=sys.stderr)
         return 1
@@ -197,15 +198,13 @@ def _run_server(args: argparse.Namespace) -> int:
     # One process: serve the app already loaded (a factory is not called twice). Workers and
     # --reload import it again in each child process, so they get the import string.
     several = args.reload or (args.workers or 1) > 1
-    uvicorn.run(
-        args.app if several else cast("Callable[..., Any]", app),  # checked by load_app
+    options: dict[str, Any] = dict(
         log_config=log_config,  # uvicorn's own, plus typedasgi's loggers (plugins report at start-up)
         host=args.host,
         port=args.port,
         reload=args.reload,
         workers=args.workers,
         log_level=args.log_level,
-        app_dir=args.app_dir,
         factory=args.factory and several,
         env_file=args.env_file,
         root_path=args.root_path,
@@ -217,6 +216,16 @@ def _run_server(args: argparse.Namespace) -> int:
         h11_max_incomplete_event_size=args.max_head_size,  # h11 bounds the head by it; our httptools protocol too
         **given,
     )
+    if several and not args.reload:
+        # uvicorn.run's own --workers branch, which exits 0 even when it stopped because a worker's start-up
+        # failed; one process exits 3 then, and so do we, or a service manager takes the failure for a stop.
+        config = uvicorn.Config(args.app, **options)  # app_dir: load_app put it on sys.path, which workers inherit
+        supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+        supervisor.run()
+        failed = any(worker.exitcode == STARTUP_FAILURE for worker in supervisor.processes)
+        return STARTUP_FAILURE if failed else 0
+    target = args.app if several else cast("Callable[..., Any]", app)  # checked by load_app
+    uvicorn.run(target, app_dir=args.app_dir, **options)
     return 0
 
 
