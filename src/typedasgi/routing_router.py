@@ -38,7 +38,7 @@ from typedasgi.routing_base import (
 from typedasgi.routing_endpoints import Endpoint, WebSocketEndpointFunc
 from typedasgi.routing_routes import Route, WebSocketRoute
 from typedasgi.routing_tables import Candidate, RouteList, TailEntry, candidate, static_table, tail_table
-from typedasgi.urls import scope_host
+from typedasgi.urls import parse_host, single_host
 from typedasgi.types import (
     AnyASGIApp,
     ASGIApp,
@@ -202,10 +202,11 @@ class Host(BaseRoute):
         return list(getattr(self.app, "routes", []))
 
     def match(self, scope: WWWScope, route_path: str) -> tuple[Match, dict[str, Any] | None]:
-        trusted = scope_host(scope)  # the URL's own reading: request.url and the matched host always agree
-        if trusted is None:  # no valid Host ("example.org:evil", "[:::]", a port past 65535), or two: matches no pattern
+        host = single_host(scope)  # two Host lines: which one would a proxy have acted on? Neither matches
+        parsed = None if host is None else parse_host(host)
+        if parsed is None:  # not a valid Host ("example.org:evil", "[:::]"): matches no pattern; the port is not read
             return Match.NONE, None
-        found = self.host_regex.match(trusted[1].lower())  # host names are case-insensitive; params come lower-case
+        found = self.host_regex.match(parsed[0].lower())  # host names are case-insensitive; params come lower-case
         params = None if found is None else convert_params(found, self._conversions)
         if params is None:
             return Match.NONE, None

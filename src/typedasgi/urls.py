@@ -16,7 +16,7 @@ from typing_extensions import Self, Unpack
 from typedasgi.multidict import MultiDict
 from typedasgi.types import WWWScope
 
-__all__ = ["URL", "Address", "URLComponents", "URLPath", "parse_host", "scope_host", "valid_port"]
+__all__ = ["URL", "Address", "URLComponents", "URLPath", "parse_host", "scope_host", "single_host", "valid_port"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
@@ -74,23 +74,26 @@ def valid_port(port: str | None) -> bool:
     return len(port) <= MAX_PORT_LENGTH and len(digits) <= 5 and int(digits or "0") <= 65535
 
 
-def scope_host(scope: WWWScope) -> tuple[str, str] | None:
-    """``(Host header, host name)`` when there is exactly one Host and it is a valid host with a valid port, else None.
-
-    None makes the URL fall back to the server's address, and a ``Host`` route match
-    nothing: a malformed or repeated Host never becomes the URL's authority or picks a
-    host's routes (Starlette falls back the same way for the URL).
-    """
+def single_host(scope: WWWScope) -> str | None:
+    """The ``Host`` header's value when the request has exactly one, else None: of two, neither can be trusted."""
     host: str | None = None
     for name, value in scope.get("headers", ()):
         if name == b"host" or (len(name) == 4 and name.lower() == b"host"):  # servers send lower case; hand-built may not
             if host is not None:
-                return None  # more than one Host: none of them can be trusted
+                return None
             host = value.decode("latin-1")
-    if not host:
-        return None
-    parsed = parse_host(host)
-    return (host, parsed[0]) if parsed is not None and valid_port(parsed[1]) else None
+    return host or None
+
+
+def scope_host(scope: WWWScope) -> tuple[str, str] | None:
+    """``(Host header, host name)`` when there is exactly one Host and it is a valid host with a valid port, else None.
+
+    None makes the URL fall back to the server's address: a malformed or repeated Host
+    never becomes the URL's authority (Starlette falls back the same way).
+    """
+    host = single_host(scope)
+    parsed = None if host is None else parse_host(host)
+    return (host, parsed[0]) if host is not None and parsed is not None and valid_port(parsed[1]) else None
 
 
 def _escape_path(path: str) -> str:
