@@ -45,10 +45,26 @@ __all__ = ["HandshakeAnsweringWebSocketsProtocol", "HeadBoundedHttpToolsProtocol
 _TOO_LARGE = b"Request header fields too large"
 _TIMED_OUT = b"Request head not received in time"
 
-HEAD_TIMEOUT = float(os.environ.get(HEAD_TIMEOUT_ENV) or DEFAULT_HEAD_TIMEOUT)
-"""Seconds a request head may take (``typedasgi run --timeout-head`` sets the variable; worker processes inherit it)."""
 
-BODY_TIMEOUT = float(os.environ.get(BODY_TIMEOUT_ENV) or DEFAULT_BODY_TIMEOUT)
+
+def _seconds(variable: str, default: float) -> float:
+    """A timeout from the environment (``typedasgi run`` sets it; worker processes inherit it), else ``default``."""
+    text = os.environ.get(variable)
+    if not text:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:  # NaN too
+        raise ValueError(f"{variable}={text!r}: expected a number of seconds above 0")
+    return seconds
+
+
+HEAD_TIMEOUT = _seconds(HEAD_TIMEOUT_ENV, DEFAULT_HEAD_TIMEOUT)
+"""Seconds a request head may take (``typedasgi run --timeout-head``)."""
+
+BODY_TIMEOUT = _seconds(BODY_TIMEOUT_ENV, DEFAULT_BODY_TIMEOUT)
 """Seconds between two reads of a request body the server is waiting for (``typedasgi run --timeout-body``)."""
 
 _BODY_TIMED_OUT = b"Request body not received in time"
@@ -64,13 +80,16 @@ class _HeadTooLarge(Exception):
 
 
 class HeadBoundedHttpToolsProtocol(HttpToolsProtocol):
-    """``HttpToolsProtocol`` that answers 431 to a request head past ``config.h11_max_incomplete_event_size``.
+    """``HttpToolsProtocol`` with the request head bounded in size and time, and the body's pauses in time.
 
-    A head that arrives within one read smaller than the limit is within it: that,
-    the usual case, costs one length check per read. A head still open after a read
-    is counted by the reads it spans (httptools keeps an unfinished line's pieces, so
-    one endless line is caught while it is gathered), and its exact size is checked
-    when it ends. The head held in memory stays within the limit plus one read.
+    431 for a head past ``config.h11_max_incomplete_event_size``, 408 for a head slower than
+    ``HEAD_TIMEOUT`` or a body pausing longer than ``BODY_TIMEOUT`` (see the module).
+
+    A head that arrives within one read smaller than the limit is within it: that, the
+    usual case, costs one length check per read. A head still open after a read is
+    counted by the reads it spans (httptools keeps an unfinished line's pieces, so one
+    endless line is caught while it is gathered), and its exact size is checked when it
+    ends. The head held in memory stays within the limit plus one read.
     """
 
     def __init__(
