@@ -238,8 +238,8 @@ def _http_protocol() -> str:
 
 def _ws_protocol() -> str:
     """uvicorn's default WebSocket protocol, answering every handshake (typedasgi.server_protocol), if it is the one."""
-    if importlib.util.find_spec("websockets") is None:  # uvicorn picks wsproto then, or none
-        return "auto"
+    if importlib.util.find_spec("websockets") is None or _http_protocol() == "h11":  # the module needs httptools too
+        return "auto"  # uvicorn picks wsproto, or none
     return "typedasgi.server_protocol:HandshakeAnsweringWebSocketsProtocol"
 
 

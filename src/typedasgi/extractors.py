@@ -339,9 +339,9 @@ def path_step(key: str, convert: Callable[[Any], object]) -> Callable[[Inputs], 
 
 
 def _query_below_mounts(
-    key: str, multi: bool, convert: Callable[[Any], object], missing: Callable[[], object]
+    key: str, multi: bool, convert: Callable[[Any], object], by_query: Callable[[Inputs], object]
 ) -> Callable[[Inputs], object]:
-    """The step of a query parameter only by its name, unless a ``Mount`` or ``Host`` above the route has ``{key}``.
+    """``by_query`` (a query parameter by its name alone), unless a ``Mount`` or ``Host`` above the route has ``{key}``.
 
     A route is compiled without the paths of the mounts it is later put below, so ``user_id``
     below ``Mount("/u/{user_id}")`` looked like a query parameter: the client's ``?user_id=`` filled it
@@ -353,23 +353,13 @@ def _query_below_mounts(
         return convert([text] if multi else text)
 
     from_path = path_step(key, as_text)
-    converts = convert is not identity
 
     def query_or_mount(inputs: Inputs) -> object:
         keys: FrameworkKeys = inputs.scope  # type: ignore[assignment]  # the same dict, framework view (no call)
         path_params = keys.get("path_params")
         if path_params is not None and key in path_params:
             return from_path(inputs)
-        values = inputs.query().get(key)
-        if values is None:
-            return missing()
-        value = values if multi else values[-1]
-        if not converts:
-            return value
-        try:
-            return convert(value)
-        except (msgspec.ValidationError, ValueError) as error:
-            raise validation_item("query", key, error) from None
+        return by_query(inputs)
 
     return query_or_mount
 
@@ -395,7 +385,7 @@ def lookup_step(
         return default
 
     if by_name:
-        return _query_below_mounts(key, multi, convert, missing)
+        return _query_below_mounts(key, multi, convert, lookup_step(location, key, multi, required, default, convert))
     if location == "cookie" or multi:  # the whole value: a cookie's string or every repeated value
         def whole(inputs: Inputs) -> object:
             values = source(inputs).get(key)

@@ -381,22 +381,22 @@ class StreamingResponse(Response):
         Only ``send`` is guarded: an OSError from the iterator itself is the app's error and propagates.
         """
         charset = self.charset
+        iterated = False
         try:
             try:
                 await send(self._start_message())
             except OSError:
-                await self._close_iterator()
                 return False
             async for chunk in self.body_iterator:
                 body = chunk.encode(charset) if isinstance(chunk, str) else bytes(chunk)
                 try:
                     await send({"type": "http.response.body", "body": body, "more_body": True})
                 except OSError:
-                    await self._close_iterator()
                     return False
-        except BaseException:  # cancelled as the client left (or send failed): close now, not at garbage collection
-            await self._close_iterator()
-            raise
+            iterated = True
+        finally:
+            if not iterated:  # the client left, or a cancel or error: close the iterator now, not at garbage collection
+                await self._close_iterator()
         try:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:

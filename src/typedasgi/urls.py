@@ -16,7 +16,7 @@ from typing_extensions import Self, Unpack
 from typedasgi.multidict import MultiDict
 from typedasgi.types import WWWScope
 
-__all__ = ["URL", "Address", "URLComponents", "URLPath", "parse_host", "scope_host", "single_host", "valid_port"]
+__all__ = ["URL", "Address", "URLComponents", "URLPath", "parse_host", "single_host", "valid_port"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
@@ -85,15 +85,15 @@ def single_host(scope: WWWScope) -> str | None:
     return host or None
 
 
-def scope_host(scope: WWWScope) -> tuple[str, str] | None:
-    """``(Host header, host name)`` when there is exactly one Host and it is a valid host with a valid port, else None.
+def _scope_host(scope: WWWScope) -> str | None:
+    """The ``Host`` header when there is exactly one and it is a valid host with a valid port, else None.
 
     None makes the URL fall back to the server's address: a malformed or repeated Host
     never becomes the URL's authority (Starlette falls back the same way).
     """
     host = single_host(scope)
     parsed = None if host is None else parse_host(host)
-    return (host, parsed[0]) if host is not None and parsed is not None and valid_port(parsed[1]) else None
+    return host if parsed is not None and valid_port(parsed[1]) else None
 
 
 def _escape_path(path: str) -> str:
@@ -123,8 +123,8 @@ def _url_from_scope(scope: WWWScope) -> str:
     path = _escape_path(_scope_path(scope).replace("?", "%3F").replace("#", "%23"))
     if not path.startswith("/"):
         path = "/" + path
-    trusted = scope_host(scope)
-    if trusted is None:
+    host = _scope_host(scope)
+    if host is None:
         server = scope.get("server")
         if server is None or server[1] is None:  # no address, or a unix socket's ([path, None]): not a host
             url = "/%2F" + path[2:] if path.startswith("//") else path  # "//evil.com" would be an authority
@@ -137,7 +137,7 @@ def _url_from_scope(scope: WWWScope) -> str:
             else:
                 url = f"{scheme}://{server_host}:{port}{path}"
     else:
-        url = f"{scheme}://{trusted[0]}{path}"
+        url = f"{scheme}://{host}{path}"
     query = scope.get("query_string", b"")
     if query:
         try:
