@@ -31,7 +31,7 @@ from typedasgi.responses import JSONResponse, PlainTextResponse, Response
 from typedasgi.routing import Route, Router, WebSocketRoute, compile_path
 from typedasgi.testclient import TestClient
 from typedasgi.types import framework_keys
-from typedasgi.websockets import WebSocket, WebSocketDisconnect
+from typedasgi.websockets import WebSocket
 
 
 class Address(msgspec.Struct):
@@ -385,17 +385,6 @@ def test_websocket_handler_by_annotation() -> None:
     client = TestClient(TypedASGI(routes=[WebSocketRoute("/ws/{room}", handler)]))
     with client.websocket_connect("/ws/lobby?name=ada") as session:
         assert session.receive_text() == "ada@lobby"
-
-
-def test_websocket_validation_failure_closes_with_1008() -> None:
-    async def chat(websocket: WebSocket, n: int) -> None:
-        await websocket.accept()
-
-    client = TestClient(TypedASGI(routes=[WebSocketRoute("/ws", TypedHandler(chat, {}, websocket=True))]))
-    with pytest.raises(WebSocketDisconnect) as info:
-        with client.websocket_connect("/ws?n=x"):
-            pass
-    assert (info.value.code, info.value.reason) == (1008, "query n: 'x' is not a valid integer")
 
 
 def test_websocket_handler_rejects_a_body_parameter() -> None:

@@ -176,7 +176,7 @@ def leave_a_push(base: ServerURL) -> None:
 
 
 def typed_websocket_refused(base: ServerURL) -> None:
-    assert asyncio.run(websocket_session(base, "/ws-typed?n=x", None)) == ("refused", 403)
+    assert asyncio.run(websocket_session(base, "/ws-typed?n=x", None)) == ("refused", 422)
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,16 @@ share it.
 
 from __future__ import annotations
 
-from typedasgi.types import SendEvent, Send, WebSocketResponseBodyEvent, WebSocketResponseStartEvent
+from typedasgi.types import SendEvent, Send, WWWScope, WebSocketResponseBodyEvent, WebSocketResponseStartEvent
 
-__all__ = ["denial_message", "denial_send"]
+__all__ = ["denial_message", "denial_send", "offers_denial"]
+
+_EXTENSION = "websocket.http.response"
+
+
+def offers_denial(scope: WWWScope) -> bool:
+    """Whether the server can refuse this handshake with an HTTP response; without it, only a close (HTTP 403)."""
+    return _EXTENSION in (scope.get("extensions") or {})
 
 
 def denial_message(message: SendEvent) -> WebSocketResponseStartEvent | WebSocketResponseBodyEvent | None:

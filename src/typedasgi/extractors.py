@@ -24,7 +24,7 @@ from typedasgi.background import BackgroundTasks
 from typedasgi.convertors import Convertor
 
 from typedasgi.exceptions import HTTPException
-from typedasgi.requests import Request, cookie_parser
+from typedasgi.requests import HTTPConnection, Request, cookie_parser
 from typedasgi.responses import JSONResponse, Response
 from typedasgi.types import FrameworkKeys, Receive, Scope, Send, WWWScope
 from typedasgi.uploads import FormData, UploadFile
@@ -73,8 +73,11 @@ class ValidationErrorResponse(msgspec.Struct):
     errors: list[ValidationErrorItem]
 
 
-def request_validation_error_response(request: Request[Any], exc: RequestValidationError) -> Response:
-    """The default 422 answer: ``{"detail": ..., "errors": [{"location", "field", "message"}, ...]}``."""
+def request_validation_error_response(request: HTTPConnection[Any], exc: RequestValidationError) -> Response:
+    """The default 422 answer: ``{"detail": ..., "errors": [{"location", "field", "message"}, ...]}``.
+
+    Also a typed WebSocket's refused handshake, sent as a denial response where the server offers one.
+    """
     return JSONResponse(ValidationErrorResponse(str(exc.detail), exc.errors), status_code=exc.status_code, headers=exc.headers)
 
 

@@ -25,6 +25,7 @@ from typedasgi.background import BackgroundTasks
 from typedasgi.jsoncodec import encode_json
 from typedasgi.concurrency import run_in_threadpool
 from typedasgi.convertors import Convertor
+from typedasgi.denial import offers_denial
 from typedasgi.error_responses import mark_json_errors
 from typedasgi.exceptions import HTTPException, MalformedBody, WebSocketException, raises_to_app
 from typedasgi.extractors import (
@@ -46,7 +47,7 @@ from typedasgi.params import (
     Signature,
     compile_signature,
 )
-from typedasgi.requests import TOO_DEEP, Request
+from typedasgi.requests import TOO_DEEP, HTTPConnection, Request
 from typedasgi.responses import JSONResponse, Response
 from typedasgi.routing_endpoints import PlainCall, request_response
 from typedasgi.types import ASGIApp, Receive, Scope, Send
@@ -301,23 +302,32 @@ def _flatten(signature: Signature) -> list[_Node]:
     return nodes
 
 
-async def _fail(errors: list[ValidationErrorItem], scope: Scope, receive: Receive, send: Send) -> None:
-    """Raise for the app's exception handlers; a route used without an app answers the default 422 itself."""
-    if scope["type"] == "websocket":  # no body to explain it in: close with the first problem as the reason
+async def _fail(errors: list[ValidationErrorItem], inputs: Inputs) -> None:
+    """Raise for the app's exception handlers; a route used without an app answers the default 422 itself.
+
+    A WebSocket handshake gets the same answer (the server sends it as an HTTP response) where the
+    server offers the denial extension; elsewhere a close is all the spec allows before ``accept``:
+    1008 with the first problem as its reason (the client sees HTTP 403).
+    """
+    scope = inputs.scope
+    if scope["type"] == "websocket" and not offers_denial(scope):
         first = errors[0]
         reason = f"{first['location']} {first['field']}: {first['message']}"
         raise WebSocketException(1008, fit_close_reason(reason))
-    if scope["type"] != "http":
-        raise RequestValidationError(errors)
-    await _refusal(errors, Request(scope))(scope, receive, send)
+    connection = inputs.connection()
+    response = _refusal(errors, connection)
+    if scope["type"] == "websocket":
+        await connection.send_denial_response(response)
+    else:
+        await response(scope, inputs.receive, inputs.send)
 
 
-def _refusal(errors: list[ValidationErrorItem], request: Request[Any]) -> Response:
+def _refusal(errors: list[ValidationErrorItem], connection: HTTPConnection[Any]) -> Response:
     """Raise for the app's exception handlers; a route used without an app gets the default 422 to send."""
     exc = RequestValidationError(errors)
-    if raises_to_app(request.scope):
+    if raises_to_app(connection.scope):
         raise exc
-    return request_validation_error_response(request, exc)
+    return request_validation_error_response(connection, exc)
 
 
 def _inputs_of(request: Request[Any]) -> Inputs:
@@ -540,7 +550,7 @@ class TypedHandler:
                         kwargs[name] = inject(inputs)
                     all_kwargs.append(kwargs)
                 if errors:
-                    await _fail(errors, scope, receive, send)
+                    await _fail(errors, inputs)
                     return
                 results: list[Any] = []
                 for node, kwargs in zip(nodes, all_kwargs):

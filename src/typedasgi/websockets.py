@@ -18,7 +18,7 @@ import msgspec
 from typing_extensions import TypeIs
 
 from typedasgi import status
-from typedasgi.denial import denial_message
+from typedasgi.denial import denial_message, offers_denial
 from typedasgi.headers import encode_header
 from typedasgi.jsoncodec import decode_json, decoder_for, encode_json
 from typedasgi.middleware.tracking import WebSocketTracking
@@ -48,9 +48,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-_DENIAL_EXTENSION = "websocket.http.response"
 
 
 class WebSocketState(enum.Enum):
@@ -258,7 +255,7 @@ class WebSocket(HTTPConnection[StateT]):
             elif message["type"] == "websocket.close":
                 self.application_state = WebSocketState.DISCONNECTED
             elif message["type"] == "websocket.http.response.start":
-                if _DENIAL_EXTENSION not in (self.scope.get("extensions") or {}):
+                if not offers_denial(self.scope):
                     raise RuntimeError("The server does not support the WebSocket denial response extension")
                 self.application_state = WebSocketState.RESPONSE
             elif kind == "websocket.send":
@@ -354,7 +351,7 @@ class WebSocket(HTTPConnection[StateT]):
         if self.application_state is not WebSocketState.CONNECTING:
             raise RuntimeError("send_denial_response() must be called before accept() or close()")
         await self._ensure_connect_received()
-        if _DENIAL_EXTENSION in (self.scope.get("extensions") or {}):
+        if offers_denial(self.scope):
             await response(self.scope, self._receive, self._denial_send)
             if self.application_state in (WebSocketState.CONNECTING, WebSocketState.RESPONSE):
                 raise RuntimeError("The denial response did not send a complete body")
