@@ -15,7 +15,7 @@ import pytest
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import InvalidStatus
 
-from tests.support import ServerFactory, call_app, websocket_scope
+from tests.support import ServerFactory, call_app, http_get, websocket_scope
 from typedasgi.applications import TypedASGI
 from typedasgi.exceptions import WebSocketException
 from typedasgi.handlers import TypedHandler
@@ -157,10 +157,16 @@ async def refused(url: str) -> tuple[int, bytes | bytearray]:
 )
 def test_a_real_server_sends_the_422_and_its_reasons(serve: ServerFactory, command: str, args: tuple[str, ...]) -> None:
     with serve("tests.report_once_app:app", command=command, args=args) as base:
-        status, body = asyncio.run(refused(base.replace("http://", "ws://") + "/ws-typed?n=x"))
-        assert status == 422
-        assert json.loads(body) == {
-            "detail": "Request validation failed",
-            "errors": [{"location": "query", "field": "n", "message": "'x' is not a valid integer"}],
-        }
-        assert "Traceback" not in base.log()
+        url = base.replace("http://", "ws://") + "/ws-typed"
+        for query, message in [("?n=x", "'x' is not a valid integer"), ("", "Field required")]:
+            status, body = asyncio.run(refused(url + query))
+            assert status == 422
+            assert json.loads(body) == {
+                "detail": "Request validation failed",
+                "errors": [{"location": "query", "field": "n", "message": message}],
+            }
+        assert http_get(base + "/fine")[0] == 200  # by now the refused handshakes' apps have returned
+        log = base.log()
+        assert "Traceback" not in log
+        if args != ("--ws", "websockets-sansio"):  # plain uvicorn's default protocol logs an ERROR per denial
+            assert "ERROR" not in log, log

@@ -16,7 +16,10 @@ closes; the app's ``receive()`` then gets ``http.disconnect`` instead of waiting
 uvicorn's default WebSocket protocol (websockets' sans-I/O one) never answers a handshake
 whose request websockets cannot read - a header line over 8 KiB, over 128 header lines, or
 a malformed line: the refusal websockets prepares is never written and the client waits.
-``HandshakeAnsweringWebSocketsProtocol`` writes it (431, 414) or a 400, and closes.
+``HandshakeAnsweringWebSocketsProtocol`` writes it (431, 414) or a 400, and closes. Nor does
+that protocol count an app's denial response (``websocket.http.response``) as the handshake's
+answer: every refusal the client got in full was logged as an error ("returned without
+completing handshake"); here it is not.
 
 Needs the ``standard`` extra (uvicorn with httptools and websockets); imported only by the CLI.
 """
@@ -27,6 +30,7 @@ import asyncio
 import os
 from typing import Any, cast
 
+from uvicorn._types import ASGISendEvent
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -244,6 +248,11 @@ _BAD_HANDSHAKE = b"Failed to open a WebSocket connection: the request could not 
 
 class HandshakeAnsweringWebSocketsProtocol(WebSocketsSansIOProtocol):
     """``WebSocketsSansIOProtocol`` that answers a handshake request websockets could not read, then closes."""
+
+    async def send(self, message: ASGISendEvent) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.http.response.body" and not message.get("more_body", False):
+            self.handshake_complete = True  # answered by the app's denial: its return is no error
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
