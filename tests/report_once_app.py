@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from typedasgi.applications import TypedASGI
 from typedasgi.background import BackgroundTask, BackgroundTasks
 from typedasgi.endpoints import WebSocketEndpoint
+from typedasgi.exceptions import HTTPException
 from typedasgi.hooks import PluginApp, PluginMiddleware, hookimpl
 from typedasgi.markers import Depends
 from typedasgi.middleware import Middleware
@@ -139,12 +140,49 @@ async def teardown_fails() -> AsyncIterator[int]:
     fail("dependency-teardown")
 
 
+def sync_teardown_fails() -> Iterator[int]:
+    yield 2
+    fail("dependency-teardown-sync")
+
+
+async def teardown_fails_after_an_error() -> AsyncIterator[int]:
+    try:
+        yield 3
+    finally:  # runs with the endpoint's HTTPException, before any response
+        fail("dependency-teardown-before")
+
+
+async def stream_teardown_fails() -> AsyncIterator[int]:
+    yield 4
+    fail("dependency-teardown-stream")
+
+
+async def ws_teardown_fails() -> AsyncIterator[int]:
+    yield 5
+    fail("ws-dependency-teardown")
+
+
 async def with_dependency_setup(value: Annotated[int, Depends(setup_fails)]) -> dict[str, int]:
     return {"value": value}
 
 
 async def with_dependency_teardown(value: Annotated[int, Depends(teardown_fails)]) -> dict[str, int]:
     return {"value": value}
+
+
+def with_sync_dependency_teardown(value: Annotated[int, Depends(sync_teardown_fails)]) -> dict[str, int]:
+    return {"value": value}
+
+
+async def with_dependency_teardown_after_an_error(value: Annotated[int, Depends(teardown_fails_after_an_error)]) -> None:
+    raise HTTPException(404)
+
+
+async def with_dependency_teardown_after_a_stream(value: Annotated[int, Depends(stream_teardown_fails)]) -> Response:
+    async def body() -> AsyncIterator[bytes]:
+        yield b"streamed"
+
+    return StreamingResponse(body())
 
 
 async def sub_stream(request: Request) -> Response:
@@ -273,6 +311,12 @@ class FailingEndpoint(WebSocketEndpoint):
         fail("ws-on-receive")
 
 
+async def ws_dependency_teardown(websocket: WebSocket, value: Annotated[int, Depends(ws_teardown_fails)]) -> None:
+    await websocket.accept()
+    await websocket.send_text(str(value))
+    await websocket.close()
+
+
 async def ws_typed(websocket: WebSocket, n: int) -> None:
     await websocket.accept()
     await websocket.send_text(str(n))
@@ -347,11 +391,15 @@ routes = [
     Route("/typed", typed_raise),
     Route("/dependency-setup", with_dependency_setup),
     Route("/dependency-teardown", with_dependency_teardown),
+    Route("/dependency-teardown-sync", with_sync_dependency_teardown),
+    Route("/dependency-teardown-before", with_dependency_teardown_after_an_error),
+    Route("/dependency-teardown-stream", with_dependency_teardown_after_a_stream),
     Mount("/sub", mounted),
     WebSocketRoute("/ws-before-accept", ws_before_accept),
     WebSocketRoute("/ws-after-accept", ws_after_accept),
     WebSocketRoute("/ws-on-receive", FailingEndpoint),
     WebSocketRoute("/ws-typed", ws_typed),
+    WebSocketRoute("/ws-dependency-teardown", ws_dependency_teardown),
     WebSocketRoute("/ws-echo", ws_echo),
     WebSocketRoute("/ws-push", ws_push),
 ]

@@ -3,6 +3,7 @@ the connection anywhere, ``Depends()`` for the annotated class; and what a wrong
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
@@ -60,6 +61,38 @@ def test_background_tasks_run_after_the_response_before_teardown() -> None:
     client = TestClient(recording_send(TypedASGI(routes=[Route("/", handler)])))
     assert client.get("/?who=bob").json() == "db"
     assert events == ["handler", "sent", "task bob", "teardown"]
+
+
+async def broken_session() -> AsyncIterator[str]:
+    yield "db"
+    events.append("teardown")
+    raise RuntimeError("teardown broke")
+
+
+async def uses_broken_session(db: Annotated[str, Depends(broken_session)]) -> str:
+    return db
+
+
+def test_a_teardown_failing_after_the_response_is_logged_once_as_a_failing_task_is(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    events.clear()
+    client = TestClient(recording_send(TypedASGI(routes=[Route("/items", uses_broken_session)])), raise_server_exceptions=False)
+    with caplog.at_level(logging.ERROR):
+        assert client.get("/items").json() == "db"  # as a server runs it: the answer stands
+    assert events == ["sent", "teardown"]
+    records = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert [(record.name, record.getMessage()) for record in records] == [
+        ("typedasgi.background", "Dependency teardown after GET /items failed")
+    ]
+    assert records[0].exc_info is not None and str(records[0].exc_info[1]) == "teardown broke"
+
+
+def test_the_test_client_raises_a_teardown_failing_after_the_response(caplog: pytest.LogCaptureFixture) -> None:
+    client = TestClient(TypedASGI(routes=[Route("/items", uses_broken_session)]))
+    with caplog.at_level(logging.ERROR), pytest.raises(RuntimeError, match="teardown broke"):
+        client.get("/items")
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]  # raised instead of logged
 
 
 def test_background_tasks_join_those_of_a_returned_response() -> None:

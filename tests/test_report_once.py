@@ -1,8 +1,9 @@
-"""A failing endpoint, background task or plugin is reported once and the server keeps serving.
+"""A failing endpoint, background task, dependency teardown or plugin is reported once and the server keeps serving.
 
 Through a real ``typedasgi run`` (one server for the module): each case fails once, and the test checks
 what the client got, that the server's log reports that failure in exactly one record (none for a client
-leaving), and that the next request is still served. Start-up and shut-down failures run their own server.
+leaving), and that the next request is still served (on the same connection, where the answer was sent whole).
+Start-up and shut-down failures run their own server.
 """
 
 from __future__ import annotations
@@ -72,6 +73,27 @@ def http_get(base: ServerURL, path: str, method: str = "GET") -> tuple[int, byte
         connection.close()
 
 
+def http_exchange(base: ServerURL, *paths: str) -> list[tuple[int, bytes | str]]:
+    """Status and body of each path, asked in turn on one keep-alive connection; "closed" once the server closed it."""
+    host, port = base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=WAIT)
+    answers: list[tuple[int, bytes | str]] = []
+    try:
+        for path in paths:
+            try:
+                connection.request("GET", path)
+                response = connection.getresponse()
+            except (http.client.RemoteDisconnected, ConnectionError):
+                answers.append((0, "closed"))
+                continue
+            answers.append((response.status, response.read()))
+            if response.will_close:
+                connection.close()
+    finally:
+        connection.close()
+    return answers
+
+
 async def websocket_session(base: ServerURL, path: str, send: str | None) -> tuple[str, int | str]:
     """``("refused", status)``, ``("closed", code)`` or ``("message", text)``: the first thing the client got."""
     try:
@@ -92,6 +114,12 @@ class Case:
     answer: tuple[object, ...]
     websocket: bool = False
     send: str | None = None
+    names: str = ""  # what the report must say of the request (its method and path), where it says it
+
+    @property
+    def keeps_the_connection(self) -> bool:
+        """An HTTP answer sent in full: the next request goes on the same connection."""
+        return not self.websocket and self.answer[1] != "IncompleteRead"
 
     @property
     def marker(self) -> str:
@@ -116,12 +144,16 @@ CASES = [
     Case("/plugin-middleware", (500, b"Internal Server Error")),
     Case("/typed?n=1", (500, b"Internal Server Error")),
     Case("/dependency-setup", (500, b"Internal Server Error")),
-    Case("/dependency-teardown", (200, b'{"value":1}')),
+    Case("/dependency-teardown", (200, b'{"value":1}'), names="GET /dependency-teardown failed"),
+    Case("/dependency-teardown-sync", (200, b'{"value":2}'), names="GET /dependency-teardown-sync failed"),
+    Case("/dependency-teardown-stream", (200, b"streamed"), names="GET /dependency-teardown-stream failed"),
+    Case("/dependency-teardown-before", (500, b"Internal Server Error"), names="GET /dependency-teardown-before"),
     Case("/sub/raise", (500, b"Internal Server Error")),
     Case("/sub/stream", (200, "IncompleteRead")),
     Case("/ws-before-accept", ("refused", 403), websocket=True),
     Case("/ws-after-accept", ("closed", 1011), websocket=True),
     Case("/ws-on-receive", ("closed", 1011), websocket=True, send="hello"),
+    Case("/ws-dependency-teardown", ("message", "5"), websocket=True, names="WebSocket /ws-dependency-teardown"),
 ]
 
 
@@ -130,6 +162,9 @@ def test_a_failure_is_reported_once_and_the_server_keeps_serving(server: ServerU
     before = len(server.log())
     if case.websocket:
         answer: tuple[object, ...] = asyncio.run(websocket_session(server, case.path, case.send))
+    elif case.keeps_the_connection:
+        answer, next_answer = http_exchange(server, case.path, "/fine")
+        assert next_answer == (200, b"fine"), "the keep-alive connection was closed"
     else:
         answer = http_get(server, case.path)
     assert answer == case.answer
@@ -138,6 +173,7 @@ def test_a_failure_is_reported_once_and_the_server_keeps_serving(server: ServerU
     log = server.log()[before:]
     assert len(reports(log, case.marker)) == 1, log
     assert len(errors(log)) == 1, log  # nothing else reported either
+    assert case.names in reports(log, case.marker)[0], log
 
 
 def test_a_vanished_file_is_reported_once(server: ServerURL) -> None:

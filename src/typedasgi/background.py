@@ -9,7 +9,8 @@ task still runs.
 A test wants to see the failure instead: while :data:`raise_task_errors` is
 true (the ``TestClient`` sets it unless ``raise_server_exceptions=False``), a
 failing task raises, after the tasks queued behind it ran as they would in
-production.
+production. :func:`report_after_response` is that choice, for typed handlers'
+dependency teardowns (which run after the tasks) too.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing_extensions import ParamSpec
 
 from typedasgi.concurrency import is_async_callable, run_in_threadpool, unwrap_partial
 
-__all__ = ["BackgroundTask", "BackgroundTasks", "raise_task_errors"]
+__all__ = ["BackgroundTask", "BackgroundTasks", "raise_task_errors", "report_after_response"]
 
 P = ParamSpec("P")
 
@@ -31,6 +32,16 @@ logger: logging.Logger = logging.getLogger("typedasgi.background")
 
 raise_task_errors: ContextVar[bool] = ContextVar("typedasgi.background.raise_task_errors", default=False)
 """True where a task's error should be raised to the caller rather than logged (set by the TestClient)."""
+
+
+def report_after_response(what: str, error: Exception) -> None:
+    """Log ``error`` once as "``what`` failed": the client has its answer, nothing can change it now.
+
+    Where :data:`raise_task_errors` is set it is raised instead, for the test to see.
+    """
+    if raise_task_errors.get():
+        raise error
+    logger.error("%s failed", what, exc_info=error)
 
 
 def _qualified_name(func: object) -> str:
@@ -65,10 +76,8 @@ class BackgroundTask:
                 await cast(Awaitable[object], self.func(*self.args, **self.kwargs))
             else:
                 await run_in_threadpool(self.func, *self.args, **self.kwargs)
-        except Exception:
-            if raise_task_errors.get():
-                raise
-            logger.exception("Background task %s failed", self.name)
+        except Exception as error:
+            report_after_response(f"Background task {self.name}", error)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name})"

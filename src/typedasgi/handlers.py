@@ -21,7 +21,7 @@ from typing import Annotated, Any, Protocol
 import msgspec
 from typing_extensions import is_typeddict
 
-from typedasgi.background import BackgroundTasks
+from typedasgi.background import BackgroundTasks, report_after_response
 from typedasgi.jsoncodec import encode_json
 from typedasgi.concurrency import run_in_threadpool
 from typedasgi.convertors import Convertor
@@ -39,6 +39,7 @@ from typedasgi.extractors import (
 )
 from typedasgi.headers import CONTENT_LENGTHS, SMALL_BODY, content_length
 from typedasgi.markers import Depends
+from typedasgi.middleware.errors import request_line
 from typedasgi.params import (
     BodyInfo,
     DependencyOverrides,
@@ -573,6 +574,13 @@ class TypedHandler:
                     await inputs.stack.__aexit__(type(exc), exc, exc.__traceback__)
                 raise
             if inputs.stack is not None:
-                await inputs.stack.aclose()
+                try:
+                    await inputs.stack.aclose()
+                except Exception as exc:
+                    if websocket:
+                        raise  # the session may be open still: the error layer closes it (1011) and logs it
+                    # The response was sent in full: reported as a failing background task is, not re-raised
+                    # (the server would log it without the request and close the keep-alive connection).
+                    report_after_response(f"Dependency teardown after {request_line(inputs.scope)}", exc)
 
         return app

@@ -50,6 +50,7 @@ __all__ = [
     "STYLES",
     "TEMPLATE",
     "ServerErrorMiddleware",
+    "request_line",
     "wants_exceptions",
 ]
 
@@ -66,12 +67,16 @@ def wants_exceptions(scope: WWWScope) -> bool:
     return RAISE_EXCEPTIONS in (scope.get("extensions") or {})
 
 
-def _log(scope: WWWScope, exc: BaseException, answer: str) -> None:
+def request_line(scope: WWWScope) -> str:
+    """The request as error records name it: ``GET /path``, or ``WebSocket /path``."""
     # Both client values percent-encoded (the path as uvicorn's access log has it), so neither a line break
     # nor a terminal escape reaches the log: an HTTP/2 ':method' may hold any byte but NUL, CR and LF.
     where = quote(scope.get("method", "GET"), safe=_METHOD_AS_LOGGED) if scope["type"] == "http" else "WebSocket"
-    path = quote(scope["path"], safe=_PATH_AS_LOGGED)
-    logger.error("Exception in %s %s, answered %s", where, path, answer, exc_info=exc)
+    return f"{where} {quote(scope['path'], safe=_PATH_AS_LOGGED)}"
+
+
+def _log(scope: WWWScope, exc: BaseException, answer: str) -> None:
+    logger.error("Exception in %s, answered %s", request_line(scope), answer, exc_info=exc)
 
 
 def debug_response(request: Request, exc: BaseException) -> Response:
