@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import dataclasses
 import importlib.metadata
@@ -21,8 +22,12 @@ from typedasgi.server_limits import (
     BODY_TIMEOUT_ENV,
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEAD_TIMEOUT,
+    DEFAULT_LIFESPAN_SHUTDOWN_TIMEOUT,
     DEFAULT_MAX_HEAD_SIZE,
     HEAD_TIMEOUT_ENV,
+    LIFESPAN_SHUTDOWN_TIMEOUT_ENV,
+    SHUTDOWN_TIMED_OUT,
+    seconds_from_env,
 )
 from typedasgi.plugins import DISABLE_AUTOLOAD_ENV, autoload_enabled, installed_plugins
 
@@ -124,6 +129,12 @@ def _parser() -> argparse.ArgumentParser:
         f"and the connection closes (default: {DEFAULT_BODY_TIMEOUT:g}; uvicorn: no limit)",
     )
     limits.add_argument(
+        "--timeout-lifespan-shutdown", type=_positive, default=None,
+        help=f"seconds the app's lifespan shut-down may take after the server is told to stop; past it one error "
+        f"line and exit status {SHUTDOWN_TIMED_OUT} (default: ${LIFESPAN_SHUTDOWN_TIMEOUT_ENV} or "
+        f"{DEFAULT_LIFESPAN_SHUTDOWN_TIMEOUT:g}; uvicorn: no limit)",
+    )
+    limits.add_argument(
         "--timeout-keep-alive", type=_positive, default=None,
         help="seconds an idle keep-alive connection stays open (uvicorn: 5)",
     )
@@ -161,7 +172,9 @@ def _run_server(args: argparse.Namespace) -> int:
         import uvicorn
         from dotenv import load_dotenv
         from uvicorn.config import LOGGING_CONFIG, STARTUP_FAILURE
-        from uvicorn.supervisors import Multiprocess
+        from uvicorn.supervisors import ChangeReload, Multiprocess
+
+        from typedasgi.server_lifespan import ServerConfig
     except ImportError:
         print(STANDARD_EXTRA_MISSING, file=sys.stderr)
         return 1
@@ -173,6 +186,12 @@ def _run_server(args: argparse.Namespace) -> int:
             return _fail(f"--{option.replace('_', '-')} {path!r} is not a file")
     if (args.ssl_keyfile is None) != (args.ssl_certfile is None):
         return _fail("TLS needs both --ssl-keyfile and --ssl-certfile")
+    try:
+        shutdown_bound = args.timeout_lifespan_shutdown or seconds_from_env(
+            LIFESPAN_SHUTDOWN_TIMEOUT_ENV, DEFAULT_LIFESPAN_SHUTDOWN_TIMEOUT
+        )
+    except ValueError as exc:
+        return _fail(str(exc))
     if args.env_file is not None:
         load_dotenv(args.env_file, override=True)  # before the app is imported: it may read them
     try:
@@ -216,17 +235,28 @@ def _run_server(args: argparse.Namespace) -> int:
         h11_max_incomplete_event_size=args.max_head_size,  # h11 bounds the head by it; our httptools protocol too
         **given,
     )
-    if several and not args.reload:
-        # uvicorn.run's own --workers branch, which exits 0 even when it stopped because a worker's start-up
-        # failed; one process exits 3 then, and so do we, or a service manager takes the failure for a stop.
-        config = uvicorn.Config(args.app, **options)  # app_dir: load_app put it on sys.path, which workers inherit
+    # uvicorn.run's three branches, with typedasgi's config (its lifespan bounds the app's shut-down). One
+    # process serves the app already loaded (a factory is not called twice); workers and --reload import
+    # it again in each child process, so they get the import string.
+    target = args.app if several else cast("Callable[..., Any]", app)  # checked by load_app
+    config = ServerConfig(target, **options)  # app_dir: load_app put it on sys.path, which children inherit
+    config.lifespan_shutdown_timeout = shutdown_bound
+    if args.reload:
+        reloader = ChangeReload(config, target=uvicorn.Server(config).run, sockets=[config.bind_socket()])
+        reloader.run()
+        return SHUTDOWN_TIMED_OUT if reloader.process.exitcode == SHUTDOWN_TIMED_OUT else 0
+    if several:
+        # uvicorn.run's own --workers branch exits 0 even when it stopped because a worker's start-up failed;
+        # one process exits 3 then, and so do we (or 124 for a worker whose shut-down ran past its bound),
+        # or a service manager takes the failure for a stop.
         supervisor = Multiprocess(config, sockets=[config.bind_socket()])
         supervisor.run()
-        failed = any(worker.exitcode == STARTUP_FAILURE for worker in supervisor.processes)
-        return STARTUP_FAILURE if failed else 0
-    target = args.app if several else cast("Callable[..., Any]", app)  # checked by load_app
-    uvicorn.run(target, app_dir=args.app_dir, **options)
-    return 0
+        codes = {worker.exitcode for worker in supervisor.processes}
+        return next((code for code in (STARTUP_FAILURE, SHUTDOWN_TIMED_OUT) if code in codes), 0)
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: uvicorn stopped gracefully, then raised it again
+        server.run()
+    return 0 if server.started else STARTUP_FAILURE
 
 
 def _http_protocol() -> str:

@@ -27,7 +27,6 @@ Needs the ``standard`` extra (uvicorn with httptools and websockets); imported o
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any, cast
 
 from uvicorn._types import ASGISendEvent
@@ -42,6 +41,7 @@ from typedasgi.server_limits import (
     DEFAULT_HEAD_TIMEOUT,
     DEFAULT_MAX_HEAD_SIZE,
     HEAD_TIMEOUT_ENV,
+    seconds_from_env,
 )
 
 __all__ = ["HandshakeAnsweringWebSocketsProtocol", "HeadBoundedHttpToolsProtocol"]
@@ -49,26 +49,10 @@ __all__ = ["HandshakeAnsweringWebSocketsProtocol", "HeadBoundedHttpToolsProtocol
 _TOO_LARGE = b"Request header fields too large"
 _TIMED_OUT = b"Request head not received in time"
 
-
-
-def _seconds(variable: str, default: float) -> float:
-    """A timeout from the environment (``typedasgi run`` sets it; worker processes inherit it), else ``default``."""
-    text = os.environ.get(variable)
-    if not text:
-        return default
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not seconds > 0:  # NaN too
-        raise ValueError(f"{variable}={text!r}: expected a number of seconds above 0")
-    return seconds
-
-
-HEAD_TIMEOUT = _seconds(HEAD_TIMEOUT_ENV, DEFAULT_HEAD_TIMEOUT)
+HEAD_TIMEOUT = seconds_from_env(HEAD_TIMEOUT_ENV, DEFAULT_HEAD_TIMEOUT)
 """Seconds a request head may take (``typedasgi run --timeout-head``)."""
 
-BODY_TIMEOUT = _seconds(BODY_TIMEOUT_ENV, DEFAULT_BODY_TIMEOUT)
+BODY_TIMEOUT = seconds_from_env(BODY_TIMEOUT_ENV, DEFAULT_BODY_TIMEOUT)
 """Seconds between two reads of a request body the server is waiting for (``typedasgi run --timeout-body``)."""
 
 _BODY_TIMED_OUT = b"Request body not received in time"
