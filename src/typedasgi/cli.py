@@ -89,6 +89,13 @@ def _parser() -> argparse.ArgumentParser:
         choices=["auto", "on", "off"],
         help="run the ASGI lifespan: auto (if the app supports it), on, or off (default: auto)",
     )
+    run.add_argument(
+        "--http",
+        default="auto",
+        choices=["auto", "httptools", "h11"],
+        help="HTTP/1.1 parser: httptools (fast, C), h11 (pure Python), or auto: httptools where it is installed "
+        "(default: auto); both with the head and body bounds below",
+    )
     run.add_argument("--factory", action="store_true", help="ATTRIBUTE is a callable with no arguments that returns the app")
     run.add_argument("--env-file", default=None, help="load environment variables from this file before the app")
     run.add_argument("--root-path", default="", help="the path prefix a proxy serves the app under (scope root_path)")
@@ -186,6 +193,8 @@ def _run_server(args: argparse.Namespace) -> int:
             return _fail(f"--{option.replace('_', '-')} {path!r} is not a file")
     if (args.ssl_keyfile is None) != (args.ssl_certfile is None):
         return _fail("TLS needs both --ssl-keyfile and --ssl-certfile")
+    if args.http == "httptools" and not _has_httptools():
+        return _fail("--http httptools: httptools is not installed (pip install httptools), or use --http h11")
     try:
         shutdown_bound = args.timeout_lifespan_shutdown or seconds_from_env(
             LIFESPAN_SHUTDOWN_TIMEOUT_ENV, DEFAULT_LIFESPAN_SHUTDOWN_TIMEOUT
@@ -230,7 +239,7 @@ def _run_server(args: argparse.Namespace) -> int:
         lifespan=args.lifespan,
         proxy_headers=args.proxy_headers,
         forwarded_allow_ips=args.forwarded_allow_ips,
-        http=_http_protocol(),
+        http=_http_protocol(args.http),
         ws=_ws_protocol(),
         h11_max_incomplete_event_size=args.max_head_size,  # h11 bounds the head by it; our httptools protocol too
         **given,
@@ -259,16 +268,20 @@ def _run_server(args: argparse.Namespace) -> int:
     return 0 if server.started else STARTUP_FAILURE
 
 
-def _http_protocol() -> str:
-    """uvicorn's httptools protocol with the head bounded (typedasgi.server_protocol), else h11, which bounds it itself."""
-    if importlib.util.find_spec("httptools") is None:  # uvicorn without its standard extra
-        return "h11"
-    return "typedasgi.server_protocol:HeadBoundedHttpToolsProtocol"  # by name: --workers children import it
+def _has_httptools() -> bool:
+    return importlib.util.find_spec("httptools") is not None  # uvicorn's standard extra has it, where it installs
+
+
+def _http_protocol(choice: str) -> str:
+    """uvicorn's httptools or h11 protocol, with the head and body bounded (typedasgi.server_protocol, server_h11)."""
+    if choice == "h11" or (choice == "auto" and not _has_httptools()):
+        return "typedasgi.server_h11:TimedH11Protocol"  # by name: --workers children import it
+    return "typedasgi.server_protocol:HeadBoundedHttpToolsProtocol"
 
 
 def _ws_protocol() -> str:
     """uvicorn's default WebSocket protocol, answering every handshake (typedasgi.server_protocol), if it is the one."""
-    if importlib.util.find_spec("websockets") is None or _http_protocol() == "h11":  # the module needs httptools too
+    if importlib.util.find_spec("websockets") is None or not _has_httptools():  # the module needs httptools too
         return "auto"  # uvicorn picks wsproto, or none
     return "typedasgi.server_protocol:HandshakeAnsweringWebSocketsProtocol"
 

@@ -12,6 +12,7 @@ ones), else the client gets a 408 and the connection closes. Likewise a body: wh
 server waits for more of it, ``BODY_TIMEOUT`` seconds may pass between reads (as nginx's
 ``client_body_timeout``), else 408 (if the app has not answered yet) and the connection
 closes; the app's ``receive()`` then gets ``http.disconnect`` instead of waiting for ever.
+The timing is typedasgi.server_timers', shared with the h11 protocol (typedasgi.server_h11).
 
 uvicorn's default WebSocket protocol (websockets' sans-I/O one) never answers a handshake
 whose request websockets cannot read - a header line over 8 KiB, over 128 header lines, or
@@ -31,31 +32,16 @@ from typing import Any, cast
 
 from uvicorn._types import ASGISendEvent
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 
-from typedasgi.server_limits import (
-    BODY_TIMEOUT_ENV,
-    DEFAULT_BODY_TIMEOUT,
-    DEFAULT_HEAD_TIMEOUT,
-    DEFAULT_MAX_HEAD_SIZE,
-    HEAD_TIMEOUT_ENV,
-    seconds_from_env,
-)
+from typedasgi.server_limits import DEFAULT_MAX_HEAD_SIZE
+from typedasgi.server_timers import TimedProtocol, plain_answer
 
 __all__ = ["HandshakeAnsweringWebSocketsProtocol", "HeadBoundedHttpToolsProtocol"]
 
 _TOO_LARGE = b"Request header fields too large"
-_TIMED_OUT = b"Request head not received in time"
-
-HEAD_TIMEOUT = seconds_from_env(HEAD_TIMEOUT_ENV, DEFAULT_HEAD_TIMEOUT)
-"""Seconds a request head may take (``typedasgi run --timeout-head``)."""
-
-BODY_TIMEOUT = seconds_from_env(BODY_TIMEOUT_ENV, DEFAULT_BODY_TIMEOUT)
-"""Seconds between two reads of a request body the server is waiting for (``typedasgi run --timeout-body``)."""
-
-_BODY_TIMED_OUT = b"Request body not received in time"
 
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 1024 * 1024
@@ -67,7 +53,7 @@ class _HeadTooLarge(Exception):
     """Raised in a parser callback: httptools stops, and uvicorn answers through ``send_400_response``."""
 
 
-class HeadBoundedHttpToolsProtocol(HttpToolsProtocol):
+class HeadBoundedHttpToolsProtocol(TimedProtocol, HttpToolsProtocol):
     """``HttpToolsProtocol`` with the request head bounded in size and time, and the body's pauses in time.
 
     431 for a head past ``config.h11_max_incomplete_event_size``, 408 for a head slower than
@@ -96,21 +82,6 @@ class HeadBoundedHttpToolsProtocol(HttpToolsProtocol):
         self._lingered: int | None = None  # bytes dropped since the 431, None before it
         # The header list of the last head that ended; at first uvicorn's "none yet" (None, though typed as a list).
         self._ended: list[tuple[bytes, bytes]] = self.headers
-        self._head_timer: asyncio.TimerHandle | None = None
-        self._body_timer: asyncio.TimerHandle | None = None
-        self._body_read_at = 0.0  # the loop's time of the last read while a body was awaited
-        self._body_held_back = False  # the server held the client back at the timer's last check
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]  # narrowed as uvicorn's own
-        super().connection_made(transport)
-        self._head_timer = self.loop.call_later(HEAD_TIMEOUT, self._head_timed_out)  # its first head, or nothing
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_head_timer()
-        if self._body_timer is not None:
-            self._body_timer.cancel()
-            self._body_timer = None
-        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         size = len(data)
@@ -126,9 +97,7 @@ class HeadBoundedHttpToolsProtocol(HttpToolsProtocol):
         if headers is self._ended:  # no head open after this read (the usual case)
             cycle = cast("RequestResponseCycle | None", self.cycle)  # typed as set; None before a head ends
             if cycle is not None and cycle.more_body:  # a body still to come: reads are timed
-                self._body_read_at = self.loop.time()
-                if self._body_timer is None:
-                    self._body_timer = self.loop.call_later(BODY_TIMEOUT, self._body_timed_out)
+                self._timers.body_read(self)
             return
         if self.transport.is_closing():
             return
@@ -137,60 +106,21 @@ class HeadBoundedHttpToolsProtocol(HttpToolsProtocol):
         else:  # a head that began in this read: what it has so far
             self._counted, self._open_bytes = headers, self._head_size()
         self._check_at_end = True
-        if self._head_timer is None:  # a later head, arriving over several reads: timed from here
-            self._head_timer = self.loop.call_later(HEAD_TIMEOUT, self._head_timed_out)
+        self._timers.head_begun(self)  # a later head, arriving over several reads: timed from here
         if self._open_bytes > self.max_head_size:
             self.logger.warning("Request head over %d bytes: answered 431.", self.max_head_size)
             self._refuse_head()
 
     def on_headers_complete(self) -> None:
         self._ended = self.headers  # also for an upgrade, after which the WebSocket protocol owns the transport
-        if self._head_timer is not None:
-            self._stop_head_timer()
+        if self._timers.head is not None:
+            self._timers.head_ended()
         if self._check_at_end:
             self._check_at_end = False
             if self._head_size() > self.max_head_size:
                 self._too_large = True
                 raise _HeadTooLarge  # before the app's task is made
         HttpToolsProtocol.on_headers_complete(self)
-
-    def _stop_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
-
-    def _head_timed_out(self) -> None:
-        self._head_timer = None
-        if self.transport.is_closing() or self._lingered is not None:
-            return
-        cycle = cast("RequestResponseCycle | None", self.cycle)  # typed as set by uvicorn; None before a head ends
-        if cycle is not None and not cycle.response_complete:  # a response under way (pipelining): let it finish
-            cycle.keep_alive = False
-            return
-        self.logger.warning("Request head not received within %s s: answered 408.", HEAD_TIMEOUT)
-        self.transport.write(_plain_answer(408, _TIMED_OUT, self.server_state.default_headers))
-        self.transport.close()
-
-    def _body_timed_out(self) -> None:
-        """Close a connection whose body stalled for ``BODY_TIMEOUT`` seconds of the client's own time."""
-        self._body_timer = None
-        cycle = cast("RequestResponseCycle | None", self.cycle)
-        if cycle is None or not cycle.more_body or cycle.disconnected or self.transport.is_closing():
-            return  # the body came, or the connection is done
-        now = self.loop.time()
-        held_back = self.flow.read_paused or cycle.waiting_for_100_continue
-        if held_back or self._body_held_back:
-            # The server holds the client back (the app has not read what came, or not yet asked for the body
-            # a 100-continue client waits to send), or did until lately: the client's time starts afresh.
-            self._body_read_at = now
-        self._body_held_back = held_back
-        if now - self._body_read_at < BODY_TIMEOUT:  # a read came meanwhile, or held back: wait the rest
-            self._body_timer = self.loop.call_later(self._body_read_at + BODY_TIMEOUT - now, self._body_timed_out)
-            return
-        self.logger.warning("Request body stalled for %s s: connection closed.", BODY_TIMEOUT)
-        if not cycle.response_started:
-            self.transport.write(_plain_answer(408, _BODY_TIMED_OUT, self.server_state.default_headers))
-        self.transport.close()
 
     def _head_size(self) -> int:
         """The open head's size as parsed so far: the target and each header line (name, ": ", value, CRLF)."""
@@ -205,26 +135,12 @@ class HeadBoundedHttpToolsProtocol(HttpToolsProtocol):
     def _refuse_head(self) -> None:
         """Answer 431, then read and drop what the client still sends (bounded) so that it can read the answer."""
         self._lingered = 0
-        self._stop_head_timer()
-        self.transport.write(_plain_answer(431, _TOO_LARGE, self.server_state.default_headers))
+        self._timers.head_ended()
+        self.transport.write(plain_answer(431, _TOO_LARGE, self.server_state.default_headers))
         if self.transport.can_write_eof():
             self.transport.write_eof()  # the answer is whole: the client may stop sending and read it
         self.flow.resume_reading()
         self.loop.call_later(LINGER_SECONDS, self.transport.close)
-
-
-def _plain_answer(status: int, text: bytes, default_headers: list[tuple[bytes, bytes]]) -> bytes:
-    """A whole ``connection: close`` answer, written by the protocol before (or instead of) any app."""
-    content = [STATUS_LINE[status]]
-    for name, value in default_headers:
-        content += [name, b": ", value, b"\r\n"]
-    content += [
-        b"content-type: text/plain; charset=utf-8\r\n",
-        b"content-length: %d\r\n" % len(text),
-        b"connection: close\r\n\r\n",
-        text,
-    ]
-    return b"".join(content)
 
 
 _BAD_HANDSHAKE = b"Failed to open a WebSocket connection: the request could not be read.\n"
@@ -244,7 +160,7 @@ class HandshakeAnsweringWebSocketsProtocol(WebSocketsSansIOProtocol):
             return  # read (answered by the app or by websockets' checks), or not whole yet
         prepared = b"".join(self.conn.data_to_send())  # websockets' 431 or 414, or nothing (a malformed request)
         if not prepared:
-            prepared = _plain_answer(400, _BAD_HANDSHAKE, self.default_headers)
+            prepared = plain_answer(400, _BAD_HANDSHAKE, self.default_headers)
         self.logger.warning("WebSocket handshake request could not be read: %s", self.conn.handshake_exc)
         self.transport.write(prepared)
         self.transport.close()
