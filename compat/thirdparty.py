@@ -121,6 +121,13 @@ PACKAGES: tuple[Package, ...] = (
         redis_url_env="REDIS_URL",  # tests/backends/test_redis.py, default redis://localhost
     ),
     Package("timing-asgi", (*PYTEST_ASYNCIO, "requests", "httpx"), sdist_has_tests=False),
+    Package(
+        "ariadne",
+        (*PYTEST_ASYNCIO, "pytest-benchmark", "pytest-mock", "freezegun", "syrupy", "werkzeug", "httpx")
+        + ("opentelemetry-api", "python-multipart", "aiodataloader", "graphql-sync-dataloaders", "sqlalchemy"),
+        ("tests", "tests_integrations/starlette"),
+        sdist_has_tests=False,
+    ),
 )
 
 

@@ -310,3 +310,20 @@ def test_a_body_trickled_in_tiny_messages_is_gathered_in_memory_near_its_size() 
 
     peak = asyncio.run(run())
     assert peak < 4 * 2 * messages, peak  # the buffer and the final copy, with room to spare
+
+
+def test_malformed_json_is_a_value_error_as_starlette_apps_catch_it() -> None:
+    """Starlette's ``json()`` raises ``json.JSONDecodeError``; apps (Ariadne's GraphQL handler among them)
+    answer it with their own error by catching ``ValueError``. Here it still is one, besides a 400."""
+
+    async def graphql(request: Request) -> Response:
+        try:
+            return JSONResponse({"got": await request.json()})
+        except ValueError:
+            return JSONResponse({"errors": ["Request body is not a valid JSON"]}, status_code=400)
+
+    client = TestClient(TypedASGI(routes=[Route("/", graphql, methods=["POST"])]))
+    assert client.post("/", content=b'{"a": 1}').json() == {"got": {"a": 1}}
+    for body in (b"not json", b'{"a": 1', "\"caf\u00e9\"".encode("latin-1")):  # bad syntax, truncated, not UTF-8
+        response = client.post("/", content=body)
+        assert (response.status_code, response.text) == (400, '{"errors":["Request body is not a valid JSON"]}')

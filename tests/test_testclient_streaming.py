@@ -68,3 +68,28 @@ def test_trailers_before_the_body_is_complete_are_a_protocol_error() -> None:
 
     with pytest.raises(AppProtocolError, match="before body completed"):
         TestClient(app, check_asgi=False).get("/")  # the client's own check, without the contract checker
+
+
+def test_an_app_that_sends_its_last_body_while_cancelled_does_not_hang_the_close() -> None:
+    """A streaming app's clean-up often ends the body (Ariadne's SSE response does, shielded): the reader has
+    left, so that send is dropped, as a server drops it, instead of waiting for a read that never comes."""
+    cleaned_up = threading.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": False})
+        await send({"type": "http.response.body", "body": b"first", "more_body": True})
+        try:
+            await asyncio.sleep(30)
+        finally:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            cleaned_up.set()
+
+    def read_one_chunk_and_leave() -> None:
+        with TestClient(app).stream("GET", "/") as response:
+            assert next(response.iter_raw()) == b"first"
+
+    reader = threading.Thread(target=read_one_chunk_and_leave, daemon=True)  # a daemon: a hang fails, not blocks
+    reader.start()
+    reader.join(10)
+    assert not reader.is_alive(), "closing the response waited for ever on the app's last send"
+    assert cleaned_up.is_set()

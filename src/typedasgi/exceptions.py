@@ -53,8 +53,12 @@ class ClientDisconnect(Exception):
     """The client went away while the app was still reading the request body."""
 
 
-class MalformedBody(HTTPException):
-    """A request body that cannot be decoded (bad JSON, bad form): a 400, the client's mistake."""
+class MalformedBody(HTTPException, ValueError):
+    """A request body that cannot be decoded (bad JSON, bad form): a 400, the client's mistake.
+
+    Also a ``ValueError``, as Starlette's ``json.JSONDecodeError`` is: apps that catch that around
+    ``await request.json()`` to answer with their own error keep doing so.
+    """
 
     def __init__(self, detail: str) -> None:
         super().__init__(400, detail)

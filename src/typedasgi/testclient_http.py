@@ -247,29 +247,41 @@ class _StreamedExchange(_HTTPExchange):
 
         Raised in the client's loop, an app's SystemExit or CancelledError still reaches the test's
         thread as itself: the loop thread's ``run`` carries it there (``testclient_loop._carried``)."""
-        if self._task is not None:
-            while not self._task.done():  # drain what it still sends (trailers, a late body) without blocking it
-                getter = asyncio.ensure_future(self._handover.get())
-                done, _ = await asyncio.wait((getter, self._task), timeout=self.timeout,
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if getter in done:
-                    self._handover.task_done()
-                else:
-                    getter.cancel()
-                if not done:
-                    await self.cancel()
-                    raise TestClientTimeout(f"{self.target} did not finish within {self.timeout} s")
+        if not await self._drain():
+            await self.cancel()
+            raise TestClientTimeout(f"{self.target} did not finish within {self.timeout} s")
         if self.error is not None and self.config.raise_server_exceptions:
             error, self.error = self.error, None
             raise error
 
     async def cancel(self) -> None:
-        """The test closed the response early: stop the app, as a server does when the client goes away."""
+        """The test closed the response early: stop the app, as a server does when the client goes away.
+
+        What the app still sends while it stops (a final body from a ``finally``, even a shielded one)
+        is taken and dropped, so its clean-up cannot wait on a reader that has left."""
         task = self._task
         if task is not None and not task.done():
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            if not await self._drain():
+                raise TestClientTimeout(f"{self.target} did not stop within {self.timeout} s of being cancelled")
         self.error = None
+
+    async def _drain(self) -> bool:
+        """Take what the app still sends, without blocking it, until it returns: False if not within the timeout."""
+        task = self._task
+        if task is None:
+            return True
+        while not task.done():
+            getter = asyncio.ensure_future(self._handover.get())
+            done, _ = await asyncio.wait((getter, task), timeout=self.timeout, return_when=asyncio.FIRST_COMPLETED)
+            if getter in done:
+                self._handover.task_done()
+            else:
+                getter.cancel()
+            if not done:
+                return False
+        await asyncio.gather(task, return_exceptions=True)  # its outcome is kept in self.error, or was a cancel
+        return True
 
 
 class _PulledBody(httpx2.SyncByteStream):
