@@ -6,11 +6,17 @@ run unchanged with every Starlette import resolved to typedasgi. The alias is
 the same module object, so ``starlette.responses.Response is
 typedasgi.responses.Response`` and ``mock.patch("starlette.x.y")`` patches
 typedasgi. A name typedasgi lacks fails as ``No module named 'starlette.x'``.
+
+The one exception is ``starlette`` itself: a package module that shows
+typedasgi's attributes but answers ``__version__`` with the Starlette version
+the ``starlette`` distribution record carries (the one measured against), as
+packages that branch on ``starlette.__version__`` (Sentry's) must see it.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.util
 import sys
 from collections.abc import Sequence
@@ -36,8 +42,17 @@ class _AliasLoader(Loader):
     def exec_module(self, module: ModuleType) -> None:
         target = target_name(module.__name__)
         assert target is not None
+        real = importlib.import_module(target)
+        if module.__name__ == ALIAS:
+            own = {"__name__", "__spec__", "__loader__"}
+            module.__dict__.update((name, value) for name, value in vars(real).items() if name not in own)
+            # Submodules still come through this finder as typedasgi's own; a name set on typedasgi later is
+            # looked up there (PEP 562).
+            module.__dict__["__getattr__"] = lambda name: getattr(real, name)
+            module.__dict__["__version__"] = importlib.metadata.version(ALIAS)
+            return
         # The import system returns whatever sys.modules holds for the name after exec_module.
-        sys.modules[module.__name__] = importlib.import_module(target)
+        sys.modules[module.__name__] = real
 
 
 class StarletteAlias(MetaPathFinder):

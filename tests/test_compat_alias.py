@@ -22,7 +22,9 @@ from starlette.responses import JSONResponse
 from starlette.testclient import TestClient
 import typedasgi, typedasgi.middleware.cors, typedasgi.responses
 
-assert starlette is typedasgi
+import importlib.metadata
+assert starlette.__version__ == importlib.metadata.version("starlette") != typedasgi.__version__
+assert starlette.middleware is typedasgi.middleware and starlette.__file__ == typedasgi.__file__
 assert cors is typedasgi.middleware.cors
 assert JSONResponse is typedasgi.responses.JSONResponse
 assert sys.modules["starlette.responses"] is typedasgi.responses

@@ -178,6 +178,34 @@ def test_decode_errors(send_kind: str, payload: str | bytes, receiver: str, expe
     assert len(errors) == 1 and errors[0].startswith(expected)
 
 
+def test_the_wrong_message_kind_is_a_key_error_as_starlette_code_catches_it() -> None:
+    """Starlette's ``receive_text()`` reads ``message["text"]``: a binary message is a ``KeyError``, and
+    GraphQL servers written for it (Strawberry's) catch that to close with their own code. Bad JSON is not one."""
+
+    async def handler(websocket: WebSocket) -> None:
+        await websocket.accept()
+        try:
+            while True:
+                await websocket.receive_json()
+        except KeyError as exc:
+            await websocket.close(4400, f"not text: {exc}")
+        except WebSocketDecodeError:
+            await websocket.close(4401, "bad JSON")
+
+    closes: list[tuple[int, str]] = []
+    for binary in (True, False):
+        with TestClient(make_app(handler)).websocket_connect("/") as session:
+            session.send_text("{}")
+            if binary:
+                session.send_bytes(b"{}")
+            else:
+                session.send_text("{")
+            with pytest.raises(WebSocketDisconnect) as info:
+                session.receive_text()
+            closes.append((info.value.code, info.value.reason))
+    assert closes == [(4400, "not text: Expected a text message, got a binary one"), (4401, "bad JSON")]
+
+
 def test_iterators_stop_on_disconnect() -> None:
     received: list[object] = []
 

@@ -40,6 +40,7 @@ __all__ = [
     "WebSocket",
     "WebSocketClose",
     "WebSocketDecodeError",
+    "WebSocketMessageKindError",
     "WebSocketDisconnect",
     "WebSocketDisconnected",
     "WebSocketState",
@@ -102,6 +103,16 @@ class WebSocketDecodeError(ValueError, RuntimeError):
     1003 (unsupported data), not with a server error. Also a ``RuntimeError``,
     which is what Starlette code catches for the same mistake.
     """
+
+
+class WebSocketMessageKindError(WebSocketDecodeError, KeyError):
+    """A binary message where the app asked for text, or the reverse.
+
+    Also a ``KeyError``: Starlette's ``receive_text()``/``receive_bytes()`` raise one for it (the message has
+    no such key), and code written for Starlette catches that (Strawberry's GraphQL over WebSocket does).
+    """
+
+    __str__ = WebSocketDecodeError.__str__  # the message as given, not quoted as KeyError's own __str__ would
 
 
 class DenialResponse(Protocol):
@@ -185,14 +196,14 @@ class WebSocket(HTTPConnection[StateT]):
         else:
             text = (await self._receive_data()).get("text")
         if text is None:
-            raise WebSocketDecodeError("Expected a text message, got a binary one")
+            raise WebSocketMessageKindError("Expected a text message, got a binary one")
         return text
 
     async def receive_bytes(self) -> bytes:
         """The next message as bytes; a text message raises :class:`WebSocketDecodeError`."""
         data = (await self._receive_data()).get("bytes")
         if data is None:
-            raise WebSocketDecodeError("Expected a binary message, got a text one")
+            raise WebSocketMessageKindError("Expected a binary message, got a text one")
         return data
 
     @overload
