@@ -112,7 +112,8 @@ class WebSocketMessageKindError(WebSocketDecodeError, KeyError):
     no such key), and code written for Starlette catches that (Strawberry's GraphQL over WebSocket does).
     """
 
-    __str__ = WebSocketDecodeError.__str__  # the message as given, not quoted as KeyError's own __str__ would
+    def __str__(self) -> str:
+        return Exception.__str__(self)  # the message as given, not quoted as KeyError's own __str__ would
 
 
 class DenialResponse(Protocol):
