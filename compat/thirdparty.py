@@ -186,6 +186,16 @@ PACKAGES: tuple[Package, ...] = (
         sdist_has_tests=False,
     ),
     Package(
+        "sqladmin",
+        ("pytest", "anyio", "httpx", "itsdangerous", "aiosqlite", "greenlet", "arrow", "babel", "colour")
+        + ("email-validator", "fastapi-storages", "phonenumbers", "pillow", "python-dateutil", "sqlalchemy-utils")
+        + ("sqlmodel",),
+        known="3 look for the login cookie on the page the login redirects to, not on the redirect that sets it; "
+        "typedasgi only: 1 expects the class name Starlette (typedasgi's app class is TypedASGI); Starlette only: "
+        "1 uses app.route",
+        sdist_has_tests=False,  # its tests use SQLite unless TEST_DATABASE_URI_* name another database
+    ),
+    Package(
         "starlette-apispec",
         ("pytest", "httpx", "apispec", "pyyaml"),
         sdist_has_tests=False,
