@@ -43,6 +43,8 @@ STARLETTE_VERSION = "1.10.0"  # the release `dev.py compat` measures against
 TYPEDASGI_EXTRAS = "testclient,forms,templates,schemas"  # what `starlette[full]` users have
 # Frameworks built on Starlette: with the alias they would import typedasgi, which is not what is measured.
 UNINSTALL = ("starlette", "fastapi")
+# What setuptools-scm (and hatch-vcs, which uses it) take as the version of a snapshot without git history.
+SNAPSHOT_VERSION = {"SETUPTOOLS_SCM_PRETEND_VERSION": "0.0.0+snapshot"}
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,23 @@ PACKAGES: tuple[Package, ...] = (
         sdist_has_tests=False,  # its tests use SQLite unless TEST_DATABASE_URI_* name another database
     ),
     Package(
+        "apitally",
+        (*PYTEST_ASYNCIO, "pytest-mock", "pytest-httpx", "requests-mock", "httpx", "requests", "loguru"),
+        ("tests/test_starlette.py",),  # its FastAPI half is not run: FastAPI is uninstalled
+        known="typedasgi only: its middleware walks .app from the layer below it to the Router, and typedasgi's "
+        "innermost layer is the app's own call (no .app); the client it started then fails the rest; "
+        "Starlette only: 6 get a 404 for /openapi.json",
+        sdist_has_tests=False,
+    ),
+    Package(
+        "rollbar",
+        ("pytest", "httpx", "requests", "python-multipart", "jinja2", "aiofiles"),
+        ("rollbar/test/starlette_tests",),
+        known="typedasgi only: 1 reads request._body when hasattr() finds it, which typedasgi's Request always "
+        "has (None until read); Starlette only: 12 use app.route",
+        sdist_has_tests=False,
+    ),
+    Package(
         "starlette-apispec",
         ("pytest", "httpx", "apispec", "pyyaml"),
         sdist_has_tests=False,
@@ -238,18 +257,19 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _pip(python: Path, *args: str) -> None:
+def _pip(python: Path, *args: str, env: dict[str, str] | None = None) -> None:
     cmd = [str(python), "-m", "pip", "--disable-pip-version-check", "-q", *args]
     _log("+ " + " ".join(cmd))
-    subprocess.run(cmd, check=True)
+    subprocess.run(cmd, check=True, env=None if env is None else dict(os.environ, **env))
 
 
-def make_venv(where: Path, package: Package, requirement: str, starlette: bool) -> Path:
+def make_venv(where: Path, package: Package, requirement: str, starlette: bool, clone: bool = False) -> Path:
     """A virtual environment with the package, its test requirements and typedasgi standing in for Starlette
-    (or, with ``starlette``, Starlette itself: the baseline)."""
+    (or, with ``starlette``, Starlette itself: the baseline). A ``clone`` (a repository snapshot, no git
+    history) is given a version for the build backends that read it from git tags (setuptools-scm, hatch-vcs)."""
     subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
     python = where / ("Scripts" if os.name == "nt" else "bin") / "python"
-    _pip(python, "install", requirement, *package.test_requires)
+    _pip(python, "install", requirement, *package.test_requires, env=SNAPSHOT_VERSION if clone else None)
     if starlette:
         _pip(python, "install", "starlette[full]")  # the extras' libraries, as typedasgi gets them below
         return python
@@ -345,7 +365,8 @@ def run_package(
                 top = workdir / "repository"
                 shutil.copytree(tests, top, ignore=shutil.ignore_patterns(".git", "__pycache__"))
                 requirement = package.name if package.install_from_index else str(top)
-            python = make_venv(workdir / "venv", package, requirement, starlette)
+            clone = tests is not None and not package.install_from_index
+            python = make_venv(workdir / "venv", package, requirement, starlette, clone)
         except subprocess.CalledProcessError as error:
             result.note = "failed: " + " ".join(str(arg) for arg in error.cmd[1:])[:160]
             return result
