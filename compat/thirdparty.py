@@ -222,6 +222,13 @@ PACKAGES: tuple[Package, ...] = (
         known="1 expects a PermissionError reading a file made unreadable, which root reads anyway",
     ),
     Package(
+        "fastmcp",
+        (*PYTEST_ASYNCIO, "pytest-timeout", "pytest-env", "inline-snapshot", "dirty-equals", "pytest-httpx")
+        + ("opentelemetry-sdk", "authlib", "joserfc", "cryptography", "pydocket"),
+        ("tests/server/http", "tests/server/auth"),  # its HTTP transports and auth: Starlette apps
+        known="2 pass parent_task_spans= to pydocket's Worker, which its current release does not take",
+    ),
+    Package(
         "starlette-apispec",
         ("pytest", "httpx", "apispec", "pyyaml"),
         sdist_has_tests=False,
