@@ -43,8 +43,9 @@ STARLETTE_VERSION = "1.10.0"  # the release `dev.py compat` measures against
 TYPEDASGI_EXTRAS = "testclient,forms,templates,schemas"  # what `starlette[full]` users have
 # Frameworks built on Starlette: with the alias they would import typedasgi, which is not what is measured.
 UNINSTALL = ("starlette", "fastapi")
-# What setuptools-scm (and hatch-vcs, which uses it) take as the version of a snapshot without git history.
-SNAPSHOT_VERSION = {"SETUPTOOLS_SCM_PRETEND_VERSION": "0.0.0+snapshot"}
+# What setuptools-scm (and hatch-vcs, which uses it) and uv-dynamic-versioning take as the version of a
+# snapshot without git history.
+SNAPSHOT_VERSION = {"SETUPTOOLS_SCM_PRETEND_VERSION": "0.0.0+snapshot", "UV_DYNAMIC_VERSIONING_BYPASS": "0.0.0"}
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,16 @@ PACKAGES: tuple[Package, ...] = (
         + ("opentelemetry-sdk", "authlib", "joserfc", "cryptography", "pydocket"),
         ("tests/server/http", "tests/server/auth"),  # its HTTP transports and auth: Starlette apps
         known="2 pass parent_task_spans= to pydocket's Worker, which its current release does not take",
+    ),
+    Package(
+        "a2a-sdk",
+        (*PYTEST_ASYNCIO, "pytest-mock", "pytest-timeout", "respx", "httpx", "pyjwt", "cryptography")
+        + ("sse-starlette", "sqlalchemy[asyncio]", "aiosqlite", "grpcio", "grpcio-status", "grpcio-reflection")
+        + ("opentelemetry-sdk",),
+        ("tests/server",),  # its server: JSON-RPC and REST routes as Starlette apps
+        known="1 resubscribes to a task and misses an artifact sent before; typedasgi only: 1 catches "
+        "json.JSONDecodeError around request.json(), where typedasgi raises MalformedBody (a ValueError)",
+        sdist_has_tests=False,
     ),
     Package(
         "starlette-apispec",

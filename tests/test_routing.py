@@ -453,6 +453,23 @@ def test_an_async_endpoint_inside_nested_partials_is_awaited_on_the_loop() -> No
     assert client.get("/").text == "hello, you"
 
 
+def test_a_partial_whose_bound_argument_names_a_type_only_imported_for_checkers_is_a_plain_endpoint() -> None:
+    """A2A's REST adapter routes ``partial(self._handle, method)``, ``_handle(method: "Callable[[Request,
+    ServerCallContext], ...]", request: Request) -> Response`` with ``ServerCallContext`` imported under
+    ``TYPE_CHECKING``: what is left to call takes the Request and answers a Response, as Starlette calls it."""
+
+    async def handle(method: Any, request: Request) -> Response:
+        return PlainTextResponse(method(request.url.path))
+
+    # As a module without ``from __future__ import annotations`` leaves them: resolved classes, and the text
+    # of an annotation that names a type the module never imports at run time.
+    handle.__annotations__ = {"method": "Callable[[Request, NotImportedAtRunTime], str]", "request": Request}
+    handle.__annotations__["return"] = Response
+    endpoint = functools.partial(handle, str.upper)
+    client = TestClient(Router(routes=[Route("/echo", endpoint)]))
+    assert client.get("/echo").text == "/ECHO"
+
+
 def test_an_app_mounted_below_a_path_parameter_sees_the_mounts_params_with_its_own() -> None:
     async def show(request: Request) -> Response:
         return JSONResponse(request.path_params)

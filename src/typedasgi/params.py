@@ -251,21 +251,30 @@ def is_plain_endpoint(func: Callable[..., Any]) -> bool:
         return True  # a decorator's wrapper that forwards whatever it is called with
     try:
         hints = _type_hints(func)
-    except (NameError, TypeError):  # unresolvable: judge by the annotations' text; compiling reports the rest
-        return len(parameters) == 1 and _names(parameters[0].annotation, "Request") and _names(
-            signature.return_annotation, "Response"
+    except (NameError, TypeError):  # unresolvable (maybe only a parameter a partial binds): judge what is left
+        return (
+            len(parameters) == 1
+            and _reads_as(parameters[0].annotation, "Request", _is_connection)
+            and _reads_as(signature.return_annotation, "Response", _is_response_class)
         )
     if not _lone_connection_parameter(parameters, hints):
         return False
     returned = hints.get("return", inspect.Parameter.empty)
-    if returned is inspect.Parameter.empty or returned is Any:
+    return returned is inspect.Parameter.empty or returned is Any or _is_response_class(returned)
+
+
+def _is_response_class(annotation: object) -> bool:
+    origin = typing.get_origin(annotation) or annotation
+    return inspect.isclass(origin) and issubclass(origin, Response)
+
+
+def _reads_as(annotation: object, word: str, of_kind: Callable[[object], object]) -> bool:
+    """Missing, text naming ``word`` (it could not be resolved), or a resolved annotation ``of_kind``."""
+    if annotation is inspect.Parameter.empty:
         return True
-    returned = typing.get_origin(returned) or returned
-    return inspect.isclass(returned) and issubclass(returned, Response)
-
-
-def _names(annotation: object, word: str) -> bool:
-    return annotation is inspect.Parameter.empty or (isinstance(annotation, str) and word in annotation)
+    if isinstance(annotation, str):
+        return word in annotation
+    return bool(of_kind(annotation))
 
 
 # ------------------------------------------------------------------ compiling
