@@ -28,7 +28,7 @@ from typedasgi.middleware.pure import (
 from typedasgi.middleware.tracking import TrackingSend, tracking
 from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse, Response, StreamingResponse
-from typedasgi.routing import Route, WebSocketRoute
+from typedasgi.routing import Route, Router, WebSocketRoute
 from typedasgi.testclient import TestClient, WebSocketDenialResponse
 from typedasgi.types import (
     ASGIApp,
@@ -228,3 +228,27 @@ def test_tracking_reuses_a_tracker_passed_on_as_its_bound_call() -> None:
     fresh = tracking(collector)
     assert type(fresh) is TrackingSend and fresh is not tracker
     assert tracking(collector.__call__).send == collector.__call__  # a bound method of anything else is wrapped
+
+
+def test_middleware_walking_app_down_reaches_the_router() -> None:
+    """Middleware that follows ``.app`` to the Router, as in Starlette's stack, to find routes or add start-up work."""
+    found: list[Router] = []
+
+    class FindsRouter:
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+            below: object = app
+            while not isinstance(below, Router) and hasattr(below, "app"):
+                below = getattr(below, "app")
+            assert isinstance(below, Router), f"walked to {below!r}, not the Router"
+            found.append(below)
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            await self.app(scope, receive, send)
+
+    async def hello(request: Request) -> Response:
+        return PlainTextResponse("hello")
+
+    app = TypedASGI(routes=[Route("/", hello)], middleware=[Middleware(FindsRouter), Middleware(GZipMiddleware)])
+    assert TestClient(app).get("/").status_code == 200
+    assert found == [app.router]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -97,6 +98,46 @@ def test_body_stream_and_json() -> None:
         assert info.value.status_code == 400
 
     asyncio.run(run())
+
+
+class GzipRequest(Request):
+    """Starlette's (and FastAPI's) documented pattern: a subclass decoding the body, keyed on ``hasattr(self, "_body")``."""
+
+    async def body(self) -> bytes:
+        if not hasattr(self, "_body"):
+            body = await super().body()
+            if "gzip" in self.headers.getlist("Content-Encoding"):
+                body = gzip.decompress(body)
+            self._body = body
+        return self._body
+
+
+def test_body_attribute_exists_once_read_as_starlette_code_expects() -> None:
+    async def run() -> None:
+        request = Request(scope(method="POST"), body_receiver(b"abc"))
+        assert not hasattr(request, "_body")  # error reporters ask this before reading it
+        assert await request.body() == b"abc"
+        assert request._body == b"abc"
+
+        zipped = GzipRequest(http_scope("POST", headers={"content-encoding": "gzip"}), body_receiver(gzip.compress(b'{"a": 1}')))
+        assert await zipped.json() == {"a": 1}  # json() reads through the subclass's body()
+        assert await zipped.body() == b'{"a": 1}'
+
+        injected = Request(scope(method="POST"), body_receiver(b"from the client"))
+        injected._body = b"set by a middleware"  # what code written for Starlette does to replace a body
+        assert await injected.body() == b"set by a middleware"
+        assert [c async for c in injected.stream()] == [b"set by a middleware", b""]
+
+    asyncio.run(run())
+
+
+def test_a_gzip_request_subclass_through_the_app() -> None:
+    async def endpoint(request: Request) -> Response:
+        return JSONResponse(await GzipRequest(request.scope, request.receive).json())
+
+    client = TestClient(TypedASGI(routes=[Route("/", endpoint, methods=["POST"])]))
+    answer = client.post("/", content=gzip.compress(b'{"b": 2}'), headers={"content-encoding": "gzip"})
+    assert answer.json() == {"b": 2}
 
 
 def test_stream_twice_is_an_error_and_disconnect_raises() -> None:

@@ -168,6 +168,9 @@ class TypedASGI(MethodDecorators):
             return errors
         # Innermost: __call__'s own routing again, its errors answered as the ExceptionMiddleware answers them.
         app: ASGIApp = functools.partial(self.__call__, innermost=True)
+        # Where Starlette has its ExceptionMiddleware, whose ``.app`` is the router: middleware that walks
+        # ``.app`` down to the Router (to add lifespan hooks, to list routes) gets there the same way.
+        setattr(app, "app", self.router)  # a partial takes attributes; its type declares none
         for cls, args, kwargs in reversed(middleware):
             app = cls(app, *args, **kwargs)
         return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)

@@ -292,7 +292,9 @@ class Request(HTTPConnection[StateT]):
     """An HTTP request: the connection plus its method and body."""
 
     # Class defaults, so that a request made without __init__ (the app's dispatch does) is whole.
-    _body: bytes | None = None
+    # No ``_body`` among them: as in Starlette it exists once the body was read, and code written for
+    # Starlette asks ``hasattr(request, "_body")`` (a GzipRequest's body(), error reporters) or sets it.
+    _body: bytes
     _stream_consumed = False
     _received = 0  # body bytes read so far, across stream() calls
     _is_disconnected = False
@@ -304,8 +306,8 @@ class Request(HTTPConnection[StateT]):
         self._receive = receive
         self._send = send
         # Stored as well: CPython (3.11) reads an instance value fast but a class default by the slow generic
-        # lookup, and body() reads these first; dispatch reads ``_form`` after every request.
-        self._body = self._form = None
+        # lookup, and body() reads the last two; dispatch reads ``_form`` after every request.
+        self._form = None
         self._received = 0
         self._stream_consumed = False
 
@@ -326,8 +328,9 @@ class Request(HTTPConnection[StateT]):
 
     async def _read(self, limit: int | None) -> AsyncIterator[bytes]:
         """The body chunk by chunk and a final ``b""``, refused with a 413 past ``limit`` (declared or as it arrives)."""
-        if self._body is not None:
-            yield self._body
+        body: bytes | None = getattr(self, "_body", None)  # read already, or set by a subclass or middleware
+        if body is not None:
+            yield body
             yield b""
             return
         self._start_reading(limit)
@@ -361,7 +364,7 @@ class Request(HTTPConnection[StateT]):
 
     async def body(self) -> bytes:
         """The whole body, read once and cached (read here directly: no async generator per request)."""
-        body = self._body
+        body: bytes | None = getattr(self, "_body", None)  # read already, or set by a subclass or middleware (Starlette's name)
         if body is not None:
             return body
         keys: FrameworkKeys = self.scope  # type: ignore[assignment]  # the same dict, framework view (no call)
