@@ -11,6 +11,10 @@ ASGI apps), ``routing_routes`` (Route, WebSocketRoute) and ``routing_router``
 
 from __future__ import annotations
 
+import sys
+import types
+
+from typedasgi import routing_routes
 from typedasgi.paths import PARAM_FORMAT_REGEX, PARAM_REGEX, compile_path, get_route_path, replace_params
 from typedasgi.routing_base import BaseRoute, Match, NoMatchFound, store_params
 from typedasgi.routing_endpoints import (
@@ -51,3 +55,20 @@ __all__ = [
     "store_params",
     "websocket_session",
 ]
+
+
+class _RoutingModule(types.ModuleType):
+    """This module, keeping Starlette's patch points: ``routing.request_response = wrapper`` reaches ``Route``.
+
+    Instrumentation written for Starlette (Sentry's) swaps the module's ``request_response`` (or
+    ``websocket_session``) to see every endpoint call; ``Route`` builds from the swapped one, as
+    Starlette's does, and the app then calls such routes through it rather than inline.
+    """
+
+    def __setattr__(self, name: str, value: object) -> None:
+        super().__setattr__(name, value)
+        if name in ("request_response", "websocket_session"):
+            setattr(routing_routes, name, value)
+
+
+sys.modules[__name__].__class__ = _RoutingModule

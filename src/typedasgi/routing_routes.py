@@ -46,6 +46,7 @@ from typedasgi.routing_endpoints import (
     request_response,
     websocket_session,
 )
+from typedasgi.routing_endpoints import request_response as own_request_response
 from typedasgi.types import AnyASGIApp, ASGIApp, Receive, Scope, Send, WWWScope, as_asgi_app, framework_keys
 
 __all__ = ["Route", "WebSocketRoute"]
@@ -127,7 +128,9 @@ class Route(_PathRoute):
         if (inspect.isfunction(target) or inspect.ismethod(target)) and not is_asgi_function(target):
             if status_code is None and response_class is None and not dependencies and is_plain_endpoint(endpoint):
                 app = request_response(endpoint)  # type: ignore[arg-type]  # a plain endpoint takes a Request
-                if not middleware:
+                # Called inline by the app only when it is typedasgi's own wrapper: instrumentation (Sentry)
+                # may swap ``routing.request_response`` for its own, which must see every call.
+                if not middleware and request_response is own_request_response:
                     plain = plain_call(endpoint)  # type: ignore[arg-type]  # a plain endpoint takes a Request
             else:  # typed: parameters from the request, compiled now
                 self.handler = TypedHandler(
