@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-import typedasgi.routing as routing_module
 from typedasgi.applications import TypedASGI
 from typedasgi.convertors import Convertor, register_url_convertor
 from typedasgi.requests import Request
@@ -545,28 +544,3 @@ def test_a_websocket_path_value_its_convertor_refuses_is_not_matched() -> None:
         with client.websocket_connect(f"/ws/{OVERLONG}"):
             pass  # pragma: no cover - refused at the handshake
 
-
-def test_a_swapped_request_response_wraps_every_plain_route_built_after(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Instrumentation written for Starlette (Sentry's) swaps ``routing.request_response`` to see each call."""
-    seen: list[str] = []
-    original = routing_module.request_response
-
-    def instrumented(func: Any) -> Any:
-        async def observed(request: Request) -> Response:
-            seen.append(request.url.path)
-            response: Response = await func(request)
-            return response
-
-        return original(observed)
-
-    async def hello(request: Request) -> Response:
-        return PlainTextResponse("hello")
-
-    monkeypatch.setattr(routing_module, "request_response", instrumented)
-    client = TestClient(TypedASGI(routes=[Route("/", hello), Route("/also", hello)]))
-    assert client.get("/").text == "hello" and client.get("/also").text == "hello"
-    assert seen == ["/", "/also"]
-
-    monkeypatch.undo()  # restored: routes built now are called inline again, unobserved
-    assert TestClient(TypedASGI(routes=[Route("/", hello)])).get("/").text == "hello"
-    assert seen == ["/", "/also"]

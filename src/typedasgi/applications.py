@@ -66,6 +66,7 @@ __all__ = ["AppType", "RouteOptions", "Starlette", "TypedASGI"]
 _json_encode = msgspec.json.Encoder().encode
 _FULL = Match.FULL
 _new_request = functools.partial(object.__new__, Request)  # a bare Request: cheaper through partial than called directly
+_OWN_LAYER_CALLS = (ServerErrorMiddleware.__call__, ExceptionMiddleware.__call__)  # replaced only by instrumentation
 _NO_FORM: FormData | None = None  # typed as the attribute: the endpoint may parse a form
 
 P = ParamSpec("P")
@@ -159,9 +160,15 @@ class TypedASGI(MethodDecorators):
                 error_handler = handler
             else:
                 handlers[key] = handler
+        # Described through Middleware, as Starlette builds its two layers: instrumentation written for it
+        # (Sentry's) wraps Middleware to patch each layer's class, and then each layer must really run.
+        outer = Middleware(ServerErrorMiddleware, handler=error_handler, debug=self.debug)
+        inner = Middleware(ExceptionMiddleware, handlers=handlers, debug=self.debug)
+        middleware = plugged.middleware_around(self.user_middleware)
+        if (ServerErrorMiddleware.__call__, ExceptionMiddleware.__call__) != _OWN_LAYER_CALLS:
+            return self._build_layer_by_layer([outer, *middleware, inner])
         exceptions = ExceptionMiddleware(self.router, handlers=handlers, debug=self.debug)
         self.exception_middleware = exceptions  # a Mount's middleware sees the answers to errors below it
-        middleware = plugged.middleware_around(self.user_middleware)
         if not middleware:  # nothing in between: the outer layer does both jobs, HTTP in __call__ itself
             errors = ServerErrorMiddleware(self.router, handler=error_handler, debug=self.debug, exceptions=exceptions)
             self._direct = errors
@@ -174,6 +181,16 @@ class TypedASGI(MethodDecorators):
         for cls, args, kwargs in reversed(middleware):
             app = cls(app, *args, **kwargs)
         return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)
+
+    def _build_layer_by_layer(self, layers: list[Middleware]) -> ASGIApp:
+        """Starlette's stack as it is: every layer a call of its own, nothing done inline by ``__call__``."""
+        *around, (cls, args, kwargs) = layers
+        exceptions = cls(self.router, *args, **kwargs)  # an ExceptionMiddleware, as instrumentation left its class
+        self.exception_middleware = exceptions
+        app: ASGIApp = exceptions
+        for cls, args, kwargs in reversed(around):
+            app = cls(app, *args, **kwargs)
+        return app
 
     async def _build_on_first_call(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Build the stack when the first scope (usually the lifespan) arrives; a failure fails start-up."""

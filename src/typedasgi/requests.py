@@ -18,7 +18,7 @@ from typing_extensions import TypeIs, TypeVar as DefaultTypeVar
 
 from typedasgi.jsoncodec import decode_json, decoder_for
 from typedasgi.datastructures import URL, Address, FormData, Headers, QueryParams, State, StateKeyError, URLPath
-from typedasgi.exceptions import BodyTooLarge, ClientDisconnect, MalformedBody
+from typedasgi.exceptions import BodyTooLarge, ClientDisconnect, MalformedBody, MalformedJSON
 from typedasgi.formparsers import FormLimits, parse_form
 from typedasgi.headers import declared_length, first_raw_value
 from typedasgi.session import Session
@@ -55,6 +55,7 @@ DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
 
 
 TOO_DEEP = "Malformed JSON body: nested too deeply"
+_NOT_DECODED: Any = object()  # no ``_json`` yet (None is a JSON value)
 """The 400's detail for a document deeper than the decoder's recursion limit."""
 
 
@@ -295,6 +296,7 @@ class Request(HTTPConnection[StateT]):
     # No ``_body`` among them: as in Starlette it exists once the body was read, and code written for
     # Starlette asks ``hasattr(request, "_body")`` (a GzipRequest's body(), error reporters) or sets it.
     _body: bytes
+    _json: object  # the untyped json() value, once decoded (Starlette's name; error reporters read it)
     _stream_consumed = False
     _received = 0  # body bytes read so far, across stream() calls
     _is_disconnected = False
@@ -412,18 +414,24 @@ class Request(HTTPConnection[StateT]):
     async def json(self, type: Any = object) -> Any:
         """The body decoded as JSON with msgspec, optionally into ``type``.
 
-        Malformed JSON or a value that does not fit ``type`` is the client's
-        mistake: :class:`MalformedBody` (400), never a 500.
+        Malformed JSON or a value that does not fit ``type`` is the client's mistake:
+        :class:`MalformedJSON` (400, and a ``json.JSONDecodeError`` as Starlette raises), never
+        a 500. Without ``type`` the value is kept, as Starlette keeps it, in ``_json``.
         """
+        if type is object:
+            decoded = getattr(self, "_json", _NOT_DECODED)
+            if decoded is not _NOT_DECODED:
+                return decoded
         body = await self.body()
         try:
             if type is object:
-                return decode_json(body)
+                self._json = decoded = decode_json(body)
+                return decoded
             return decoder_for(type).decode(body)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise MalformedBody(f"Malformed JSON body: {exc}") from None
+            raise MalformedJSON(f"Malformed JSON body: {exc}") from None
         except RecursionError:  # msgspec's depth guard: a hostile document, not a server fault
-            raise MalformedBody(TOO_DEEP) from None
+            raise MalformedJSON(TOO_DEEP) from None
 
     def form(
         self,

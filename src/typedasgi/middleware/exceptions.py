@@ -27,15 +27,17 @@ ExceptionHandlers: TypeAlias = Mapping["int | type[BaseException]", ExceptionHan
 
 
 def lookup_handler(
-    handlers: Mapping[int | type[BaseException], ExceptionHandler], exc: BaseException
+    status_handlers: Mapping[int, ExceptionHandler],
+    exception_handlers: Mapping[type[BaseException], ExceptionHandler],
+    exc: BaseException,
 ) -> ExceptionHandler | None:
     """The handler for ``exc``: by status code for HTTPExceptions, else by the closest class in its MRO."""
     if isinstance(exc, HTTPException):
-        handler = handlers.get(exc.status_code)
+        handler = status_handlers.get(exc.status_code)
         if handler is not None:
             return handler
     for cls in type(exc).__mro__:
-        handler = handlers.get(cls)
+        handler = exception_handlers.get(cls)
         if handler is not None:
             return handler
     return None
@@ -66,14 +68,21 @@ class ExceptionMiddleware:
     ) -> None:
         self.app: ASGIApp = as_asgi_app(app)
         self.debug = debug
-        self.handlers: dict[int | type[BaseException], ExceptionHandler] = {
+        # Starlette's two tables under Starlette's names: instrumentation written for it (Sentry's) wraps
+        # the handlers in ``_exception_handlers`` to report what they answer.
+        self._status_handlers: dict[int, ExceptionHandler] = {}
+        self._exception_handlers: dict[type[BaseException], ExceptionHandler] = {
             HTTPException: http_exception_response,
             WebSocketException: websocket_exception_close,
         }
-        self.handlers.update(handlers or {})
+        for key, handler in (handlers or {}).items():
+            self.add_exception_handler(key, handler)
 
     def add_exception_handler(self, key: int | type[BaseException], handler: ExceptionHandler) -> None:
-        self.handlers[key] = handler
+        if isinstance(key, int):
+            self._status_handlers[key] = handler
+        else:
+            self._exception_handlers[key] = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -88,7 +97,7 @@ class ExceptionMiddleware:
 
     async def handle(self, exc: Exception, scope: Scope, receive: Receive, send: Send, *, started: bool) -> bool:
         """Answer ``exc`` with its registered handler; False when none is registered for it."""
-        handler = lookup_handler(self.handlers, exc)
+        handler = lookup_handler(self._status_handlers, self._exception_handlers, exc)
         if handler is None:
             return False
         if scope["type"] == "http":
