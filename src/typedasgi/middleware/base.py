@@ -348,7 +348,7 @@ class _DispatchRequest(Request[Any]):
             if message["type"] == "http.disconnect":
                 self._app_disconnected = True
             return message
-        body = self._body
+        body: bytes | None = getattr(self, "_body", None)  # dispatch read it (or set it), as in Starlette
         if body is not None:
             self._app_consumed = True
             return {"type": "http.request", "body": body, "more_body": False}
