@@ -18,7 +18,7 @@ from typing_extensions import TypeIs, TypeVar as DefaultTypeVar
 
 from typedasgi.jsoncodec import decode_json, decoder_for
 from typedasgi.datastructures import URL, Address, FormData, Headers, QueryParams, State, StateKeyError, URLPath
-from typedasgi.exceptions import BodyTooLarge, ClientDisconnect, MalformedBody, MalformedJSON
+from typedasgi.exceptions import BodyTooLarge, ClientDisconnect, MalformedJSON
 from typedasgi.formparsers import FormLimits, parse_form
 from typedasgi.headers import declared_length, first_raw_value
 from typedasgi.session import Session
