@@ -73,6 +73,12 @@ class MalformedJSON(json.JSONDecodeError, MalformedBody):
     message names the byte): ``doc`` is empty and ``pos`` 0.
     """
 
+    msg: str
+    doc: str
+    pos: int
+    lineno: int
+    colno: int
+
     def __init__(self, detail: str) -> None:
         MalformedBody.__init__(self, detail)  # not JSONDecodeError's: it needs the document
         self.msg, self.doc, self.pos, self.lineno, self.colno = detail, "", 0, 1, 1
