@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator
 
@@ -93,3 +94,24 @@ def test_an_app_that_sends_its_last_body_while_cancelled_does_not_hang_the_close
     reader.join(10)
     assert not reader.is_alive(), "closing the response waited for ever on the app's last send"
     assert cleaned_up.is_set()
+
+
+def test_a_streamed_response_closed_after_its_client_closes_quietly() -> None:
+    """The response's body, left open, is closed when collected - after the client (and its loop) closed."""
+    cancelled = threading.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"hello"})
+        try:
+            await asyncio.sleep(10)  # the background work after the body: cancelled when the client closes
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    with contextlib.closing(TestClient(app)) as client:
+        response = client.send(client.build_request("GET", "/"), stream=True)
+        chunks = response.iter_raw()
+        assert next(chunks) == b"hello"
+    assert cancelled.is_set()
+    chunks.close()  # what collecting it does: no "Event loop is closed" from the body's close

@@ -269,7 +269,7 @@ class _StreamedExchange(_HTTPExchange):
     async def _drain(self) -> bool:
         """Take what the app still sends, without blocking it, until it returns: False if not within the timeout."""
         task = self._task
-        if task is None:
+        if task is None or task.done():  # nothing to drain: and no await, the client's loop may be closed by now
             return True
         while not task.done():
             getter = asyncio.ensure_future(self._handover.get())
