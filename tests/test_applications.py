@@ -370,3 +370,25 @@ def test_error_after_the_response_started_is_reraised_without_a_second_answer() 
     with pytest.raises(RuntimeError, match="mid-stream"):
         asyncio.run(app(http_scope(path="/stream"), body_receiver(), send))
     assert [message.get("status") for message in sent if message["type"] == "http.response.start"] == [200]
+
+
+@pytest.mark.parametrize("with_middleware", [False, True], ids=["alone", "with-middleware"])
+def test_a_subclass_overriding_call_runs_once_per_request(with_middleware: bool) -> None:
+    """Starlette apps subclass the app class and override ``__call__``; the override runs once, on top."""
+
+    class Counting(TypedASGI):
+        calls = 0
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]  # the plain ASGI signature, as Starlette's
+            type(self).calls += 1
+            await super().__call__(scope, receive, send)
+
+    async def hello(request: Request) -> Response:
+        return PlainTextResponse("hello")
+
+    middleware = [Middleware(TagResponses, name="x")] if with_middleware else None
+    client = TestClient(Counting(routes=[Route("/", hello)], middleware=middleware))
+    assert client.get("/").text == "hello"  # the first request builds the stack, then takes its path
+    assert Counting.calls == 1
+    assert client.get("/").text == "hello"
+    assert Counting.calls == 2

@@ -174,7 +174,9 @@ class TypedASGI(MethodDecorators):
             self._direct = errors
             return errors
         # Innermost: __call__'s own routing again, its errors answered as the ExceptionMiddleware answers them.
-        app: ASGIApp = functools.partial(self.__call__, innermost=True)
+        # TypedASGI's own __call__, not self's: a subclass's override (Starlette apps do subclass) ran on top
+        # already and takes no ``innermost``, and neither does an instrumentation's patch of the class's.
+        app: ASGIApp = functools.partial(_APP_CALL, self, innermost=True)
         # Where Starlette has its ExceptionMiddleware, whose ``.app`` is the router: middleware that walks
         # ``.app`` down to the Router (to add lifespan hooks, to list routes) gets there the same way.
         setattr(app, "app", self.router)  # a partial takes attributes; its type declares none
@@ -235,7 +237,7 @@ class TypedASGI(MethodDecorators):
             errors = self._direct  # None until the stack is built, and whenever middleware stands between
             if errors is None and self.middleware_stack is None:  # the first call (usually the lifespan)
                 await self._build_on_first_call(scope, receive, send)
-                await self(scope, receive, send)  # built: take the path it opens
+                await _APP_CALL(self, scope, receive, send)  # built: take the path it opens (not a subclass's override again)
                 return
             keys["app"] = self
             if self.max_body_size != DEFAULT_MAX_BODY_SIZE:
@@ -450,6 +452,8 @@ class TypedASGI(MethodDecorators):
             document = {**document, "servers": [{"url": root_path}]}
         return Response(_json_encode(document), media_type="application/json")
 
+
+_APP_CALL = TypedASGI.__call__  # the routing frame the innermost layer re-enters (see build_middleware_stack)
 
 Starlette = TypedASGI
 """Starlette's name for the application class: the same class, so renamed imports keep working."""
