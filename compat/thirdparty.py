@@ -168,8 +168,6 @@ PACKAGES: tuple[Package, ...] = (
         "spectree",
         ("pytest", "syrupy", "pydantic", "msgspec", "httpx"),
         ("tests/test_plugin_starlette.py", "tests/test_plugin_starlette_model_adapters.py"),
-        known="typedasgi only: its endpoints wrap (request, json: PydanticModel, ...) with functools.wraps, which "
-        "typedasgi compiles as typed handlers and refuses, so the test app does not build",
         sdist_has_tests=False,
     ),
     Package("starlette-login", (*PYTEST_ASYNCIO, "httpx", "itsdangerous"), sdist_has_tests=False),

@@ -117,3 +117,41 @@ def test_typed_handlers_keep_reading_parameters() -> None:
     assert client.get("/g?name=ann").json() == {"hello": "ann"}
     assert client.get("/g").status_code == 422
     assert client.get("/t?name=bo").json() == {"path": "/t", "name": "bo"}
+
+
+class NotAMsgspecType:
+    """What a validation library's own model is to typedasgi: a type it cannot read parameters into."""
+
+
+def validated(endpoint: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
+    """A validation decorator as spectree writes one: it is called with the request and supplies the rest."""
+
+    @functools.wraps(endpoint)
+    async def wrapper(*args: Any, **kwargs: Any) -> Response:
+        request = args[0]
+        return await endpoint(request, payload=NotAMsgspecType(), limit=int(request.query_params.get("limit", default="3")))
+
+    return wrapper
+
+
+@validated
+async def search(request, payload: NotAMsgspecType, limit: int) -> Response:  # type: ignore[no-untyped-def]  # Starlette code
+    return PlainTextResponse(f"{request.url.path} {type(payload).__name__} {limit}")
+
+
+def test_starlette_shaped_endpoints_with_more_parameters_get_the_request() -> None:
+    """``(request, ...)`` that Starlette calls with the request alone: defaults, or a wrapper that fills the rest."""
+    pages = [Route(f"/{name}", lambda request, name=name: PlainTextResponse(name)) for name in ("a", "b")]
+    client = TestClient(TypedASGI(routes=[*pages, Route("/s", search)]))
+    assert (client.get("/a").text, client.get("/b").text) == ("a", "b")  # the closure-capture idiom
+    assert client.get("/s?limit=7").text == "/s NotAMsgspecType 7"
+    assert client.get("/s").text == "/s NotAMsgspecType 3"
+
+
+def test_mapping_get_takes_its_default_by_keyword_as_starlette_does() -> None:
+    async def endpoint(request: Request) -> Response:
+        return PlainTextResponse(request.query_params.get("q", default="-") + request.headers.get("x-h", default="-"))
+
+    client = TestClient(TypedASGI(routes=[Route("/", endpoint)]))
+    assert client.get("/").text == "--"
+    assert client.get("/?q=a", headers={"x-h": "b"}).text == "ab"

@@ -90,10 +90,10 @@ class ImmutableMultiDict(Mapping[K, V_co]):
     @overload
     def get(self, key: K, /) -> V_co | None: ...
     @overload
-    def get(self, key: K, default: V_co, /) -> V_co: ...  # type: ignore[misc]  # pyright: ignore[reportGeneralTypeIssues]  # covariant type as a parameter, as Mapping.get
+    def get(self, key: K, /, default: V_co) -> V_co: ...  # type: ignore[misc]  # pyright: ignore[reportGeneralTypeIssues]  # covariant type as a parameter, as Mapping.get
     @overload
-    def get(self, key: K, default: T, /) -> V_co | T: ...
-    def get(self, key: K, default: object = None, /) -> object:
+    def get(self, key: K, /, default: T) -> V_co | T: ...
+    def get(self, key: K, /, default: object = None) -> object:  # default by keyword too, as Mapping.get
         return self._dict.get(key, default)
 
     def __contains__(self, key: object) -> bool:

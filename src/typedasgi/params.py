@@ -232,13 +232,47 @@ def _lone_connection_parameter(parameters: Sequence[inspect.Parameter], hints: M
     return annotation is not None and _is_connection(annotation) is not None
 
 
+_FORWARDING = ([inspect.Parameter.VAR_POSITIONAL], [inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD])
+
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def _forwards_anything(signature: inspect.Signature) -> bool:
+    return [parameter.kind for parameter in signature.parameters.values()] in _FORWARDING
+
+
+def _starlette_shaped(func: Callable[..., Any], parameters: Sequence[inspect.Parameter]) -> bool:
+    """``(request, ...)``, ``request`` unannotated, where Starlette's one-argument call works.
+
+    Either every other parameter is unannotated with a default (``lambda request, ui=ui: ...``,
+    the closure-capture idiom), or a ``functools.wraps`` wrapper taking ``(*args, **kwargs)``
+    supplies them itself (spectree's validation decorators do). Read as a typed handler,
+    ``request`` would be a required query parameter of that name, which no one means.
+    """
+    if len(parameters) < 2:
+        return False
+    first, rest = parameters[0], parameters[1:]
+    if first.name != "request" or first.annotation is not inspect.Parameter.empty or first.kind not in _POSITIONAL:
+        return False
+    if all(parameter.default is not inspect.Parameter.empty and parameter.annotation is inspect.Parameter.empty for parameter in rest):
+        return True
+    if getattr(func, "__wrapped__", None) is None:
+        return False
+    try:
+        return _forwards_anything(inspect.signature(func, follow_wrapped=False))
+    except (TypeError, ValueError):
+        return False
+
+
 def is_plain_endpoint(func: Callable[..., Any]) -> bool:
     """True for ``endpoint(request) -> Response``: routed the Starlette way, with no extraction at all.
 
     The rule: one positional parameter, unannotated or annotated ``Any``,
     ``object`` or a connection class, gets the Request. So does a decorated
     endpoint whose wrapper takes only ``*args``/``**kwargs`` (without
-    ``functools.wraps``). With a return annotation that is not a Response,
+    ``functools.wraps``, or with it over ``(request, ...)``: see
+    ``_starlette_shaped``). With a return annotation that is not a Response,
     the endpoint is a typed handler that gets the Request the same way.
     """
     try:
@@ -246,9 +280,10 @@ def is_plain_endpoint(func: Callable[..., Any]) -> bool:
     except (TypeError, ValueError):
         return True
     parameters = list(signature.parameters.values())
-    kinds = [parameter.kind for parameter in parameters]
-    if kinds in ([inspect.Parameter.VAR_POSITIONAL], [inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD]):
+    if _forwards_anything(signature):
         return True  # a decorator's wrapper that forwards whatever it is called with
+    if _starlette_shaped(func, parameters):
+        return True
     try:
         hints = _type_hints(func)
     except (NameError, TypeError):  # unresolvable (maybe only a parameter a partial binds): judge what is left
