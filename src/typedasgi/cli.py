@@ -219,12 +219,13 @@ def _run_server(args: argparse.Namespace) -> int:
         )
         if (value := getattr(args, key)) is not None
     }
-    # Read by typedasgi.server_protocol when uvicorn loads it (worker processes inherit them).
-    for value, variable in ((args.timeout_head, HEAD_TIMEOUT_ENV), (args.timeout_body, BODY_TIMEOUT_ENV)):
+    # The bounds reach the server's protocols and lifespan (typedasgi.server_timers, server_lifespan) as
+    # environment variables, which --workers and --reload processes inherit.
+    bounds = ((args.timeout_head, HEAD_TIMEOUT_ENV), (args.timeout_body, BODY_TIMEOUT_ENV),
+              (shutdown_bound, LIFESPAN_SHUTDOWN_TIMEOUT_ENV))
+    for value, variable in bounds:
         if value is not None:
             os.environ[variable] = str(value)
-    # One process: serve the app already loaded (a factory is not called twice). Workers and
-    # --reload import it again in each child process, so they get the import string.
     several = args.reload or (args.workers or 1) > 1
     options: dict[str, Any] = dict(
         log_config=log_config,  # uvicorn's own, plus typedasgi's loggers (plugins report at start-up)
@@ -249,7 +250,6 @@ def _run_server(args: argparse.Namespace) -> int:
     # it again in each child process, so they get the import string.
     target = args.app if several else cast("Callable[..., Any]", app)  # checked by load_app
     config = ServerConfig(target, **options)  # app_dir: load_app put it on sys.path, which children inherit
-    config.lifespan_shutdown_timeout = shutdown_bound
     if args.reload:
         reloader = ChangeReload(config, target=uvicorn.Server(config).run, sockets=[config.bind_socket()])
         reloader.run()

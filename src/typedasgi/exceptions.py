@@ -57,8 +57,8 @@ class ClientDisconnect(Exception):
 class MalformedBody(HTTPException, ValueError):
     """A request body that cannot be decoded (bad JSON, bad form): a 400, the client's mistake.
 
-    Also a ``ValueError``, as Starlette's ``json.JSONDecodeError`` is: apps that catch that around
-    ``await request.json()`` to answer with their own error keep doing so.
+    Also a ``ValueError``, as the errors Starlette raises for a bad body are (``request.json()``
+    raises :class:`MalformedJSON`, a ``json.JSONDecodeError`` too): code catching them keeps doing so.
     """
 
     def __init__(self, detail: str) -> None:

@@ -55,8 +55,9 @@ DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
 
 
 TOO_DEEP = "Malformed JSON body: nested too deeply"
-_NOT_DECODED: Any = object()  # no ``_json`` yet (None is a JSON value)
 """The 400's detail for a document deeper than the decoder's recursion limit."""
+
+_NOT_DECODED: Any = object()  # no ``_json`` yet (None is a JSON value)
 
 
 class URLResolver(Protocol):

@@ -18,19 +18,18 @@ import threading
 from uvicorn.config import Config
 from uvicorn.lifespan.on import LifespanOn
 
-from typedasgi.server_limits import DEFAULT_LIFESPAN_SHUTDOWN_TIMEOUT, SHUTDOWN_TIMED_OUT
+from typedasgi.server_limits import (
+    DEFAULT_LIFESPAN_SHUTDOWN_TIMEOUT,
+    LIFESPAN_SHUTDOWN_TIMEOUT_ENV,
+    SHUTDOWN_TIMED_OUT,
+    seconds_from_env,
+)
 
 __all__ = ["BoundedShutdownLifespan", "ServerConfig"]
 
 
 class ServerConfig(Config):
-    """uvicorn's ``Config`` serving the ASGI lifespan with ``BoundedShutdownLifespan``.
-
-    The bound travels on the config, which uvicorn hands (pickled) to ``--workers`` and ``--reload``
-    processes, so they bound their shut-down alike.
-    """
-
-    lifespan_shutdown_timeout: float = DEFAULT_LIFESPAN_SHUTDOWN_TIMEOUT
+    """uvicorn's ``Config`` serving the ASGI lifespan with ``BoundedShutdownLifespan``."""
 
     def load(self) -> None:
         super().load()
@@ -39,7 +38,10 @@ class ServerConfig(Config):
 
 
 class BoundedShutdownLifespan(LifespanOn):
-    """``LifespanOn`` whose shut-down ends the process once it has run past the config's bound.
+    """``LifespanOn`` whose shut-down ends the process once it has run past its bound.
+
+    The bound is read from the environment, as the request timers read theirs: ``typedasgi run``
+    sets it from ``--timeout-lifespan-shutdown``, and ``--workers``/``--reload`` processes inherit it.
 
     The bound is kept by a thread, not the event loop: a shut-down handler that blocks the loop (a
     synchronous call that never returns) or ignores cancellation would stop a loop timer, or the
@@ -48,8 +50,7 @@ class BoundedShutdownLifespan(LifespanOn):
     """
 
     async def shutdown(self) -> None:
-        config = self.config
-        seconds = config.lifespan_shutdown_timeout if isinstance(config, ServerConfig) else DEFAULT_LIFESPAN_SHUTDOWN_TIMEOUT
+        seconds = seconds_from_env(LIFESPAN_SHUTDOWN_TIMEOUT_ENV, DEFAULT_LIFESPAN_SHUTDOWN_TIMEOUT)
         watchdog = threading.Timer(seconds, self._give_up, args=(seconds,))
         watchdog.daemon = True  # never what keeps the process alive
         watchdog.start()
