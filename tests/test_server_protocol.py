@@ -69,9 +69,10 @@ def app_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.fixture
-def server(serve: ServerFactory, app_dir: Path) -> Iterator[ServerURL]:
-    with serve("headapp:app", app_dir=app_dir) as base:
+@pytest.fixture(params=["httptools", "h11"])
+def server(serve: ServerFactory, app_dir: Path, request: pytest.FixtureRequest) -> Iterator[ServerURL]:
+    """The app under ``typedasgi run`` with each HTTP parser: the head's bounds hold whichever serves."""
+    with serve("headapp:app", args=("--http", request.param), app_dir=app_dir) as base:
         yield base
 
 
@@ -156,8 +157,9 @@ def test_a_body_after_the_head_does_not_count(server: ServerURL) -> None:
     assert [answer.split(b"\r\n", 1)[0] for answer in answers] == [b"HTTP/1.1 200 OK"] * 2
 
 
-def test_max_head_size_is_configurable(serve: ServerFactory, app_dir: Path) -> None:
-    with serve("headapp:app", args=("--max-head-size", "2048"), app_dir=app_dir) as base:
+@pytest.mark.parametrize("parser", ["httptools", "h11"])
+def test_max_head_size_is_configurable(serve: ServerFactory, app_dir: Path, parser: str) -> None:
+    with serve("headapp:app", args=("--max-head-size", "2048", "--http", parser), app_dir=app_dir) as base:
         assert exchange(base, [head(15)]).startswith(b"HTTP/1.1 200 ")  # about 1.6 KB
         assert exchange(base, [head(25)]).startswith(TOO_LARGE)  # about 2.6 KB
 

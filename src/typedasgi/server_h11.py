@@ -2,7 +2,11 @@
 
 ``typedasgi run`` serves with h11 where httptools is not installed (it has no wheels on some
 platforms) or with ``--http h11``. h11 bounds a head's size itself (``--max-head-size``), but
-uvicorn times neither a head nor a body with it any more than with httptools: here the same
+only while the head is unfinished: a longer one that arrives whole within a read (up to 256 KB)
+is parsed and served, and one that h11 does refuse uvicorn answers as any unreadable request,
+a 400. Here a head is measured in h11's buffer before h11 parses it, and past the bound gets the
+431 the httptools protocol gives (``TimedProtocol.refuse_head``). Nor does uvicorn time a head or a
+body with h11 any more than with httptools: here the same
 timers as typedasgi.server_protocol's (typedasgi.server_timers) give a slow head or a stalled
 body a 408 and a closed connection, and the app's ``receive()`` ``http.disconnect``.
 
@@ -11,14 +15,19 @@ Needs uvicorn (the ``standard`` extra) but not httptools; imported only by the C
 
 from __future__ import annotations
 
+import re
 from typing import cast
 
 import h11
+from h11._connection import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE  # the bound uvicorn gives h11 by default (not re-exported)
 from uvicorn.protocols.http.h11_impl import H11Protocol, RequestResponseCycle
 
 from typedasgi.server_timers import TimedProtocol
 
 __all__ = ["TimedH11Protocol"]
+
+_HEAD_END = re.compile(rb"\n\r?\n")
+"""The blank line that ends a head (h11 takes bare LF line ends as well as CRLF)."""
 
 
 class TimedH11Protocol(TimedProtocol, H11Protocol):
@@ -30,7 +39,16 @@ class TimedH11Protocol(TimedProtocol, H11Protocol):
     """
 
     def handle_events(self) -> None:
-        """uvicorn's, after a read or a response: then time what the client is (still) sending."""
+        """uvicorn's, after a read or a response: then time what the client is (still) sending.
+
+        A head to come whose end is not within the size bound is refused first, before h11 parses it.
+        """
+        if self.conn.their_state is h11.IDLE and self._lingered is None:
+            pending = self.conn.trailing_data[0]
+            limit = self._max_head_size()
+            if len(pending) > limit and _HEAD_END.search(pending, 0, limit) is None:
+                self.refuse_head(limit)
+                return
         before = self.cycle
         super().handle_events()
         conn, timers = self.conn, self._timers
@@ -46,3 +64,20 @@ class TimedH11Protocol(TimedProtocol, H11Protocol):
                 timers.head_begun(self)
         elif cycle is not None and cycle.more_body:  # a body still to come: reads are timed
             timers.body_read(self)
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingered is not None and self.dropped_after_refusal(len(data)):  # after a 431: dropped, bounded
+            return
+        super().data_received(data)
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to any request h11 refuses; a head past the size bound gets its own, 431."""
+        limit = self._max_head_size()
+        if len(self.conn.trailing_data[0]) > limit:  # h11's one refusal for size: its buffer past the bound
+            self.refuse_head(limit)
+        else:
+            super().send_400_response(msg)
+
+    def _max_head_size(self) -> int:
+        """``--max-head-size`` (uvicorn's ``h11_max_incomplete_event_size``), else h11's own default, as uvicorn gives h11."""
+        return self.config.h11_max_incomplete_event_size or DEFAULT_MAX_INCOMPLETE_EVENT_SIZE

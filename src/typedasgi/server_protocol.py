@@ -41,14 +41,6 @@ from typedasgi.server_timers import TimedProtocol, plain_answer
 
 __all__ = ["HandshakeAnsweringWebSocketsProtocol", "HeadBoundedHttpToolsProtocol"]
 
-_TOO_LARGE = b"Request header fields too large"
-
-LINGER_SECONDS = 2.0
-LINGER_BYTES = 1024 * 1024
-"""After a 431 the rest of what the client is sending is read and dropped, up to these bounds, before the
-connection closes: closing on unread data makes the kernel reset it, and the client would see that, not the 431."""
-
-
 class _HeadTooLarge(Exception):
     """Raised in a parser callback: httptools stops, and uvicorn answers through ``send_400_response``."""
 
@@ -79,16 +71,12 @@ class HeadBoundedHttpToolsProtocol(TimedProtocol, HttpToolsProtocol):
         self._counted: list[tuple[bytes, bytes]] | None = None  # the open head being counted (its header list)
         self._open_bytes = 0  # that head's bytes so far (its finished lines, then every later read)
         self._too_large = False
-        self._lingered: int | None = None  # bytes dropped since the 431, None before it
         # The header list of the last head that ended; at first uvicorn's "none yet" (None, though typed as a list).
         self._ended: list[tuple[bytes, bytes]] = self.headers
 
     def data_received(self, data: bytes) -> None:
         size = len(data)
-        if self._lingered is not None:  # refused: drop the rest of the head, within bounds
-            self._lingered += size
-            if self._lingered > LINGER_BYTES:
-                self.transport.close()
+        if self._lingered is not None and self.dropped_after_refusal(size):  # refused: the rest of the head, within bounds
             return
         if size > self.max_head_size:
             self._check_at_end = True  # a whole head could begin and end inside this read
@@ -108,8 +96,7 @@ class HeadBoundedHttpToolsProtocol(TimedProtocol, HttpToolsProtocol):
         self._check_at_end = True
         self._timers.head_begun(self)  # a later head, arriving over several reads: timed from here
         if self._open_bytes > self.max_head_size:
-            self.logger.warning("Request head over %d bytes: answered 431.", self.max_head_size)
-            self._refuse_head()
+            self.refuse_head(self.max_head_size)
 
     def on_headers_complete(self) -> None:
         self._ended = self.headers  # also for an upgrade, after which the WebSocket protocol owns the transport
@@ -128,19 +115,9 @@ class HeadBoundedHttpToolsProtocol(TimedProtocol, HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         if self._too_large:  # the parser stopped at our callback's exception: say which limit
-            self._refuse_head()
+            self.refuse_head(self.max_head_size)
         else:
             super().send_400_response(msg)
-
-    def _refuse_head(self) -> None:
-        """Answer 431, then read and drop what the client still sends (bounded) so that it can read the answer."""
-        self._lingered = 0
-        self._timers.head_ended()
-        self.transport.write(plain_answer(431, _TOO_LARGE, self.server_state.default_headers))
-        if self.transport.can_write_eof():
-            self.transport.write_eof()  # the answer is whole: the client may stop sending and read it
-        self.flow.resume_reading()
-        self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
 
 _BAD_HANDSHAKE = b"Failed to open a WebSocket connection: the request could not be read.\n"

@@ -4,7 +4,8 @@ uvicorn times neither a head nor a body: a connection that sends nothing, a head
 time, or a body that stops coming stays open for ever (and the app's ``receive()`` with it).
 Each protocol tells its connection's ``RequestTimers`` when a head begins and ends and when a
 read of a body came; the timers answer 408 and close past ``HEAD_TIMEOUT`` or ``BODY_TIMEOUT``.
-What the two protocols tell apart differently (their parsers) stays in them; the timing is here.
+What the two protocols tell apart differently (their parsers) stays in them; the timing is here,
+and so is the 431 both give a head past ``--max-head-size`` (``TimedProtocol.refuse_head``).
 
 Needs the ``standard`` extra (uvicorn); imported only by the protocols.
 """
@@ -45,6 +46,12 @@ BODY_TIMEOUT = seconds_from_env(BODY_TIMEOUT_ENV, DEFAULT_BODY_TIMEOUT)
 
 _HEAD_TIMED_OUT = b"Request head not received in time"
 _BODY_TIMED_OUT = b"Request body not received in time"
+_HEAD_TOO_LARGE = b"Request header fields too large"
+
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 1024 * 1024
+"""After a 431 the rest of what the client is sending is read and dropped, up to these bounds, before the
+connection closes: closing on unread data makes the kernel reset it, and the client would see that, not the 431."""
 
 
 class RequestCycle(Protocol):
@@ -154,15 +161,41 @@ class RequestTimers:
 
 
 class TimedProtocol(asyncio.Protocol):
-    """Mixed in before uvicorn's httptools or h11 protocol: the connection gets its timers, and loses them with it."""
+    """Mixed in before uvicorn's httptools or h11 protocol: the connection gets its timers, and loses them with it.
+
+    It also answers a head past the size limit (``refuse_head``), the same way for both parsers.
+    """
 
     _timers: RequestTimers
+    _lingered: int | None = None  # bytes dropped since a 431, None before one
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self._timers = RequestTimers()
         # Its first head, or nothing. Mixed into one of uvicorn's HTTP protocols, this is a TimedConnection.
         self._timers.head_begun(cast("TimedConnection", self))
+
+    def refuse_head(self, limit: int) -> None:
+        """Answer 431, then read and drop what the client still sends (bounded) so that it can read the answer."""
+        connection = cast("TimedConnection", self)
+        connection.logger.warning("Request head over %d bytes: answered 431.", limit)
+        self._lingered = 0
+        self._timers.head_ended()
+        transport = connection.transport
+        transport.write(plain_answer(431, _HEAD_TOO_LARGE, connection.server_state.default_headers))
+        if transport.can_write_eof():
+            transport.write_eof()  # the answer is whole: the client may stop sending and read it
+        connection.flow.resume_reading()
+        connection.loop.call_later(LINGER_SECONDS, transport.close)
+
+    def dropped_after_refusal(self, size: int) -> bool:
+        """True when a read comes after ``refuse_head``: it is dropped, and past the allowance the connection closes."""
+        if self._lingered is None:
+            return False
+        self._lingered += size
+        if self._lingered > LINGER_BYTES:
+            cast("TimedConnection", self).transport.close()
+        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._timers.stop()
