@@ -8,8 +8,11 @@ from collections.abc import Callable, Generator
 
 import pytest
 
+from typedasgi.applications import TypedASGI
 from typedasgi.background import BackgroundTask, BackgroundTasks
+from typedasgi.requests import Request
 from typedasgi.responses import PlainTextResponse
+from typedasgi.routing import Route
 from typedasgi.testclient import TestClient
 
 
@@ -132,6 +135,27 @@ def test_a_failing_task_does_not_break_the_response(caplog: pytest.LogCaptureFix
     assert response.status_code == 200
     assert response.text == "ok"
     assert any("failing_job" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("through", ["app", "response"])
+def test_a_failing_task_is_logged_with_the_request_it_followed(
+    caplog: pytest.LogCaptureFixture, through: str
+) -> None:
+    """Method and path name the request (no query string), and a line break in the path cannot start a log line."""
+
+    async def endpoint(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok", background=BackgroundTask(failing_job))
+
+    app = TypedASGI(routes=[Route("/orders/{order}", endpoint)]) if through == "app" else (
+        PlainTextResponse("ok", background=BackgroundTask(failing_job))
+    )
+    client = TestClient(app, raise_server_exceptions=False)
+    with caplog.at_level(logging.ERROR, logger="typedasgi.background"):
+        assert client.get("/orders/7%0Aforged?token=secret").text == "ok"
+    [record] = [r for r in caplog.records if r.name == "typedasgi.background"]
+    message = record.getMessage()
+    assert message.endswith("failing_job failed after GET /orders/7%0Aforged"), message  # as the error log names it
+    assert "\n" not in message and "secret" not in message
 
 
 def test_the_test_client_raises_a_failing_task_after_the_others_ran(caplog: pytest.LogCaptureFixture) -> None:

@@ -299,7 +299,7 @@ def test_failing_background_task_behind_the_middleware(caplog: pytest.LogCapture
         response = TestClient(app, raise_server_exceptions=False).get("/")
     assert (response.status_code, response.text) == (200, "done")
     assert [r.getMessage() for r in caplog.records if r.name == "typedasgi.background"] == [
-        f"Background task {fail.__module__}.{fail.__qualname__} failed"
+        f"Background task {fail.__module__}.{fail.__qualname__} failed after GET /"
     ]
 
 

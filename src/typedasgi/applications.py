@@ -18,6 +18,7 @@ import msgspec
 from typing_extensions import ParamSpec, Unpack
 
 from typedasgi.apidocs import Responses
+from typedasgi.background import run_after_response
 from typedasgi.datastructures import FormData, State, URLPath
 from typedasgi.docs_page import DocsPage
 from typedasgi.handlers import Renderer
@@ -316,7 +317,7 @@ class TypedASGI(MethodDecorators):
                 body = b"" if method == "HEAD" else response.body
                 await send({"type": "http.response.body", "body": body})  # more_body: False, the spec's default
                 if response.background is not None:
-                    await response.background()
+                    await run_after_response(response.background, scope)
             except Exception:
                 keys["request"] = request  # the error's handler gets this request, its body already read
                 raise

@@ -3,8 +3,8 @@
 By the time a background task runs, the client already has its answer: an
 exception can no longer become an error response, and letting it escape would
 only make the server log a confusing "exception after response". So a failing
-task is logged once, with the name of the function that failed, and the next
-task still runs.
+task is logged once, with the name of the function that failed and the request
+it followed, and the next task still runs.
 
 A test wants to see the failure instead: while :data:`raise_task_errors` is
 true (the ``TestClient`` sets it unless ``raise_server_exceptions=False``), a
@@ -23,8 +23,10 @@ from typing import cast
 from typing_extensions import ParamSpec
 
 from typedasgi.concurrency import is_async_callable, run_in_threadpool, unwrap_partial
+from typedasgi.log_names import request_line
+from typedasgi.types import Scope
 
-__all__ = ["BackgroundTask", "BackgroundTasks", "raise_task_errors", "report_after_response"]
+__all__ = ["BackgroundTask", "BackgroundTasks", "raise_task_errors", "report_after_response", "run_after_response"]
 
 P = ParamSpec("P")
 
@@ -34,6 +36,10 @@ raise_task_errors: ContextVar[bool] = ContextVar("typedasgi.background.raise_tas
 """True where a task's error should be raised to the caller rather than logged (set by the TestClient)."""
 
 
+_after_request: ContextVar[str | None] = ContextVar("typedasgi.background.after_request", default=None)
+"""The request whose response the tasks now running followed ("GET /orders"), for the failure's log line."""
+
+
 def report_after_response(what: str, error: Exception) -> None:
     """Log ``error`` once as "``what`` failed": the client has its answer, nothing can change it now.
 
@@ -41,7 +47,20 @@ def report_after_response(what: str, error: Exception) -> None:
     """
     if raise_task_errors.get():
         raise error
-    logger.error("%s failed", what, exc_info=error)
+    request = _after_request.get()
+    if request is None:
+        logger.error("%s failed", what, exc_info=error)
+    else:
+        logger.error("%s failed after %s", what, request, exc_info=error)
+
+
+async def run_after_response(task: BackgroundTask, scope: Scope) -> None:
+    """Run a response's ``task`` once the response is sent: a failure's log line names the request it followed."""
+    token = _after_request.set(request_line(scope) if scope["type"] == "http" or scope["type"] == "websocket" else None)
+    try:
+        await task()
+    finally:
+        _after_request.reset(token)
 
 
 def _qualified_name(func: object) -> str:

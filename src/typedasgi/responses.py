@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal, TypeAlias
 from urllib.parse import quote
 
 from typedasgi.jsoncodec import encode_json
-from typedasgi.background import BackgroundTask
+from typedasgi.background import BackgroundTask, run_after_response
 from typedasgi.concurrency import iterate_in_threadpool, run_in_threadpool
 from typedasgi.datastructures import URL, Headers, MutableHeaders
 from typedasgi.denial import denial_send
@@ -279,7 +279,7 @@ class Response:
         )
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else self.body, "more_body": False})
         if self.background is not None:
-            await self.background()
+            await run_after_response(self.background, scope)
 
 
 SENT_INLINE: set[type[Response]] = {Response}
@@ -413,7 +413,7 @@ class StreamingResponse(Response):
         else:  # a client that went away ends the stream early; the background task still runs (often clean-up)
             await send_until_disconnect(self._stream(send), receive)
         if self.background is not None:
-            await self.background()
+            await run_after_response(self.background, scope)
 
 
 # ------------------------------------------------------------------------------------------------ files
@@ -521,4 +521,4 @@ class FileResponse(Response):
         else:
             await send_file(send, receive, start, self.path, ranges, answer.framing, self.chunk_size)
         if self.background is not None:  # also when the client left: it may clean up the file
-            await self.background()
+            await run_after_response(self.background, scope)

@@ -38,6 +38,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any, NoReturn, TypeVar
 
+from typedasgi.background import run_after_response
 from typedasgi.disconnect import send_until_disconnect
 from typedasgi.requests import ClientDisconnect, Request
 from typedasgi.responses import Response, StreamingResponse
@@ -318,7 +319,7 @@ class _CallNextResponse(StreamingResponse):
             return  # nothing more to send; the middleware cancels the app
         await self._downstream.close()
         if delivered and self.background is not None:
-            await self.background()
+            await run_after_response(self.background, scope)
 
 
 _DISCONNECT: ReceiveEvent = {"type": "http.disconnect"}

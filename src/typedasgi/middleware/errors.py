@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import logging
 import traceback
-from urllib.parse import quote
 
 from typedasgi import status
 from typedasgi.error_responses import error_response as shaped_error_response
 from typedasgi.exceptions import ClientDisconnect, HTTPException
+from typedasgi.log_names import request_line
 from typedasgi.middleware.debug_page import CENTER_LINE, FRAME_TEMPLATE, JS, LINE, STYLES, TEMPLATE, html_traceback
 from typedasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddleware, call_handler
 from typedasgi.requests import Request, request_for_handler
@@ -58,21 +58,11 @@ RAISE_EXCEPTIONS = "typedasgi.raise_exceptions"
 """The scope extension a server (the TestClient) offers to be handed the app's errors after their answer."""
 
 logger: logging.Logger = logging.getLogger("typedasgi.error")
-_PATH_AS_LOGGED = "/:@!$&'()*+,;=~"
-_METHOD_AS_LOGGED = "!#$&'*+-.^_`|~"  # a token's characters but '%', which marks what was escaped
 
 
 def wants_exceptions(scope: WWWScope) -> bool:
     """Whether the server asked to be handed the app's errors (``RAISE_EXCEPTIONS``; the TestClient does)."""
     return RAISE_EXCEPTIONS in (scope.get("extensions") or {})
-
-
-def request_line(scope: WWWScope) -> str:
-    """The request as error records name it: ``GET /path``, or ``WebSocket /path``."""
-    # Both client values percent-encoded (the path as uvicorn's access log has it), so neither a line break
-    # nor a terminal escape reaches the log: an HTTP/2 ':method' may hold any byte but NUL, CR and LF.
-    where = quote(scope.get("method", "GET"), safe=_METHOD_AS_LOGGED) if scope["type"] == "http" else "WebSocket"
-    return f"{where} {quote(scope['path'], safe=_PATH_AS_LOGGED)}"
 
 
 def _log(scope: WWWScope, exc: BaseException, answer: str) -> None:
