@@ -29,6 +29,24 @@ def test_a_leading_double_slash_cannot_become_another_host() -> None:
     assert router.url_path_for("any", rest="\\evil.example/x") == "/%5Cevil.example/x"
 
 
+def test_a_value_with_a_question_mark_or_hash_stays_in_the_path_and_routes_back() -> None:
+    """Unescaped, ``?`` would start a query of the value's making (``?admin=1``) and ``#`` a fragment."""
+
+    async def echo(request: Request) -> Response:
+        return JSONResponse(request.path_params)
+
+    app = TypedASGI(routes=[
+        Route("/notes/{title}", echo, name="note"),
+        Mount("/tags/{tag}", routes=[Route("/{rest:path}", echo, name="tagged")], name="tags"),
+    ])
+    assert app.url_path_for("note", title="why?admin=1#top") == "/notes/why%3Fadmin=1%23top"
+    built = app.url_path_for("tags:tagged", tag="c#", rest="q?/a b")
+    assert built == "/tags/c%23/q%3F/a b"
+    client = TestClient(app)
+    assert client.get(app.url_path_for("note", title="why?admin=1#top")).json() == {"title": "why?admin=1#top"}
+    assert client.get(built).json() == {"tag": "c#", "rest": "q?/a b"}
+
+
 def test_a_mount_keeps_its_parameters_left_out_as_placeholders() -> None:
     mount = Mount("/{tenant}", routes=[Route("/users", page, name="users")])
     assert mount.url_path_for("users") == "/{tenant}/users"

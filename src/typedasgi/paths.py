@@ -8,7 +8,7 @@ from typing import Any
 from typedasgi.convertors import CONVERTOR_TYPES, Convertor
 from typedasgi.types import WWWScope
 
-__all__ = ["PARAM_FORMAT_REGEX", "PARAM_REGEX", "compile_path", "first_segment", "get_route_path", "replace_params"]
+__all__ = ["PARAM_FORMAT_REGEX", "PARAM_REGEX", "compile_path", "first_segment", "get_route_path", "param_as_path", "replace_params"]
 
 PARAM_REGEX = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?}")
 """A parameter in a route path as written: ``{name}`` or ``{name:convertor}``."""
@@ -56,6 +56,19 @@ def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[A
     return re.compile(regex, re.IGNORECASE if is_host else 0), format_, convertors
 
 
+def param_as_path(convertor: Convertor[Any], value: Any) -> str:
+    """A path parameter's value as it goes into a built URL: ``?`` and ``#`` escaped.
+
+    Unescaped they would end the path there, and what follows would become the URL's query or
+    fragment (a value from a client could add query parameters to a link). Escaped, the route
+    matches the value back, as the server decodes the path. Anything else is left as given.
+    """
+    text = convertor.to_string(value)
+    if "?" in text or "#" in text:
+        text = text.replace("?", "%3F").replace("#", "%23")
+    return text
+
+
 def replace_params(
     path: str, param_convertors: dict[str, Convertor[Any]], path_params: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
@@ -68,7 +81,7 @@ def replace_params(
     for index in range(1, len(pieces), 2):
         name = pieces[index]
         if name in path_params:
-            pieces[index] = param_convertors[name].to_string(path_params.pop(name))
+            pieces[index] = param_as_path(param_convertors[name], path_params.pop(name))
         else:
             pieces[index] = "{" + name + "}"
     return "".join(pieces), path_params

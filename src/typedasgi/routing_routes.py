@@ -23,7 +23,7 @@ from typedasgi.handlers import TypedHandler
 from typedasgi.markers import Depends
 from typedasgi.middleware import Middleware
 from typedasgi.params import is_asgi_function, is_plain_endpoint
-from typedasgi.paths import compile_path, first_segment
+from typedasgi.paths import compile_path, first_segment, param_as_path
 from typedasgi.responses import Response
 from typedasgi.routing_base import (
     BaseRoute,
@@ -84,7 +84,7 @@ class _PathRoute(BaseRoute):
         if name != self.name or set(path_params) != set(self.param_convertors):
             raise NoMatchFound(name, path_params)
         path = self.path_format.format(
-            **{key: self.param_convertors[key].to_string(value) for key, value in path_params.items()}
+            **{key: param_as_path(self.param_convertors[key], value) for key, value in path_params.items()}
         )
         return URLPath(path=path, protocol=self._protocol)
 
