@@ -158,6 +158,24 @@ def test_a_failing_task_is_logged_with_the_request_it_followed(
     assert "\n" not in message and "secret" not in message
 
 
+def test_a_failing_task_after_a_hand_built_scope_without_a_path_is_still_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """The request's name is read only for the log line, and a scope missing ``path`` does not break it."""
+    sent: list[object] = []
+
+    async def receive() -> object:
+        return {"type": "http.disconnect"}
+
+    async def send(message: object) -> None:
+        sent.append(message)
+
+    response = PlainTextResponse("ok", background=BackgroundTask(failing_job))
+    with caplog.at_level(logging.ERROR, logger="typedasgi.background"):
+        asyncio.run(response({"type": "http", "method": "POST"}, receive, send))  # type: ignore[arg-type]  # hand-built on purpose: no path
+    [record] = [r for r in caplog.records if r.name == "typedasgi.background"]
+    assert record.getMessage().endswith("failing_job failed after POST ")
+    assert len(sent) == 2
+
+
 def test_the_test_client_raises_a_failing_task_after_the_others_ran(caplog: pytest.LogCaptureFixture) -> None:
     calls: list[str] = []
     tasks = BackgroundTasks()

@@ -36,8 +36,8 @@ raise_task_errors: ContextVar[bool] = ContextVar("typedasgi.background.raise_tas
 """True where a task's error should be raised to the caller rather than logged (set by the TestClient)."""
 
 
-_after_request: ContextVar[str | None] = ContextVar("typedasgi.background.after_request", default=None)
-"""The request whose response the tasks now running followed ("GET /orders"), for the failure's log line."""
+_after_response_to: ContextVar[Scope | None] = ContextVar("typedasgi.background.after_response_to", default=None)
+"""The scope of the request whose response the tasks now running followed, named in a failure's log line."""
 
 
 def report_after_response(what: str, error: Exception) -> None:
@@ -47,20 +47,20 @@ def report_after_response(what: str, error: Exception) -> None:
     """
     if raise_task_errors.get():
         raise error
-    request = _after_request.get()
-    if request is None:
-        logger.error("%s failed", what, exc_info=error)
+    scope = _after_response_to.get()
+    if scope is not None and (scope["type"] == "http" or scope["type"] == "websocket"):
+        logger.error("%s failed after %s", what, request_line(scope), exc_info=error)
     else:
-        logger.error("%s failed after %s", what, request, exc_info=error)
+        logger.error("%s failed", what, exc_info=error)
 
 
 async def run_after_response(task: BackgroundTask, scope: Scope) -> None:
     """Run a response's ``task`` once the response is sent: a failure's log line names the request it followed."""
-    token = _after_request.set(request_line(scope) if scope["type"] == "http" or scope["type"] == "websocket" else None)
+    token = _after_response_to.set(scope)
     try:
         await task()
     finally:
-        _after_request.reset(token)
+        _after_response_to.reset(token)
 
 
 def _qualified_name(func: object) -> str:

@@ -21,4 +21,4 @@ def request_line(scope: WWWScope) -> str:
     # Both client values percent-encoded (the path as uvicorn's access log has it), so neither a line break
     # nor a terminal escape reaches the log: an HTTP/2 ':method' may hold any byte but NUL, CR and LF.
     where = quote(scope.get("method", "GET"), safe=_METHOD_AS_LOGGED) if scope["type"] == "http" else "WebSocket"
-    return f"{where} {quote(scope['path'], safe=_PATH_AS_LOGGED)}"
+    return f"{where} {quote(scope.get('path', ''), safe=_PATH_AS_LOGGED)}"  # required, but hand-built scopes leave it out
