@@ -265,6 +265,30 @@ def test_websocket_anywhere_in_a_websocket_handler() -> None:
         assert connection.receive_text() == "ada@lobby"
 
 
+async def _unannotated_request(request, item_id: int, q: str = "none") -> dict[str, object]:  # type: ignore[no-untyped-def]  # the Starlette habit under test
+    return {"id": item_id, "q": q, "path": request.url.path, "is_request": isinstance(request, Request)}
+
+
+async def _unannotated_websocket(websocket, room: str) -> None:  # type: ignore[no-untyped-def]  # likewise
+    await websocket.accept()
+    await websocket.send_text(f"{type(websocket).__name__}@{room}")
+    await websocket.close()
+
+
+def test_an_unannotated_request_or_websocket_beside_typed_parameters_is_the_connection() -> None:
+    """Starlette's name for it, unannotated: before, a required query parameter 'request' (a 422 on every call)."""
+    app = TypedASGI(routes=[
+        Route("/items/{item_id:int}", _unannotated_request),
+        WebSocketRoute("/rooms/{room}", _unannotated_websocket),
+    ])
+    client = TestClient(app)
+    assert client.get("/items/7?q=hi").json() == {"id": 7, "q": "hi", "path": "/items/7", "is_request": True}
+    with client.websocket_connect("/rooms/lobby") as connection:
+        assert connection.receive_text() == "WebSocket@lobby"
+    parameters = app.openapi()["paths"]["/items/{item_id}"]["get"]["parameters"]
+    assert sorted(parameter["name"] for parameter in parameters) == ["item_id", "q"]  # not a documented input
+
+
 async def _tasks_in_websocket(websocket: WebSocket, tasks: BackgroundTasks) -> None: ...
 
 

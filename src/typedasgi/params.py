@@ -408,6 +408,11 @@ class _Compiler:
         pname = parameter.name
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD, parameter.POSITIONAL_ONLY):
             raise self.fail(pname, "*args, **kwargs and positional-only parameters cannot be filled from a request")
+        if pname == ("websocket" if self.websocket else "request") and parameter.annotation is parameter.empty:
+            # Starlette's name for the connection, left unannotated beside typed parameters: meant as the
+            # connection (as alone), not as a required query parameter no client sends.
+            self.injected(signature, pname, Any, "connection")
+            return
         if isinstance(parameter.default, MARKER_TYPES):
             # the FastAPI spelling: never read as a plain default (a client could then set a dependency's value)
             raise self.fail(pname, f"a marker is not a default value; write "
