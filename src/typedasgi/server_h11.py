@@ -15,12 +15,15 @@ Needs uvicorn (the ``standard`` extra) but not httptools; imported only by the C
 
 from __future__ import annotations
 
+import asyncio
 import re
-from typing import cast
+from typing import Any, cast
 
 import h11
 from h11._connection import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE  # the bound uvicorn gives h11 by default (not re-exported)
+from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol, RequestResponseCycle
+from uvicorn.server import ServerState
 
 from typedasgi.server_timers import TimedProtocol
 
@@ -38,6 +41,17 @@ class TimedH11Protocol(TimedProtocol, H11Protocol):
     request cycle, or the peer's state leaving the two between-requests states, is a head ended.
     """
 
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        # --max-head-size (uvicorn's h11_max_incomplete_event_size), else the bound uvicorn gives h11 itself
+        self.max_head_size: int = config.h11_max_incomplete_event_size or DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
+
     def handle_events(self) -> None:
         """uvicorn's, after a read or a response: then time what the client is (still) sending.
 
@@ -45,9 +59,9 @@ class TimedH11Protocol(TimedProtocol, H11Protocol):
         """
         if self.conn.their_state is h11.IDLE and self._lingered is None:
             pending = self.conn.trailing_data[0]
-            limit = self._max_head_size()
+            limit = self.max_head_size
             if len(pending) > limit and _HEAD_END.search(pending, 0, limit) is None:
-                self.refuse_head(limit)
+                self.refuse_head()
                 return
         before = self.cycle
         super().handle_events()
@@ -66,18 +80,14 @@ class TimedH11Protocol(TimedProtocol, H11Protocol):
             timers.body_read(self)
 
     def data_received(self, data: bytes) -> None:
-        if self._lingered is not None and self.dropped_after_refusal(len(data)):  # after a 431: dropped, bounded
+        if self._lingered is not None:  # after a 431: dropped, within bounds
+            self.drop_after_refusal(len(data))
             return
         super().data_received(data)
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to any request h11 refuses; a head past the size bound gets its own, 431."""
-        limit = self._max_head_size()
-        if len(self.conn.trailing_data[0]) > limit:  # h11's one refusal for size: its buffer past the bound
-            self.refuse_head(limit)
+        if len(self.conn.trailing_data[0]) > self.max_head_size:  # h11's one refusal for size: its buffer past the bound
+            self.refuse_head()
         else:
             super().send_400_response(msg)
-
-    def _max_head_size(self) -> int:
-        """``--max-head-size`` (uvicorn's ``h11_max_incomplete_event_size``), else h11's own default, as uvicorn gives h11."""
-        return self.config.h11_max_incomplete_event_size or DEFAULT_MAX_INCOMPLETE_EVENT_SIZE

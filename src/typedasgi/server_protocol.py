@@ -76,7 +76,8 @@ class HeadBoundedHttpToolsProtocol(TimedProtocol, HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         size = len(data)
-        if self._lingered is not None and self.dropped_after_refusal(size):  # refused: the rest of the head, within bounds
+        if self._lingered is not None:  # refused: the rest of the head is dropped, within bounds
+            self.drop_after_refusal(size)
             return
         if size > self.max_head_size:
             self._check_at_end = True  # a whole head could begin and end inside this read
@@ -96,7 +97,7 @@ class HeadBoundedHttpToolsProtocol(TimedProtocol, HttpToolsProtocol):
         self._check_at_end = True
         self._timers.head_begun(self)  # a later head, arriving over several reads: timed from here
         if self._open_bytes > self.max_head_size:
-            self.refuse_head(self.max_head_size)
+            self.refuse_head()
 
     def on_headers_complete(self) -> None:
         self._ended = self.headers  # also for an upgrade, after which the WebSocket protocol owns the transport
@@ -115,7 +116,7 @@ class HeadBoundedHttpToolsProtocol(TimedProtocol, HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         if self._too_large:  # the parser stopped at our callback's exception: say which limit
-            self.refuse_head(self.max_head_size)
+            self.refuse_head()
         else:
             super().send_400_response(msg)
 

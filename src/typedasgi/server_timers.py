@@ -167,6 +167,7 @@ class TimedProtocol(asyncio.Protocol):
     """
 
     _timers: RequestTimers
+    max_head_size: int  # the head's size bound, set once by each protocol from ``--max-head-size``
     _lingered: int | None = None  # bytes dropped since a 431, None before one
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -175,10 +176,10 @@ class TimedProtocol(asyncio.Protocol):
         # Its first head, or nothing. Mixed into one of uvicorn's HTTP protocols, this is a TimedConnection.
         self._timers.head_begun(cast("TimedConnection", self))
 
-    def refuse_head(self, limit: int) -> None:
+    def refuse_head(self) -> None:
         """Answer 431, then read and drop what the client still sends (bounded) so that it can read the answer."""
         connection = cast("TimedConnection", self)
-        connection.logger.warning("Request head over %d bytes: answered 431.", limit)
+        connection.logger.warning("Request head over %d bytes: answered 431.", self.max_head_size)
         self._lingered = 0
         self._timers.head_ended()
         transport = connection.transport
@@ -188,14 +189,11 @@ class TimedProtocol(asyncio.Protocol):
         connection.flow.resume_reading()
         connection.loop.call_later(LINGER_SECONDS, transport.close)
 
-    def dropped_after_refusal(self, size: int) -> bool:
-        """True when a read comes after ``refuse_head``: it is dropped, and past the allowance the connection closes."""
-        if self._lingered is None:
-            return False
-        self._lingered += size
-        if self._lingered > LINGER_BYTES:
+    def drop_after_refusal(self, size: int) -> None:
+        """A read after ``refuse_head`` (``_lingered`` is set): dropped, and past the allowance the connection closes."""
+        lingered = self._lingered = (self._lingered or 0) + size
+        if lingered > LINGER_BYTES:
             cast("TimedConnection", self).transport.close()
-        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._timers.stop()
