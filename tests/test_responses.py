@@ -5,11 +5,13 @@ import dataclasses
 import datetime as dt
 import decimal
 import email.utils
+import inspect
 import os
 import threading
 import tracemalloc
+import typing
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
 import msgspec
@@ -1017,6 +1019,37 @@ def test_subclasses_keep_their_render_media_type_and_charset() -> None:
     created = JSONResponse({}, status_code=201, media_type="application/vnd.x+json")
     assert (created.status_code, created.headers["content-type"]) == (201, "application/vnd.x+json")
     assert Response(None, status_code=204).raw_headers == []
+
+
+def test_subclass_with_its_own_init_gets_its_own_media_type_charset_and_defaults() -> None:
+    class Csv(PlainTextResponse):  # reaches PlainTextResponse's __init__ through super()
+        media_type = "text/csv"
+
+        def __init__(self, rows: list[list[str]]) -> None:
+            super().__init__("\n".join(",".join(row) for row in rows))
+
+    class Latin(PlainTextResponse):
+        def __init__(self, content: str) -> None:
+            self.charset = "latin-1"  # set on the instance before Response's __init__ runs
+            super().__init__(content)
+
+    class Csv2(Csv):  # below a class with an __init__ of its own: that one still runs
+        media_type = "text/tab-separated-values"
+
+    class Created(JSONResponse):  # a class default of its own: the common call keeps it
+        background = BackgroundTask(lambda: None)
+
+    csv = Csv([["a", "b"], ["1", "2"]])
+    assert (csv.body, csv.headers["content-type"]) == (b"a,b\n1,2", "text/csv; charset=utf-8")
+    latin = Latin("café")
+    assert (latin.body, latin.headers["content-type"]) == ("café".encode("latin-1"), "text/plain; charset=latin-1")
+    assert Csv2([["x"]]).headers["content-type"] == "text/tab-separated-values; charset=utf-8"
+    assert Created({"a": 1}).background is Created.background
+    assert str(inspect.signature(PlainTextResponse)) == str(inspect.signature(Response))
+    assert list(inspect.signature(JSONResponse).parameters) == [
+        "content", "status_code", "headers", "media_type", "background",
+    ]
+    assert typing.get_type_hints(PlainTextResponse.__init__)["headers"] == (Mapping[str, str] | None)
 
 
 # ------------------------------------------------------------- as a WebSocket denial response

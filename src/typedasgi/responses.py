@@ -121,22 +121,14 @@ class Response:
     body: bytes
     raw_headers: list[tuple[bytes, bytes]]
 
-    # Set per class by __init_subclass__ from the class's own media type, charset and methods.
-    _type_header: tuple[bytes, bytes] | None = None  # the content-type pair, encoded once
-    _encodes_utf8 = True  # render() is Response's and the charset utf-8: a str is encoded right in __init__
-    _encoder: Callable[[object], bytes] | None = None  # what render() does, callable without it
-    _fast: tuple[bool, Callable[[object], bytes] | None, tuple[bytes, bytes] | None] | None = (True, None, None)
-    """The three above in one read, when __init__ is Response's and the class keeps the 200 and no background."""
+    _encoder: Callable[[object], bytes] | None = None  # what render() does, callable without it (JSON)
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        cls._type_header = None if cls.media_type is None else (b"content-type", _content_type(cls.media_type, cls.charset))
-        # An __init__ of its own may set self.charset before calling Response's: then render() encodes.
-        cls._encodes_utf8 = cls.render is Response.render and cls.__init__ is Response.__init__ and cls.charset == "utf-8"
         if "render" in cls.__dict__ and "_encoder" not in cls.__dict__:
             cls._encoder = None
-        defaults_fast = cls.__init__ is Response.__init__ and cls.status_code == 200 and cls.background is None
-        cls._fast = (cls._encodes_utf8, cls._encoder, cls._type_header) if defaults_fast else None
+        if getattr(cls.__init__, "keeps_response_init", False):  # no __init__ of its own in the class or above
+            setattr(cls, "__init__", _init_for(cls))  # noqa: B010  # mypy refuses assigning to a method
         if cls.__call__ is Response.__call__:
             SENT_INLINE.add(cls)
         else:
@@ -150,25 +142,9 @@ class Response:
         media_type: str | None = None,
         background: BackgroundTask | None = None,
     ) -> None:
-        # The hot path of every response: inline, no helper calls in the common case.
-        fast = self._fast
-        if fast is not None and status_code == 200 and headers is None and media_type is None and background is None:
-            encodes_utf8, encoder, content_type = fast
-        else:
-            fast, encodes_utf8, encoder, content_type = None, self._encodes_utf8, self._encoder, None
-        if type(content) is str and encodes_utf8:
-            self.body = body = content.encode()
-        else:
-            self.body = body = self.render(content) if encoder is None else encoder(content)
-        if fast is not None:  # the class's defaults: two fixed header lines
-            size = len(body)
-            length = (CONTENT_LENGTHS[size] if size < SMALL_BODY else None) or content_length(size)
-            self.raw_headers = [length] if content_type is None else [length, content_type]
-            # Stored although the class has them: CPython 3.11 reads an instance value fast, a class
-            # default through the slow generic lookup, and the app reads both after every request.
-            self.status_code = 200
-            self.background = None
-            return
+        # Every argument honoured. The common call, content alone, takes the class's own
+        # __init__ from _init_for, which then skips this frame.
+        self.body = body = self.render(content)
         if background is not None:
             self.background = background
         self.status_code = status_code
@@ -285,6 +261,65 @@ class Response:
 SENT_INLINE: set[type[Response]] = {Response}
 """Response classes whose ``__call__`` is Response's: an app may send their two messages itself, as the
 app's direct path does; one set lookup answers both "is it a Response" and "does it send plainly"."""
+
+
+_init_any = Response.__init__
+"""Response's __init__ as written: every argument honoured (what _init_for's functions fall back to)."""
+
+
+def _init_for(cls: type[Response]) -> Callable[..., None]:
+    """``cls.__init__``, for a class that keeps Response's: the call with content alone made cheap.
+
+    That call is on the hot path of every response. The function made here has the class's
+    encoded content-type pair, its encoder and whether a ``str`` is encoded as UTF-8 bound in,
+    where Response's own would look each up on the class per call (CPython 3.11 has no fast
+    path for a class attribute read through an instance). Any other call - other arguments,
+    class defaults of its own, or an instance of a subclass that reaches it through
+    ``super().__init__`` - goes on to :data:`_init_any`.
+    """
+    type_header = None if cls.media_type is None else (b"content-type", _content_type(cls.media_type, cls.charset))
+    encoder = cls._encoder  # pyright: ignore[reportPrivateUsage]  # Response's own, read for the class
+    encodes_utf8 = cls.render is Response.render and cls.charset == "utf-8"
+    if cls.status_code != 200 or cls.background is not None:
+        return _init_any
+
+    def __init__(
+        self: Response,
+        content: str | bytes | None = None,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        if (
+            status_code != 200 or headers is not None or media_type is not None or background is not None
+            or type(self) is not cls
+        ):
+            _init_any(self, content, status_code, headers, media_type, background)
+            return
+        if encoder is not None:
+            self.body = body = encoder(content)
+        elif type(content) is str and encodes_utf8:
+            self.body = body = content.encode()
+        else:
+            self.body = body = self.render(content)
+        size = len(body)
+        length = (CONTENT_LENGTHS[size] if size < SMALL_BODY else None) or content_length(size)
+        self.raw_headers = [length] if type_header is None else [length, type_header]
+        # Stored although the class has them: CPython 3.11 reads an instance value fast, a class
+        # default through the slow generic lookup, and the app reads both after every request.
+        self.status_code = 200
+        self.background = None
+
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    __init__.__doc__ = _init_any.__doc__
+    __init__.__annotations__ = _init_any.__annotations__  # the same signature, for inspect and get_type_hints
+    __init__.keeps_response_init = True  # type: ignore[attr-defined]  # read by __init_subclass__: no __init__ of its own
+    return __init__
+
+
+_init_any.keeps_response_init = True  # type: ignore[attr-defined]  # a class with this one keeps Response's too
+setattr(Response, "__init__", _init_for(Response))  # noqa: B010  # mypy refuses assigning to a method
 
 
 class HTMLResponse(Response):
