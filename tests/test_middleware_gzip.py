@@ -247,6 +247,25 @@ def test_the_head_is_held_only_until_the_first_body_message() -> None:
     assert seen_before_second_chunk == [2]
 
 
+@pytest.mark.parametrize(("declared", "held"), [(b"13", False), (b"499", False), (b"500", True), (b"x", True)])
+def test_a_head_declaring_a_length_under_minimum_size_goes_out_at_once(declared: bytes, held: bool) -> None:
+    """Its body would not be compressed anyway: nothing is held back, and nothing is added to it."""
+    seen_before_body: list[int] = []
+    sent = MessageCollector()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        head = [(b"content-type", b"text/plain"), (b"content-length", declared)]
+        await send({"type": "http.response.start", "status": 200, "headers": head, "trailers": False})
+        seen_before_body.append(len(sent.messages))
+        await send({"type": "http.response.body", "body": b"Hello, world!", "more_body": False})
+
+    asyncio.run(GZipMiddleware(app)(gzip_scope(), body_receiver(), sent))
+    messages: list[Any] = sent.messages
+    assert seen_before_body == [0 if held else 1]
+    assert [m["body"] for m in messages[1:]] == [b"Hello, world!"]  # too small to compress either way
+    assert "vary" not in headers_of(messages[0])
+
+
 def test_pathsend_passes_through_with_the_original_head() -> None:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         head: list[tuple[bytes, bytes]] = [(b"content-length", b"5000")]

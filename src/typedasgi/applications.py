@@ -10,6 +10,7 @@ join the app then too (see ``typedasgi.plugins``).
 from __future__ import annotations
 
 import functools
+import types
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
@@ -177,7 +178,7 @@ class TypedASGI(MethodDecorators):
         # Innermost: __call__'s own routing again, its errors answered as the ExceptionMiddleware answers them.
         # TypedASGI's own __call__, not self's: a subclass's override (Starlette apps do subclass) ran on top
         # already and takes no ``innermost``, and neither does an instrumentation's patch of the class's.
-        app: ASGIApp = functools.partial(_APP_CALL, self, innermost=True)
+        app: ASGIApp = functools.partial(_INNERMOST_CALL, self)
         # Where Starlette has its ExceptionMiddleware, whose ``.app`` is the router: middleware that walks
         # ``.app`` down to the Router (to add lifespan hooks, to list routes) gets there the same way.
         setattr(app, "app", self.router)  # a partial takes attributes; its type declares none
@@ -455,6 +456,13 @@ class TypedASGI(MethodDecorators):
 
 
 _APP_CALL = TypedASGI.__call__  # the routing frame the innermost layer re-enters (see build_middleware_stack)
+_INNERMOST_CALL = types.FunctionType(
+    _APP_CALL.__code__, _APP_CALL.__globals__, _APP_CALL.__name__, (True,), _APP_CALL.__closure__
+)
+"""The same function, its one difference ``innermost`` defaulting to True: the innermost layer is a
+partial of it with positional arguments only, which CPython calls directly, where a partial holding
+``innermost=True`` would copy its keywords into a new dict on every request."""
+_INNERMOST_CALL.__qualname__ = _APP_CALL.__qualname__
 
 Starlette = TypedASGI
 """Starlette's name for the application class: the same class, so renamed imports keep working."""

@@ -138,16 +138,27 @@ class IdentityResponder:
         )
 
     def may_encode(self, message: HTTPResponseStartEvent) -> bool:
-        """Whether a response with this head may be compressed at all."""
+        """Whether a response with this head may be compressed at all.
+
+        Not when it declares a length under ``minimum_size``: its body would go out as it is, so the
+        head goes at once and the body after it untouched, with nothing held back (the usual small
+        answer of an API pays no more than that).
+        """
         if message["status"] == 206:
             return False
         content_type: bytes | None = None
+        declared: bytes | None = None
         for name, value in message.get("headers", ()):  # one pass over the raw pairs, nothing copied
             name = name.lower()
             if name == b"content-encoding" or name == b"content-range":
                 return False
-            if name == b"content-type" and content_type is None:
-                content_type = value
+            if name == b"content-type":
+                if content_type is None:
+                    content_type = value
+            elif name == b"content-length":
+                declared = value
+        if declared is not None and declared.isdigit() and int(declared) < self.minimum_size:
+            return False
         if content_type is None:
             return True
         excluded = self._excluded.get(content_type)
