@@ -29,6 +29,7 @@ from typedasgi.datastructures import (
     UploadFile,
     URLPath,
 )
+from typedasgi.headers import first_raw_value
 from typedasgi.types import HTTPResponseStartEvent
 
 from tests.support import http_scope, websocket_scope
@@ -730,3 +731,18 @@ def check_types() -> None:
 
 def test_types_hold_at_run_time() -> None:
     check_types()
+
+
+def test_first_raw_value_reads_one_header_of_any_name_case() -> None:
+    """What middleware reads one header per request with: exact names first, then names of any case."""
+    lines = [(b"host", b"a"), (b"X-Trace", b"upper"), (b"accept", b"*/*"), (b"x-trace", b"lower")]
+    scope, hand_made, empty, one_shot = http_scope("GET"), http_scope("GET"), http_scope("GET"), http_scope("GET")
+    scope["headers"], hand_made["headers"], empty["headers"] = lines, lines[:3], []
+    assert first_raw_value(scope, b"x-trace") == b"lower"  # a server's lower-case line wins over a hand-made one
+    assert first_raw_value(hand_made, b"x-trace") == b"upper"  # only a hand-made one: still found
+    assert first_raw_value(scope, b"x-tracf") is None  # same length, other name
+    assert first_raw_value(scope, b"origin") is None
+    assert first_raw_value(empty, b"host") is None
+    one_shot["headers"] = iter([(b"Origin", b"https://a.example")])
+    assert first_raw_value(one_shot, b"origin") == b"https://a.example"
+    assert one_shot["headers"] == [(b"Origin", b"https://a.example")]  # made a list, so others can read it too

@@ -147,18 +147,15 @@ class IdentityResponder:
         if message["status"] == 206:
             return False
         content_type: bytes | None = None
-        declared: bytes | None = None
         for name, value in message.get("headers", ()):  # one pass over the raw pairs, nothing copied
             name = name.lower()
-            if name == b"content-encoding" or name == b"content-range":
+            if name == b"content-length":  # first in typedasgi's own responses: often the only line read
+                if value.isdigit() and int(value) < self.minimum_size:
+                    return False
+            elif name == b"content-encoding" or name == b"content-range":
                 return False
-            if name == b"content-type":
-                if content_type is None:
-                    content_type = value
-            elif name == b"content-length":
-                declared = value
-        if declared is not None and declared.isdigit() and int(declared) < self.minimum_size:
-            return False
+            elif name == b"content-type" and content_type is None:
+                content_type = value
         if content_type is None:
             return True
         excluded = self._excluded.get(content_type)
