@@ -15,15 +15,12 @@ Needs uvicorn (the ``standard`` extra) but not httptools; imported only by the C
 
 from __future__ import annotations
 
-import asyncio
 import re
-from typing import Any, cast
+from typing import cast
 
 import h11
 from h11._connection import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE  # the bound uvicorn gives h11 by default (not re-exported)
-from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol, RequestResponseCycle
-from uvicorn.server import ServerState
 
 from typedasgi.server_timers import TimedProtocol
 
@@ -41,16 +38,7 @@ class TimedH11Protocol(TimedProtocol, H11Protocol):
     request cycle, or the peer's state leaving the two between-requests states, is a head ended.
     """
 
-    def __init__(
-        self,
-        config: Config,
-        server_state: ServerState,
-        app_state: dict[str, Any],
-        _loop: asyncio.AbstractEventLoop | None = None,
-    ) -> None:
-        super().__init__(config, server_state, app_state, _loop)
-        # --max-head-size (uvicorn's h11_max_incomplete_event_size), else the bound uvicorn gives h11 itself
-        self.max_head_size: int = config.h11_max_incomplete_event_size or DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
+    default_max_head_size = DEFAULT_MAX_INCOMPLETE_EVENT_SIZE  # the bound uvicorn gives h11 itself
 
     def handle_events(self) -> None:
         """uvicorn's, after a read or a response: then time what the client is (still) sending.

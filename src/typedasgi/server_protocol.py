@@ -58,6 +58,8 @@ class HeadBoundedHttpToolsProtocol(TimedProtocol, HttpToolsProtocol):
     ends. The head held in memory stays within the limit plus one read.
     """
 
+    default_max_head_size = DEFAULT_MAX_HEAD_SIZE
+
     def __init__(
         self,
         config: Config,
@@ -66,7 +68,6 @@ class HeadBoundedHttpToolsProtocol(TimedProtocol, HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        self.max_head_size: int = config.h11_max_incomplete_event_size or DEFAULT_MAX_HEAD_SIZE
         self._check_at_end = False  # the head being read may be past the limit: measure it when it ends
         self._counted: list[tuple[bytes, bytes]] | None = None  # the open head being counted (its header list)
         self._open_bytes = 0  # that head's bytes so far (its finished lines, then every later read)

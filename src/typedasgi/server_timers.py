@@ -17,6 +17,7 @@ import logging
 from http import HTTPStatus
 from typing import Protocol, cast
 
+from uvicorn.config import Config
 from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.server import ServerState
 
@@ -78,6 +79,8 @@ class TimedConnection(Protocol):
     def logger(self) -> logging.Logger: ...
     @property
     def server_state(self) -> ServerState: ...
+    @property
+    def config(self) -> Config: ...
     @property
     def cycle(self) -> RequestCycle | None: ...  # None before the first head ends
 
@@ -167,11 +170,14 @@ class TimedProtocol(asyncio.Protocol):
     """
 
     _timers: RequestTimers
-    max_head_size: int  # the head's size bound, set once by each protocol from ``--max-head-size``
+    default_max_head_size: int  # each protocol's own bound when ``--max-head-size`` is not given
+    max_head_size: int  # the head's size bound for this connection
     _lingered: int | None = None  # bytes dropped since a 431, None before one
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
+        # --max-head-size reaches uvicorn's config as h11_max_incomplete_event_size (see typedasgi.cli)
+        self.max_head_size = cast("TimedConnection", self).config.h11_max_incomplete_event_size or self.default_max_head_size
         self._timers = RequestTimers()
         # Its first head, or nothing. Mixed into one of uvicorn's HTTP protocols, this is a TimedConnection.
         self._timers.head_begun(cast("TimedConnection", self))
