@@ -132,6 +132,24 @@ def test_a_head_past_the_limit_gets_431_before_the_app(server: ServerURL) -> Non
     assert exchange(server, [head(1)]).endswith(b"1 2 0")
 
 
+def test_a_head_past_the_limit_behind_another_request_is_refused_after_its_answer(server: ServerURL) -> None:
+    """Pipelined: the big head in the first request's read was never measured (its 120 KB reached the app), and
+    a 431 written while the first was still answering came out before that answer, then broke it."""
+    big = head(1300)  # about 130 KB
+
+    def statuses(raw: bytes) -> list[bytes]:
+        return [answer.split(b"\r\n", 1)[0] for answer in responses(raw)]
+
+    first = exchange(server, [head(1) + big])  # in one write
+    assert statuses(first) == [b"HTTP/1.1 200 OK", b"HTTP/1.1 431 Request Header Fields Too Large"]
+    assert responses(first)[0].endswith(b"1 2 0")
+    slow = b"GET /slow HTTP/1.1\r\nhost: example.com\r\n\r\n"  # the big head arrives while the app works
+    behind = exchange(server, [slow, *(big[index:index + 4000] for index in range(0, len(big), 4000))], pause=0.005)
+    assert statuses(behind) == [b"HTTP/1.1 200 OK", b"HTTP/1.1 431 Request Header Fields Too Large"]
+    assert b"\r\n\r\nslow" in behind
+    assert exchange(server, [head(1)]).endswith(b"2 2 0")  # the app's second call: no big head ever reached it
+
+
 def test_one_endless_header_line_is_refused_while_it_is_sent(server: ServerURL) -> None:
     """httptools gathers a line until it ends: the reads it spans are counted, so the line never has to end."""
     start = b"GET / HTTP/1.1\r\nhost: example.com\r\nx-endless: "

@@ -23,7 +23,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from tempfile import SpooledTemporaryFile
-from typing import TYPE_CHECKING, NamedTuple, NoReturn, final
+from typing import TYPE_CHECKING, Final, NamedTuple, NoReturn, final
 from urllib.parse import unquote_to_bytes
 
 from typing_extensions import deprecated
@@ -406,14 +406,22 @@ def _header_text(value: bytes) -> str:
         return value.decode("latin-1")
 
 
+_QUADRATIC_CODECS: Final = frozenset({"punycode"})
+"""Codecs whose decoder takes time quadratic in its input: a 1 MiB field would hold the event loop for minutes."""
+
+
 def _resolve_charset(name: bytes | None, default: str) -> str:
-    """The codec a client's charset parameter names; latin-1 (which decodes any bytes) for unknown names."""
+    """The codec a client's charset parameter names; latin-1 (which decodes any bytes) for unknown names.
+
+    Latin-1 too for ``punycode``: it decodes in quadratic time, on the event loop, so a client
+    naming it for a 200 KB field would stall every other request for seconds."""
     if name is None:
         return default
     try:
-        return codecs.lookup(name.decode("latin-1")).name
+        codec = codecs.lookup(name.decode("latin-1")).name
     except (LookupError, ValueError):  # ValueError: a name with a NUL in it
         return "latin-1"
+    return "latin-1" if codec in _QUADRATIC_CODECS else codec
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -69,9 +69,11 @@ class HeadBoundedHttpToolsProtocol(TimedProtocol, HttpToolsProtocol):
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self._check_at_end = False  # the head being read may be past the limit: measure it when it ends
+        self._in_large_read = False  # inside a read past the limit: every head ending in it is measured
         self._counted: list[tuple[bytes, bytes]] | None = None  # the open head being counted (its header list)
         self._open_bytes = 0  # that head's bytes so far (its finished lines, then every later read)
         self._too_large = False
+        self._refusal_due = False  # a 431 waiting for the answers to the requests pipelined before it
         # The header list of the last head that ended; at first uvicorn's "none yet" (None, though typed as a list).
         self._ended: list[tuple[bytes, bytes]] = self.headers
 
@@ -80,9 +82,14 @@ class HeadBoundedHttpToolsProtocol(TimedProtocol, HttpToolsProtocol):
         if self._lingered is not None:  # refused: the rest of the head is dropped, within bounds
             self.drop_after_refusal(size)
             return
-        if size > self.max_head_size:
-            self._check_at_end = True  # a whole head could begin and end inside this read
-        HttpToolsProtocol.data_received(self, data)
+        if size > self.max_head_size:  # whole heads could begin and end inside this read, pipelined ones too
+            self._in_large_read = True
+            try:
+                HttpToolsProtocol.data_received(self, data)
+            finally:
+                self._in_large_read = False
+        else:
+            HttpToolsProtocol.data_received(self, data)
         headers = self.headers
         if headers is self._ended:  # no head open after this read (the usual case)
             cycle = cast("RequestResponseCycle | None", self.cycle)  # typed as set; None before a head ends
@@ -104,12 +111,30 @@ class HeadBoundedHttpToolsProtocol(TimedProtocol, HttpToolsProtocol):
         self._ended = self.headers  # also for an upgrade, after which the WebSocket protocol owns the transport
         if self._timers.head is not None:
             self._timers.head_ended()
-        if self._check_at_end:
+        if self._check_at_end or self._in_large_read:
             self._check_at_end = False
             if self._head_size() > self.max_head_size:
                 self._too_large = True
                 raise _HeadTooLarge  # before the app's task is made
         HttpToolsProtocol.on_headers_complete(self)
+
+    def refuse_head(self) -> None:
+        """431 now, or once the requests pipelined before this head are answered: HTTP/1.1 keeps answers in order."""
+        cycle = cast("RequestResponseCycle | None", self.cycle)  # the latest request's; None before a head ends
+        if cycle is not None and not cycle.response_complete:
+            self._refusal_due = True
+            self._lingered = 0  # what the client still sends is dropped, within bounds, as after any 431
+            self._timers.head_ended()
+            self.flow.pause_reading()  # until the earlier answers are out
+            return
+        super().refuse_head()
+
+    def on_response_complete(self) -> None:
+        HttpToolsProtocol.on_response_complete(self)  # starts the next pipelined request, if any
+        if self._refusal_due and not self.transport.is_closing():
+            if self.cycle.response_complete:  # the last request before the refused head is answered
+                self._refusal_due = False
+                super().refuse_head()
 
     def _head_size(self) -> int:
         """The open head's size as parsed so far: the target and each header line (name, ": ", value, CRLF)."""
