@@ -217,6 +217,7 @@ class ServerURL(str):
     """The server's base URL; ``log()`` reads what the server printed so far."""
 
     log_path: Path
+    pid: int  # the server's process (``typedasgi run`` serves in it)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -275,6 +276,7 @@ def running_server(
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
     base = ServerURL(str(uds) if uds is not None else f"http://127.0.0.1:{port}")
     base.log_path = Path(log_file.name)
+    base.pid = proc.pid
     try:
         deadline = time.monotonic() + timeout
         while True:

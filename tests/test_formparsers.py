@@ -218,6 +218,20 @@ def test_a_charset_yielding_lone_surrogates_reads_as_latin1(client: TestClient, 
     assert response.json() == {"value": [expected], "own": [expected], "plain": ["ok"]}
 
 
+def test_small_files_share_the_in_memory_limit_and_the_rest_go_to_disk() -> None:
+    # Each file is under the 1 MiB one file may keep in memory; together past the route's 2 MiB limit,
+    # the later ones roll over to disk, whole and readable.
+    app = TypedASGI(routes=[Route("/form", echo, methods=["POST"], max_body_size=2 * 1024 * 1024)])
+    files = [b'Content-Disposition: form-data; name="f"; filename="%d"\r\n\r\n' % index + b"%d" % index * 600_000
+             for index in range(5)]
+    with TestClient(app) as client:
+        response = client.post("/form", content=multipart(*files), headers=MULTIPART)
+    assert response.status_code == 200
+    described = response.json()["f"]
+    assert [file["on_disk"] for file in described] == [False, False, False, True, True]
+    assert [(file["length"], file["head"]) for file in described] == [(600_000, str(index) * 3) for index in range(5)]
+
+
 def test_empty_filename_is_still_a_file_and_empty_body_is_an_empty_form(client: TestClient) -> None:
     body = multipart(b'Content-Disposition: form-data; name="f"; filename=""\r\n\r\n')
     response = client.post("/form", content=body, headers=MULTIPART)

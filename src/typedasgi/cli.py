@@ -15,7 +15,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from typedasgi.cli_app import AppNotFound, load_app
 from typedasgi.server_limits import (
@@ -248,6 +248,7 @@ def _run_server(args: argparse.Namespace) -> int:
     # uvicorn.run's three branches, with typedasgi's config (its lifespan bounds the app's shut-down). One
     # process serves the app already loaded (a factory is not called twice); workers and --reload import
     # it again in each child process, so they get the import string.
+    lift_open_files_limit()  # before any worker or reloader child starts: they inherit it
     target = args.app if several else cast("Callable[..., Any]", app)  # checked by load_app
     config = ServerConfig(target, **options)  # app_dir: load_app put it on sys.path, which children inherit
     if args.reload:
@@ -266,6 +267,29 @@ def _run_server(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: uvicorn stopped gracefully, then raised it again
         server.run()
     return 0 if server.started else STARTUP_FAILURE
+
+
+OPEN_FILES_CEILING: Final = 1 << 20
+"""Where the lifted soft limit stops when the hard one is unlimited (Linux refuses more by default)."""
+
+
+def lift_open_files_limit() -> None:
+    """Raise the soft limit on open files to the hard one (at most ``OPEN_FILES_CEILING``).
+
+    Every connection and every upload spooled to disk holds a descriptor: at the common soft
+    default of 1024 one upload of 1000 files (the default ``max_files``) would use them all up.
+    Servers and runtimes that expect many descriptors lift it the same way (Go, the JVM).
+    """
+    try:
+        import resource
+    except ImportError:  # not on Windows: nothing to lift there
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = OPEN_FILES_CEILING if hard == resource.RLIM_INFINITY else min(hard, OPEN_FILES_CEILING)
+    if soft == resource.RLIM_INFINITY or soft >= target:
+        return
+    with contextlib.suppress(ValueError, OSError):  # a sandbox may refuse: the server runs with what it has
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def _has_httptools() -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import enum
+import errno
 import logging
 import re
 import sys
@@ -28,6 +29,7 @@ from urllib.parse import unquote_to_bytes
 
 from typing_extensions import deprecated
 
+from typedasgi.concurrency import run_in_threadpool
 from typedasgi.datastructures import FormData, Headers, UploadFile
 from typedasgi.exceptions import HTTPException, TypedASGIDeprecationWarning
 
@@ -63,7 +65,9 @@ class FormLimits:
     """Largest multipart body in all, files included (413 past it); the body limit does not apply to it."""
     max_in_memory_size: int | None = 16 * _MiB
     """What a form may hold in memory: a url-encoded body, a multipart body's fields and part headers
-    (413 past it). ``Request.form()`` passes the request's body limit; None lifts it."""
+    (413 past it); and, counted apart, its uploaded files before they go to disk (past it, the file being
+    written rolls over to disk however small, so 1000 files of 1 MiB hold 16 MiB, not 1 GiB).
+    ``Request.form()`` passes the request's body limit; None lifts it."""
     max_part_header_size: int = 16 * 1024
     """Largest total size of one multipart part's header lines (so of any one line too)."""
     max_part_headers: int = 8
@@ -267,6 +271,7 @@ class _MultipartParser:
         self.files = 0
         self.finished = False
         self.in_memory = 0  # field values and part headers held, across the whole form
+        self.spooled = 0  # bytes of uploaded files still in memory (not yet rolled over to disk)
         # The part being parsed.
         self._header_field = bytearray()
         self._header_value = bytearray()
@@ -394,8 +399,49 @@ class _MultipartParser:
 
     async def _flush(self) -> None:
         pending, self._pending = self._pending, []
+        budget = self.limits.max_in_memory_size
         for upload, data in pending:
-            await upload.write(data)
+            in_memory = upload._in_memory  # pyright: ignore[reportPrivateUsage]  # same package
+            held = upload.size or 0  # the parser's uploads count their bytes from 0
+            try:
+                if in_memory and budget is not None and self.spooled + len(data) > budget:
+                    await _roll_over(upload)  # the form's files hold their share of memory: this one goes to disk now
+                await upload.write(data)
+            except OSError as exc:
+                refusal = _out_of_room(exc)
+                if refusal is None:
+                    raise
+                raise refusal from None
+            if in_memory:
+                if upload._in_memory:  # pyright: ignore[reportPrivateUsage]
+                    self.spooled += len(data)
+                else:  # rolled over (by its own size or the form's budget): its bytes left memory
+                    self.spooled -= held
+
+
+async def _roll_over(upload: UploadFile) -> None:
+    """Move an in-memory upload to its temporary file now (from the thread pool: it writes to disk)."""
+    rollover: Callable[[], None] | None = getattr(upload.file, "rollover", None)  # a SpooledTemporaryFile's
+    if rollover is not None:
+        await run_in_threadpool(rollover)
+
+
+_OUT_OF_FILES: Final = frozenset({errno.EMFILE, errno.ENFILE})
+
+
+def _out_of_room(exc: OSError) -> HTTPException | None:
+    """The answer to an upload the server has no room for: 503 out of file descriptors, 507 out of disk.
+
+    Each file on disk holds a descriptor until the request ends; many at once can exhaust the
+    process's limit (1024 is a common default; ``typedasgi run`` lifts it to the hard limit).
+    """
+    if exc.errno in _OUT_OF_FILES:
+        logger.warning("Upload answered 503: out of file descriptors for its temporary files (%s)", exc)
+        return HTTPException(503, "The server cannot store this upload now", headers={"Retry-After": "5"})
+    if exc.errno == errno.ENOSPC:
+        logger.warning("Upload answered 507: no space left for its temporary files (%s)", exc)
+        return HTTPException(507, "The server has no room to store this upload")
+    return None  # any other error is the server's own: a 500, as it is
 
 
 def _header_text(value: bytes) -> str:

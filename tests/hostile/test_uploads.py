@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import http.client
 import json
+import resource
 from urllib.parse import urlsplit
 
 import pytest
 
+from typedasgi.cli import OPEN_FILES_CEILING
 from typedasgi.requests import DEFAULT_MAX_BODY_SIZE
 
 from tests.hostile.guards import Target, server_stats
-from tests.support import ServerURL
+from tests.support import ServerURL, running_server
 
 BOUNDARY = b"hostile-boundary"
 MiB = 1024 * 1024
@@ -64,6 +66,51 @@ def test_a_100_mb_upload_succeeds_with_flat_memory(server: ServerURL, served: Ta
     assert result["sizes"] == {"big": size}
     peak_growth_kib = result["peak_rss_kib"] - before["rss_kib"]
     assert peak_growth_kib < 32 * 1024, f"the upload raised the server's peak memory by {peak_growth_kib} KiB"
+
+
+def test_many_files_each_under_the_spool_threshold_share_the_memory_limit(server: ServerURL, served: Target) -> None:
+    """60 files of 900 KiB each stay under the 1 MiB a file may keep in memory: held all at once they took 53 MiB
+    (1000 of them, the default max_files, 1 GiB). The form's files share the in-memory limit; the rest go to disk."""
+    before = server_stats(server)
+    with served.nothing_leaks(rss_growth_kib=32 * 1024):
+        status, body = upload(server, "/upload", [file_part(f"f{index}", 900 * 1024) for index in range(60)])
+    assert status == 200, body
+    result = json.loads(body)
+    assert result["sizes"] == {f"f{index}": 900 * 1024 for index in range(60)}
+    peak_growth_kib = result["peak_rss_kib"] - before["rss_kib"]
+    assert peak_growth_kib < 32 * 1024, f"the upload raised the server's peak memory by {peak_growth_kib} KiB"
+
+
+def test_an_upload_past_the_open_files_limit_is_a_503_and_the_server_keeps_serving(
+    server: ServerURL, served: Target
+) -> None:
+    """Each file on disk holds a descriptor until the request ends: past the process's limit the upload got a 500."""
+    soft, hard = resource.prlimit(server.pid, resource.RLIMIT_NOFILE)
+    tight = server_stats(server)["fds"] + 20
+    try:
+        with served.nothing_leaks():
+            resource.prlimit(server.pid, resource.RLIMIT_NOFILE, (tight, hard))
+            status, body = upload(server, "/upload", [file_part(f"f{index}", MiB + 1) for index in range(40)])
+            resource.prlimit(server.pid, resource.RLIMIT_NOFILE, (soft, hard))
+    finally:
+        resource.prlimit(server.pid, resource.RLIMIT_NOFILE, (soft, hard))
+    assert status == 503 and b"cannot store this upload" in body
+    assert "out of file descriptors" in server.log()
+
+
+def test_typedasgi_run_lifts_the_open_files_limit_to_the_hard_one() -> None:
+    """A soft limit of 1024 (a common default) is 1000 files on disk: one upload at the default max_files."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    low = 256
+    if hard != resource.RLIM_INFINITY and hard <= low:
+        pytest.skip(f"the hard limit ({hard}) leaves nothing to lift")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard))  # what the server inherits
+    try:
+        with running_server("tests.hostile.app:app", args=("--log-level", "warning")) as base:
+            lifted, _ = resource.prlimit(base.pid, resource.RLIMIT_NOFILE)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert lifted == (OPEN_FILES_CEILING if hard == resource.RLIM_INFINITY else min(hard, OPEN_FILES_CEILING))
 
 
 LIMITS = {
