@@ -746,3 +746,13 @@ def test_first_raw_value_reads_one_header_of_any_name_case() -> None:
     one_shot["headers"] = iter([(b"Origin", b"https://a.example")])
     assert first_raw_value(one_shot, b"origin") == b"https://a.example"
     assert one_shot["headers"] == [(b"Origin", b"https://a.example")]  # made a list, so others can read it too
+
+
+def test_headers_from_any_iterable_of_pairs_and_mutable_headers_over_the_list_given() -> None:
+    # The spec types a message's headers as an iterable; a tuple or a generator is read once, into a list.
+    pairs = ((b"a", b"1"), (b"b", b"2"))
+    assert Headers(raw=pairs).getlist("a") == ["1"]
+    assert dict(Headers(raw=(pair for pair in pairs))) == {"a": "1", "b": "2"}
+    raw = [(b"a", b"1")]
+    MutableHeaders(raw=raw)["b"] = "2"  # a list is the one edited
+    assert raw == [(b"a", b"1"), (b"b", b"2")]

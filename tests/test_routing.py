@@ -544,3 +544,16 @@ def test_a_websocket_path_value_its_convertor_refuses_is_not_matched() -> None:
         with client.websocket_connect(f"/ws/{OVERLONG}"):
             pass  # pragma: no cover - refused at the handshake
 
+
+
+def test_methods_given_as_one_string_are_refused_when_the_route_is_made() -> None:
+    # A str is a Collection[str]: "GET" allowed the methods G, E and T, and GET itself got a 405.
+    async def homepage(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("home")
+
+    with pytest.raises(TypeError, match=r"like \['GET'\]"):
+        Route("/", homepage, methods="GET")
+    app = TypedASGI()
+    with pytest.raises(TypeError, match="not a string"):
+        app.add_route("/other", homepage, methods="POST")
+    assert Route("/", homepage, methods=("get",)).methods == frozenset({"GET", "HEAD"})

@@ -724,3 +724,24 @@ def test_receive_text_in_an_open_session_keeps_the_state_checks() -> None:
             await websocket.send_text("late")
 
     run(steps())
+
+
+@pytest.mark.parametrize("query_string", [None, "missing"])
+def test_a_query_string_none_or_missing_reads_as_empty(query_string: str | None) -> None:
+    # The spec: a WebSocket scope's query_string is "Optional; if missing or None default is empty string".
+    # None gave TypeError in query_params (and "?None"-free URLs only by luck).
+    scope = ws_scope()
+    if query_string is None:
+        scope["query_string"] = None
+    else:
+        del scope["query_string"]
+    seen: dict[str, object] = {}
+
+    async def endpoint(websocket: WebSocket) -> None:
+        seen["params"] = dict(websocket.query_params)
+        seen["url"] = str(websocket.url)
+        await websocket.close()
+
+    server = FakeServer({"type": "websocket.connect"})
+    run(TypedASGI(routes=[WebSocketRoute("/", endpoint)])(scope, server.receive, server.send))
+    assert seen == {"params": {}, "url": "ws://example.com/"}

@@ -27,7 +27,7 @@ from typedasgi.hooks import DecodeBody
 from typedasgi.markers import Depends
 from typedasgi.middleware import Middleware
 from typedasgi.middleware.errors import ServerErrorMiddleware
-from typedasgi.middleware.exceptions import ExceptionHandler, ExceptionMiddleware
+from typedasgi.middleware.exceptions import ExceptionHandler, ExceptionHandlerTable, ExceptionMiddleware
 from typedasgi.openapi import openapi_document
 from typedasgi.params import RequestValidationError, request_validation_error_response
 from typedasgi.plugins import AppPlugins
@@ -99,7 +99,7 @@ class TypedASGI(MethodDecorators):
         debug: bool = False,
         routes: Sequence[BaseRoute] | None = None,
         middleware: Sequence[Middleware] | None = None,
-        exception_handlers: Mapping[int | type[BaseException], ExceptionHandler] | None = None,
+        exception_handlers: ExceptionHandlerTable | None = None,
         lifespan: Lifespan[TypedASGI] | None = None,
         *,
         redirect_slashes: bool = True,
@@ -122,7 +122,9 @@ class TypedASGI(MethodDecorators):
         run_lifespan = self._run_lifespan if lifespan or self.plugins else None
         self.router: Router = Router(routes, redirect_slashes=redirect_slashes, lifespan=run_lifespan)
         self.user_middleware: list[Middleware] = list(middleware or [])
-        self.exception_handlers: dict[int | type[BaseException], ExceptionHandler] = dict(exception_handlers or {})
+        self.exception_handlers: dict[int | type[BaseException], ExceptionHandler] = (
+            dict(exception_handlers.items()) if exception_handlers is not None else {}
+        )
         self.max_body_size = max_body_size
         self.exception_middleware: ExceptionMiddleware | None = None  # built with the middleware stack
         self.middleware_stack: ASGIApp | None = None

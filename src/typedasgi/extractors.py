@@ -153,7 +153,7 @@ class Inputs:
 
     def query(self) -> dict[str, list[str]]:
         if self._query is None:
-            self._query = parse_query(self.scope.get("query_string", b""))
+            self._query = parse_query(self.scope.get("query_string") or b"")  # a WebSocket scope's may be None
         return self._query
 
     def headers(self) -> dict[str, list[str]]:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TypeVar, Union, cast, overload
+from typing import TYPE_CHECKING, TypeVar, Union, cast, overload
 
 from typing_extensions import Self, TypeAlias
 
 from typedasgi.types import (
     HTTPResponseStartEvent,
+    HTTPResponseTrailersEvent,
     WebSocketAcceptEvent,
     WebSocketResponseStartEvent,
     WWWScope,
@@ -40,7 +41,7 @@ T = TypeVar("T")
 
 RawHeaders: TypeAlias = list[tuple[bytes, bytes]]
 HeaderCarrier: TypeAlias = Union[
-    WWWScope, HTTPResponseStartEvent, WebSocketAcceptEvent, WebSocketResponseStartEvent
+    WWWScope, HTTPResponseStartEvent, HTTPResponseTrailersEvent, WebSocketAcceptEvent, WebSocketResponseStartEvent
 ]
 """A scope or message with a ``headers`` list."""
 
@@ -173,7 +174,7 @@ class Headers(Mapping[str, str]):
     def __init__(
         self,
         headers: Mapping[str, str] | None = None,
-        raw: RawHeaders | None = None,
+        raw: Iterable[tuple[bytes, bytes]] | None = None,  # a scope's or message's "headers" as the spec types it
         scope: HeaderCarrier | None = None,
     ) -> None:
         if (headers is not None) + (raw is not None) + (scope is not None) > 1:
@@ -182,7 +183,8 @@ class Headers(Mapping[str, str]):
         if headers is not None:
             self._list = [encode_header(k, v) for k, v in headers.items()]
         elif raw is not None:
-            self._list = raw
+            # A list is kept as given (MutableHeaders edits it); type() narrowing leaves the item type unknown.
+            self._list = cast(RawHeaders, raw) if type(raw) is list else list(raw)
         elif scope is not None:
             self._list = self._from_scope(scope)
         else:
@@ -274,6 +276,15 @@ class MutableHeaders(Headers):
     """
 
     __slots__ = ()
+
+    if TYPE_CHECKING:  # ``raw`` must be the list itself: edits write through to it (no __init__ frame at run time)
+
+        def __init__(
+            self,
+            headers: Mapping[str, str] | None = None,
+            raw: RawHeaders | None = None,
+            scope: HeaderCarrier | None = None,
+        ) -> None: ...
 
     @staticmethod
     def _from_scope(scope: HeaderCarrier) -> RawHeaders:

@@ -34,7 +34,7 @@ from typing_extensions import Concatenate, ParamSpec, TypeAlias
 from typedasgi.convertors import Convertor
 from typedasgi.datastructures import State, URLPath
 from typedasgi.middleware import Middleware
-from typedasgi.middleware.exceptions import ExceptionHandler
+from typedasgi.middleware.exceptions import ExceptionHandlerTable
 from typedasgi.routing import BaseRoute
 
 __all__ = [
@@ -195,7 +195,7 @@ def typedasgi_routes(app: PluginApp) -> Sequence[BaseRoute]:
 
 
 @hookspec
-def typedasgi_exception_handlers(app: PluginApp) -> Mapping[int | type[BaseException], ExceptionHandler]:
+def typedasgi_exception_handlers(app: PluginApp) -> ExceptionHandlerTable:
     """Exception handlers by status code or exception class.
 
     The app's own handlers win over any plugin's; between plugins the first in

@@ -229,7 +229,7 @@ class HTTPConnection(Mapping[str, Any], Generic[StateT]):
 
     @cached_property
     def query_params(self) -> QueryParams:
-        return QueryParams(self.scope.get("query_string", b""))
+        return QueryParams(self.scope.get("query_string") or b"")  # a WebSocket scope's may be None
 
     @property
     def path_params(self) -> dict[str, Any]:  # values come from the route's convertors

@@ -148,6 +148,8 @@ class Route(_PathRoute):
         if methods is None:
             self.methods: frozenset[str] | None = None
         else:
+            if isinstance(methods, str):  # a Collection[str] too: "GET" would allow G, E and T, and answer GET with 405
+                raise TypeError(f"methods must be a collection of method names, like [{methods!r}], not a string")
             upper = {method.upper() for method in methods}
             if "GET" in upper:
                 upper.add("HEAD")

@@ -78,7 +78,7 @@ class WebSocketScope(TypedDict):
     scheme: NotRequired[str]  # default "ws"
     path: str
     raw_path: NotRequired[bytes]
-    query_string: NotRequired[bytes]  # default b""
+    query_string: NotRequired[bytes | None]  # missing or None: b"" (the spec's words, for WebSocket scopes only)
     root_path: NotRequired[str]  # default ""
     headers: Headers
     client: NotRequired[tuple[str, int] | None]

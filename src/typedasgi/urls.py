@@ -138,7 +138,7 @@ def _url_from_scope(scope: WWWScope) -> str:
                 url = f"{scheme}://{server_host}:{port}{path}"
     else:
         url = f"{scheme}://{host}{path}"
-    query = scope.get("query_string", b"")
+    query = scope.get("query_string")  # a WebSocket scope's may be None
     if query:
         try:
             url += "?" + query.decode()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeAlias
+from collections.abc import Awaitable, Callable, Mapping, Set as AbstractSet
+from typing import Any, Protocol, TypeAlias
 
 from typedasgi.concurrency import run_in_threadpool
 from typedasgi.error_responses import error_response
@@ -15,7 +15,7 @@ from typedasgi.middleware.tracking import tracking
 from typedasgi.types import ASGIApp, AnyASGIApp, Receive, Scope, Send, as_asgi_app
 from typedasgi.websockets import WebSocket
 
-__all__ = ["ExceptionHandler", "ExceptionHandlers", "ExceptionMiddleware", "lookup_handler"]
+__all__ = ["ExceptionHandler", "ExceptionHandlerTable", "ExceptionHandlers", "ExceptionMiddleware", "lookup_handler"]
 
 ExceptionHandler: TypeAlias = Callable[[Any, Any], "Response | Awaitable[Response] | Awaitable[None] | None"]
 """``handler(request_or_websocket, exc)``: returns a Response for HTTP; closes the socket for WebSockets.
@@ -24,6 +24,17 @@ Its parameters are ``Any`` because each handler narrows them itself (``Request``
 ``WebSocket``, and the exception class it was registered for).
 """
 ExceptionHandlers: TypeAlias = Mapping["int | type[BaseException]", ExceptionHandler]
+
+
+class ExceptionHandlerTable(Protocol):
+    """Exception handlers by status code or exception class: any mapping of them (a ``dict`` is one).
+
+    Read through ``items()`` alone, so its keys may be narrower than ``int | type[BaseException]``: a
+    ``Mapping`` parameter's key type is invariant, and ``{404: not_found}`` or ``{ValueError: handler}``
+    kept in a variable (``dict[int, ...]``, ``dict[type[ValueError], ...]``) did not fit one.
+    """
+
+    def items(self) -> AbstractSet[tuple[int | type[BaseException], ExceptionHandler]]: ...
 
 
 def lookup_handler(

@@ -13,4 +13,5 @@ def describe(scope: HTTPScope) -> str:
 
 
 def websocket_query(scope: WebSocketScope) -> bytes:
-    return scope.get("query_string", b"") + scope.get("http_version", "1.1").encode()
+    # The spec: "Optional; if missing or None default is empty string" (a WebSocket scope's only).
+    return (scope.get("query_string") or b"") + scope.get("http_version", "1.1").encode()
