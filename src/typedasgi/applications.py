@@ -95,12 +95,12 @@ class TypedASGI(MethodDecorators):
     handles_typedasgi_exceptions = True  # see typedasgi.exceptions.raises_to_app
 
     def __init__(
-        self,
+        self: AppType,  # so that a subclass's lifespan may take the subclass (Starlette types it so)
         debug: bool = False,
         routes: Sequence[BaseRoute] | None = None,
         middleware: Sequence[Middleware] | None = None,
         exception_handlers: ExceptionHandlerTable | None = None,
-        lifespan: Lifespan[TypedASGI] | None = None,
+        lifespan: Lifespan[AppType] | None = None,
         *,
         redirect_slashes: bool = True,
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
@@ -117,7 +117,8 @@ class TypedASGI(MethodDecorators):
     ) -> None:
         self.debug = debug
         self.state: State = State()
-        self._lifespan: Lifespan[TypedASGI] | None = lifespan_context(lifespan)
+        # Called with this app, which is an AppType: stored as the base class's, as the subclass is unknown here.
+        self._lifespan: Lifespan[TypedASGI] | None = cast("Lifespan[TypedASGI] | None", lifespan_context(lifespan))
         self.plugins: AppPlugins = AppPlugins(plugins or (), autoload=autoload_plugins, blocked=blocked_plugins)
         run_lifespan = self._run_lifespan if lifespan or self.plugins else None
         self.router: Router = Router(routes, redirect_slashes=redirect_slashes, lifespan=run_lifespan)

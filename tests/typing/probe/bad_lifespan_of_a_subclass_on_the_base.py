@@ -1,0 +1,19 @@
+"""A lifespan that reads a subclass's attributes cannot be given to the base class's app."""
+
+import contextlib
+from collections.abc import AsyncGenerator
+
+from typedasgi.applications import Starlette
+
+
+class MyApp(Starlette):
+    db_url: str = "sqlite://"
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: MyApp) -> AsyncGenerator[None]:
+    _ = app.db_url
+    yield
+
+
+app = Starlette(lifespan=lifespan)  # E: arg-type: Argument "lifespan" to "TypedASGI" has incompatible type ## reportArgumentType: cannot be assigned to parameter "lifespan"
