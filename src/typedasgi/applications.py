@@ -73,6 +73,10 @@ _NO_FORM: FormData | None = None  # typed as the attribute: the endpoint may par
 
 P = ParamSpec("P")
 F = TypeVar("F", bound=Callable[..., Any])
+WebSocketF = TypeVar("WebSocketF", bound="WebSocketEndpointFunc | AnyASGIApp | Callable[..., Awaitable[None]]")
+"""What ``@app.websocket_route`` takes: what ``add_websocket_route`` takes (an HTTP endpoint is refused)."""
+HandlerF = TypeVar("HandlerF", bound=ExceptionHandler)
+"""What ``@app.exception_handler`` takes: what ``add_exception_handler`` takes."""
 AppType = TypeVar("AppType", bound="TypedASGI")
 
 
@@ -384,8 +388,8 @@ class TypedASGI(MethodDecorators):
 
         return decorator
 
-    def websocket_route(self, path: str, name: str | None = None) -> Callable[[F], F]:
-        def decorator(func: F) -> F:
+    def websocket_route(self, path: str, name: str | None = None) -> Callable[[WebSocketF], WebSocketF]:
+        def decorator(func: WebSocketF) -> WebSocketF:
             self.router.add_websocket_route(path, func, name=name)
             return func
 
@@ -409,8 +413,8 @@ class TypedASGI(MethodDecorators):
             raise RuntimeError("Cannot add exception handlers after the application has started")
         self.exception_handlers[key] = handler
 
-    def exception_handler(self, key: int | type[BaseException]) -> Callable[[F], F]:
-        def decorator(func: F) -> F:
+    def exception_handler(self, key: int | type[BaseException]) -> Callable[[HandlerF], HandlerF]:
+        def decorator(func: HandlerF) -> HandlerF:
             self.add_exception_handler(key, func)
             return func
 
