@@ -6,7 +6,7 @@ import asyncio
 import gc
 import json
 import threading
-from typing import Any
+from typing import Any, cast
 
 import httpx2
 import pytest
@@ -16,7 +16,7 @@ from typedasgi.middleware import Middleware
 from typedasgi.responses import PlainTextResponse
 from typedasgi.routing import Router
 from typedasgi.testclient import AsyncTestClient, TestClient, TestClientTimeout, WebSocketDenialResponse
-from typedasgi.types import ASGIApp, HTTPScope, Receive, Scope, Send
+from typedasgi.types import ASGIApp, HTTPScope, Receive, Scope, Send, SendEvent
 from typedasgi.websockets import WebSocketDisconnect
 
 # ----------------------------------------------------------------------------- helper apps
@@ -813,3 +813,24 @@ def test_websocket_with_dropped_client_and_lifespan_state() -> None:
     gc.collect()
     with session:
         assert session.receive_text() == "none"
+
+
+@pytest.mark.parametrize("payload", [{}, {"text": None, "bytes": None}, {"text": "a", "bytes": b"a"}])
+def test_a_websocket_send_without_exactly_one_payload_fails_in_the_app(payload: dict[str, object]) -> None:
+    # The client passed such a message on, and receive_text() then said the app sent bytes: a server cannot
+    # send it at all (uvicorn's send fails), so the app's send() fails here too, where the mistake is.
+    failures: list[BaseException] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        try:
+            await send(cast(SendEvent, {"type": "websocket.send", **payload}))  # the mistake under test
+        except TypeError as exc:
+            failures.append(exc)
+            raise
+
+    with pytest.raises(TypeError, match="exactly one of 'bytes' and 'text'"):
+        with TestClient(app, check_asgi=False).websocket_connect("/") as session:  # the client's own check
+            session.receive_text()
+    assert len(failures) == 1

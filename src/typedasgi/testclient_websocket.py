@@ -143,8 +143,11 @@ class _WebSocketChannel:
         }[self._state]
         if kind not in allowed:
             raise RuntimeError(f"The app sent {kind!r} while the websocket was {self._state}")
-        if self._disconnect is not None and kind == "websocket.send":
-            raise _ClientGone("The test client has closed the websocket")
+        if kind == "websocket.send":
+            if self._disconnect is not None:
+                raise _ClientGone("The test client has closed the websocket")
+            if (message.get("bytes") is None) == (message.get("text") is None):  # a server cannot send it either
+                raise TypeError("websocket.send must carry exactly one of 'bytes' and 'text' (the other missing or None)")
         if kind == "websocket.accept":
             self._state = "connected"
         elif kind == "websocket.close":
