@@ -32,7 +32,7 @@ and reached through :func:`framework_keys`, so reading them is still checked.
 
 # No ``from __future__ import annotations`` here: with real annotations, ``__optional_keys__`` of each
 # TypedDict is right at run time (the contract checker and other runtime tools read it).
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol, TypedDict, TypeVar, Union, cast
 
@@ -390,15 +390,21 @@ class MiddlewareFactory(Protocol[P]):
     def __call__(self, app: ASGIApp, /, *args: P.args, **kwargs: P.kwargs) -> ASGIApp: ...
 
 
+AnyFrameworksApp: TypeAlias = Callable[[object, object, object], Coroutine[object, object, None]]
+"""The next app a middleware is given, as any framework's app type sees it: a callable of three arguments
+that returns a coroutine. Starlette's and asgiref's app types accept it; a class (``app: Starlette``) or a
+``str`` does not, for the next app is never the framework's application object."""
+
+
 class ForeignMiddlewareFactory(Protocol[P]):
     """A middleware class typed with another framework's types (Starlette's, asgiref's).
 
     Its ``app`` parameter is typed with that framework's own app type, which a
-    typedasgi app satisfies by the spec, not by annotation: so it is not checked
-    (``Never``); the other arguments are, as for :class:`MiddlewareFactory`.
+    typedasgi app satisfies by the spec, not by annotation: so it is checked only
+    as :data:`AnyFrameworksApp`; the other arguments are, as for :class:`MiddlewareFactory`.
     """
 
-    def __call__(self, app: Never, /, *args: P.args, **kwargs: P.kwargs) -> AnyASGIApp: ...
+    def __call__(self, app: AnyFrameworksApp, /, *args: P.args, **kwargs: P.kwargs) -> AnyASGIApp: ...
 
 
 # ------------------------------------------------------------ framework keys
