@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Generator
-from typing import Any, ClassVar, Literal
+from collections.abc import Awaitable, Generator
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import msgspec
 
@@ -58,6 +58,17 @@ class HTTPEndpoint:
             handlers["HEAD"] = handlers["GET"]
         cls._handlers = handlers
         cls._allow = ", ".join(method for method in HTTP_METHODS if method in handlers)
+
+    if TYPE_CHECKING:  # the shape each method handler must have, so a subclass's are checked as overrides
+
+        def get(self, request: Request[Any], /) -> Response | Awaitable[Response]: raise NotImplementedError
+        def head(self, request: Request[Any], /) -> Response | Awaitable[Response]: raise NotImplementedError
+        def post(self, request: Request[Any], /) -> Response | Awaitable[Response]: raise NotImplementedError
+        def put(self, request: Request[Any], /) -> Response | Awaitable[Response]: raise NotImplementedError
+        def patch(self, request: Request[Any], /) -> Response | Awaitable[Response]: raise NotImplementedError
+        def delete(self, request: Request[Any], /) -> Response | Awaitable[Response]: raise NotImplementedError
+        def options(self, request: Request[Any], /) -> Response | Awaitable[Response]: raise NotImplementedError
+        def query(self, request: Request[Any], /) -> Response | Awaitable[Response]: raise NotImplementedError
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
