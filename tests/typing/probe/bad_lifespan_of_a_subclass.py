@@ -1,4 +1,4 @@
-"""A lifespan that reads a subclass's attributes cannot be given to the base class's app."""
+"""A lifespan written for an app subclass takes the subclass (as Starlette types it), and fits no other app."""
 
 import contextlib
 from collections.abc import AsyncGenerator
@@ -17,3 +17,4 @@ async def lifespan(app: MyApp) -> AsyncGenerator[None]:
 
 
 app = Starlette(lifespan=lifespan)  # E: arg-type: Argument "lifespan" to "TypedASGI" has incompatible type ## reportArgumentType: cannot be assigned to parameter "lifespan"
+subclassed = MyApp(lifespan=lifespan)  # fine
