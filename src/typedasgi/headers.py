@@ -183,8 +183,7 @@ class Headers(Mapping[str, str]):
         if headers is not None:
             self._list = [encode_header(k, v) for k, v in headers.items()]
         elif raw is not None:
-            # A list is kept as given (MutableHeaders edits it); type() narrowing leaves the item type unknown.
-            self._list = cast(RawHeaders, raw) if type(raw) is list else list(raw)
+            self._list = raw if isinstance(raw, list) else list(raw)  # a list is kept as given: MutableHeaders edits it
         elif scope is not None:
             self._list = self._from_scope(scope)
         else:

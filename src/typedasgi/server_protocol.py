@@ -73,7 +73,6 @@ class HeadBoundedHttpToolsProtocol(TimedProtocol, HttpToolsProtocol):
         self._counted: list[tuple[bytes, bytes]] | None = None  # the open head being counted (its header list)
         self._open_bytes = 0  # that head's bytes so far (its finished lines, then every later read)
         self._too_large = False
-        self._refusal_due = False  # a 431 waiting for the answers to the requests pipelined before it
         # The header list of the last head that ended; at first uvicorn's "none yet" (None, though typed as a list).
         self._ended: list[tuple[bytes, bytes]] = self.headers
 
@@ -121,20 +120,20 @@ class HeadBoundedHttpToolsProtocol(TimedProtocol, HttpToolsProtocol):
     def refuse_head(self) -> None:
         """431 now, or once the requests pipelined before this head are answered: HTTP/1.1 keeps answers in order."""
         cycle = cast("RequestResponseCycle | None", self.cycle)  # the latest request's; None before a head ends
-        if cycle is not None and not cycle.response_complete:
-            self._refusal_due = True
-            self._lingered = 0  # what the client still sends is dropped, within bounds, as after any 431
-            self._timers.head_ended()
-            self.flow.pause_reading()  # until the earlier answers are out
+        if cycle is None or cycle.response_complete:
+            super().refuse_head()
             return
-        super().refuse_head()
+        self._lingered = 0  # what the client still sends is dropped, within bounds, as after any 431
+        self._timers.head_ended()
+        self.flow.pause_reading()  # until the earlier answers are out
+        answered = cycle.on_response  # uvicorn's: starts the next pipelined request, or the keep-alive wait
 
-    def on_response_complete(self) -> None:
-        HttpToolsProtocol.on_response_complete(self)  # starts the next pipelined request, if any
-        if self._refusal_due and not self.transport.is_closing():
-            if self.cycle.response_complete:  # the last request before the refused head is answered
-                self._refusal_due = False
-                super().refuse_head()
+        def answered_then_refuse() -> None:  # the last request before this head is answered: the 431 follows
+            answered()
+            if not self.transport.is_closing():
+                TimedProtocol.refuse_head(self)
+
+        cycle.on_response = answered_then_refuse  # only this connection's last cycle: no cost to any other response
 
     def _head_size(self) -> int:
         """The open head's size as parsed so far: the target and each header line (name, ": ", value, CRLF)."""
