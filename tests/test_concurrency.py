@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from typedasgi.applications import TypedASGI
 from typedasgi.concurrency import (
     DEFAULT_THREADPOOL_SIZE,
     get_threadpool_size,
@@ -15,6 +16,10 @@ from typedasgi.concurrency import (
     run_in_threadpool,
     set_threadpool_size,
 )
+from typedasgi.requests import Request
+from typedasgi.responses import PlainTextResponse
+from typedasgi.routing import Route
+from typedasgi.testclient import TestClient
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="unset")
 
@@ -152,3 +157,25 @@ def test_iterate_in_threadpool_closes_the_iterator_when_stopped_early() -> None:
         return seen, closed.is_set()
 
     assert asyncio.run(main()) == ([0, 1, 2], True)
+
+
+def test_a_stop_iteration_in_the_pool_is_a_runtime_error_not_a_hang() -> None:
+    # asyncio cannot put a StopIteration into a Future: the awaiting task was never woken.
+    def first(items: list[int]) -> int:
+        return next(iter(items))
+
+    async def main() -> None:
+        with pytest.raises(RuntimeError, match="StopIteration.*first") as info:
+            await asyncio.wait_for(run_in_threadpool(first, []), timeout=5)
+        assert isinstance(info.value.__cause__, StopIteration)
+        assert await run_in_threadpool(first, [7]) == 7
+
+    asyncio.run(main())
+
+
+def test_a_sync_endpoint_raising_stop_iteration_gets_a_500() -> None:
+    def endpoint(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(str(next(iter([]))))
+
+    with TestClient(TypedASGI(routes=[Route("/", endpoint)]), raise_server_exceptions=False, timeout=10) as client:
+        assert client.get("/").status_code == 500

@@ -101,9 +101,25 @@ async def run_in_threadpool(func: Callable[P, T], *args: P.args, **kwargs: P.kwa
     Cancelling the awaiting task does not stop the thread (Python cannot); its
     result is dropped.
     """
+    return await asyncio.get_running_loop().run_in_executor(_get_executor(), _in_context(func, *args, **kwargs))
+
+
+def _in_context(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Callable[[], T]:
+    """``func(*args, **kwargs)`` to run in a worker, in a copy of this context, a StopIteration made a RuntimeError.
+
+    asyncio refuses to put a StopIteration into a Future (it would end a generator), so the
+    awaiting task was never woken: a sync endpoint calling ``next()`` on an empty iterator hung.
+    """
     context = contextvars.copy_context()
-    call = functools.partial(context.run, func, *args, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(_get_executor(), call)
+    call = functools.partial(func, *args, **kwargs)
+
+    def run() -> T:
+        try:
+            return context.run(call)
+        except StopIteration as exc:
+            raise RuntimeError(f"{exc!r} raised in the thread pool, by {getattr(func, '__qualname__', func)!r}") from exc
+
+    return run
 
 
 def submit_to_threadpool(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
@@ -112,7 +128,7 @@ def submit_to_threadpool(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs
     For a caller that must know when the thread is done even after it stopped
     waiting (it was cancelled): a file is closed only once no read of it runs.
     """
-    return _get_executor().submit(functools.partial(contextvars.copy_context().run, func, *args, **kwargs))
+    return _get_executor().submit(_in_context(func, *args, **kwargs))
 
 
 class _End(enum.Enum):
