@@ -423,6 +423,11 @@ async def startup_fails(app: TypedASGI) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
+async def startup_fine(app: TypedASGI) -> AsyncIterator[None]:
+    yield
+
+
+@asynccontextmanager
 async def shutdown_fails(app: TypedASGI) -> AsyncIterator[None]:
     yield
     fail("shutdown")
@@ -447,6 +452,16 @@ class FailingHookPlugin:
         return []
 
 
+class FailingConfiguredPlugin:
+    """Its app_configured hook fails: that failed no start-up (uvicorn took the app for one without lifespan)."""
+
+    plugin_name = "failing-configured"
+
+    @hookimpl.app_configured
+    def app_configured(self, app: PluginApp) -> None:
+        fail("plugin-configured")
+
+
 def _plain(**options: Any) -> TypedASGI:
     return TypedASGI(routes=[Route("/fine", fine)], autoload_plugins=False, **options)
 
@@ -455,3 +470,4 @@ startup_failing = _plain(lifespan=startup_fails)
 shutdown_failing = _plain(lifespan=shutdown_fails)
 plugin_lifespan_failing = _plain(plugins=[FailingLifespanPlugin()])
 plugin_hook_failing = _plain(plugins=[FailingHookPlugin()])
+plugin_configured_failing = _plain(lifespan=startup_fine, plugins=[FailingConfiguredPlugin()])

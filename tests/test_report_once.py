@@ -249,6 +249,7 @@ def serve(app: str, *args: str) -> subprocess.Popen[str]:
         ("startup_failing", "failure-startup", "startup_fails"),
         ("plugin_lifespan_failing", "failure-plugin-lifespan", "Plugin 'failing-lifespan'"),
         ("plugin_hook_failing", "failure-plugin-hook", "Plugin 'failing-hook'"),
+        ("plugin_configured_failing", "failure-plugin-configured", "Plugin 'failing-configured'"),
     ],
 )
 def test_a_failing_start_up_is_reported_once_and_the_server_exits(app: str, marker: str, names: str) -> None:

@@ -210,12 +210,12 @@ class TypedASGI(MethodDecorators):
             self.plugins.leave_installed_to(outer)
         try:
             self.middleware_stack = self.build_middleware_stack()
+            self.plugins.notify_configured(self)  # a plugin's app_configured failing fails start-up as well
         except Exception as exc:  # e.g. a middleware refusing its options: fail start-up, not the first request
             if scope["type"] == "lifespan":
                 await receive()  # lifespan.startup
                 await send({"type": "lifespan.startup.failed", "message": failure_message(exc)})
             raise
-        self.plugins.notify_configured(self)
 
     @overload
     async def __call__(self, scope: Scope, receive: Receive, send: Send, *, innermost: bool = False) -> None: ...
