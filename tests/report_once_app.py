@@ -65,6 +65,14 @@ async def failing_handler(request: Request, exc: Exception) -> Response:
     return PlainTextResponse("unreachable")
 
 
+class WebSocketHandled(Exception):
+    """Has a WebSocket handler, which itself fails: the client got no close frame, or a 500 for its handshake."""
+
+
+async def failing_websocket_handler(websocket: WebSocket, exc: Exception) -> None:
+    fail(websocket.url.path.strip("/"))
+
+
 async def async_chunks() -> AsyncIterator[bytes]:
     yield b"first "
     fail("stream-async")
@@ -299,6 +307,15 @@ async def ws_before_accept(websocket: WebSocket) -> None:
     fail("ws-before-accept")
 
 
+async def ws_handler_before(websocket: WebSocket) -> None:
+    raise WebSocketHandled("handled")
+
+
+async def ws_handler_after(websocket: WebSocket) -> None:
+    await websocket.accept()
+    raise WebSocketHandled("handled")
+
+
 async def ws_after_accept(websocket: WebSocket) -> None:
     await websocket.accept()
     fail("ws-after-accept")
@@ -397,6 +414,8 @@ routes = [
     Mount("/sub", mounted),
     WebSocketRoute("/ws-before-accept", ws_before_accept),
     WebSocketRoute("/ws-after-accept", ws_after_accept),
+    WebSocketRoute("/ws-handler-before", ws_handler_before),
+    WebSocketRoute("/ws-handler-after", ws_handler_after),
     WebSocketRoute("/ws-on-receive", FailingEndpoint),
     WebSocketRoute("/ws-typed", ws_typed),
     WebSocketRoute("/ws-dependency-teardown", ws_dependency_teardown),
@@ -407,7 +426,7 @@ routes = [
 app = TypedASGI(
     routes=routes,
     middleware=[Middleware(PureMiddleware), Middleware(DispatchMiddleware)],
-    exception_handlers={Handled: failing_handler, Exception: server_error_handler},
+    exception_handlers={Handled: failing_handler, WebSocketHandled: failing_websocket_handler, Exception: server_error_handler},
     plugins=[FailingMiddlewarePlugin()],
     autoload_plugins=False,
 )

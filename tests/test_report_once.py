@@ -152,6 +152,8 @@ CASES = [
     Case("/sub/stream", (200, "IncompleteRead")),
     Case("/ws-before-accept", ("refused", 403), websocket=True),
     Case("/ws-after-accept", ("closed", 1011), websocket=True),
+    Case("/ws-handler-before", ("refused", 403), websocket=True),  # its exception's handler raises
+    Case("/ws-handler-after", ("closed", 1011), websocket=True),
     Case("/ws-on-receive", ("closed", 1011), websocket=True, send="hello"),
     Case("/ws-dependency-teardown", ("message", "5"), websocket=True, names="WebSocket /ws-dependency-teardown"),
 ]

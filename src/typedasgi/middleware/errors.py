@@ -153,15 +153,19 @@ class ServerErrorMiddleware(WrapsApp):
             await self.app(scope, receive, tracked)
         except Exception as exc:
             exceptions = self.exceptions
-            if exceptions is not None and await exceptions.handle(exc, scope, receive, tracked, started=tracked.started):
-                return
+            if exceptions is not None:
+                try:
+                    if await exceptions.handle(exc, scope, receive, tracked, started=tracked.started):
+                        return
+                except Exception as handler_error:  # the handler failed too: its error is answered and logged
+                    exc = handler_error
             if isinstance(exc, WebSocketDisconnect):  # the client left: nobody to answer, nothing went wrong
                 if wants_exceptions(scope):
-                    raise
+                    raise exc
                 return
             answer = await self._close(exc, scope, receive, tracked)
             if wants_exceptions(scope):
-                raise
+                raise exc
             if not isinstance(exc, WebSocketDecodeError):  # that one is the client's mistake, answered with 1003
                 _log(scope, exc, answer)
 
