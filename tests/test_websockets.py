@@ -745,3 +745,30 @@ def test_a_query_string_none_or_missing_reads_as_empty(query_string: str | None)
     server = FakeServer({"type": "websocket.connect"})
     run(TypedASGI(routes=[WebSocketRoute("/", endpoint)])(scope, server.receive, server.send))
     assert seen == {"params": {}, "url": "ws://example.com/"}
+
+
+def test_an_exception_handler_that_fails_still_closes_the_websocket() -> None:
+    # The handler's own error escaped the error layer: after accept the client got no close frame, before it
+    # the handshake was refused with a 500 (a server's answer to an app that crashed), not the 403 of a refusal.
+    class Handled(Exception):
+        pass
+
+    async def handler(websocket: WebSocket, exc: Exception) -> None:
+        raise RuntimeError("the handler failed")
+
+    async def after(websocket: WebSocket) -> None:
+        await websocket.accept()
+        raise Handled()
+
+    async def before(websocket: WebSocket) -> None:
+        raise Handled()
+
+    routes = [WebSocketRoute("/after", after), WebSocketRoute("/before", before)]
+    app = TypedASGI(routes=routes, exception_handlers={Handled: handler}, autoload_plugins=False)
+    client = TestClient(app, raise_server_exceptions=False)
+    with client.websocket_connect("/after") as session:
+        assert session.receive() == {"type": "websocket.close", "code": 1011, "reason": ""}
+    with pytest.raises(WebSocketDisconnect) as refused:
+        with client.websocket_connect("/before"):
+            pass  # pragma: no cover - refused
+    assert refused.value.code == 1011
