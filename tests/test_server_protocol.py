@@ -150,6 +150,34 @@ def test_a_head_past_the_limit_behind_another_request_is_refused_after_its_answe
     assert exchange(server, [head(1)]).endswith(b"2 2 0")  # the app's second call: no big head ever reached it
 
 
+def resident_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0])
+
+
+def test_pipelined_requests_never_read_are_not_queued_without_bound(server: ServerURL) -> None:
+    """uvicorn (httptools) read again after every answer, though requests were still queued: a client pipelining
+    GETs and never reading the answers had them parsed and queued without bound (1 GiB from 17 MiB in 15 s)."""
+    before = resident_kib(server.pid)
+    host, port = server.removeprefix("http://").rsplit(":", 1)
+    batch = b"GET / HTTP/1.1\r\nhost: example.com\r\n\r\n" * 8000  # 300 KB of requests
+    sent = 0
+    with socket.create_connection((host, int(port)), timeout=2) as flood:
+        deadline = time.monotonic() + 6
+        try:
+            while time.monotonic() < deadline and sent < 64 * 1024 * 1024:
+                flood.sendall(batch)  # the answers are never read
+                sent += len(batch)
+        except OSError:  # the server stopped reading: the flood is held back
+            pass
+        time.sleep(0.5)
+        growth_mib = (resident_kib(server.pid) - before) / 1024
+        assert growth_mib < 64, f"{sent / 2**20:.1f} MiB sent grew the server by {growth_mib:.0f} MiB"
+        started = time.monotonic()
+        assert exchange(server, [head(1)]).startswith(b"HTTP/1.1 200 ")  # another client is served meanwhile
+        assert time.monotonic() - started < 2
+
+
 def test_one_endless_header_line_is_refused_while_it_is_sent(server: ServerURL) -> None:
     """httptools gathers a line until it ends: the reads it spans are counted, so the line never has to end."""
     start = b"GET / HTTP/1.1\r\nhost: example.com\r\nx-endless: "
