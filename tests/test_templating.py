@@ -146,3 +146,17 @@ def test_debug_message_only_when_the_extension_is_offered(templates_dir: Path) -
         "http.response.start",
         "http.response.body",
     ]
+
+
+def test_plain_text_templates_are_not_html_escaped_and_the_rest_are(tmp_path: Path) -> None:
+    # Escaping everything wrote O&#39;Brien &amp; Co into a .txt email; Starlette escapes .html/.htm/.xml only,
+    # which leaves a .jinja HTML page open to injection: both are escaped here, plain text is not.
+    for name in ("email.txt", "page.jinja", "page.html"):
+        (tmp_path / name).write_text("{{ who }}")
+    templates = Jinja2Templates(directory=tmp_path)
+    rendered = {name: templates.get_template(name).render(who="O'Brien & Co <x>") for name in ("email.txt", "page.jinja", "page.html")}
+    assert rendered == {
+        "email.txt": "O'Brien & Co <x>",
+        "page.jinja": "O&#39;Brien &amp; Co &lt;x&gt;",
+        "page.html": "O&#39;Brien &amp; Co &lt;x&gt;",
+    }

@@ -27,6 +27,9 @@ __all__ = ["Jinja2Templates", "TemplatesConfigError"]
 
 _TEMPLATES_MISSING = "Jinja2Templates needs jinja2: pip install 'typedasgi[templates]'"
 
+PLAIN_TEXT_TEMPLATES: tuple[str, ...] = ("txt", "text", "md", "csv", "eml")
+"""Template name endings rendered without HTML escaping (``Jinja2Templates(directory=...)``); all others are escaped."""
+
 ContextProcessor = Callable[[Request[Any]], Mapping[str, object]]  # Any: requests of any state type
 """Adds values every template sees, computed from the request."""
 
@@ -88,7 +91,10 @@ class Jinja2Templates:
             raise TemplatesConfigError("either 'directory' or 'env' arguments must be passed (one, not both)")
         if env is None:
             assert directory is not None
-            env = jinja2.Environment(loader=jinja2.FileSystemLoader(directory), autoescape=True)
+            # Escaped unless the template is plain text by its name: Starlette escapes .html, .htm and .xml only,
+            # which leaves .jinja/.j2 HTML pages open to injection; an email's .txt must not get &amp; either.
+            autoescape = jinja2.select_autoescape(disabled_extensions=PLAIN_TEXT_TEMPLATES, default=True)
+            env = jinja2.Environment(loader=jinja2.FileSystemLoader(directory), autoescape=autoescape)
         template_globals = cast(MutableMapping[str, object], env.globals)  # values of any kind
         if "url_for" not in template_globals:  # an env's own url_for is kept
             template_globals["url_for"] = jinja2.pass_context(_url_for)
