@@ -109,13 +109,20 @@ def test_bool_cast_rejects_anything_else_naming_the_key(raw: str) -> None:
         config("DEBUG", cast=bool)
 
 
-def test_string_defaults_are_cast_other_defaults_kept() -> None:
+def test_defaults_are_cast_as_starlette_casts_them_but_none() -> None:
+    # A non-string default was returned as given: cast=float, default=1 gave the int 1 where Starlette gives 1.0.
     config = Config(environ={})
     assert config("DEBUG", cast=bool, default="false") is False
     assert config("DEBUG", cast=bool, default=True) is True
+    assert config("DEBUG", cast=bool, default=1) is True
     assert config("PORT", cast=int, default="8080") == 8080
-    sentinel = Path("/tmp")
-    assert config("DIR", cast=Path, default=sentinel) is sentinel
+    ratio = config("RATIO", cast=float, default=1)
+    assert ratio == 1.0 and type(ratio) is float
+    hosts = config("HOSTS", cast=CommaSeparatedStrings, default=["*"])
+    assert type(hosts) is CommaSeparatedStrings
+    assert list(hosts) == ["*"]
+    assert config("DIR", cast=Path, default=Path("/tmp")) == Path("/tmp")
+    assert config("TIMEOUT", cast=int, default=None) is None
 
 
 def test_other_casts() -> None:
