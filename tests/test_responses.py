@@ -1102,3 +1102,22 @@ def test_media_types_a_client_made_up_are_not_kept() -> None:
     finally:
         tracemalloc.stop()
     assert kept < 500_000
+
+
+def test_a_location_or_disposition_given_in_headers_is_sent_once(data_file: Path) -> None:
+    # Both were sent twice: the caller's and the response's own (Starlette sends one of each).
+    redirect = RedirectResponse("/new", headers={"Location": "/old", "X-Kept": "1"})
+    assert [name for name, _ in redirect.raw_headers].count(b"location") == 1
+    assert dict(redirect.raw_headers)[b"location"] == b"/new"  # the url argument is the location
+    assert dict(redirect.raw_headers)[b"x-kept"] == b"1"
+    given = 'attachment; filename="report.csv"'
+    file = FileResponse(data_file, filename="data.bin", headers={"Content-Disposition": given})
+    dispositions = [value for name, value in file.raw_headers if name == b"content-disposition"]
+    assert dispositions == [given.encode()]  # the caller's wins
+
+
+@pytest.mark.parametrize("content", [3, [104, 105], 2.5])
+def test_content_that_is_no_text_nor_bytes_is_refused(content: object) -> None:
+    # Response(3) sent three NUL bytes with a 200 (bytes(3)); Starlette fails on it too (a 500).
+    with pytest.raises(TypeError, match="content must be str, bytes or memoryview"):
+        Response(content)  # type: ignore[arg-type]  # the mistake under test

@@ -165,7 +165,10 @@ class Response:
             return b""
         if isinstance(content, str):
             return content.encode(self.charset)
-        return bytes(content)
+        if isinstance(content, (bytes, bytearray, memoryview)):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
+            return bytes(content)
+        # bytes(3) is three NUL bytes, bytes([104, 105]) is b"hi": neither is what the endpoint meant to send
+        raise TypeError(f"{type(self).__name__} content must be str, bytes or memoryview, not {type(content).__name__}")
 
     def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
         """(Re)build ``raw_headers`` from ``headers``, the body (if any) and the media type."""
@@ -367,7 +370,10 @@ class RedirectResponse(Response):
         background: BackgroundTask | None = None,
     ) -> None:
         super().__init__(b"", status_code, headers, None, background)
-        self.raw_headers.append((b"location", quote(str(url), safe=_URL_SAFE).encode("latin-1")))
+        raw = self.raw_headers
+        if headers:  # ``url`` is the location: one given in ``headers`` too is replaced, not sent twice (as Starlette)
+            raw[:] = [(name, value) for name, value in raw if name != b"location"]
+        raw.append((b"location", quote(str(url), safe=_URL_SAFE).encode("latin-1")))
 
 
 class StreamingResponse(Response):
@@ -498,8 +504,8 @@ class FileResponse(Response):
         self.raw_headers: list[tuple[bytes, bytes]] = _build_raw_headers(
             headers, None, status_code, media_type, self.charset
         )
-        if filename is not None:
-            quoted = quote(filename)
+        if filename is not None and not any(name == b"content-disposition" for name, _ in self.raw_headers):
+            quoted = quote(filename)  # a Content-Disposition in ``headers`` wins: one is sent, not two (as Starlette)
             if quoted == filename:
                 disposition = f'{content_disposition_type}; filename="{filename}"'
             else:  # non-ASCII or special characters: RFC 5987 encoding
