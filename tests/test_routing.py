@@ -557,3 +557,9 @@ def test_methods_given_as_one_string_are_refused_when_the_route_is_made() -> Non
     with pytest.raises(TypeError, match="not a string"):
         app.add_route("/other", homepage, methods="POST")
     assert Route("/", homepage, methods=("get",)).methods == frozenset({"GET", "HEAD"})
+
+
+def test_no_match_found_names_the_params_in_the_order_given() -> None:
+    router = Router([])
+    with pytest.raises(NoMatchFound, match='params "zeta, alpha"'):
+        router.url_path_for("missing", zeta=1, alpha=2)

@@ -127,11 +127,12 @@ class MultiDict(ImmutableMultiDict[K, V]):
         self._list = [(k, v) for k, v in self._list if k != key]
 
     @overload
-    def pop(self, key: K, /) -> V: ...
+    def pop(self, key: K) -> V | None: ...
     @overload
-    def pop(self, key: K, default: V | T, /) -> V | T: ...
-    def pop(self, key: K, *default: object) -> object:
-        value = self._dict.pop(key, *default)
+    def pop(self, key: K, default: V | T) -> V | T: ...
+    def pop(self, key: K, default: object = None) -> object:
+        """The key's last value, removed with all its others; ``default`` (None) when missing, as Starlette's."""
+        value = self._dict.pop(key, default)
         self._list = [(k, v) for k, v in self._list if k != key]
         return value
 

@@ -40,7 +40,7 @@ class NoMatchFound(Exception):
     """``url_path_for`` found no route with that name and those parameters."""
 
     def __init__(self, name: str, path_params: Mapping[str, Any]) -> None:
-        params = ", ".join(sorted(path_params))
+        params = ", ".join(path_params)  # in the order given, as Starlette words it
         super().__init__(f'No route exists for name "{name}" and params "{params}".')
 
 
