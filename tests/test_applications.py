@@ -392,3 +392,12 @@ def test_a_subclass_overriding_call_runs_once_per_request(with_middleware: bool)
     assert Counting.calls == 1
     assert client.get("/").text == "hello"
     assert Counting.calls == 2
+
+
+def test_exception_handlers_added_with_starlettes_keyword() -> None:
+    async def teapot(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse("teapot", status_code=418)
+
+    app = TypedASGI()
+    app.add_exception_handler(exc_class_or_status_code=ValueError, handler=teapot)
+    assert app.exception_handlers[ValueError] is teapot

@@ -408,14 +408,16 @@ class TypedASGI(MethodDecorators):
             raise RuntimeError("Cannot add middleware after the application has started")
         self.user_middleware.insert(0, Middleware(middleware_class, *args, **kwargs))
 
-    def add_exception_handler(self, key: int | type[BaseException], handler: ExceptionHandler) -> None:
+    def add_exception_handler(
+        self, exc_class_or_status_code: int | type[BaseException], handler: ExceptionHandler
+    ) -> None:  # Starlette's parameter names: code passing them by keyword runs unchanged
         if self.middleware_stack is not None:
             raise RuntimeError("Cannot add exception handlers after the application has started")
-        self.exception_handlers[key] = handler
+        self.exception_handlers[exc_class_or_status_code] = handler
 
-    def exception_handler(self, key: int | type[BaseException]) -> Callable[[HandlerF], HandlerF]:
+    def exception_handler(self, exc_class_or_status_code: int | type[BaseException]) -> Callable[[HandlerF], HandlerF]:
         def decorator(func: HandlerF) -> HandlerF:
-            self.add_exception_handler(key, func)
+            self.add_exception_handler(exc_class_or_status_code, func)
             return func
 
         return decorator
