@@ -1121,3 +1121,20 @@ def test_content_that_is_no_text_nor_bytes_is_refused(content: object) -> None:
     # Response(3) sent three NUL bytes with a 200 (bytes(3)); Starlette fails on it too (a 500).
     with pytest.raises(TypeError, match="content must be str, bytes or memoryview"):
         Response(content)  # type: ignore[arg-type]  # the mistake under test
+
+
+def test_json_response_encodes_subclasses_of_str_int_and_float_as_their_base() -> None:
+    # msgspec refuses them (a 500 for markupsafe's Markup or a `class UserId(str)`); json.dumps, Starlette's, takes them.
+    class UserId(str):
+        pass
+
+    class Count(int):
+        pass
+
+    class Ratio(float):
+        pass
+
+    response = JSONResponse({"user": UserId("u1"), "n": Count(3), "r": Ratio(0.5)})
+    assert response.body == b'{"user":"u1","n":3,"r":0.5}'
+    with pytest.raises(TypeError, match="Encoding objects of type object is unsupported"):
+        JSONResponse({"x": object()})

@@ -13,7 +13,16 @@ import msgspec
 
 __all__ = ["decode_json", "decoder_for", "encode_json"]
 
-encode_json: Final = msgspec.json.Encoder().encode
+def _as_builtin(value: object) -> object:
+    """What msgspec cannot encode itself but ``json.dumps`` can: a subclass of str, int or float (markupsafe's
+    ``Markup``, an app's ``class UserId(str)``), encoded as its base value. Called only for such values."""
+    for base in (str, int, float):
+        if isinstance(value, base):
+            return base(value)
+    raise TypeError(f"Encoding objects of type {type(value).__name__} is unsupported")  # msgspec's own words
+
+
+encode_json: Final = msgspec.json.Encoder(enc_hook=_as_builtin).encode
 """dicts, lists, dataclasses, ``msgspec.Struct``, datetimes, UUIDs, Decimals, ... -> bytes."""
 
 decode_json: Final = msgspec.json.Decoder().decode
