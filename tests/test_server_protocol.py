@@ -178,6 +178,33 @@ def test_pipelined_requests_never_read_are_not_queued_without_bound(server: Serv
         assert time.monotonic() - started < 2
 
 
+def test_a_client_flooding_pings_and_never_reading_is_read_no_more(server: ServerURL) -> None:
+    """websockets answers every ping with a pong at once: pongs to a client that never reads piled up in the
+    server without bound (300 MiB of pings grew it by 290 MiB). Reading now waits for the client to read."""
+    host, port = server.removeprefix("http://").rsplit(":", 1)
+    handshake = (
+        b"GET /ws HTTP/1.1\r\nhost: example.com\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
+        b"sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"
+    )
+    ping = bytes([0x89, 0x80 | 125]) + b"\0\0\0\0" + b"p" * 125  # masked with a zero key: the payload as is
+    before = resident_kib(server.pid)
+    sent = 0
+    with socket.create_connection((host, int(port)), timeout=2) as flood:
+        flood.sendall(handshake)
+        assert b" 101 " in flood.recv(4096)
+        deadline = time.monotonic() + 6
+        try:
+            while time.monotonic() < deadline and sent < 256 * 1024 * 1024:
+                flood.sendall(ping * 2000)  # the pongs are never read
+                sent += len(ping) * 2000
+        except OSError:  # the server stopped reading: the flood is held back
+            pass
+        time.sleep(0.5)
+        growth_mib = (resident_kib(server.pid) - before) / 1024
+    assert growth_mib < 32, f"{sent / 2**20:.0f} MiB of pings grew the server by {growth_mib:.0f} MiB"
+    assert exchange(server, [head(1)]).startswith(b"HTTP/1.1 200 ")
+
+
 def test_one_endless_header_line_is_refused_while_it_is_sent(server: ServerURL) -> None:
     """httptools gathers a line until it ends: the reads it spans are counted, so the line never has to end."""
     start = b"GET / HTTP/1.1\r\nhost: example.com\r\nx-endless: "

@@ -157,7 +157,25 @@ _BAD_HANDSHAKE = b"Failed to open a WebSocket connection: the request could not 
 
 
 class HandshakeAnsweringWebSocketsProtocol(WebSocketsSansIOProtocol):
-    """``WebSocketsSansIOProtocol`` that answers a handshake request websockets could not read, then closes."""
+    """``WebSocketsSansIOProtocol`` that answers a handshake request websockets could not read, then closes;
+    and reads nothing more from a client that does not read what it is sent."""
+
+    _reads_held = False  # reading paused because the client is not reading (see pause_writing)
+
+    def pause_writing(self) -> None:
+        # websockets answers each ping with a pong at once: a client sending pings and never reading
+        # had the pongs buffered without bound (300 MiB of pings, 290 MiB of memory). Read on once it reads.
+        super().pause_writing()
+        if not self.transport.is_closing():
+            self._reads_held = True
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._reads_held:
+            self._reads_held = False
+            if not self.read_paused:  # not also held for the app (a message it has not taken yet)
+                self.transport.resume_reading()
 
     async def send(self, message: ASGISendEvent) -> None:
         await super().send(message)
