@@ -179,3 +179,34 @@ def test_a_sync_endpoint_raising_stop_iteration_gets_a_500() -> None:
 
     with TestClient(TypedASGI(routes=[Route("/", endpoint)]), raise_server_exceptions=False, timeout=10) as client:
         assert client.get("/").status_code == 500
+
+
+def test_an_iterator_stopped_during_a_next_is_closed_before_the_consumer_goes_on() -> None:
+    # A running generator cannot be closed: close() was skipped and its finally waited for garbage
+    # collection, after the response's background task (which may remove what the generator still uses).
+    events: list[str] = []
+    started = threading.Event()
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            yield b"first"
+            started.set()
+            time.sleep(0.3)  # the next chunk takes a while
+            yield b"second"
+        finally:
+            events.append("generator closed")
+
+    async def main() -> None:
+        async def consume() -> None:
+            async for _ in iterate_in_threadpool(chunks()):
+                pass
+
+        task = asyncio.create_task(consume())
+        await asyncio.get_running_loop().run_in_executor(None, started.wait)
+        task.cancel()  # the client left while the second chunk was being made
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        events.append("consumer went on")
+
+    asyncio.run(main())
+    assert events == ["generator closed", "consumer went on"]

@@ -11,6 +11,7 @@ sees the same request-scoped values (tracing ids, ...) as the caller.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import enum
 import functools
@@ -141,18 +142,26 @@ def _next(iterator: Iterator[T]) -> T | Literal[_End.END]:
     return next(iterator, _End.END)
 
 
+CLOSE_WAIT_SECONDS = 10.0
+"""How long an iterator stopped part-way may take to finish the ``next()`` running in a thread before it is closed."""
+
+
 async def iterate_in_threadpool(iterable: Iterable[T]) -> AsyncGenerator[T, None]:
     """Iterate a blocking iterable from async code, one ``next()`` per pool call.
 
     If the consumer stops early, the iterator is closed (in the pool) so a
     generator's ``finally`` blocks release their resources now, not at garbage
-    collection.
+    collection - also when it stopped during a ``next()``: that one is let finish
+    first (for up to ``CLOSE_WAIT_SECONDS``), as a running generator cannot be closed.
     """
     iterator = iter(iterable)
     finished = False
+    running: Future[T | Literal[_End.END]] | None = None
     try:
         while True:
-            item = await run_in_threadpool(_next, iterator)
+            running = submit_to_threadpool(_next, iterator)
+            item = await asyncio.wrap_future(running)
+            running = None
             if item is _End.END:
                 finished = True
                 return
@@ -160,9 +169,12 @@ async def iterate_in_threadpool(iterable: Iterable[T]) -> AsyncGenerator[T, None
     finally:
         close = getattr(iterator, "close", None)
         if not finished and callable(close):
+            if running is not None and not running.done():  # stopped mid-next(): the generator runs in a thread
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(running)), CLOSE_WAIT_SECONDS)
             try:
                 await run_in_threadpool(close)
-            except ValueError:  # the generator is still running in a thread (we were cancelled mid-next)
+            except ValueError:  # still running in its thread, past the wait: closed when it is collected
                 pass
 
 
