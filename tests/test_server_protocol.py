@@ -205,6 +205,28 @@ def test_a_client_flooding_pings_and_never_reading_is_read_no_more(server: Serve
     assert exchange(server, [head(1)]).startswith(b"HTTP/1.1 200 ")
 
 
+def test_invalid_utf8_from_a_client_is_closed_with_1007_and_not_logged_as_an_error(server: ServerURL) -> None:
+    """uvicorn logged each such message as an ERROR with a traceback: a client's mistake filled the error log."""
+    host, port = server.removeprefix("http://").rsplit(":", 1)
+    handshake = (
+        b"GET /ws HTTP/1.1\r\nhost: example.com\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
+        b"sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"
+    )
+    before = len(server.log())
+    with socket.create_connection((host, int(port)), timeout=5) as client:
+        client.sendall(handshake)
+        assert b" 101 " in client.recv(4096)
+        client.sendall(bytes([0x81, 0x80 | 2]) + b"\0\0\0\0" + b"\xff\xfe")  # a text frame, not UTF-8
+        close = client.recv(4096)
+    assert close[0] == 0x88 and int.from_bytes(close[2:4], "big") == 1007
+    deadline = time.monotonic() + 5
+    while "UTF-8" not in server.log()[before:] and time.monotonic() < deadline:  # logged, one way or the other
+        time.sleep(0.05)
+    log = server.log()[before:]
+    assert "invalid UTF-8 from the client: closed with 1007" in log
+    assert "ERROR" not in log and "Traceback" not in log, log
+
+
 def test_one_endless_header_line_is_refused_while_it_is_sent(server: ServerURL) -> None:
     """httptools gathers a line until it ends: the reads it spans are counted, so the line never has to end."""
     start = b"GET / HTTP/1.1\r\nhost: example.com\r\nx-endless: "

@@ -28,6 +28,7 @@ Needs the ``standard`` extra (uvicorn with httptools and websockets); imported o
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, cast
 
 from uvicorn._types import ASGISendEvent
@@ -154,6 +155,25 @@ class HeadBoundedHttpToolsProtocol(TimedProtocol, HttpToolsProtocol):
 
 
 _BAD_HANDSHAKE = b"Failed to open a WebSocket connection: the request could not be read.\n"
+
+
+_INVALID_UTF8 = "Invalid UTF-8 sequence received from client."  # uvicorn's words, logged with a traceback
+
+
+class ClientMistakeIsNoError(logging.Filter):
+    """uvicorn logs a text message of invalid UTF-8 as an ERROR with a traceback, though it is the client's
+    mistake, answered with close 1007: every such message would fill the error log and wake alerting.
+    It is logged at INFO, in one line, like the other mistakes of clients."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == _INVALID_UTF8:
+            record.msg = "WebSocket text message of invalid UTF-8 from the client: closed with 1007"
+            record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+logging.getLogger("uvicorn.error").addFilter(ClientMistakeIsNoError())
 
 
 class HandshakeAnsweringWebSocketsProtocol(WebSocketsSansIOProtocol):
