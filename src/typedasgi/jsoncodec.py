@@ -16,9 +16,10 @@ __all__ = ["decode_json", "decoder_for", "encode_json"]
 def _as_builtin(value: object) -> object:
     """What msgspec cannot encode itself but ``json.dumps`` can: a subclass of str, int or float (markupsafe's
     ``Markup``, an app's ``class UserId(str)``), encoded as its base value. Called only for such values."""
-    for base in (str, int, float):
-        if isinstance(value, base):
-            return base(value)
+    if not isinstance(value, bool):  # a bool reaches here only as a map key, which JSON cannot carry
+        for base in (str, int, float):
+            if isinstance(value, base):
+                return base(value)
     raise TypeError(f"Encoding objects of type {type(value).__name__} is unsupported")  # msgspec's own words
 
 
