@@ -199,11 +199,18 @@ def test_big_chunks_are_compressed_off_the_event_loop() -> None:
     assert threads and threads[0] != threading.current_thread().name
 
 
-def test_head_request_is_not_compressed() -> None:
-    sent = run(GZipMiddleware(response_app(BIG.encode())), gzip_scope(method="HEAD"))
-    headers = headers_of(sent[0])
-    assert "content-encoding" not in headers
-    assert headers["content-length"] == str(len(BIG))
+def test_head_request_with_a_body_gets_gets_head() -> None:
+    # An app that renders the body for HEAD too (the server drops it): compressed as for GET, so the
+    # head says what GET's says (it was left uncompressed: another length, no encoding).
+    async def renders_always(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(BIG)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": BIG.encode()})
+
+    head = headers_of(run(GZipMiddleware(renders_always), gzip_scope(method="HEAD"))[0])
+    get = headers_of(run(GZipMiddleware(renders_always), gzip_scope())[0])
+    assert head["content-encoding"] == get["content-encoding"] == "gzip"
+    assert head["content-length"] == get["content-length"] != str(len(BIG))
 
 
 # ---------------------------------------------------------------- streaming
@@ -385,3 +392,24 @@ def test_long_new_header_values_are_not_kept(middleware: ASGIApp, header: bytes)
     """The middleware keep their answers for the values clients repeat; a client sending a long new value
     each time must not make them keep megabytes (300 values of 20 KB kept 6-12 MB)."""
     assert _kept_after_hostile_values(middleware, header) < 500_000
+
+
+@pytest.mark.parametrize("accept", ["gzip", "identity"])
+def test_head_gets_the_head_get_gets(accept: str) -> None:
+    # No body is rendered for HEAD, so the head the app sent described the uncompressed body: HEAD got
+    # Content-Length 1000 and no encoding where GET got gzip. Now GET's head, less the length only
+    # compressing would tell (RFC 9110 lets HEAD leave it out).
+    async def page(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("x" * 1000)
+
+    app = TypedASGI(routes=[Route("/", page)], middleware=[Middleware(GZipMiddleware)], autoload_plugins=False)
+    with TestClient(app) as client:
+        get = client.get("/", headers={"accept-encoding": accept})
+        head = client.head("/", headers={"accept-encoding": accept})
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers.get("content-encoding") == get.headers.get("content-encoding")
+    assert head.headers["vary"] == get.headers["vary"] == "Accept-Encoding"
+    if accept == "gzip":
+        assert get.headers["content-encoding"] == "gzip" and "content-length" not in head.headers
+    else:
+        assert head.headers["content-length"] == get.headers["content-length"] == "1000"

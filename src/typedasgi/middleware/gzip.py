@@ -123,7 +123,7 @@ class IdentityResponder:
         self._excluded: dict[bytes | None, bool] = {}  # is_excluded() by raw content-type value
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, _ResponseStream(self, send).send)
+        await self.app(scope, receive, _ResponseStream(self, send, scope.get("method") == "HEAD").send)
 
     def is_excluded(self, content_type: str | None) -> bool:
         if content_type is None:
@@ -231,7 +231,8 @@ class GZipMiddleware(WrapsApp):
                 remember(self._accepts, accept, gzip)
             if gzip:
                 responder = self._gzip
-        await self._call_app(scope, receive, _ResponseStream(responder, send).send)  # what responder(...) does, one call less
+        stream = _ResponseStream(responder, send, scope.get("method") == "HEAD")
+        await self._call_app(scope, receive, stream.send)  # what responder(...) does, one call less
 
 
 async def unattached_send(message: SendEvent) -> NoReturn:
@@ -253,11 +254,12 @@ def _compress(compressor: _Compressor, body: bytes, more_body: bool) -> bytes:
 class _ResponseStream:
     """One response's worth of state: the held-back head and, when encoding, the compressor."""
 
-    __slots__ = ("_compressor", "_config", "_passthrough", "_send", "_start")
+    __slots__ = ("_compressor", "_config", "_head", "_passthrough", "_send", "_start")
 
-    def __init__(self, config: IdentityResponder, send: Send) -> None:
+    def __init__(self, config: IdentityResponder, send: Send, head: bool = False) -> None:
         self._config = config
         self._send = send
+        self._head = head  # a HEAD request: the body is not sent, the head is GET's
         self._start: HTTPResponseStartEvent | None = None
         self._compressor: _Compressor | None = None
         self._passthrough = False
@@ -267,7 +269,9 @@ class _ResponseStream:
             start, self._start = self._start, None
             body, more_body = message.get("body", b""), message.get("more_body", False)
             if start is not None:
-                if not more_body and len(body) < self._config.minimum_size:  # too small to compress: as it is
+                if self._head and not body and not more_body:  # typedasgi renders no body for HEAD
+                    await self._head_answer(start)
+                elif not more_body and len(body) < self._config.minimum_size:  # too small to compress: as it is
                     await self._send(start)
                     await self._send({"type": "http.response.body", "body": body, "more_body": False})
                 else:
@@ -288,6 +292,23 @@ class _ResponseStream:
             start, self._start = self._start, None
             await self._send(start)  # e.g. a pathsend file: the server sends it as it is
         await self._send(message)
+
+    async def _head_answer(self, start: HTTPResponseStartEvent) -> None:
+        """The answer to HEAD with GET's head, as far as it is known without the body nobody reads.
+
+        The app sent no body (typedasgi renders none for HEAD), so the head it sent described the
+        uncompressed body; GET's is compressed: its encoding and Vary, and no Content-Length, which
+        only compressing the body would tell (RFC 9110 lets HEAD leave such a header out).
+        """
+        config = self._config
+        headers = start_headers(start)
+        add_vary(headers, "Accept-Encoding")
+        if config.content_encoding is not None:
+            headers["content-encoding"] = config.content_encoding
+            del headers["content-length"]
+        self._passthrough = True
+        await self._send(start)
+        await self._send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _first_body(self, start: HTTPResponseStartEvent, body: bytes, more_body: bool) -> None:
         """The head and first body of a response that may be compressed: streamed, or of at least minimum_size."""
