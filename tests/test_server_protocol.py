@@ -155,24 +155,43 @@ def resident_kib(pid: int) -> int:
     return int(status.split("VmRSS:")[1].split()[0])
 
 
+def connection(base: ServerURL, timeout: float) -> socket.socket:
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    return socket.create_connection((host, int(port)), timeout=timeout)
+
+
+def websocket_opened(base: ServerURL, timeout: float) -> socket.socket:
+    """A raw connection to the app's ``/ws``, past its handshake: frames are sent and read by hand."""
+    conn = connection(base, timeout)
+    conn.sendall(
+        b"GET /ws HTTP/1.1\r\nhost: example.com\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
+        b"sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"
+    )
+    assert b" 101 " in conn.recv(4096)
+    return conn
+
+
+def flood_growth_mib(base: ServerURL, conn: socket.socket, chunk: bytes) -> tuple[float, float]:
+    """Send ``chunk`` for up to 6 s, never reading, until the server stops reading; MiB sent, MiB it grew by."""
+    before = resident_kib(base.pid)
+    sent = 0
+    deadline = time.monotonic() + 6
+    try:
+        while time.monotonic() < deadline and sent < 256 * 1024 * 1024:
+            conn.sendall(chunk)
+            sent += len(chunk)
+    except OSError:  # the server stopped reading: the flood is held back
+        pass
+    time.sleep(0.5)
+    return sent / 2**20, (resident_kib(base.pid) - before) / 1024
+
+
 def test_pipelined_requests_never_read_are_not_queued_without_bound(server: ServerURL) -> None:
     """uvicorn (httptools) read again after every answer, though requests were still queued: a client pipelining
     GETs and never reading the answers had them parsed and queued without bound (1 GiB from 17 MiB in 15 s)."""
-    before = resident_kib(server.pid)
-    host, port = server.removeprefix("http://").rsplit(":", 1)
-    batch = b"GET / HTTP/1.1\r\nhost: example.com\r\n\r\n" * 8000  # 300 KB of requests
-    sent = 0
-    with socket.create_connection((host, int(port)), timeout=2) as flood:
-        deadline = time.monotonic() + 6
-        try:
-            while time.monotonic() < deadline and sent < 64 * 1024 * 1024:
-                flood.sendall(batch)  # the answers are never read
-                sent += len(batch)
-        except OSError:  # the server stopped reading: the flood is held back
-            pass
-        time.sleep(0.5)
-        growth_mib = (resident_kib(server.pid) - before) / 1024
-        assert growth_mib < 64, f"{sent / 2**20:.1f} MiB sent grew the server by {growth_mib:.0f} MiB"
+    with connection(server, timeout=2) as flood:
+        sent, growth = flood_growth_mib(server, flood, b"GET / HTTP/1.1\r\nhost: example.com\r\n\r\n" * 8000)
+        assert growth < 64, f"{sent:.1f} MiB sent grew the server by {growth:.0f} MiB"
         started = time.monotonic()
         assert exchange(server, [head(1)]).startswith(b"HTTP/1.1 200 ")  # another client is served meanwhile
         assert time.monotonic() - started < 2
@@ -181,41 +200,17 @@ def test_pipelined_requests_never_read_are_not_queued_without_bound(server: Serv
 def test_a_client_flooding_pings_and_never_reading_is_read_no_more(server: ServerURL) -> None:
     """websockets answers every ping with a pong at once: pongs to a client that never reads piled up in the
     server without bound (300 MiB of pings grew it by 290 MiB). Reading now waits for the client to read."""
-    host, port = server.removeprefix("http://").rsplit(":", 1)
-    handshake = (
-        b"GET /ws HTTP/1.1\r\nhost: example.com\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
-        b"sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"
-    )
     ping = bytes([0x89, 0x80 | 125]) + b"\0\0\0\0" + b"p" * 125  # masked with a zero key: the payload as is
-    before = resident_kib(server.pid)
-    sent = 0
-    with socket.create_connection((host, int(port)), timeout=2) as flood:
-        flood.sendall(handshake)
-        assert b" 101 " in flood.recv(4096)
-        deadline = time.monotonic() + 6
-        try:
-            while time.monotonic() < deadline and sent < 256 * 1024 * 1024:
-                flood.sendall(ping * 2000)  # the pongs are never read
-                sent += len(ping) * 2000
-        except OSError:  # the server stopped reading: the flood is held back
-            pass
-        time.sleep(0.5)
-        growth_mib = (resident_kib(server.pid) - before) / 1024
-    assert growth_mib < 32, f"{sent / 2**20:.0f} MiB of pings grew the server by {growth_mib:.0f} MiB"
+    with websocket_opened(server, timeout=2) as flood:
+        sent, growth = flood_growth_mib(server, flood, ping * 2000)
+    assert growth < 32, f"{sent:.0f} MiB of pings grew the server by {growth:.0f} MiB"
     assert exchange(server, [head(1)]).startswith(b"HTTP/1.1 200 ")
 
 
 def test_invalid_utf8_from_a_client_is_closed_with_1007_and_not_logged_as_an_error(server: ServerURL) -> None:
     """uvicorn logged each such message as an ERROR with a traceback: a client's mistake filled the error log."""
-    host, port = server.removeprefix("http://").rsplit(":", 1)
-    handshake = (
-        b"GET /ws HTTP/1.1\r\nhost: example.com\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
-        b"sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"
-    )
     before = len(server.log())
-    with socket.create_connection((host, int(port)), timeout=5) as client:
-        client.sendall(handshake)
-        assert b" 101 " in client.recv(4096)
+    with websocket_opened(server, timeout=5) as client:
         client.sendall(bytes([0x81, 0x80 | 2]) + b"\0\0\0\0" + b"\xff\xfe")  # a text frame, not UTF-8
         close = client.recv(4096)
     assert close[0] == 0x88 and int.from_bytes(close[2:4], "big") == 1007

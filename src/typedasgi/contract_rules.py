@@ -13,7 +13,12 @@ from typing import Any, cast
 
 from typedasgi.contract_shapes import Problem
 
-__all__ = ["HTTPRules", "LifespanRules", "Rules", "WebSocketRules", "rules_for"]
+__all__ = ["HTTPRules", "LifespanRules", "Rules", "WebSocketRules", "carries_one_payload", "rules_for"]
+
+
+def carries_one_payload(message: Mapping[str, object]) -> bool:
+    """The spec's rule for ``websocket.send``: exactly one of ``bytes`` and ``text`` is there and not None."""
+    return (message.get("bytes") is None) != (message.get("text") is None)
 
 Message = Mapping[str, Any]  # already shape-checked: every value has its spec type
 
@@ -160,7 +165,7 @@ class WebSocketRules(Rules):
         elif kind == "websocket.send":
             if not self.accepted:
                 return Problem("websocket.send-before-accept", "websocket.send before websocket.accept")
-            if (message.get("bytes") is None) == (message.get("text") is None):
+            if not carries_one_payload(message):
                 return Problem("websocket.send-payload", "exactly one of 'bytes' and 'text' must be set")
         elif kind == "websocket.close":
             if self.denial:

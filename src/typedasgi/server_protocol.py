@@ -74,6 +74,7 @@ class HeadBoundedHttpToolsProtocol(TimedProtocol, HttpToolsProtocol):
         self._counted: list[tuple[bytes, bytes]] | None = None  # the open head being counted (its header list)
         self._open_bytes = 0  # that head's bytes so far (its finished lines, then every later read)
         self._too_large = False
+        self._refusal_due = False  # a 431 waiting for the answers to the requests pipelined before its head
         # The header list of the last head that ended; at first uvicorn's "none yet" (None, though typed as a list).
         self._ended: list[tuple[bytes, bytes]] = self.headers
 
@@ -124,17 +125,10 @@ class HeadBoundedHttpToolsProtocol(TimedProtocol, HttpToolsProtocol):
         if cycle is None or cycle.response_complete:
             super().refuse_head()
             return
+        self._refusal_due = True  # answered by on_response_complete, after the last request before this head
         self._lingered = 0  # what the client still sends is dropped, within bounds, as after any 431
         self._timers.head_ended()
         self.flow.pause_reading()  # until the earlier answers are out
-        answered = cycle.on_response  # uvicorn's: starts the next pipelined request, or the keep-alive wait
-
-        def answered_then_refuse() -> None:  # the last request before this head is answered: the 431 follows
-            answered()
-            if not self.transport.is_closing():
-                TimedProtocol.refuse_head(self)
-
-        cycle.on_response = answered_then_refuse  # only this connection's last cycle: no cost to any other response
 
     def on_response_complete(self) -> None:
         HttpToolsProtocol.on_response_complete(self)  # starts the next queued request, and resumes reading
@@ -142,6 +136,9 @@ class HeadBoundedHttpToolsProtocol(TimedProtocol, HttpToolsProtocol):
             # uvicorn reads again after every answer: a client pipelining requests and never reading the
             # answers had them parsed and queued without bound (a gigabyte from 17 MiB sent in 15 s).
             self.flow.pause_reading()
+        elif self._refusal_due and self.cycle.response_complete and not self.transport.is_closing():
+            self._refusal_due = False
+            super().refuse_head()
 
     def _head_size(self) -> int:
         """The open head's size as parsed so far: the target and each header line (name, ": ", value, CRLF)."""

@@ -15,6 +15,7 @@ except ImportError as _missing:  # pragma: no cover - exercised only without the
     raise ImportError("The TestClient needs httpx2: pip install 'typedasgi[testclient]'") from _missing
 
 from typedasgi import status
+from typedasgi.contract_rules import carries_one_payload
 from typedasgi.jsoncodec import encode_json
 from typedasgi.testclient_app import AppConfig, TestClientTimeout, app_failure, server_address, wait_within
 from typedasgi.testclient_loop import LoopProvider
@@ -146,7 +147,7 @@ class _WebSocketChannel:
         if kind == "websocket.send":
             if self._disconnect is not None:
                 raise _ClientGone("The test client has closed the websocket")
-            if (message.get("bytes") is None) == (message.get("text") is None):  # a server cannot send it either
+            if not carries_one_payload(message):  # a server cannot send it either
                 raise TypeError("websocket.send must carry exactly one of 'bytes' and 'text' (the other missing or None)")
         if kind == "websocket.accept":
             self._state = "connected"
